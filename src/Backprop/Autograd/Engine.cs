@@ -1,0 +1,136 @@
+namespace Backprop;
+
+/// <summary>
+/// Executes the backward pass: orders the graph topologically (a node runs once every node
+/// that feeds it a gradient has run), sums gradients that meet at a node, and delivers leaf
+/// gradients either into <see cref="Tensor.Grad"/> or, for <see cref="Autograd.Grad"/>, into a result array.
+/// </summary>
+internal static class Engine
+{
+    /// <summary>Requested inputs of the functional API: leaves by tensor, intermediates by node.</summary>
+    internal sealed class Capture
+    {
+        public readonly Dictionary<Tensor, int> Leaves = new(ReferenceEqualityComparer.Instance);
+        public readonly Dictionary<Node, int> Nodes = new(ReferenceEqualityComparer.Instance);
+        public Tensor?[] Results = [];
+    }
+
+    public static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
+    {
+        var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        var dependencies = CountDependencies(roots);
+        var ready = new Stack<Node>();
+
+        using GradModeScope mode = GradMode.Set(createGraph);
+        for (int i = 0; i < roots.Length; i++)
+        {
+            Tensor root = roots[i];
+            Tensor g = rootGrads[i];
+            if (root.GradFn is null)
+            {
+                DeliverToLeaf(root, g, createGraph, capture);
+                continue;
+            }
+            Accumulate(pending, root.GradFn, g);
+        }
+        foreach (Tensor root in roots)
+            if (root.GradFn is not null && dependencies[root.GradFn] == 0 && !ready.Contains(root.GradFn))
+                ready.Push(root.GradFn);
+
+        while (ready.Count > 0)
+        {
+            Node node = ready.Pop();
+            Tensor dy = pending[node];
+            pending.Remove(node);
+
+            if (node.OutputHooks is not null)
+                foreach (var hook in node.OutputHooks.ToArray())
+                    dy = hook(dy) ?? dy;
+            if (node.RetainGradTarget is { } retained)
+                retained.Grad = AccumulateGrad(retained.Grad, dy, createGraph);
+            if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
+                capture.Results[slot] = Sum(capture.Results[slot], dy);
+
+            Tensor?[] dx = node.Backward(dy);
+            if (!retainGraph) node.Release();
+            if (dx.Length != node.Edges.Length)
+                throw new InvalidOperationException($"{node.Name}: backward returned {dx.Length} gradients for {node.Edges.Length} inputs");
+
+            for (int i = 0; i < dx.Length; i++)
+            {
+                Edge edge = node.Edges[i];
+                Tensor? g = dx[i];
+                if (!edge.IsActive || g is null) continue;
+                if (g.Shape != edge.InputShape)
+                    throw new InvalidOperationException($"{node.Name}: backward returned a gradient of shape {g.Shape} for input {i} of shape {edge.InputShape}");
+                if (edge.Node is { } next)
+                {
+                    Accumulate(pending, next, g);
+                    if (--dependencies[next] == 0) ready.Push(next);
+                }
+                else
+                {
+                    DeliverToLeaf(edge.Leaf!, g, createGraph, capture);
+                }
+            }
+        }
+    }
+
+    /// <summary>For each reachable node, how many edges point at it.</summary>
+    private static Dictionary<Node, int> CountDependencies(ReadOnlySpan<Tensor> roots)
+    {
+        var deps = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<Node>();
+        foreach (Tensor r in roots)
+            if (r.GradFn is { } n && deps.TryAdd(n, 0)) stack.Push(n);
+        while (stack.Count > 0)
+        {
+            Node n = stack.Pop();
+            foreach (Edge e in n.Edges)
+            {
+                if (e.Node is not { } next) continue;
+                if (deps.TryGetValue(next, out int c))
+                    deps[next] = c + 1;
+                else
+                {
+                    deps[next] = 1;
+                    stack.Push(next);
+                }
+            }
+        }
+        return deps;
+    }
+
+    private static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor g)
+        => pending[node] = pending.TryGetValue(node, out Tensor? existing) ? existing + g : g;
+
+    private static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
+
+    private static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Capture? capture)
+    {
+        if (leaf.LeafHooks is not null)
+            foreach (var hook in leaf.LeafHooks.ToArray())
+                g = hook(g) ?? g;
+        if (capture is not null)
+        {
+            if (capture.Leaves.TryGetValue(leaf, out int slot))
+                capture.Results[slot] = Sum(capture.Results[slot], g);
+            return;
+        }
+        leaf.Grad = AccumulateGrad(leaf.Grad, g, createGraph);
+    }
+
+    /// <summary>
+    /// Adds a gradient into a .Grad slot. Without createGraph the stored gradient is a private
+    /// copy (backward may hand the same tensor to several inputs) and later ones add in place.
+    /// </summary>
+    private static Tensor AccumulateGrad(Tensor? existing, Tensor g, bool createGraph)
+    {
+        if (createGraph)
+            return existing is null ? g : existing + g;
+        if (existing is null || existing.RequiresGrad)
+            return existing is null ? g.Detach().Clone() : (existing.Detach() + g).Detach();
+        existing.AddInPlace(g);
+        return existing;
+    }
+}

@@ -1,0 +1,109 @@
+namespace Backprop;
+
+/// <summary>
+/// One recorded op in the autograd graph: knows its inputs (as edges) and how to turn the
+/// gradient of its output into gradients of its inputs (the chain rule for that op).
+/// </summary>
+public abstract class Node
+{
+    private List<SavedTensor>? _saved;
+
+    /// <summary>Records the inputs; only those that require grad get an edge.</summary>
+    protected Node(params ReadOnlySpan<Tensor?> inputs)
+    {
+        Edges = new Edge[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            Tensor? t = inputs[i];
+            if (t is null || !t.RequiresGrad) continue;
+            Edges[i] = t.GradFn is not null ? new Edge(t.GradFn, null, t.Shape) : new Edge(null, t, t.Shape);
+        }
+    }
+
+    /// <summary>Readable name, e.g. "MulBackward".</summary>
+    public virtual string Name => GetType().Name;
+
+    internal Edge[] Edges { get; }
+
+    internal Shape OutputShape { get; set; } = Shape.Scalar;
+
+    internal DType OutputDType { get; set; }
+
+    internal List<Func<Tensor, Tensor?>>? OutputHooks { get; set; }
+
+    internal Tensor? RetainGradTarget { get; set; }
+
+    /// <summary>Whether input <paramref name="index"/> needs a gradient.</summary>
+    public bool NeedsInputGrad(int index) => Edges[index].IsActive;
+
+    /// <summary>The nodes this one feeds gradients into.</summary>
+    public IEnumerable<Node> NextNodes()
+    {
+        foreach (Edge e in Edges)
+            if (e.Node is not null) yield return e.Node;
+    }
+
+    /// <summary>
+    /// Gradients of the inputs given the gradient of the output, one per input (null where
+    /// no gradient is needed). Written with tensor ops so that, with grad mode on, the
+    /// backward pass is itself recorded and can be differentiated again.
+    /// </summary>
+    protected internal abstract Tensor?[] Backward(Tensor dy);
+
+    /// <summary>Keeps a tensor for backward and remembers its version to detect later in-place writes.</summary>
+    protected SavedTensor Save(Tensor t)
+    {
+        var s = new SavedTensor(t, this);
+        (_saved ??= []).Add(s);
+        return s;
+    }
+
+    /// <summary>Drops saved tensors after a backward without retainGraph.</summary>
+    internal void Release()
+    {
+        if (_saved is null) return;
+        foreach (SavedTensor s in _saved) s.Release();
+    }
+}
+
+/// <summary>Where an input's gradient goes: into another node, or into a leaf's Grad.</summary>
+internal readonly record struct Edge(Node? Node, Tensor? Leaf, Shape? InputShape)
+{
+    public bool IsActive => Node is not null || Leaf is not null;
+}
+
+/// <summary>A tensor kept for backward, checked against in-place modification and reuse after release.</summary>
+public sealed class SavedTensor
+{
+    private Tensor? _tensor;
+    private readonly int _version;
+    private readonly Node _owner;
+    private readonly Shape _shape;
+
+    internal SavedTensor(Tensor tensor, Node owner)
+    {
+        _tensor = tensor;
+        _version = tensor.Storage.Version;
+        _owner = owner;
+        _shape = tensor.Shape;
+    }
+
+    /// <summary>The saved tensor.</summary>
+    /// <exception cref="InvalidOperationException">The graph was freed, or the tensor was modified in place since it was saved.</exception>
+    public Tensor Value
+    {
+        get
+        {
+            Tensor t = _tensor ?? throw new InvalidOperationException(
+                $"{_owner.Name}: trying to backward through the graph a second time, but its saved tensors were freed after the first Backward(). " +
+                "Pass retainGraph: true to the first Backward() if you need to run backward again.");
+            if (t.Storage.Version != _version)
+                throw new InvalidOperationException(
+                    $"{_owner.Name}: a tensor of shape {_shape} needed for gradient computation was modified by an in-place operation " +
+                    $"(it is at version {t.Storage.Version}, expected version {_version}). Use the out-of-place op or Clone() the tensor before modifying it.");
+            return t;
+        }
+    }
+
+    internal void Release() => _tensor = null;
+}

@@ -1,0 +1,120 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = a + b (broadcasting).</summary>
+internal sealed class AddBackward(Tensor a, Tensor b) : Node(a, b)
+{
+    private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
+
+    public static Tensor Forward(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<AddOp<float>, AddOp<double>, AddOp<long>>(a, b, "Add");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new AddBackward(a, b));
+        return y;
+    }
+
+    // dy/da = 1, dy/db = 1; broadcast dims are summed back.
+    protected internal override Tensor?[] Backward(Tensor dy) =>
+    [
+        NeedsInputGrad(0) ? dy.SumToShape(_aShape) : null,
+        NeedsInputGrad(1) ? dy.SumToShape(_bShape) : null,
+    ];
+}
+
+/// <summary>y = a − b (broadcasting).</summary>
+internal sealed class SubBackward(Tensor a, Tensor b) : Node(a, b)
+{
+    private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
+
+    public static Tensor Forward(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<SubOp<float>, SubOp<double>, SubOp<long>>(a, b, "Sub");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new SubBackward(a, b));
+        return y;
+    }
+
+    // dy/da = 1, dy/db = −1.
+    protected internal override Tensor?[] Backward(Tensor dy) =>
+    [
+        NeedsInputGrad(0) ? dy.SumToShape(_aShape) : null,
+        NeedsInputGrad(1) ? (-dy).SumToShape(_bShape) : null,
+    ];
+}
+
+/// <summary>y = a · b (broadcasting).</summary>
+internal sealed class MulBackward : Node
+{
+    private readonly SavedTensor? _a, _b;
+    private readonly Shape _aShape, _bShape;
+
+    private MulBackward(Tensor a, Tensor b) : base(a, b)
+    {
+        _aShape = a.Shape;
+        _bShape = b.Shape;
+        if (NeedsInputGrad(1)) _a = Save(a);
+        if (NeedsInputGrad(0)) _b = Save(b);
+    }
+
+    public static Tensor Forward(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(a, b, "Mul");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MulBackward(a, b));
+        return y;
+    }
+
+    // dy/da = b, dy/db = a.
+    protected internal override Tensor?[] Backward(Tensor dy) =>
+    [
+        _b is null ? null : (dy * _b.Value).SumToShape(_aShape),
+        _a is null ? null : (dy * _a.Value).SumToShape(_bShape),
+    ];
+}
+
+/// <summary>y = a / b (broadcasting).</summary>
+internal sealed class DivBackward : Node
+{
+    private readonly SavedTensor? _a;
+    private readonly SavedTensor _b;
+    private readonly Shape _aShape, _bShape;
+
+    private DivBackward(Tensor a, Tensor b) : base(a, b)
+    {
+        _aShape = a.Shape;
+        _bShape = b.Shape;
+        if (NeedsInputGrad(1)) _a = Save(a);
+        _b = Save(b);
+    }
+
+    public static Tensor Forward(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new DivBackward(a, b));
+        return y;
+    }
+
+    // dy/da = 1/b, dy/db = −a/b².
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor b = _b.Value;
+        return
+        [
+            NeedsInputGrad(0) ? (dy / b).SumToShape(_aShape) : null,
+            _a is null ? null : (-dy * _a.Value / (b * b)).SumToShape(_bShape),
+        ];
+    }
+}
+
+/// <summary>y = −x.</summary>
+internal sealed class NegBackward(Tensor x) : Node(x)
+{
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(x, Tensor.Scalar(-1, x.DType), "Neg");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NegBackward(x));
+        return y;
+    }
+
+    // dy/dx = −1.
+    protected internal override Tensor?[] Backward(Tensor dy) => [-dy];
+}

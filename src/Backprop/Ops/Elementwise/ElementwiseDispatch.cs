@@ -1,0 +1,93 @@
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// Allocates outputs and routes element-wise ops to the typed kernels: picks the dtype,
+/// broadcasts shapes and takes the contiguous fast path when both operands allow it.
+/// </summary>
+internal static class ElementwiseDispatch
+{
+    /// <summary>Broadcasting binary op on any dtype.</summary>
+    public static Tensor Binary<TF, TD, TL>(Tensor a, Tensor b, string op)
+        where TF : IBinaryOp<float> where TD : IBinaryOp<double> where TL : IBinaryOp<long>
+    {
+        Tensor.CheckSameDType(a, b, op);
+        Shape shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
+        var y = new Tensor(shape, a.DType);
+        switch (a.DType)
+        {
+            case DType.Float32: Run<float, TF>(a, b, y); break;
+            case DType.Float64: Run<double, TD>(a, b, y); break;
+            default: Run<long, TL>(a, b, y); break;
+        }
+        return y;
+    }
+
+    /// <summary>Broadcasting binary op on float32/float64 only.</summary>
+    public static Tensor BinaryFloat<TF, TD>(Tensor a, Tensor b, string op)
+        where TF : IBinaryOp<float> where TD : IBinaryOp<double>
+    {
+        Tensor.CheckSameDType(a, b, op);
+        a.CheckFloat(op);
+        Shape shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
+        var y = new Tensor(shape, a.DType);
+        if (a.DType == DType.Float32) Run<float, TF>(a, b, y);
+        else Run<double, TD>(a, b, y);
+        return y;
+    }
+
+    /// <summary>Writes op(a, b) into y (y already has the broadcast shape and is contiguous).</summary>
+    public static void Run<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
+    {
+        Span<T> dst = y.AsSpan<T>();
+        if (a.IsContiguous && b.IsContiguous)
+        {
+            if (a.Numel == y.Numel && b.Numel == y.Numel) { TOp.Apply(a.AsReadOnlySpan<T>(), b.AsReadOnlySpan<T>(), dst); return; }
+            if (a.Numel == y.Numel && b.Numel == 1) { TOp.Apply(a.AsReadOnlySpan<T>(), b.AsReadOnlySpan<T>()[0], dst); return; }
+            if (a.Numel == 1 && b.Numel == y.Numel) { TOp.Apply(a.AsReadOnlySpan<T>()[0], b.AsReadOnlySpan<T>(), dst); return; }
+        }
+        int rank = y.Rank;
+        Span<int> sa = stackalloc int[rank];
+        Span<int> sb = stackalloc int[rank];
+        StridedLayout.BroadcastStrides(a, y.Shape, sa);
+        StridedLayout.BroadcastStrides(b, y.Shape, sb);
+        BinaryKernel.Run<T, TOp>(a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, dst, y.Shape.Dims);
+    }
+
+    /// <summary>Unary op on float32/float64; non-contiguous inputs are packed first.</summary>
+    public static Tensor UnaryFloat<TF, TD>(Tensor x, string op) where TF : IUnaryOp<float> where TD : IUnaryOp<double>
+    {
+        x.CheckFloat(op);
+        Tensor c = x.Contiguous();
+        var y = new Tensor(x.Shape, x.DType);
+        if (x.DType == DType.Float32) TF.Apply(c.AsReadOnlySpan<float>(), y.AsSpan<float>());
+        else TD.Apply(c.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        return y;
+    }
+
+    /// <summary>Unary op on any dtype.</summary>
+    public static Tensor Unary<TF, TD, TL>(Tensor x) where TF : IUnaryOp<float> where TD : IUnaryOp<double> where TL : IUnaryOp<long>
+    {
+        Tensor c = x.Contiguous();
+        var y = new Tensor(x.Shape, x.DType);
+        switch (x.DType)
+        {
+            case DType.Float32: TF.Apply(c.AsReadOnlySpan<float>(), y.AsSpan<float>()); break;
+            case DType.Float64: TD.Apply(c.AsReadOnlySpan<double>(), y.AsSpan<double>()); break;
+            default: TL.Apply(c.AsReadOnlySpan<long>(), y.AsSpan<long>()); break;
+        }
+        return y;
+    }
+
+    /// <summary>True when any tensor requires grad and grad mode is on: the op must record a node.</summary>
+    public static bool NeedsGrad(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+
+    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
+    public static bool NeedsGrad(Tensor a, Tensor b) => GradMode.IsEnabled && (a.RequiresGrad || b.RequiresGrad);
+
+    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
+    public static bool NeedsGrad(Tensor? a, Tensor? b, Tensor? c) =>
+        GradMode.IsEnabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+}

@@ -1,0 +1,84 @@
+using Backprop.Kernels;
+using Backprop.Ops;
+
+namespace Backprop;
+
+public sealed partial class Tensor
+{
+    /// <summary>this += alpha · other (other broadcasts to this shape). Not recorded by autograd.</summary>
+    /// <exception cref="InvalidOperationException">This tensor requires grad and grad mode is on.</exception>
+    public Tensor AddInPlace(Tensor other, double alpha = 1)
+    {
+        CheckInPlace("AddInPlace");
+        CheckSameDType(this, other, "AddInPlace");
+        using (GradMode.Disable())
+        {
+            Tensor addend = alpha == 1 ? other : other * alpha;
+            if (!Shape.TryBroadcast(Shape, addend.Shape, out Shape b) || b != Shape)
+                throw new ArgumentException($"AddInPlace: cannot add shape {other.Shape} into shape {Shape}");
+            if (IsContiguous)
+            {
+                switch (DType)
+                {
+                    case DType.Float32: ElementwiseDispatch.Run<float, AddOp<float>>(this, addend, this); break;
+                    case DType.Float64: ElementwiseDispatch.Run<double, AddOp<double>>(this, addend, this); break;
+                    default: ElementwiseDispatch.Run<long, AddOp<long>>(this, addend, this); break;
+                }
+            }
+            else
+                WriteFrom(this + addend);
+        }
+        BumpVersion();
+        return this;
+    }
+
+    /// <summary>this *= factor. Not recorded by autograd.</summary>
+    public Tensor MulInPlace(double factor)
+    {
+        CheckInPlace("MulInPlace");
+        Tensor product;
+        using (GradMode.Disable()) product = this * factor;
+        WriteFrom(product);
+        BumpVersion();
+        return this;
+    }
+
+    /// <summary>Sets every element to <paramref name="value"/>. Not recorded by autograd.</summary>
+    public Tensor FillInPlace(double value)
+    {
+        CheckInPlace("FillInPlace");
+        WriteFrom(Full(Shape.Scalar, value, DType));
+        BumpVersion();
+        return this;
+    }
+
+    /// <summary>Sets every element to zero.</summary>
+    public Tensor ZeroInPlace() => FillInPlace(0);
+
+    /// <summary>Copies <paramref name="source"/> (broadcast to this shape) into this tensor's elements.</summary>
+    public Tensor CopyFrom(Tensor source)
+    {
+        CheckInPlace("CopyFrom");
+        CheckSameDType(this, source, "CopyFrom");
+        if (!Shape.TryBroadcast(Shape, source.Shape, out Shape b) || b != Shape)
+            throw new ArgumentException($"CopyFrom: cannot copy shape {source.Shape} into shape {Shape}");
+        WriteFrom(source);
+        BumpVersion();
+        return this;
+    }
+
+    /// <summary>Writes values (broadcast to this shape) into this tensor's positions in storage.</summary>
+    private void WriteFrom(Tensor source)
+    {
+        Tensor packed;
+        using (GradMode.Disable())
+            packed = (source.Shape == Shape ? source : source.Expand(Shape.ToArray())).Contiguous();
+        if (ReferenceEquals(packed.Storage, Storage) && packed.Offset == Offset && IsContiguous) return;
+        switch (DType)
+        {
+            case DType.Float32: CopyKernel.Scatter(packed.AsReadOnlySpan<float>(), Data<float>(), Offset, Strides, Shape.Dims); break;
+            case DType.Float64: CopyKernel.Scatter(packed.AsReadOnlySpan<double>(), Data<double>(), Offset, Strides, Shape.Dims); break;
+            default: CopyKernel.Scatter(packed.AsReadOnlySpan<long>(), Data<long>(), Offset, Strides, Shape.Dims); break;
+        }
+    }
+}

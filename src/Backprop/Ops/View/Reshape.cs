@@ -1,0 +1,127 @@
+namespace Backprop.Ops;
+
+/// <summary>Reshape: a view when the input is contiguous, otherwise a copy.</summary>
+internal sealed class ReshapeBackward(Tensor x) : Node(x)
+{
+    private readonly Shape _inputShape = x.Shape;
+
+    public static Tensor Forward(Tensor x, ReadOnlySpan<int> sizes, string op)
+    {
+        Shape shape = InferShape(x.Shape, sizes, op);
+        Tensor source = x.IsContiguous ? x : x.Detach().Contiguous();
+        Tensor y = source.Strided(shape, shape.ContiguousStrides(), source.Offset);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReshapeBackward(x));
+        return y;
+    }
+
+    /// <summary>Resolves one −1 entry and checks the element count.</summary>
+    public static Shape InferShape(Shape input, ReadOnlySpan<int> sizes, string op)
+    {
+        int[] dims = sizes.ToArray();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] == -1)
+            {
+                if (infer >= 0) throw new ArgumentException($"{op}: only one dimension can be -1, got [{string.Join(", ", dims)}]");
+                infer = i;
+            }
+            else if (dims[i] < 0) throw new ArgumentException($"{op}: invalid size {dims[i]} in [{string.Join(", ", dims)}]");
+            else known *= dims[i];
+        }
+        if (infer >= 0)
+        {
+            if (known == 0 || input.Numel % known != 0)
+                throw new ArgumentException($"{op}: cannot reshape a tensor of shape {input} ({input.Numel} elements) into [{string.Join(", ", dims)}]");
+            dims[infer] = (int)(input.Numel / known);
+        }
+        else if (known != input.Numel)
+            throw new ArgumentException($"{op}: cannot reshape a tensor of shape {input} ({input.Numel} elements) into [{string.Join(", ", dims)}] ({known} elements)");
+        return new Shape(dims);
+    }
+
+    // Reshape only moves elements' indices: the gradient is reshaped back.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy.Reshape(_inputShape.ToArray())];
+}
+
+/// <summary>Expand: broadcast size-1 dims to larger sizes as a stride-0 view (no copy).</summary>
+internal sealed class ExpandBackward(Tensor x) : Node(x)
+{
+    private readonly Shape _inputShape = x.Shape;
+
+    public static Tensor Forward(Tensor x, ReadOnlySpan<int> sizes)
+    {
+        if (sizes.Length < x.Rank)
+            throw new ArgumentException($"Expand: target [{string.Join(", ", sizes.ToArray())}] has fewer dimensions than the input shape {x.Shape}");
+        var dims = new int[sizes.Length];
+        var strides = new int[sizes.Length];
+        int shift = sizes.Length - x.Rank;
+        for (int d = 0; d < sizes.Length; d++)
+        {
+            int sd = d - shift;
+            int inSize = sd >= 0 ? x.Shape[sd] : 1;
+            int want = sizes[d] == -1 && sd >= 0 ? inSize : sizes[d];
+            if (want < 0 || (inSize != 1 && want != inSize))
+                throw new ArgumentException($"Expand: cannot expand shape {x.Shape} to [{string.Join(", ", sizes.ToArray())}]: dimension {d} has size {inSize}, which is not 1");
+            dims[d] = want;
+            strides[d] = sd >= 0 && inSize == want ? x.Strides[sd] : 0;
+        }
+        Tensor y = x.Strided(new Shape(dims), strides, x.Offset);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpandBackward(x));
+        return y;
+    }
+
+    // Each input element fed every copy of itself: sum the copies' gradients.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy.SumToShape(_inputShape)];
+}
+
+/// <summary>Contiguous copy (Clone, Contiguous): identity gradient.</summary>
+internal sealed class CloneBackward(Tensor x) : Node(x)
+{
+    public static Tensor Forward(Tensor x)
+    {
+        var y = new Tensor(x.Shape, x.DType);
+        switch (x.DType)
+        {
+            case DType.Float32: Kernels.CopyKernel.Run(x.Data<float>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<float>()); break;
+            case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<double>()); break;
+            default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<long>()); break;
+        }
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CloneBackward(x));
+        return y;
+    }
+
+    // A copy passes the gradient through unchanged.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy];
+}
+
+/// <summary>Conversion between dtypes; gradients flow between float types only.</summary>
+internal sealed class CastBackward(Tensor x) : Node(x)
+{
+    private readonly DType _inputDType = x.DType;
+
+    public static Tensor Forward(Tensor x, DType dtype)
+    {
+        if (x.DType == dtype) return x;
+        double[] values = x.ToDoubleArray();
+        var y = new Tensor(x.Shape, dtype);
+        switch (dtype)
+        {
+            case DType.Float32:
+                Span<float> f = y.AsSpan<float>();
+                for (int i = 0; i < f.Length; i++) f[i] = (float)values[i];
+                break;
+            case DType.Float64: values.CopyTo(y.AsSpan<double>()); break;
+            default:
+                Span<long> l = y.AsSpan<long>();
+                for (int i = 0; i < l.Length; i++) l[i] = (long)values[i]; // truncates toward zero, as PyTorch
+                break;
+        }
+        if (dtype.IsFloatingPoint() && ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CastBackward(x));
+        return y;
+    }
+
+    // Identity, converted back to the input's precision.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy.To(_inputDType)];
+}

@@ -1,0 +1,86 @@
+using Backprop.Tests.Support;
+
+namespace Backprop.Tests.Ops;
+
+public class ArithmeticTests
+{
+    public static TheoryData<int[], int[]> BroadcastShapes => new()
+    {
+        { [3, 4], [3, 4] },
+        { [3, 4], [4] },
+        { [3, 1], [1, 4] },
+        { [2, 3, 4], [3, 1] },
+        { [], [2, 3] },
+        { [5], [] },
+    };
+
+    [Theory]
+    [MemberData(nameof(BroadcastShapes))]
+    public void Add_GradCheck(int[] sa, int[] sb) => GradCheck.Verify(x => x[0] + x[1], [T.Param(1, sa), T.Param(2, sb)]);
+
+    [Theory]
+    [MemberData(nameof(BroadcastShapes))]
+    public void Sub_GradCheck(int[] sa, int[] sb) => GradCheck.Verify(x => x[0] - x[1], [T.Param(1, sa), T.Param(2, sb)]);
+
+    [Theory]
+    [MemberData(nameof(BroadcastShapes))]
+    public void Mul_GradCheck(int[] sa, int[] sb)
+    {
+        GradCheck.Verify(x => x[0] * x[1], [T.Param(1, sa), T.Param(2, sb)]);
+        GradCheck.VerifySecondOrder(x => x[0] * x[1] * x[0], [T.Param(1, sa), T.Param(2, sb)]);
+    }
+
+    [Theory]
+    [MemberData(nameof(BroadcastShapes))]
+    public void Div_GradCheck(int[] sa, int[] sb)
+    {
+        GradCheck.Verify(x => x[0] / x[1], [T.Param(1, sa), T.Uniform(2, 0.5, 2, sb)]);
+        GradCheck.VerifySecondOrder(x => x[0] / x[1], [T.Param(1, sa), T.Uniform(2, 0.5, 2, sb)]);
+    }
+
+    [Fact]
+    public void Neg_GradCheck() => GradCheck.Verify(x => -x[0], [T.Param(1, 2, 3)]);
+
+    [Fact]
+    public void Add_Broadcast_ForwardValues()
+    {
+        Tensor a = T.F32([1, 2, 3, 4, 5, 6], 2, 3);
+        Tensor b = T.F32([10, 20, 30], 3);
+        T.Close([11, 22, 33, 14, 25, 36], a + b);
+        T.Close([-9, -18, -27, -6, -15, -24], a - b);
+        T.Close([2, 4, 6, 8, 10, 12], a * 2);
+        T.Close([1, 0.5, 1.0 / 3, 0.25, 0.2, 1.0 / 6], 1 / a, 1e-6);
+    }
+
+    [Fact]
+    public void Add_OnTransposedView_ReadsStrides()
+    {
+        Tensor a = T.F32([1, 2, 3, 4, 5, 6], 2, 3).T(); // [[1,4],[2,5],[3,6]]
+        Tensor b = T.F32([100, 200], 2);
+        T.Close([101, 204, 102, 205, 103, 206], a + b);
+    }
+
+    [Fact]
+    public void Add_ShapeMismatch_NamesOpAndShapes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([3, 4]) + Tensor.Zeros([5]));
+        Assert.Contains("Add", e.Message);
+        Assert.Contains("[3, 4]", e.Message);
+        Assert.Contains("[5]", e.Message);
+    }
+
+    [Fact]
+    public void Mul_DTypeMismatch_NamesBothDTypes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Zeros([2]) * Tensor.Zeros([2], DType.Float64));
+        Assert.Contains("float32", e.Message);
+        Assert.Contains("float64", e.Message);
+    }
+
+    [Fact]
+    public void Int64_Arithmetic()
+    {
+        Tensor a = Tensor.FromArray(new long[] { 1, 2, 3 });
+        Assert.Equal(new long[] { 2, 4, 6 }, (a + a).ToArray<long>());
+    }
+}
