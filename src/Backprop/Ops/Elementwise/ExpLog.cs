@@ -1,0 +1,39 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = eˣ.</summary>
+internal sealed class ExpBackward : Node
+{
+    private readonly SavedTensor _y;
+
+    private ExpBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.UnaryFloat<ExpKernel<float>, ExpKernel<double>>(x, "Exp");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpBackward(x, y));
+        return y;
+    }
+
+    // d/dx eˣ = eˣ = y: reuse the saved output.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy * _y.Value];
+}
+
+/// <summary>y = ln x.</summary>
+internal sealed class LogBackward : Node
+{
+    private readonly SavedTensor _x;
+
+    private LogBackward(Tensor x) : base(x) => _x = Save(x);
+
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.UnaryFloat<LogKernel<float>, LogKernel<double>>(x, "Log");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogBackward(x));
+        return y;
+    }
+
+    // d/dx ln x = 1/x.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy / _x.Value];
+}

@@ -1,0 +1,18 @@
+using Backprop.Ops;
+
+namespace Backprop;
+
+public sealed partial class Tensor
+{
+    /// <summary>Element-wise eˣ.</summary>
+    public Tensor Exp() => ExpBackward.Forward(this);
+
+    /// <summary>Element-wise natural logarithm.</summary>
+    public Tensor Log() => LogBackward.Forward(this);
+
+    /// <summary>Element-wise logistic sigmoid 1 / (1 + e⁻ˣ).</summary>
+    public Tensor Sigmoid() => SigmoidBackward.Forward(this);
+
+    /// <summary>Element-wise hyperbolic tangent.</summary>
+    public Tensor Tanh() => TanhBackward.Forward(this);
+}
