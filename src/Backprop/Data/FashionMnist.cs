@@ -1,0 +1,68 @@
+namespace Backprop.Data;
+
+/// <summary>
+/// Loads Fashion-MNIST (or MNIST) from IDX files: images as float32 [N, 784] scaled to [0, 1],
+/// labels as int64 [N]. The Debian package dataset-fashion-mnist installs the files in
+/// <see cref="DefaultDirectory"/>.
+/// </summary>
+public static class FashionMnist
+{
+    /// <summary>Where Debian's dataset-fashion-mnist puts the files.</summary>
+    public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>Class names in label order.</summary>
+    public static readonly string[] ClassNames =
+        ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+    /// <summary>Mean and standard deviation of the training pixels (after /255), for normalisation.</summary>
+    public const double PixelMean = 0.2860, PixelStd = 0.3530;
+
+    /// <summary>Loads the training (60,000) or test (10,000) split.</summary>
+    /// <exception cref="DirectoryNotFoundException">The directory is missing (the message says how to install the data).</exception>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is malformed, or image and label counts differ.</exception>
+    public static (Tensor Images, Tensor Labels) Load(string directory, bool train)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException(
+                $"Fashion-MNIST: data directory not found: {directory}. Install the data set with `sudo apt-get install dataset-fashion-mnist` " +
+                $"(it goes to {DefaultDirectory}) or pass --data-dir.");
+        string prefix = train ? "train" : "t10k";
+        string imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");
+        string labelsPath = Find(directory, $"{prefix}-labels-idx1-ubyte");
+
+        IdxFile images = IdxReader.Read(imagesPath);
+        if (images.Magic != 2051 || images.Dims.Length != 3)
+            throw new InvalidDataException($"{imagesPath}: magic number {images.Magic} is not an image file (expected 2051 with 3 dimensions)");
+        IdxFile labels = IdxReader.Read(labelsPath);
+        if (labels.Magic != 2049 || labels.Dims.Length != 1)
+            throw new InvalidDataException($"{labelsPath}: magic number {labels.Magic} is not a label file (expected 2049 with 1 dimension)");
+        int n = images.Dims[0];
+        if (labels.Dims[0] != n)
+            throw new InvalidDataException($"{imagesPath} has {n} images but {labelsPath} has {labels.Dims[0]} labels");
+
+        int pixels = images.Dims[1] * images.Dims[2];
+        var x = new float[n * pixels];
+        const float scale = 1f / 255f;
+        for (int i = 0; i < x.Length; i++) x[i] = images.Data[i] * scale;
+        var y = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = labels.Data[i];
+            if (y[i] > 9) throw new InvalidDataException($"{labelsPath}: label {y[i]} at position {i} is not a class 0..9");
+        }
+        return (Tensor.WrapArray(x, [n, pixels]), Tensor.WrapArray(y, [n]));
+    }
+
+    private static string Find(string directory, string stem)
+    {
+        foreach (string candidate in new[] { stem + ".gz", stem, stem.Replace("-idx", ".idx") + ".gz", stem.Replace("-idx", ".idx") })
+        {
+            string path = Path.Combine(directory, candidate);
+            if (File.Exists(path)) return path;
+        }
+        throw new FileNotFoundException(
+            $"Fashion-MNIST: missing {Path.Combine(directory, stem + ".gz")}. Install the data set with `sudo apt-get install dataset-fashion-mnist` or pass --data-dir.",
+            Path.Combine(directory, stem + ".gz"));
+    }
+}

@@ -1,0 +1,197 @@
+namespace Backprop.NN;
+
+/// <summary>
+/// Base of every layer and model: owns parameters, buffers and submodules registered in its
+/// constructor (in a fixed order), knows train/eval mode, and saves/loads its state by name.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<KeyValuePair<string, Parameter?>> _parameters = [];
+    private readonly List<KeyValuePair<string, Tensor?>> _buffers = [];
+    private readonly List<KeyValuePair<string, Module>> _modules = [];
+
+    /// <summary>True in training mode (the default); affects dropout and batch norm.</summary>
+    public bool Training { get; private set; } = true;
+
+    /// <summary>Computes the module's output.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Shorthand for <see cref="Forward"/>.</summary>
+    public Tensor Call(Tensor input) => Forward(input);
+
+    /// <summary>Registers a trainable tensor under <paramref name="name"/> and returns it as a parameter.</summary>
+    protected Parameter RegisterParameter(string name, Tensor value)
+    {
+        CheckNewName(name);
+        var p = new Parameter(value);
+        _parameters.Add(new(name, p));
+        return p;
+    }
+
+    /// <summary>Reserves a parameter name that this configuration leaves empty (e.g. bias = false).</summary>
+    protected void RegisterAbsentParameter(string name)
+    {
+        CheckNewName(name);
+        _parameters.Add(new(name, null));
+    }
+
+    /// <summary>Registers a non-trainable state tensor (e.g. running statistics) saved with the model.</summary>
+    protected Tensor RegisterBuffer(string name, Tensor value)
+    {
+        CheckNewName(name);
+        _buffers.Add(new(name, value));
+        return value;
+    }
+
+    /// <summary>Registers a child module; its parameters appear as "name.childParam".</summary>
+    protected T RegisterModule<T>(string name, T module) where T : Module
+    {
+        CheckNewName(name);
+        _modules.Add(new(name, module));
+        return module;
+    }
+
+    private void CheckNewName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.'))
+            throw new ArgumentException($"{GetType().Name}: invalid member name '{name}' (must be non-empty without '.')");
+        foreach (var kv in _parameters) if (kv.Key == name) Duplicate(name);
+        foreach (var kv in _buffers) if (kv.Key == name) Duplicate(name);
+        foreach (var kv in _modules) if (kv.Key == name) Duplicate(name);
+    }
+
+    private void Duplicate(string name) =>
+        throw new ArgumentException($"{GetType().Name}: '{name}' is already registered");
+
+    /// <summary>Direct children with their names, in registration order.</summary>
+    public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _modules;
+
+    /// <summary>All parameters (this module first, then children depth-first), in registration order.</summary>
+    public IEnumerable<Parameter> Parameters()
+    {
+        foreach (var (_, p) in NamedParameters()) yield return p;
+    }
+
+    /// <summary>All parameters with dotted names such as "0.weight".</summary>
+    public IEnumerable<KeyValuePair<string, Parameter>> NamedParameters(string prefix = "")
+    {
+        foreach (var kv in _parameters)
+            if (kv.Value is not null) yield return new(prefix + kv.Key, kv.Value);
+        foreach (var (name, child) in _modules)
+            foreach (var kv in child.NamedParameters(prefix + name + "."))
+                yield return kv;
+    }
+
+    /// <summary>All buffers with dotted names.</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> NamedBuffers(string prefix = "")
+    {
+        foreach (var kv in _buffers)
+            if (kv.Value is not null) yield return new(prefix + kv.Key, kv.Value);
+        foreach (var (name, child) in _modules)
+            foreach (var kv in child.NamedBuffers(prefix + name + "."))
+                yield return kv;
+    }
+
+    /// <summary>This module and every descendant, depth-first.</summary>
+    public IEnumerable<Module> Modules()
+    {
+        yield return this;
+        foreach (var (_, child) in _modules)
+            foreach (Module m in child.Modules()) yield return m;
+    }
+
+    /// <summary>Total number of trainable values.</summary>
+    public long ParameterCount()
+    {
+        long n = 0;
+        foreach (Parameter p in Parameters()) n += p.Numel;
+        return n;
+    }
+
+    /// <summary>Sets training mode on this module and all descendants.</summary>
+    public Module Train(bool training = true)
+    {
+        foreach (Module m in Modules()) m.Training = training;
+        return this;
+    }
+
+    /// <summary>Sets evaluation mode (dropout off, batch norm uses running statistics).</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>Clears gradients: drops them (the default, like set_to_none=True) or fills them with zeros.</summary>
+    public void ZeroGrad(bool setToNone = true)
+    {
+        foreach (Parameter p in Parameters())
+        {
+            if (setToNone || p.Grad is null) p.Grad = null;
+            else using (GradMode.Disable()) p.Grad.ZeroInPlace();
+        }
+    }
+
+    /// <summary>Parameters and buffers by dotted name, in registration order (values share storage with the model).</summary>
+    public List<KeyValuePair<string, Tensor>> StateDict()
+    {
+        var state = new List<KeyValuePair<string, Tensor>>();
+        CollectState(state, "");
+        return state;
+    }
+
+    private void CollectState(List<KeyValuePair<string, Tensor>> state, string prefix)
+    {
+        foreach (var kv in _parameters)
+            if (kv.Value is not null) state.Add(new(prefix + kv.Key, kv.Value.Data));
+        foreach (var kv in _buffers)
+            if (kv.Value is not null) state.Add(new(prefix + kv.Key, kv.Value));
+        foreach (var (name, child) in _modules) child.CollectState(state, prefix + name + ".");
+    }
+
+    /// <summary>
+    /// Copies values into the model's parameters and buffers by name. With <paramref name="strict"/>
+    /// every name must match; shapes and dtypes must always match. Nothing is copied unless all checks pass.
+    /// </summary>
+    /// <exception cref="ArgumentException">Lists every missing, unexpected and mismatched entry.</exception>
+    public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true)
+    {
+        var own = new Dictionary<string, Tensor>();
+        foreach (var kv in StateDict()) own[kv.Key] = kv.Value;
+        var given = new Dictionary<string, Tensor>();
+        foreach (var kv in state) given[kv.Key] = kv.Value;
+
+        var problems = new List<string>();
+        foreach (var (name, target) in own)
+        {
+            if (!given.TryGetValue(name, out Tensor? src))
+            {
+                if (strict) problems.Add($"missing '{name}' (expected shape {target.Shape})");
+                continue;
+            }
+            if (src.Shape != target.Shape || src.DType != target.DType)
+                problems.Add($"'{name}': checkpoint has shape {src.Shape} {src.DType.Name()}, model has shape {target.Shape} {target.DType.Name()}");
+        }
+        if (strict)
+            foreach (var (name, src) in given)
+                if (!own.ContainsKey(name)) problems.Add($"unexpected '{name}' (shape {src.Shape})");
+        if (problems.Count > 0)
+            throw new ArgumentException($"LoadStateDict: the state does not fit {GetType().Name}:\n  " + string.Join("\n  ", problems));
+
+        using (GradMode.Disable())
+            foreach (var (name, target) in own)
+                if (given.TryGetValue(name, out Tensor? src)) target.CopyFrom(src);
+    }
+
+    /// <summary>A one-line-per-module summary, indented by depth.</summary>
+    public override string ToString() => Describe(0, "");
+
+    private string Describe(int depth, string name)
+    {
+        string pad = new(' ', depth * 2);
+        string head = pad + (name.Length > 0 ? name + ": " : "") + ExtraRepr();
+        if (_modules.Count == 0) return head;
+        var lines = new List<string> { head };
+        foreach (var (childName, child) in _modules) lines.Add(child.Describe(depth + 1, childName));
+        return string.Join("\n", lines);
+    }
+
+    /// <summary>Short description of this module's configuration, e.g. "Linear(784 → 512)".</summary>
+    protected virtual string ExtraRepr() => GetType().Name;
+}

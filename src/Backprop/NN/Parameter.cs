@@ -1,0 +1,45 @@
+namespace Backprop.NN;
+
+/// <summary>
+/// A trainable tensor owned by a module: a float leaf that requires grad. Optimizers update
+/// <see cref="Data"/> in place, so references held elsewhere stay valid.
+/// </summary>
+public sealed class Parameter
+{
+    /// <summary>Wraps a tensor as a parameter (it becomes a leaf that requires grad).</summary>
+    /// <exception cref="ArgumentException">The tensor is not floating point or not a leaf.</exception>
+    public Parameter(Tensor data)
+    {
+        if (!data.DType.IsFloatingPoint())
+            throw new ArgumentException($"Parameter: parameters must be floating point, got {data.DType.Name()} (shape {data.Shape})");
+        if (!data.IsLeaf)
+            throw new ArgumentException($"Parameter: expected a leaf tensor, got the output of {data.GradFn!.Name}; pass tensor.Detach()");
+        Data = data.IsContiguous ? data : data.Contiguous();
+        Data.RequiresGrad = true;
+    }
+
+    /// <summary>The values (a leaf tensor that requires grad).</summary>
+    public Tensor Data { get; }
+
+    /// <summary>Gradient accumulated by backward, or null.</summary>
+    public Tensor? Grad
+    {
+        get => Data.Grad;
+        set => Data.Grad = value;
+    }
+
+    /// <summary>Shape of the values.</summary>
+    public Shape Shape => Data.Shape;
+
+    /// <summary>Number of values.</summary>
+    public int Numel => Data.Numel;
+
+    /// <summary>Element type.</summary>
+    public DType DType => Data.DType;
+
+    /// <summary>Uses the parameter wherever a tensor is expected.</summary>
+    public static implicit operator Tensor(Parameter p) => p.Data;
+
+    /// <inheritdoc/>
+    public override string ToString() => "Parameter " + Data;
+}

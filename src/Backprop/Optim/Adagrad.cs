@@ -1,0 +1,39 @@
+using Backprop.Kernels;
+using Backprop.NN;
+
+namespace Backprop.Optim;
+
+/// <summary>Hyperparameters of <see cref="Adagrad"/> (PyTorch defaults).</summary>
+public sealed record AdagradOptions(double LearningRate = 1e-2, double LearningRateDecay = 0, double WeightDecay = 0,
+                                    double InitialAccumulatorValue = 0, double Eps = 1e-10, bool Maximize = false);
+
+/// <summary>
+/// Adagrad as torch.optim.Adagrad: lrₜ = lr / (1 + (t−1)·decay); s ← s + g²; θ ← θ − lrₜ·g / (√s + ε).
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    private readonly AdagradOptions _options;
+
+    /// <summary>One group with all parameters.</summary>
+    public Adagrad(IEnumerable<Parameter> parameters, AdagradOptions options) : this(SingleGroup(parameters), options) { }
+
+    /// <summary>Several groups.</summary>
+    public Adagrad(IEnumerable<ParamGroup> groups, AdagradOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    {
+        if (!(options.LearningRateDecay >= 0)) throw new ArgumentException($"Adagrad: invalid learning rate decay {options.LearningRateDecay}");
+        if (!(options.InitialAccumulatorValue >= 0)) throw new ArgumentException($"Adagrad: invalid initial accumulator value {options.InitialAccumulatorValue}");
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)
+    {
+        long step = NextStep(state);
+        Tensor sum = StateTensor(state, "sum", p, _options.InitialAccumulatorValue);
+        double clr = group.LearningRate / (1 + (step - 1) * _options.LearningRateDecay);
+        if (p.DType == DType.Float32)
+            OptimizerKernels.Adagrad(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sum.AsSpan<float>(), (float)clr, (float)_options.Eps, (float)group.WeightDecay, _options.Maximize);
+        else
+            OptimizerKernels.Adagrad(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sum.AsSpan<double>(), clr, _options.Eps, group.WeightDecay, _options.Maximize);
+    }
+}

@@ -1,0 +1,43 @@
+using Backprop.Kernels;
+using Backprop.NN;
+
+namespace Backprop.Optim;
+
+/// <summary>Hyperparameters of <see cref="RmsProp"/> (PyTorch defaults).</summary>
+public sealed record RmsPropOptions(double LearningRate = 1e-2, double Alpha = 0.99, double Eps = 1e-8, double WeightDecay = 0,
+                                    double Momentum = 0, bool Centered = false, bool Maximize = false);
+
+/// <summary>
+/// RMSprop as torch.optim.RMSprop: v ← αv + (1−α)g²; denominator √v + ε (centered: √(v − ḡ²) + ε);
+/// with momentum b ← μb + g/denom and θ ← θ − lr·b, else θ ← θ − lr·g/denom.
+/// </summary>
+public sealed class RmsProp : Optimizer
+{
+    private readonly RmsPropOptions _options;
+
+    /// <summary>One group with all parameters.</summary>
+    public RmsProp(IEnumerable<Parameter> parameters, RmsPropOptions options) : this(SingleGroup(parameters), options) { }
+
+    /// <summary>Several groups.</summary>
+    public RmsProp(IEnumerable<ParamGroup> groups, RmsPropOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    {
+        if (!(options.Alpha >= 0)) throw new ArgumentException($"RmsProp: invalid alpha {options.Alpha}");
+        if (!(options.Momentum >= 0)) throw new ArgumentException($"RmsProp: invalid momentum {options.Momentum}");
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)
+    {
+        NextStep(state);
+        Tensor sq = StateTensor(state, "square_avg", p);
+        Tensor ga = _options.Centered ? StateTensor(state, "grad_avg", p) : sq;
+        Tensor buf = _options.Momentum > 0 ? StateTensor(state, "momentum_buffer", p) : sq;
+        if (p.DType == DType.Float32)
+            OptimizerKernels.RmsProp(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sq.AsSpan<float>(), ga.AsSpan<float>(), buf.AsSpan<float>(),
+                (float)group.LearningRate, (float)_options.Alpha, (float)_options.Eps, (float)group.WeightDecay, (float)_options.Momentum, _options.Centered, _options.Maximize);
+        else
+            OptimizerKernels.RmsProp(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sq.AsSpan<double>(), ga.AsSpan<double>(), buf.AsSpan<double>(),
+                group.LearningRate, _options.Alpha, _options.Eps, group.WeightDecay, _options.Momentum, _options.Centered, _options.Maximize);
+    }
+}

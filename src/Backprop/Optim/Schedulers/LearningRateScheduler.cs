@@ -1,0 +1,151 @@
+namespace Backprop.Optim;
+
+/// <summary>
+/// Base of learning-rate schedules: each <see cref="Step"/> advances the counter and sets every
+/// group's learning rate from the closed-form schedule of its initial learning rate.
+/// </summary>
+public abstract class LearningRateScheduler
+{
+    /// <summary>Attaches to an optimizer and applies the schedule's value for step 0.</summary>
+    protected LearningRateScheduler(Optimizer optimizer)
+    {
+        Optimizer = optimizer;
+    }
+
+    /// <summary>The optimizer whose groups are scheduled.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>Number of Step() calls so far (PyTorch's last_epoch).</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Learning rate of the schedule at step <paramref name="step"/> for a group that started at <paramref name="initial"/>.</summary>
+    public abstract double LearningRateAt(int step, double initial);
+
+    /// <summary>Applies the initial value; subclasses call it at the end of their constructor.</summary>
+    protected void Apply()
+    {
+        foreach (ParamGroup g in Optimizer.ParamGroups)
+            g.LearningRate = LearningRateAt(StepCount, g.InitialLearningRate);
+    }
+
+    /// <summary>Advances one step (call after optimizer.Step(), once per epoch or per batch as the schedule intends).</summary>
+    public void Step()
+    {
+        StepCount++;
+        Apply();
+    }
+
+    /// <summary>Current learning rate of each group.</summary>
+    public double[] LastLearningRates()
+    {
+        var result = new double[Optimizer.ParamGroups.Count];
+        for (int i = 0; i < result.Length; i++) result[i] = Optimizer.ParamGroups[i].LearningRate;
+        return result;
+    }
+
+    /// <summary>Restores the step counter (from a checkpoint) and re-applies the schedule.</summary>
+    public void SetStepCount(int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(step);
+        StepCount = step;
+        Apply();
+    }
+}
+
+/// <summary>Multiplies the learning rate by gamma every <c>stepSize</c> steps (torch StepLR).</summary>
+public sealed class StepLR : LearningRateScheduler
+{
+    private readonly int _stepSize;
+    private readonly double _gamma;
+
+    /// <summary>lr = initial · gamma^⌊t / stepSize⌋.</summary>
+    public StepLR(Optimizer optimizer, int stepSize, double gamma = 0.1) : base(optimizer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stepSize);
+        _stepSize = stepSize;
+        _gamma = gamma;
+        Apply();
+    }
+
+    /// <inheritdoc/>
+    public override double LearningRateAt(int step, double initial) => initial * Math.Pow(_gamma, step / _stepSize);
+}
+
+/// <summary>Cosine annealing from the initial rate to etaMin over tMax steps (torch CosineAnnealingLR, closed form).</summary>
+public sealed class CosineAnnealingLR : LearningRateScheduler
+{
+    private readonly int _tMax;
+    private readonly double _etaMin;
+
+    /// <summary>lr = etaMin + (initial − etaMin)·(1 + cos(π·t / tMax)) / 2.</summary>
+    public CosineAnnealingLR(Optimizer optimizer, int tMax, double etaMin = 0) : base(optimizer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tMax);
+        _tMax = tMax;
+        _etaMin = etaMin;
+        Apply();
+    }
+
+    /// <inheritdoc/>
+    public override double LearningRateAt(int step, double initial)
+        => _etaMin + (initial - _etaMin) * (1 + Math.Cos(Math.PI * step / _tMax)) / 2;
+}
+
+/// <summary>Linear warm-up: scales the rate from startFactor to endFactor over totalIters steps (torch LinearLR).</summary>
+public sealed class LinearLR : LearningRateScheduler
+{
+    private readonly double _start, _end;
+    private readonly int _total;
+
+    /// <summary>lr = initial · (start + (end − start)·min(t, total) / total).</summary>
+    public LinearLR(Optimizer optimizer, double startFactor = 1.0 / 3, double endFactor = 1.0, int totalIters = 5) : base(optimizer)
+    {
+        if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentException($"LinearLR: startFactor must be in (0, 1], got {startFactor}");
+        if (!(endFactor >= 0 && endFactor <= 1)) throw new ArgumentException($"LinearLR: endFactor must be in [0, 1], got {endFactor}");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalIters);
+        (_start, _end, _total) = (startFactor, endFactor, totalIters);
+        Apply();
+    }
+
+    /// <inheritdoc/>
+    public override double LearningRateAt(int step, double initial)
+        => initial * (_start + (_end - _start) * Math.Min(step, _total) / _total);
+}
+
+/// <summary>
+/// One-cycle policy (torch OneCycleLR, two phases, cosine annealing): rises from maxLr/divFactor to
+/// maxLr over the first pctStart of totalSteps, then anneals to maxLr/(divFactor·finalDivFactor).
+/// The group's initial learning rate is ignored; momentum is not cycled.
+/// </summary>
+public sealed class OneCycleLR : LearningRateScheduler
+{
+    private readonly double _maxLr, _initialLr, _minLr;
+    private readonly int _totalSteps;
+    private readonly double _warmEnd;
+
+    /// <summary>Creates the schedule; call Step() after every batch.</summary>
+    public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, double divFactor = 25, double finalDivFactor = 1e4)
+        : base(optimizer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
+        if (!(pctStart > 0 && pctStart < 1)) throw new ArgumentException($"OneCycleLR: pctStart must be in (0, 1), got {pctStart}");
+        _maxLr = maxLr;
+        _initialLr = maxLr / divFactor;
+        _minLr = _initialLr / finalDivFactor;
+        _totalSteps = totalSteps;
+        _warmEnd = pctStart * totalSteps - 1;
+        Apply();
+    }
+
+    /// <inheritdoc/>
+    public override double LearningRateAt(int step, double initial)
+    {
+        if (step > _totalSteps)
+            throw new InvalidOperationException($"OneCycleLR: stepped {step} times, beyond totalSteps {_totalSteps}");
+        if (step <= _warmEnd)
+            return Cosine(_initialLr, _maxLr, step / _warmEnd);
+        return Cosine(_maxLr, _minLr, (step - _warmEnd) / (_totalSteps - 1 - _warmEnd));
+    }
+
+    private static double Cosine(double start, double end, double pct) => end + (start - end) / 2 * (1 + Math.Cos(Math.PI * pct));
+}

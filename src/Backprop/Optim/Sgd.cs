@@ -1,0 +1,43 @@
+using Backprop.Kernels;
+using Backprop.NN;
+
+namespace Backprop.Optim;
+
+/// <summary>Hyperparameters of <see cref="Sgd"/> (PyTorch defaults).</summary>
+public sealed record SgdOptions(double LearningRate = 1e-3, double Momentum = 0, double Dampening = 0,
+                                double WeightDecay = 0, bool Nesterov = false, bool Maximize = false);
+
+/// <summary>
+/// Stochastic gradient descent as torch.optim.SGD: g ← g + λθ; b ← μb + (1−τ)g (b = g on the first
+/// step); g ← g + μb if Nesterov else b; θ ← θ − lr·g.
+/// </summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly SgdOptions _options;
+
+    /// <summary>One group with all parameters.</summary>
+    public Sgd(IEnumerable<Parameter> parameters, SgdOptions options) : this(SingleGroup(parameters), options) { }
+
+    /// <summary>Several groups; unset group values come from <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentException">Invalid hyperparameters (Nesterov needs momentum and zero dampening).</exception>
+    public Sgd(IEnumerable<ParamGroup> groups, SgdOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    {
+        if (options.Momentum < 0) throw new ArgumentException($"Sgd: invalid momentum {options.Momentum}");
+        if (options.Nesterov && (options.Momentum <= 0 || options.Dampening != 0))
+            throw new ArgumentException("Sgd: Nesterov momentum requires a positive momentum and zero dampening");
+        _options = options;
+    }
+
+    /// <inheritdoc/>
+    protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)
+    {
+        bool first = !state.ContainsKey("momentum_buffer");
+        Tensor buf = _options.Momentum != 0 ? StateTensor(state, "momentum_buffer", p) : p.Data;
+        if (p.DType == DType.Float32)
+            OptimizerKernels.Sgd(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), _options.Momentum != 0 ? buf.AsSpan<float>() : default,
+                first, (float)group.LearningRate, (float)_options.Momentum, (float)_options.Dampening, (float)group.WeightDecay, _options.Nesterov, _options.Maximize);
+        else
+            OptimizerKernels.Sgd(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), _options.Momentum != 0 ? buf.AsSpan<double>() : default,
+                first, group.LearningRate, _options.Momentum, _options.Dampening, group.WeightDecay, _options.Nesterov, _options.Maximize);
+    }
+}
