@@ -46,7 +46,7 @@ internal static class Engine
             if (node.OutputHooks is not null)
                 foreach (var hook in node.OutputHooks.ToArray())
                     dy = hook(dy) ?? dy;
-            if (node.RetainGradTarget is { } retained)
+            if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Autograd.Grad leaves .Grad alone
                 retained.Grad = AccumulateGrad(retained.Grad, dy, createGraph);
             if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
                 capture.Results[slot] = Sum(capture.Results[slot], dy);

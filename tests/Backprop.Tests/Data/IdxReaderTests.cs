@@ -1,0 +1,130 @@
+using System.IO.Compression;
+using Backprop.Data;
+
+namespace Backprop.Tests.Data;
+
+public class IdxReaderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("idx-tests").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static byte[] Idx(int magicType, int[] dims, byte[] data)
+    {
+        var bytes = new List<byte> { 0, 0, (byte)magicType, (byte)dims.Length };
+        foreach (int d in dims) bytes.AddRange([(byte)(d >> 24), (byte)(d >> 16), (byte)(d >> 8), (byte)d]);
+        bytes.AddRange(data);
+        return [.. bytes];
+    }
+
+    private string Write(string name, byte[] content, bool gzip = false)
+    {
+        string path = Path.Combine(_dir, name);
+        if (!gzip) { File.WriteAllBytes(path, content); return path; }
+        using var f = File.Create(path);
+        using var gz = new GZipStream(f, CompressionLevel.Fastest);
+        gz.Write(content);
+        return path;
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Read_ParsesHeaderAndData(bool gzip)
+    {
+        string path = Write("a", Idx(8, [2, 2, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), gzip);
+        IdxFile f = IdxReader.Read(path);
+        Assert.Equal(2051, f.Magic);
+        Assert.Equal([2, 2, 3], f.Dims);
+        Assert.Equal(12, f.Data[^1]);
+    }
+
+    [Fact]
+    public void Read_BadMagic_NamesFile()
+    {
+        byte[] bytes = Idx(8, [2], [1, 2]);
+        bytes[0] = 7;
+        string path = Write("bad", bytes);
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.Read(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("magic", e.Message);
+    }
+
+    [Fact]
+    public void Read_Truncated_SaysHowManyBytesAreMissing()
+    {
+        string path = Write("short", Idx(8, [10], [1, 2, 3]));
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.Read(path));
+        Assert.Contains("truncated", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void Read_TruncatedGzip_IsReportedAsCorrupt()
+    {
+        string path = Write("full.gz", Idx(8, [1000], new byte[1000]), gzip: true);
+        byte[] all = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, all[..(all.Length / 2)]);
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.Read(path));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void Read_UnsupportedType_IsRefused()
+    {
+        string path = Write("float", Idx(0x0D, [1], [0, 0, 0, 0]));
+        Assert.Throws<InvalidDataException>(() => IdxReader.Read(path));
+    }
+
+    [Fact]
+    public void Read_MissingFile_NamesPath()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => IdxReader.Read(Path.Combine(_dir, "nope")));
+        Assert.Contains("nope", e.Message);
+    }
+
+    [Fact]
+    public void FashionMnist_MissingDirectory_SaysHowToInstall()
+    {
+        var e = Assert.Throws<DirectoryNotFoundException>(() => FashionMnist.Load(Path.Combine(_dir, "absent"), train: true));
+        Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
+    }
+
+    [Fact]
+    public void FashionMnist_CountMismatch_NamesBothFiles()
+    {
+        Write("train-images-idx3-ubyte", Idx(8, [2, 2, 2], new byte[8]));
+        Write("train-labels-idx1-ubyte", Idx(8, [3], [0, 1, 2]) is var l ? FixMagic(l, 1) : []);
+        var e = Assert.Throws<InvalidDataException>(() => FashionMnist.Load(_dir, train: true));
+        Assert.Contains("2 images", e.Message);
+        Assert.Contains("3 labels", e.Message);
+    }
+
+    [Fact]
+    public void FashionMnist_LoadsAndScales()
+    {
+        Write("t10k-images-idx3-ubyte", Idx(8, [1, 2, 2], [0, 255, 51, 102]));
+        Write("t10k-labels-idx1-ubyte", FixMagic(Idx(8, [1], [7]), 1));
+        var (x, y) = FashionMnist.Load(_dir, train: false);
+        Assert.Equal(new Shape(1, 4), x.Shape);
+        Backprop.Tests.Support.T.Close([0, 1, 0.2, 0.4], x, 1e-7);
+        Assert.Equal([7L], y.ToArray<long>());
+    }
+
+    // Label files are 1-D: magic 2049 = 0x00000801.
+    private static byte[] FixMagic(byte[] b, int rank)
+    {
+        b[3] = (byte)rank;
+        return b;
+    }
+
+    [Fact]
+    public void RealFashionMnist_HasExpectedShapes()
+    {
+        // The CI installs dataset-fashion-mnist; this checks the real files parse.
+        var (x, y) = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false);
+        Assert.Equal(new Shape(10000, 784), x.Shape);
+        Assert.Equal(new Shape(10000), y.Shape);
+        Assert.Equal(9L, y.ToArray<long>()[0]); // the first test image is an ankle boot
+    }
+}
