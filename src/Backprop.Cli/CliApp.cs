@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
+using Backprop.Cli.Commands;
+
+namespace Backprop.Cli;
+
+/// <summary>
+/// The <c>backprop</c> command-line tool as a callable function: parses the arguments, runs the chosen
+/// command and returns the process exit code. Commands write only to the writers they are given, so the
+/// whole tool runs in-process in tests.
+/// </summary>
+public static class CliApp
+{
+    /// <summary>Exit code of a successful run.</summary>
+    public const int Success = 0;
+
+    /// <summary>Exit code when a command failed while running.</summary>
+    public const int Failure = 1;
+
+    /// <summary>Exit code for a bad command line (unknown option, bad value); the usage goes to stderr.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>The name users type, shown in usage lines.</summary>
+    public const string Name = "backprop";
+
+    /// <summary>Runs the tool with <paramref name="args"/> (without the program name).</summary>
+    /// <param name="args">Command-line arguments, e.g. <c>["explain", "--json"]</c>.</param>
+    /// <param name="stdout">Where results and help go.</param>
+    /// <param name="stderr">Where errors and, after an error, the usage go.</param>
+    /// <returns>The exit code: <see cref="Success"/>, <see cref="Failure"/> or <see cref="UsageError"/>.</returns>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+
+        Command root = CreateRootCommand();
+        ParseResult parse = root.Parse(args);
+
+        // A help request wins over errors elsewhere on the line, as in most tools.
+        if (parse.Errors.Count > 0 && parse.Action is not HelpAction)
+        {
+            foreach (var error in parse.Errors)
+                stderr.WriteLine($"{Name}: error: {error.Message}");
+            stderr.WriteLine();
+            WriteHelp(parse, stderr);
+            return UsageError;
+        }
+
+        var config = new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (CliException e)
+        {
+            stderr.WriteLine($"{Name}: error: {e.Message}");
+            return e.ExitCode;
+        }
+    }
+
+    /// <summary>The root command with every subcommand attached; running it alone prints the help.</summary>
+    internal static Command CreateRootCommand()
+    {
+        // A plain Command rather than RootCommand, so usage lines say "backprop" whatever the host
+        // executable is called (dotnet Backprop.Cli.dll, the test host).
+        var root = new Command(Name, "Backprop: a deep-learning library built on reverse-mode autograd.")
+        {
+            new HelpOption(),
+            new VersionOption(),
+            ExplainCommand.Create(),
+        };
+        root.SetAction(parse =>
+        {
+            WriteHelp(parse, parse.InvocationConfiguration.Output);
+            return Success;
+        });
+        return root;
+    }
+
+    /// <summary>Writes the help of the command <paramref name="parse"/> chose to <paramref name="writer"/>.</summary>
+    internal static void WriteHelp(ParseResult parse, TextWriter writer)
+    {
+        // The help renderer writes to the invocation's output, so ask for "<command path> --help"
+        // with the output pointed at the writer we want.
+        var path = new List<string>();
+        for (var result = parse.CommandResult; result.Parent is CommandResult parent; result = parent)
+            path.Insert(0, result.Command.Name);
+        path.Add("--help");
+        parse.RootCommandResult.Command.Parse(path).Invoke(new InvocationConfiguration { Output = writer, Error = writer });
+    }
+}
+
+/// <summary>A failure a command reports to the user as one line on stderr, with an exit code.</summary>
+internal sealed class CliException(string message, int exitCode = CliApp.Failure) : Exception(message)
+{
+    /// <summary>The process exit code to return.</summary>
+    public int ExitCode { get; } = exitCode;
+}
