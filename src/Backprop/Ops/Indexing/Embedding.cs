@@ -50,14 +50,9 @@ internal sealed class EmbeddingBackward : Node
         if (_paddingIdx is long pad)
         {
             ReadOnlySpan<long> idx = flat.AsReadOnlySpan<long>();
-            var keep = new Tensor(new Shape(idx.Length, 1), dy.DType);
-            for (int n = 0; n < idx.Length; n++)
-                if (idx[n] != pad)
-                {
-                    if (dy.DType == DType.Float32) keep.Data<float>()[n] = 1;
-                    else keep.Data<double>()[n] = 1;
-                }
-            g = g * keep;
+            var keep = new long[idx.Length]; // [N, 1]: 0 on rows that look up the padding entry
+            for (int n = 0; n < idx.Length; n++) keep[n] = idx[n] == pad ? 0 : 1;
+            g = g * Tensor.WrapArray(keep, new Shape(idx.Length, 1)).To(dy.DType);
         }
         return [IndexAddBackward.Forward(new Tensor(_weightShape, dy.DType), 0, flat, g)];
     }
