@@ -1,0 +1,27 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>Validation shared by the indexing ops; runs before any kernel touches memory.</summary>
+internal static class IndexCheck
+{
+    /// <summary>Throws unless <paramref name="index"/> is int64.</summary>
+    public static void Int64(Tensor index, string op)
+    {
+        if (index.DType != DType.Int64)
+            throw new ArgumentException($"{op}: index must be int64, got {index.DType.Name()} (shape {index.Shape}); convert with To(DType.Int64)");
+    }
+
+    /// <summary>
+    /// The index as a contiguous int64 span after checking every value lies in [0, size);
+    /// the message names the op, the bad value, the dim and its size.
+    /// </summary>
+    public static ReadOnlySpan<long> InRange(Tensor index, int size, int dim, Shape inputShape, string op)
+    {
+        ReadOnlySpan<long> values = index.Contiguous().AsReadOnlySpan<long>();
+        int bad = IndexKernels.FirstOutOfRange(values, size);
+        if (bad >= 0)
+            throw new ArgumentOutOfRangeException("index", $"{op}: index {values[bad]} is out of range for dimension {dim} with size {size} (input shape {inputShape}, index shape {index.Shape})");
+        return values;
+    }
+}

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = condition ? a : b element-wise, broadcasting all three; condition is nonzero-is-true of any dtype.</summary>
+internal sealed class WhereBackward : Node
+{
+    private readonly SavedTensor _condition;
+    private readonly Shape _aShape, _bShape;
+
+    private WhereBackward(Tensor condition, Tensor a, Tensor b) : base(a, b)
+    {
+        _condition = Save(condition);
+        _aShape = a.Shape;
+        _bShape = b.Shape;
+    }
+
+    public static Tensor Forward(Tensor condition, Tensor a, Tensor b)
+    {
+        const string op = "Where";
+        Tensor.CheckSameDType(a, b, op);
+        if (!Shape.TryBroadcast(a.Shape, b.Shape, out Shape ab) || !Shape.TryBroadcast(condition.Shape, ab, out Shape shape))
+            throw new ArgumentException($"{op}: cannot broadcast condition shape {condition.Shape}, a shape {a.Shape} and b shape {b.Shape} (trailing dimensions must be equal or 1)");
+
+        var y = new Tensor(shape, a.DType);
+        int n = shape.Numel;
+        byte[] mask = ArrayPool<byte>.Shared.Rent(n);
+        try
+        {
+            switch (condition.DType)
+            {
+                case DType.Float32: Mask<float>(condition, shape, mask.AsSpan(0, n)); break;
+                case DType.Float64: Mask<double>(condition, shape, mask.AsSpan(0, n)); break;
+                default: Mask<long>(condition, shape, mask.AsSpan(0, n)); break;
+            }
+            switch (a.DType)
+            {
+                case DType.Float32: Select<float>(mask.AsSpan(0, n), a, b, y); break;
+                case DType.Float64: Select<double>(mask.AsSpan(0, n), a, b, y); break;
+                default: Select<long>(mask.AsSpan(0, n), a, b, y); break;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(mask);
+        }
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new WhereBackward(condition, a, b));
+        return y;
+    }
+
+    /// <summary>mask = condition broadcast to <paramref name="shape"/>, != 0.</summary>
+    private static void Mask<T>(Tensor condition, Shape shape, Span<byte> mask) where T : unmanaged, INumber<T>
+    {
+        if (condition.IsContiguous && condition.Numel == shape.Numel)
+        {
+            IndexKernels.NonZero(condition.AsReadOnlySpan<T>(), mask);
+            return;
+        }
+        T[] packed = ArrayPool<T>.Shared.Rent(mask.Length);
+        try
+        {
+            Span<int> strides = stackalloc int[shape.Rank];
+            StridedLayout.BroadcastStrides(condition, shape, strides);
+            Span<T> values = packed.AsSpan(0, mask.Length);
+            CopyKernel.Run(condition.Data<T>(), condition.Offset, strides, shape.Dims, values);
+            IndexKernels.NonZero<T>(values, mask);
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(packed);
+        }
+    }
+
+    private static void Select<T>(ReadOnlySpan<byte> mask, Tensor a, Tensor b, Tensor y) where T : unmanaged
+    {
+        Span<int> sa = stackalloc int[y.Rank];
+        Span<int> sb = stackalloc int[y.Rank];
+        StridedLayout.BroadcastStrides(a, y.Shape, sa);
+        StridedLayout.BroadcastStrides(b, y.Shape, sb);
+        IndexKernels.Where(mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.AsSpan<T>(), y.Shape.Dims);
+    }
+
+    // dy/da = [condition], dy/db = [!condition]; broadcast dims are summed back.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor condition = _condition.Value;
+        Tensor zero = Tensor.Scalar(0, dy.DType);
+        return
+        [
+            NeedsInputGrad(0) ? Forward(condition, dy, zero).SumToShape(_aShape) : null,
+            NeedsInputGrad(1) ? Forward(condition, zero, dy).SumToShape(_bShape) : null,
+        ];
+    }
+}
