@@ -57,6 +57,7 @@ public sealed partial class Tensor
 
     private static bool ComputeIsContiguous(Shape shape, int[] strides)
     {
+        if (shape.Numel == 0) return true; // no elements: any strides describe the same (empty) layout
         int expected = 1;
         for (int i = shape.Rank - 1; i >= 0; i--)
         {
