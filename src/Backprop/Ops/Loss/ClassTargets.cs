@@ -70,17 +70,10 @@ internal static class ClassTargets
     {
         if (reduction == Reduction.None) return losses;
         double sum = losses.DType == DType.Float32
-            ? SumKernel.SumContiguous<double>(ToDouble(losses.AsReadOnlySpan<float>()))
+            ? SumKernel.SumContiguous(losses.AsReadOnlySpan<float>())
             : SumKernel.SumContiguous(losses.AsReadOnlySpan<double>());
         // 0/0 = NaN when every target is ignored, as PyTorch.
         return Tensor.Scalar(reduction == Reduction.Mean ? sum / totalWeight : sum, losses.DType);
-    }
-
-    private static double[] ToDouble(ReadOnlySpan<float> values)
-    {
-        var d = new double[values.Length];
-        for (int i = 0; i < values.Length; i++) d[i] = values[i];
-        return d;
     }
 
     /// <summary>The shape of the gradient's per-position factors: the input shape with the class dim set to 1.</summary>
