@@ -1,0 +1,119 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// Cross-entropy and negative log-likelihood over class-index targets. The input is a contiguous
+/// [n, c, s] block (s = product of the spatial dims), the target a contiguous [n, s] block of
+/// class indices already checked to be in [0, c) or equal to ignoreIndex. An empty weight span
+/// means every class weighs 1.
+/// </summary>
+internal static class ClassLossKernel
+{
+    /// <summary>
+    /// Fused log-softmax + NLL with label smoothing ε:
+    /// loss = (1 − ε)·(−w_t·logp_t) + (ε/c)·(−Σ_k w_k·logp_k), 0 at ignored targets.
+    /// Returns Σ w_t over non-ignored targets (the divisor of the mean).
+    /// </summary>
+    public static double CrossEntropy<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, ReadOnlySpan<T> weight,
+                                         int n, int c, int s, long ignoreIndex, double smoothing, Span<T> losses)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int positions = n * s;
+        if (positions == 0) return 0;
+        T eps = T.CreateTruncating(smoothing);
+        T keep = T.One - eps, share = c == 0 ? T.Zero : eps / T.CreateTruncating(c);
+        T weightSum = weight.IsEmpty ? T.CreateTruncating(c) : TensorPrimitives.Sum(weight);
+        T[] rented = ArrayPool<T>.Shared.Rent(positions + s);
+        try
+        {
+            Span<T> lse = rented.AsSpan(0, positions);
+            Span<T> weighted = rented.AsSpan(positions, s); // Σ_k w_k x[i, k, j] for one sample i
+            SoftmaxKernel.LogSumExp(x, n, c, s, lse);
+            double total = 0;
+            for (int i = 0; i < n; i++)
+            {
+                ReadOnlySpan<T> sample = x.Slice(i * c * s, c * s);
+                if (smoothing != 0)
+                {
+                    weighted.Clear();
+                    for (int k = 0; k < c; k++)
+                    {
+                        ReadOnlySpan<T> row = sample.Slice(k * s, s);
+                        if (weight.IsEmpty) TensorPrimitives.Add(weighted, row, weighted);
+                        else TensorPrimitives.MultiplyAdd(row, weight[k], weighted, weighted);
+                    }
+                }
+                for (int j = 0; j < s; j++)
+                {
+                    int at = i * s + j;
+                    long t = target[at];
+                    if (t == ignoreIndex) { losses[at] = T.Zero; continue; }
+                    T wt = weight.IsEmpty ? T.One : weight[(int)t];
+                    T logp = sample[(int)t * s + j] - lse[at];
+                    T loss = -wt * logp;
+                    if (smoothing != 0)
+                        loss = keep * loss + share * (weightSum * lse[at] - weighted[j]);
+                    losses[at] = loss;
+                    total += double.CreateTruncating(wt);
+                }
+            }
+            return total;
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>loss = −w_t · x[i, t, j] (x holds log-probabilities), 0 at ignored targets. Returns Σ w_t over non-ignored targets.</summary>
+    public static double Nll<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, ReadOnlySpan<T> weight,
+                                int n, int c, int s, long ignoreIndex, Span<T> losses)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double total = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < s; j++)
+            {
+                int at = i * s + j;
+                long t = target[at];
+                if (t == ignoreIndex) { losses[at] = T.Zero; continue; }
+                T wt = weight.IsEmpty ? T.One : weight[(int)t];
+                losses[at] = -wt * x[(i * c + (int)t) * s + j];
+                total += double.CreateTruncating(wt);
+            }
+        return total;
+    }
+
+    /// <summary>
+    /// Coefficients of the cross-entropy gradient dx = (softmax(x)·a − b)·dy, each scaled by
+    /// <paramref name="scale"/>: a[i, j] = (1 − ε)w_t + (ε/c)Σw (shape [n, s]; may be empty to skip)
+    /// and b[i, k, j] = (ε/c)w_k + [k = t](1 − ε)w_t (shape [n, c, s]). Ignored targets get 0.
+    /// With ε = 0, b alone is the NLL gradient (negated).
+    /// </summary>
+    public static void GradientCoefficients<T>(ReadOnlySpan<long> target, ReadOnlySpan<T> weight, int n, int c, int s,
+                                               long ignoreIndex, double smoothing, T scale, Span<T> a, Span<T> b)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T eps = T.CreateTruncating(smoothing);
+        T keep = T.One - eps, share = c == 0 ? T.Zero : eps / T.CreateTruncating(c);
+        T weightSum = weight.IsEmpty ? T.CreateTruncating(c) : TensorPrimitives.Sum(weight);
+        if (!a.IsEmpty) a.Clear();
+        b.Clear();
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < s; j++)
+            {
+                int at = i * s + j;
+                long t = target[at];
+                if (t == ignoreIndex) continue;
+                T wt = weight.IsEmpty ? T.One : weight[(int)t];
+                if (!a.IsEmpty) a[at] = scale * (keep * wt + share * weightSum);
+                if (smoothing != 0)
+                    for (int k = 0; k < c; k++)
+                        b[(i * c + k) * s + j] = scale * share * (weight.IsEmpty ? T.One : weight[k]);
+                b[(i * c + (int)t) * s + j] += scale * keep * wt;
+            }
+    }
+}

@@ -1,0 +1,107 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// Cross-entropy on logits with class-index targets: log-softmax and NLL fused in one kernel,
+/// with label smoothing, ignoreIndex and class weights as in PyTorch.
+/// </summary>
+internal sealed class CrossEntropyBackward : Node
+{
+    private readonly SavedTensor _x, _target;
+    private readonly SavedTensor? _weight;
+    private readonly Reduction _reduction;
+    private readonly double _smoothing, _totalWeight;
+    private readonly long _ignoreIndex;
+
+    private CrossEntropyBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, double smoothing, long ignoreIndex, double totalWeight)
+        : base(input) // class weights are constants: PyTorch has no gradient for them either
+    {
+        _x = Save(input);
+        _target = Save(target);
+        if (weight is not null) _weight = Save(weight);
+        _reduction = reduction;
+        _smoothing = smoothing;
+        _ignoreIndex = ignoreIndex;
+        _totalWeight = totalWeight;
+    }
+
+    public static Tensor Forward(Tensor input, Tensor target, Reduction reduction, double labelSmoothing, long ignoreIndex, Tensor? weight)
+    {
+        const string op = "CrossEntropy";
+        if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be between 0 and 1, got {labelSmoothing}");
+        ClassTargets.Validate(input, target, weight, ignoreIndex, op, out int n, out int c, out int s);
+        Tensor x = input.Detach().Contiguous();
+        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        var losses = new Tensor(target.Shape, input.DType);
+        double total = input.DType == DType.Float32
+            ? ClassLossKernel.CrossEntropy(x.AsReadOnlySpan<float>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<float>(),
+                                           n, c, s, ignoreIndex, labelSmoothing, losses.AsSpan<float>())
+            : ClassLossKernel.CrossEntropy(x.AsReadOnlySpan<double>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<double>(),
+                                           n, c, s, ignoreIndex, labelSmoothing, losses.AsSpan<double>());
+        Tensor y = ClassTargets.Reduce(losses, reduction, total);
+        if (ElementwiseDispatch.NeedsGrad(input))
+            y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
+        return y;
+    }
+
+    // With p = softmax(x), t the target, w the class weights, ε the smoothing and C classes:
+    // dloss/dx_k = p_k·[(1 − ε)w_t + (ε/C)Σw] − [(ε/C)w_k + (1 − ε)w_t·δ_kt], i.e. (softmax − smoothed
+    // one-hot) scaled by the weights; divided by Σ w_t for the mean, 0 at ignored targets.
+    // p is recomputed with the differentiable Softmax, so double backward works.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor x = _x.Value;
+        (Tensor? a, Tensor b) = ClassTargets.Coefficients(x.Shape, x.DType, _target.Value, _weight?.Value, _ignoreIndex, _smoothing, _reduction, _totalWeight, wantA: true);
+        Tensor p = x.Softmax(x.Rank == 1 ? 0 : 1);
+        return [(p * a! - b) * ClassTargets.Upstream(dy, x.Shape, _reduction)];
+    }
+}
+
+/// <summary>Negative log-likelihood: loss = −w_t · input[t] for log-probability inputs.</summary>
+internal sealed class NllLossBackward : Node
+{
+    private readonly SavedTensor _target;
+    private readonly SavedTensor? _weight;
+    private readonly Shape _inputShape;
+    private readonly DType _dtype;
+    private readonly Reduction _reduction;
+    private readonly double _totalWeight;
+    private readonly long _ignoreIndex;
+
+    private NllLossBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double totalWeight) : base(input)
+    {
+        _inputShape = input.Shape;
+        _dtype = input.DType;
+        _target = Save(target);
+        if (weight is not null) _weight = Save(weight);
+        _reduction = reduction;
+        _ignoreIndex = ignoreIndex;
+        _totalWeight = totalWeight;
+    }
+
+    public static Tensor Forward(Tensor input, Tensor target, Reduction reduction, long ignoreIndex, Tensor? weight)
+    {
+        ClassTargets.Validate(input, target, weight, ignoreIndex, "NllLoss", out int n, out int c, out int s);
+        Tensor x = input.Detach().Contiguous();
+        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        var losses = new Tensor(target.Shape, input.DType);
+        double total = input.DType == DType.Float32
+            ? ClassLossKernel.Nll(x.AsReadOnlySpan<float>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<float>(),
+                                  n, c, s, ignoreIndex, losses.AsSpan<float>())
+            : ClassLossKernel.Nll(x.AsReadOnlySpan<double>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<double>(),
+                                  n, c, s, ignoreIndex, losses.AsSpan<double>());
+        Tensor y = ClassTargets.Reduce(losses, reduction, total);
+        if (ElementwiseDispatch.NeedsGrad(input))
+            y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));
+        return y;
+    }
+
+    // dloss/dx[i, k] = −w_t·δ_kt (divided by Σ w_t for the mean; 0 at ignored targets): linear in x.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        (_, Tensor b) = ClassTargets.Coefficients(_inputShape, _dtype, _target.Value, _weight?.Value, _ignoreIndex, 0, _reduction, _totalWeight, wantA: false);
+        return [-(b * ClassTargets.Upstream(dy, _inputShape, _reduction))];
+    }
+}

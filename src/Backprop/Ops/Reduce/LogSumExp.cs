@@ -1,0 +1,44 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = log Σ exp(x) along one dim, computed with the max shifted out.</summary>
+internal sealed class LogSumExpBackward : Node
+{
+    private readonly SavedTensor _x, _y;
+    private readonly int _dim;
+    private readonly bool _keepDim;
+
+    private LogSumExpBackward(Tensor x, Tensor y, int dim, bool keepDim) : base(x)
+    {
+        _x = Save(x);
+        _y = Save(y);
+        _dim = dim;
+        _keepDim = keepDim;
+    }
+
+    public static Tensor Forward(Tensor x, int dim, bool keepDim)
+    {
+        x.CheckFloat("LogSumExp");
+        int d = x.Shape.NormalizeDim(dim, "LogSumExp");
+        ReduceLayout.AroundDim(x.Shape, d, out int outer, out int n, out int inner);
+        bool[] reduced = ReduceLayout.SingleDim(x.Shape, d);
+        Tensor c = x.Detach().Contiguous();
+        var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
+        if (x.DType == DType.Float32) SoftmaxKernel.LogSumExp(c.AsReadOnlySpan<float>(), outer, n, inner, y.AsSpan<float>());
+        else SoftmaxKernel.LogSumExp(c.AsReadOnlySpan<double>(), outer, n, inner, y.AsSpan<double>());
+        y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
+        return y;
+    }
+
+    // d/dx_i log Σ_j e^{x_j} = e^{x_i} / Σ_j e^{x_j} = exp(x_i − y): the softmax, from the saved output.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor x = _x.Value;
+        bool[] reduced = ReduceLayout.SingleDim(x.Shape, _dim);
+        Tensor y = ReduceLayout.Unsqueeze(_y.Value, x.Shape, reduced, _keepDim);
+        Tensor g = ReduceLayout.Unsqueeze(dy, x.Shape, reduced, _keepDim);
+        return [g * (x - y).Exp()];
+    }
+}

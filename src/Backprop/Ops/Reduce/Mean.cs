@@ -1,0 +1,31 @@
+using System.Numerics.Tensors;
+
+namespace Backprop.Ops;
+
+/// <summary>Mean over all elements or over given dims, optionally keeping them as size 1.</summary>
+internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)
+{
+    private readonly Shape _inputShape = x.Shape;
+
+    public static Tensor Forward(Tensor x, int[] dims, bool keepDim)
+    {
+        if (!x.DType.IsFloatingPoint())
+            throw new ArgumentException($"Mean: input dtype must be floating point (float32 or float64), got {x.DType.Name()} (shape {x.Shape}); convert it with To(DType.Float32)");
+        bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Mean");
+        int count = ReduceDims.ReducedCount(x.Shape, reduced);
+        Tensor y;
+        using (GradMode.Disable()) y = x.Sum(dims, keepDim);
+        // Sum wrote fresh contiguous storage: scale it in place. An empty reduction gives 0/0 = NaN, as PyTorch.
+        if (y.DType == DType.Float32) TensorPrimitives.Divide(y.AsSpan<float>(), (float)count, y.AsSpan<float>());
+        else TensorPrimitives.Divide(y.AsSpan<double>(), count, y.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
+        return y;
+    }
+
+    // d(mean)/dx = 1/n for every averaged element: spread dy evenly back over the reduced dims.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor g = ReduceLayout.Unsqueeze(dy, _inputShape, reduced, keepDim);
+        return [(g / count).Expand(_inputShape.ToArray())];
+    }
+}

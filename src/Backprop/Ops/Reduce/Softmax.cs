@@ -1,0 +1,75 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>Shared forward of softmax and log-softmax along one dim.</summary>
+internal static class SoftmaxForward
+{
+    public static Tensor Compute(Tensor x, int dim, bool log, out int normalizedDim)
+    {
+        string op = log ? "LogSoftmax" : "Softmax";
+        x.CheckFloat(op);
+        normalizedDim = x.Shape.NormalizeDim(dim, op);
+        ReduceLayout.AroundDim(x.Shape, normalizedDim, out int outer, out int n, out int inner);
+        Tensor c = x.Detach().Contiguous();
+        var y = new Tensor(x.Shape, x.DType);
+        // The last dim of a contiguous tensor has inner = 1 and takes the SIMD row path.
+        if (x.DType == DType.Float32) SoftmaxKernel.Softmax(c.AsReadOnlySpan<float>(), outer, n, inner, y.AsSpan<float>(), log);
+        else SoftmaxKernel.Softmax(c.AsReadOnlySpan<double>(), outer, n, inner, y.AsSpan<double>(), log);
+        return y;
+    }
+}
+
+/// <summary>y = exp(x − max) / Σ exp(x − max) along one dim.</summary>
+internal sealed class SoftmaxBackward : Node
+{
+    private readonly SavedTensor _y;
+    private readonly int _dim;
+
+    private SoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    {
+        _y = Save(y);
+        _dim = dim;
+    }
+
+    public static Tensor Forward(Tensor x, int dim)
+    {
+        Tensor y = SoftmaxForward.Compute(x, dim, log: false, out int d);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftmaxBackward(x, y, d));
+        return y;
+    }
+
+    // dy_i/dx_j = y_i (δ_ij − y_j), so dx = y · (dy − Σ_j dy_j y_j).
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor y = _y.Value;
+        return [y * (dy - (dy * y).Sum(_dim, keepDim: true))];
+    }
+}
+
+/// <summary>y = x − max − log Σ exp(x − max) along one dim.</summary>
+internal sealed class LogSoftmaxBackward : Node
+{
+    private readonly SavedTensor _y;
+    private readonly int _dim;
+
+    private LogSoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    {
+        _y = Save(y);
+        _dim = dim;
+    }
+
+    public static Tensor Forward(Tensor x, int dim)
+    {
+        Tensor y = SoftmaxForward.Compute(x, dim, log: true, out int d);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSoftmaxBackward(x, y, d));
+        return y;
+    }
+
+    // dy_i/dx_j = δ_ij − softmax_j, so dx = dy − exp(y) · Σ_j dy_j.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor y = _y.Value;
+        return [dy - y.Exp() * dy.Sum(_dim, keepDim: true)];
+    }
+}
