@@ -173,4 +173,32 @@ public class NormTests
         var dtype = Assert.Throws<ArgumentException>(() => Functional.BatchNorm(Tensor.Zeros([2, 3], DType.Int64), null, null, training: true));
         Assert.Contains("int64", dtype.Message);
     }
+
+    /// <summary>Gradients from the fused kernel (plain backward) and from the recorded tensor-op backward (createGraph) agree.</summary>
+    private static void AssertFusedMatchesRecorded(Func<Tensor[], Tensor> f, Tensor[] inputs)
+    {
+        Tensor dy = Tensor.Randn(f(inputs).Shape, DType.Float64, new Generator(99));
+        Tensor?[] fused = Backprop.Autograd.Grad([f(inputs)], inputs, [dy]);
+        Tensor?[] recorded = Backprop.Autograd.Grad([f(inputs)], inputs, [dy], createGraph: true);
+        for (int i = 0; i < inputs.Length; i++)
+            T.Close(recorded[i]!.ToDoubleArray(), fused[i]!, 1e-10);
+    }
+
+    [Fact]
+    public void FusedBackward_MatchesRecordedBackward()
+    {
+        AssertFusedMatchesRecorded(v => Functional.LayerNorm(v[0], [3, 4], v[1], v[2]), [T.Param(1, 2, 3, 4), T.Param(2, 3, 4), T.Param(3, 3, 4)]);
+        AssertFusedMatchesRecorded(v => Functional.LayerNorm(v[0], [5]), [T.Param(1, 3, 5)]);
+        foreach (bool training in new[] { true, false })
+        {
+            Tensor rm = Tensor.Randn([3], DType.Float64, new Generator(5));
+            Tensor rv = Tensor.Uniform([3], 0.5, 2, DType.Float64, new Generator(6));
+            AssertFusedMatchesRecorded(v => Functional.BatchNorm(v[0], training ? null : rm, training ? null : rv, v[1], v[2], training),
+                [T.Param(1, 4, 3, 2, 2), T.Param(2, 3), T.Param(3, 3)]);
+            AssertFusedMatchesRecorded(v => Functional.BatchNorm(v[0], training ? null : rm, training ? null : rv, v[1], null, training),
+                [T.Param(1, 6, 3), T.Param(2, 3)]);
+            AssertFusedMatchesRecorded(v => Functional.BatchNorm(v[0], training ? null : rm, training ? null : rv, null, null, training),
+                [T.Param(1, 2, 3, 5)]);
+        }
+    }
 }

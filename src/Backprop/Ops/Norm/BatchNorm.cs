@@ -114,10 +114,12 @@ internal sealed class BatchNormBackward : Node
     // x̂ = (x − mean)·rstd, y = x̂·w + b, g = dy·w. Training (batch statistics depend on x):
     // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)); eval (constant statistics): dx = g·rstd.
     // dw = Σ dy·x̂ and db = Σ dy over every dim but the channel.
+    // Unrecorded backwards (the common case) run the same formula as one fused kernel.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
+        if (!GradMode.IsEnabled) return FusedBackward(dy);
         Tensor x = _x.Value;
-        (Tensor mean, Tensor rstd) = _training && GradMode.IsEnabled ? NormGrad.Stats(x, _dims, _count, _eps) : (_mean, _rstd);
+        (Tensor mean, Tensor rstd) = _training ? NormGrad.Stats(x, _dims, _count, _eps) : (_mean, _rstd);
         Tensor xhat = (x - mean) * rstd;
         Tensor? w = _w?.Value.Reshape(_statShape); // [C] -> [1, C, 1, ...]
         Tensor g = w is null ? dy : dy * w;
@@ -130,5 +132,35 @@ internal sealed class BatchNormBackward : Node
             NeedsInputGrad(1) ? (dy * xhat).Sum(_dims) : null,
             NeedsInputGrad(2) ? dy.Sum(_dims) : null,
         ];
+    }
+
+    private Tensor?[] FusedBackward(Tensor dy)
+    {
+        Tensor x = _x.Value.Contiguous(), dyc = dy.Contiguous();
+        Tensor? w = _w?.Value.Contiguous();
+        int c = _statShape[1];
+        Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
+        Tensor? dw = NeedsInputGrad(1) ? new Tensor(new Shape(c), x.DType) : null;
+        Tensor? db = NeedsInputGrad(2) ? new Tensor(new Shape(c), x.DType) : null;
+        if (x.DType == DType.Float32) RunFused<float>(dyc, x, w, dx, dw, db);
+        else RunFused<double>(dyc, x, w, dx, dw, db);
+        return [dx, dw, db];
+    }
+
+    private void RunFused<T>(Tensor dy, Tensor x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = x.Shape[0], c = x.Shape[1], s = n * c == 0 ? 0 : x.Numel / (n * c);
+        T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(5 * c, 1));
+        try
+        {
+            NormKernels.BatchNormBackward<T>(dy.AsReadOnlySpan<T>(), x.AsReadOnlySpan<T>(), n, c, s,
+                w is null ? default : w.AsReadOnlySpan<T>(), _mean.AsReadOnlySpan<T>(), _rstd.AsReadOnlySpan<T>(), _training,
+                dx is null ? default : dx.AsSpan<T>(), dw is null ? default : dw.AsSpan<T>(), db is null ? default : db.AsSpan<T>(), scratch);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+        }
     }
 }

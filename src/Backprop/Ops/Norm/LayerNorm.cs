@@ -77,10 +77,12 @@ internal sealed class LayerNormBackward : Node
     // x̂ = (x − mean)·rstd, y = x̂·w + b:
     // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·w, dw = Σ_rows dy·x̂, db = Σ_rows dy.
     // When the backward is recorded, mean and rstd are rebuilt from x so their dependence on x is tracked.
+    // Unrecorded backwards (the common case) run the same formula as one fused kernel.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
+        if (!GradMode.IsEnabled) return FusedBackward(dy);
         Tensor x = _x.Value;
-        (Tensor mean, Tensor rstd) = GradMode.IsEnabled ? NormGrad.Stats(x, _dims, _count, _eps) : (_mean, _rstd);
+        (Tensor mean, Tensor rstd) = NormGrad.Stats(x, _dims, _count, _eps);
         Tensor xhat = (x - mean) * rstd;
         Tensor? w = _w?.Value;
         return
@@ -89,5 +91,34 @@ internal sealed class LayerNormBackward : Node
             NeedsInputGrad(1) ? (dy * xhat).SumToShape(_wShape!) : null,
             NeedsInputGrad(2) ? dy.SumToShape(_bShape!) : null,
         ];
+    }
+
+    private Tensor?[] FusedBackward(Tensor dy)
+    {
+        Tensor x = _x.Value.Contiguous(), dyc = dy.Contiguous();
+        Tensor? w = _w?.Value.Contiguous();
+        Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
+        Tensor? dw = NeedsInputGrad(1) ? new Tensor(_wShape!, x.DType) : null;
+        Tensor? db = NeedsInputGrad(2) ? new Tensor(_bShape!, x.DType) : null;
+        if (x.DType == DType.Float32) RunFused<float>(dyc, x, w, dx, dw, db);
+        else RunFused<double>(dyc, x, w, dx, dw, db);
+        return [dx, dw, db];
+    }
+
+    private void RunFused<T>(Tensor dy, Tensor x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int d = _count, rows = d == 0 ? 0 : x.Numel / d;
+        T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
+        try
+        {
+            NormKernels.LayerNormBackwardRows<T>(dy.AsReadOnlySpan<T>(), x.AsReadOnlySpan<T>(), rows, d,
+                w is null ? default : w.AsReadOnlySpan<T>(), _mean.AsReadOnlySpan<T>(), _rstd.AsReadOnlySpan<T>(),
+                dx is null ? default : dx.AsSpan<T>(), dw is null ? default : dw.AsSpan<T>(), db is null ? default : db.AsSpan<T>(), scratch);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+        }
     }
 }
