@@ -1,0 +1,201 @@
+using System.Buffers;
+using System.Numerics;
+using System.Numerics.Tensors;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// 2-D cross-correlation y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, g·Cg + c] over groups, computed per
+/// (image, group) as one GEMM: y_g [Og, L] = W_g [Og, K] · im2col(x_g) [K, L], K = Cg·KH·KW, L = OH·OW.
+/// </summary>
+internal sealed class Conv2dBackward : Node
+{
+    private readonly SavedTensor? _x, _w;
+    private readonly Shape _xShape, _wShape;
+    private readonly Window2d _g;
+    private readonly int _groups;
+
+    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Window2d g, int groups) : base(x, w, b)
+    {
+        _xShape = x.Shape;
+        _wShape = w.Shape;
+        _g = g;
+        _groups = groups;
+        if (NeedsInputGrad(1)) _x = Save(xc);
+        if (NeedsInputGrad(0)) _w = Save(wc);
+    }
+
+    /// <summary>x [N, C, H, W], w [outC, C/groups, KH, KW], b [outC] or null; returns [N, outC, OH, OW].</summary>
+    public static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+    {
+        Window2d g = Validate(x, w, b, stride, padding, dilation, groups);
+        int n = x.Shape[0], c = x.Shape[1], outC = w.Shape[0];
+        Tensor xc, wc, bc;
+        using (GradMode.Disable())
+        {
+            xc = x.Contiguous();
+            wc = w.Contiguous();
+            bc = b?.Contiguous()!;
+        }
+        var y = new Tensor(new Shape(n, outC, g.OH, g.OW), x.DType);
+        if (x.DType == DType.Float32)
+            RunForward<float>(xc.AsReadOnlySpan<float>(), wc.AsReadOnlySpan<float>(), b is null ? default : bc.AsReadOnlySpan<float>(), b is not null, y.AsSpan<float>(), n, c, outC, groups, g);
+        else
+            RunForward<double>(xc.AsReadOnlySpan<double>(), wc.AsReadOnlySpan<double>(), b is null ? default : bc.AsReadOnlySpan<double>(), b is not null, y.AsSpan<double>(), n, c, outC, groups, g);
+        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, g, groups));
+        return y;
+    }
+
+    private static Window2d Validate(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+    {
+        const string op = "Conv2d";
+        if (x.Rank != 4)
+            throw new ArgumentException($"{op}: expected a 3-D [C, H, W] or 4-D [N, C, H, W] input, got shape {x.Shape}");
+        if (w.Rank != 4)
+            throw new ArgumentException($"{op}: expected a 4-D weight [outC, C/groups, kH, kW], got shape {w.Shape}");
+        x.CheckFloat(op);
+        Tensor.CheckSameDType(x, w, op);
+        if (stride.H <= 0 || stride.W <= 0)
+            throw new ArgumentException($"{op}: stride must be positive, got ({stride.H}, {stride.W})");
+        if (padding.H < 0 || padding.W < 0)
+            throw new ArgumentException($"{op}: padding must be non-negative, got ({padding.H}, {padding.W})");
+        if (dilation.H <= 0 || dilation.W <= 0)
+            throw new ArgumentException($"{op}: dilation must be positive, got ({dilation.H}, {dilation.W})");
+        if (groups <= 0)
+            throw new ArgumentException($"{op}: groups must be positive, got {groups}");
+        int c = x.Shape[1], outC = w.Shape[0];
+        if (outC % groups != 0)
+            throw new ArgumentException($"{op}: groups={groups} must divide the output channels, but weight of shape {w.Shape} has {outC}");
+        if (c % groups != 0)
+            throw new ArgumentException($"{op}: groups={groups} must divide the input channels, but input of shape {x.Shape} has {c}");
+        if (w.Shape[1] * groups != c)
+            throw new ArgumentException($"{op}: input of shape {x.Shape} has {c} channels, but weight of shape {w.Shape} with groups={groups} expects {w.Shape[1] * groups} (weight.Size(1) × groups)");
+        if (b is not null)
+        {
+            Tensor.CheckSameDType(x, b, op);
+            if (b.Rank != 1 || b.Shape[0] != outC)
+                throw new ArgumentException($"{op}: bias must have shape [{outC}] to match weight of shape {w.Shape}, got {b.Shape}");
+        }
+        int h = x.Shape[2], wd = x.Shape[3], kh = w.Shape[2], kw = w.Shape[3];
+        int effH = dilation.H * (kh - 1) + 1, effW = dilation.W * (kw - 1) + 1;
+        int padH = h + 2 * padding.H, padW = wd + 2 * padding.W;
+        if (effH > padH || effW > padW)
+            throw new ArgumentException($"{op}: kernel of size ({kh}, {kw}) with dilation ({dilation.H}, {dilation.W}) spans ({effH}, {effW}), larger than the padded input ({padH}, {padW}) of input shape {x.Shape} with padding ({padding.H}, {padding.W})");
+        int oh = (padH - effH) / stride.H + 1, ow = (padW - effW) / stride.W + 1;
+        return new Window2d(h, wd, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, oh, ow);
+    }
+
+    private static bool IsPointwise(in Window2d g) =>
+        g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0;
+
+    private static void RunForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, bool hasBias, Span<T> y,
+                                      int n, int c, int outC, int groups, in Window2d g)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int cg = c / groups, og = outC / groups, k = cg * g.KH * g.KW, l = g.OH * g.OW, plane = g.H * g.W;
+        bool pointwise = IsPointwise(g); // 1×1, stride 1, no padding: the input already is the column matrix
+        T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l, 1));
+        try
+        {
+            for (int img = 0; img < n; img++)
+            {
+                for (int grp = 0; grp < groups; grp++)
+                {
+                    ReadOnlySpan<T> xs = x.Slice((img * c + grp * cg) * plane, cg * plane);
+                    ReadOnlySpan<T> cols = xs;
+                    if (col is not null)
+                    {
+                        Im2Col.Unfold(xs, cg, g, col.AsSpan(0, k * l));
+                        cols = col.AsSpan(0, k * l);
+                    }
+                    Span<T> ys = y.Slice((img * outC + grp * og) * l, og * l);
+                    T beta = T.Zero;
+                    if (hasBias)
+                    {
+                        for (int o = 0; o < og; o++) ys.Slice(o * l, l).Fill(b[grp * og + o]);
+                        beta = T.One;
+                    }
+                    Gemm.Multiply(false, false, og, l, k, T.One, w.Slice(grp * og * k, og * k), k, cols, l, beta, ys, l);
+                }
+            }
+        }
+        finally
+        {
+            if (col is not null) ArrayPool<T>.Shared.Return(col);
+        }
+    }
+
+    // dx_g = col2im(W_gᵀ · dy_g), dW_g = Σ_n dy_g · im2col(x_g)ᵀ, db[o] = Σ_{n, pixels} dy[n, o].
+    // Runs kernels directly, so the backward itself is not differentiable.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        if (GradMode.IsEnabled)
+            throw new NotSupportedException("Conv2d: double backward is not supported yet");
+        Tensor dyc = dy.Contiguous();
+        Tensor? dx = NeedsInputGrad(0) ? new Tensor(_xShape, dy.DType) : null;
+        Tensor? dw = NeedsInputGrad(1) ? new Tensor(_wShape, dy.DType) : null;
+        Tensor? db = NeedsInputGrad(2) ? new Tensor(new Shape(_wShape[0]), dy.DType) : null;
+        Tensor? x = _x?.Value, w = _w?.Value;
+        if (dy.DType == DType.Float32)
+            RunBackward<float>(dyc.AsReadOnlySpan<float>(), x is null ? default : x.AsReadOnlySpan<float>(), w is null ? default : w.AsReadOnlySpan<float>(),
+                dx is null ? default : dx.AsSpan<float>(), dw is null ? default : dw.AsSpan<float>(), db is null ? default : db.AsSpan<float>(),
+                dx is not null, dw is not null, db is not null);
+        else
+            RunBackward<double>(dyc.AsReadOnlySpan<double>(), x is null ? default : x.AsReadOnlySpan<double>(), w is null ? default : w.AsReadOnlySpan<double>(),
+                dx is null ? default : dx.AsSpan<double>(), dw is null ? default : dw.AsSpan<double>(), db is null ? default : db.AsSpan<double>(),
+                dx is not null, dw is not null, db is not null);
+        return [dx, dw, db];
+    }
+
+    private void RunBackward<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, ReadOnlySpan<T> w, Span<T> dx, Span<T> dw, Span<T> db,
+                                bool needX, bool needW, bool needB)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Window2d g = _g;
+        int n = _xShape[0], c = _xShape[1], outC = _wShape[0], groups = _groups;
+        int cg = c / groups, og = outC / groups, k = cg * g.KH * g.KW, l = g.OH * g.OW, plane = g.H * g.W;
+        bool pointwise = IsPointwise(g);
+        T[]? col = pointwise || !(needX || needW) ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l, 1));
+        try
+        {
+            for (int img = 0; img < n; img++)
+            {
+                for (int grp = 0; grp < groups; grp++)
+                {
+                    ReadOnlySpan<T> dys = dy.Slice((img * outC + grp * og) * l, og * l);
+                    int xOff = (img * c + grp * cg) * plane;
+                    if (needB)
+                        for (int o = 0; o < og; o++) db[grp * og + o] += TensorPrimitives.Sum(dys.Slice(o * l, l));
+                    if (needW)
+                    {
+                        ReadOnlySpan<T> cols = x.Slice(xOff, cg * plane);
+                        if (col is not null)
+                        {
+                            Im2Col.Unfold(cols, cg, g, col.AsSpan(0, k * l));
+                            cols = col.AsSpan(0, k * l);
+                        }
+                        // [Og, L] · [K, L]ᵀ -> [Og, K], accumulated over images
+                        Gemm.Multiply(false, true, og, k, l, T.One, dys, l, cols, l, T.One, dw.Slice(grp * og * k, og * k), k);
+                    }
+                    if (needX)
+                    {
+                        ReadOnlySpan<T> ws = w.Slice(grp * og * k, og * k);
+                        if (col is null)
+                            Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dys, l, T.One, dx.Slice(xOff, cg * plane), l);
+                        else
+                        {
+                            // [Og, K]ᵀ · [Og, L] -> [K, L], then fold back onto the input planes
+                            Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dys, l, T.Zero, col.AsSpan(0, k * l), l);
+                            Im2Col.FoldAdd<T>(col.AsSpan(0, k * l), cg, g, dx.Slice(xOff, cg * plane));
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (col is not null) ArrayPool<T>.Shared.Return(col);
+        }
+    }
+}

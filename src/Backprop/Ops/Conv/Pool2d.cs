@@ -1,0 +1,143 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>Shape checks and output sizes shared by the 2-D pooling ops (PyTorch rules).</summary>
+internal static class Pool2dGeometry
+{
+    /// <summary>
+    /// Output length: floor (or ceil) of (size + 2p − d(k−1) − 1) / s, plus 1; in ceil mode the last
+    /// window is dropped when it would start in the right padding.
+    /// </summary>
+    public static int OutputSize(int size, int k, int s, int p, int d, bool ceilMode)
+    {
+        int span = size + 2 * p - d * (k - 1) - 1 + (ceilMode ? s - 1 : 0);
+        int o = (int)Math.Floor((double)span / s) + 1;
+        if (ceilMode && (o - 1) * s >= size + p) o--;
+        return o;
+    }
+
+    /// <summary>Validates a 4-D input and the window parameters and returns the geometry.</summary>
+    public static Window2d Create(string op, Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding,
+                                  (int H, int W) dilation, bool ceilMode)
+    {
+        x.CheckFloat(op);
+        if (kernel.H <= 0 || kernel.W <= 0)
+            throw new ArgumentException($"{op}: kernel size must be positive, got ({kernel.H}, {kernel.W})");
+        if (stride.H <= 0 || stride.W <= 0)
+            throw new ArgumentException($"{op}: stride must be positive, got ({stride.H}, {stride.W})");
+        if (dilation.H <= 0 || dilation.W <= 0)
+            throw new ArgumentException($"{op}: dilation must be positive, got ({dilation.H}, {dilation.W})");
+        if (padding.H < 0 || padding.W < 0 || padding.H > kernel.H / 2 || padding.W > kernel.W / 2)
+            throw new ArgumentException($"{op}: padding must be between 0 and half the kernel size, got padding ({padding.H}, {padding.W}) for kernel ({kernel.H}, {kernel.W})");
+        int h = x.Shape[2], w = x.Shape[3];
+        int oh = OutputSize(h, kernel.H, stride.H, padding.H, dilation.H, ceilMode);
+        int ow = OutputSize(w, kernel.W, stride.W, padding.W, dilation.W, ceilMode);
+        if (oh < 1 || ow < 1)
+            throw new ArgumentException($"{op}: input of shape {x.Shape} is too small for kernel ({kernel.H}, {kernel.W}) with padding ({padding.H}, {padding.W}) and dilation ({dilation.H}, {dilation.W}): the output would be ({oh}, {ow})");
+        return new Window2d(h, w, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, oh, ow);
+    }
+}
+
+/// <summary>
+/// y[p, o] = x[p, idx[p, o]] for fixed in-plane indices: the forward of max pooling (idx = argmax)
+/// and the adjoint of <see cref="PlaneScatterBackward"/>.
+/// </summary>
+internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : Node(x)
+{
+    private readonly Shape _inShape = x.Shape;
+
+    /// <summary>Max pooling of a contiguous-able [N, C, H, W] input; records the argmax indices.</summary>
+    public static Tensor MaxPool(Tensor x, in Window2d g)
+    {
+        Tensor xc;
+        using (GradMode.Disable()) xc = x.Contiguous();
+        int planes = x.Shape[0] * x.Shape[1];
+        var outShape = new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW);
+        var y = new Tensor(outShape, x.DType);
+        var idx = new int[outShape.Numel];
+        if (x.DType == DType.Float32) PoolKernels.MaxForward(xc.AsReadOnlySpan<float>(), planes, g, y.AsSpan<float>(), idx);
+        else PoolKernels.MaxForward(xc.AsReadOnlySpan<double>(), planes, g, y.AsSpan<double>(), idx);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "MaxPool2dBackward"));
+        return y;
+    }
+
+    /// <summary>Gathers x [N, C, H, W] at idx into [N, C, OH, OW].</summary>
+    public static Tensor Forward(Tensor x, int[] idx, Shape outShape)
+    {
+        Tensor xc;
+        using (GradMode.Disable()) xc = x.Contiguous();
+        int planes = outShape[0] * outShape[1], inPlane = x.Shape[2] * x.Shape[3], outPlane = outShape[2] * outShape[3];
+        var y = new Tensor(outShape, x.DType);
+        if (x.DType == DType.Float32) PoolKernels.Gather(xc.AsReadOnlySpan<float>(), planes, inPlane, idx, outPlane, y.AsSpan<float>());
+        else PoolKernels.Gather(xc.AsReadOnlySpan<double>(), planes, inPlane, idx, outPlane, y.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "PlaneGatherBackward"));
+        return y;
+    }
+
+    // dy/dx[p, i] = Σ_o [idx[p, o] = i]: route each output gradient to its source pixel.
+    protected internal override Tensor?[] Backward(Tensor dy) => [PlaneScatterBackward.Forward(dy, idx, _inShape)];
+
+    /// <summary>"MaxPool2dBackward" when it records a max pool.</summary>
+    public override string Name => name;
+}
+
+/// <summary>dx[p, idx[p, o]] += dy[p, o]: the max-pool gradient, itself differentiable (its adjoint is the gather).</summary>
+internal sealed class PlaneScatterBackward(Tensor dy, int[] idx, Shape outShape) : Node(dy)
+{
+    /// <summary>Scatters dy [N, C, OH, OW] into zeros of <paramref name="inShape"/> [N, C, H, W].</summary>
+    public static Tensor Forward(Tensor dy, int[] idx, Shape inShape)
+    {
+        Tensor dyc;
+        using (GradMode.Disable()) dyc = dy.Contiguous();
+        int planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = dy.Shape[2] * dy.Shape[3];
+        var dx = new Tensor(inShape, dy.DType);
+        if (dy.DType == DType.Float32) PoolKernels.ScatterAdd(dyc.AsReadOnlySpan<float>(), planes, outPlane, idx, inPlane, dx.AsSpan<float>());
+        else PoolKernels.ScatterAdd(dyc.AsReadOnlySpan<double>(), planes, outPlane, idx, inPlane, dx.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new PlaneScatterBackward(dy, idx, dy.Shape));
+        return dx;
+    }
+
+    // The scatter is linear; its adjoint gathers at the same indices.
+    protected internal override Tensor?[] Backward(Tensor ddx) => [PlaneGatherBackward.Forward(ddx, idx, outShape)];
+}
+
+/// <summary>Average pooling over [N, C, H, W] (PyTorch divisor rules); linear, so its backward is its adjoint op.</summary>
+internal sealed class AvgPool2dBackward(Tensor x, Window2d g, bool countIncludePad) : Node(x)
+{
+    private readonly Shape _inShape = x.Shape;
+
+    public static Tensor Forward(Tensor x, Window2d g, bool countIncludePad)
+    {
+        Tensor xc;
+        using (GradMode.Disable()) xc = x.Contiguous();
+        int planes = x.Shape[0] * x.Shape[1];
+        var y = new Tensor(new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW), x.DType);
+        if (x.DType == DType.Float32) PoolKernels.AvgForward(xc.AsReadOnlySpan<float>(), planes, g, countIncludePad, y.AsSpan<float>());
+        else PoolKernels.AvgForward(xc.AsReadOnlySpan<double>(), planes, g, countIncludePad, y.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new AvgPool2dBackward(x, g, countIncludePad));
+        return y;
+    }
+
+    // dy/dx[i] = Σ over windows o containing i of 1/divisor(o).
+    protected internal override Tensor?[] Backward(Tensor dy) => [AvgPool2dAdjointBackward.Forward(dy, g, countIncludePad, _inShape)];
+}
+
+/// <summary>The average-pool gradient dx = Aᵀ·dy as a recorded op, so average pooling has second derivatives.</summary>
+internal sealed class AvgPool2dAdjointBackward(Tensor dy, Window2d g, bool countIncludePad) : Node(dy)
+{
+    public static Tensor Forward(Tensor dy, Window2d g, bool countIncludePad, Shape inShape)
+    {
+        Tensor dyc;
+        using (GradMode.Disable()) dyc = dy.Contiguous();
+        int planes = inShape[0] * inShape[1];
+        var dx = new Tensor(inShape, dy.DType);
+        if (dy.DType == DType.Float32) PoolKernels.AvgBackwardAdd(dyc.AsReadOnlySpan<float>(), planes, g, countIncludePad, dx.AsSpan<float>());
+        else PoolKernels.AvgBackwardAdd(dyc.AsReadOnlySpan<double>(), planes, g, countIncludePad, dx.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new AvgPool2dAdjointBackward(dy, g, countIncludePad));
+        return dx;
+    }
+
+    // Linear map Aᵀ; its derivative's adjoint is A, the average pool itself.
+    protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dBackward.Forward(ddx, g, countIncludePad)];
+}

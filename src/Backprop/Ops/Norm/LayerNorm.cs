@@ -1,0 +1,124 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// Layer normalisation over the trailing dims: y = (x − mean)·rstd·w + b, statistics per row
+/// (biased variance). Forward is one fused kernel; backward uses tensor ops, so it has second derivatives.
+/// </summary>
+internal sealed class LayerNormBackward : Node
+{
+    private readonly SavedTensor _x;
+    private readonly SavedTensor? _w;
+    private readonly Tensor _mean, _rstd; // [leading..., 1, ..., 1], fresh tensors owned by this node
+    private readonly int[] _dims;
+    private readonly int _count;
+    private readonly double _eps;
+    private readonly Shape? _wShape, _bShape;
+
+    private LayerNormBackward(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int count, double eps) : base(x, w, b)
+    {
+        _x = Save(x);
+        if (w is not null) _w = Save(w);
+        _mean = mean;
+        _rstd = rstd;
+        _dims = dims;
+        _count = count;
+        _eps = eps;
+        _wShape = w?.Shape;
+        _bShape = b?.Shape;
+    }
+
+    public static Tensor Forward(Tensor x, int[] normalizedShape, Tensor? w, Tensor? b, double eps)
+    {
+        const string op = "LayerNorm";
+        x.CheckFloat(op);
+        var norm = new Shape(normalizedShape);
+        int k = normalizedShape.Length;
+        bool matches = k >= 1 && k <= x.Rank;
+        for (int i = 0; matches && i < k; i++) matches = x.Shape[x.Rank - k + i] == normalizedShape[i];
+        if (!matches)
+            throw new ArgumentException($"{op}: normalizedShape {norm} must be non-empty and match the trailing dimensions of the input, but the input has shape {x.Shape}");
+        foreach ((Tensor? t, string name) in new[] { (w, "weight"), (b, "bias") })
+        {
+            if (t is null) continue;
+            Tensor.CheckSameDType(x, t, op);
+            if (t.Shape != norm)
+                throw new ArgumentException($"{op}: {name} must have the normalized shape {norm}, got {t.Shape}");
+        }
+        int d = norm.Numel, rows = d == 0 ? 0 : x.Numel / d;
+        var dims = new int[k];
+        var statDims = x.Shape.ToArray();
+        for (int i = 0; i < k; i++)
+        {
+            dims[i] = x.Rank - k + i;
+            statDims[x.Rank - k + i] = 1;
+        }
+        Tensor xc, wc, bc;
+        using (GradMode.Disable())
+        {
+            xc = x.Contiguous();
+            wc = w?.Contiguous()!;
+            bc = b?.Contiguous()!;
+        }
+        var y = new Tensor(x.Shape, x.DType);
+        var mean = new Tensor(new Shape(statDims), x.DType);
+        var rstd = new Tensor(new Shape(statDims), x.DType);
+        if (x.DType == DType.Float32)
+            NormKernels.LayerNormRows(xc.AsReadOnlySpan<float>(), rows, d, w is null ? default : wc.AsReadOnlySpan<float>(),
+                b is null ? default : bc.AsReadOnlySpan<float>(), (float)eps, y.AsSpan<float>(), mean.AsSpan<float>(), rstd.AsSpan<float>());
+        else
+            NormKernels.LayerNormRows(xc.AsReadOnlySpan<double>(), rows, d, w is null ? default : wc.AsReadOnlySpan<double>(),
+                b is null ? default : bc.AsReadOnlySpan<double>(), eps, y.AsSpan<double>(), mean.AsSpan<double>(), rstd.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
+        return y;
+    }
+
+    // x̂ = (x − mean)·rstd, y = x̂·w + b:
+    // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·w, dw = Σ_rows dy·x̂, db = Σ_rows dy.
+    // When the backward is recorded, mean and rstd are rebuilt from x so their dependence on x is tracked.
+    // Unrecorded backwards (the common case) run the same formula as one fused kernel.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        if (!GradMode.IsEnabled) return FusedBackward(dy);
+        Tensor x = _x.Value;
+        (Tensor mean, Tensor rstd) = NormGrad.Stats(x, _dims, _count, _eps);
+        Tensor xhat = (x - mean) * rstd;
+        Tensor? w = _w?.Value;
+        return
+        [
+            NeedsInputGrad(0) ? NormGrad.InputGrad(w is null ? dy : dy * w, xhat, rstd, _dims, _count) : null,
+            NeedsInputGrad(1) ? (dy * xhat).SumToShape(_wShape!) : null,
+            NeedsInputGrad(2) ? dy.SumToShape(_bShape!) : null,
+        ];
+    }
+
+    private Tensor?[] FusedBackward(Tensor dy)
+    {
+        Tensor x = _x.Value.Contiguous(), dyc = dy.Contiguous();
+        Tensor? w = _w?.Value.Contiguous();
+        Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
+        Tensor? dw = NeedsInputGrad(1) ? new Tensor(_wShape!, x.DType) : null;
+        Tensor? db = NeedsInputGrad(2) ? new Tensor(_bShape!, x.DType) : null;
+        if (x.DType == DType.Float32) RunFused<float>(dyc, x, w, dx, dw, db);
+        else RunFused<double>(dyc, x, w, dx, dw, db);
+        return [dx, dw, db];
+    }
+
+    private void RunFused<T>(Tensor dy, Tensor x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int d = _count, rows = d == 0 ? 0 : x.Numel / d;
+        T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
+        try
+        {
+            NormKernels.LayerNormBackwardRows<T>(dy.AsReadOnlySpan<T>(), x.AsReadOnlySpan<T>(), rows, d,
+                w is null ? default : w.AsReadOnlySpan<T>(), _mean.AsReadOnlySpan<T>(), _rstd.AsReadOnlySpan<T>(),
+                dx is null ? default : dx.AsSpan<T>(), dw is null ? default : dw.AsSpan<T>(), db is null ? default : db.AsSpan<T>(), scratch);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+namespace Backprop.Ops;
+
+/// <summary>y = 1/√x element-wise; a small recorded op so normalisation backwards can be differentiated again.</summary>
+internal sealed class NormRsqrtBackward : Node
+{
+    private readonly SavedTensor _y;
+
+    private NormRsqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+
+    public static Tensor Forward(Tensor x)
+    {
+        x.CheckFloat("Rsqrt");
+        Tensor xc;
+        using (GradMode.Disable()) xc = x.Contiguous();
+        var y = new Tensor(x.Shape, x.DType);
+        if (x.DType == DType.Float32)
+        {
+            ReadOnlySpan<float> s = xc.AsReadOnlySpan<float>();
+            Span<float> d = y.AsSpan<float>();
+            for (int i = 0; i < s.Length; i++) d[i] = 1f / MathF.Sqrt(s[i]);
+        }
+        else
+        {
+            ReadOnlySpan<double> s = xc.AsReadOnlySpan<double>();
+            Span<double> d = y.AsSpan<double>();
+            for (int i = 0; i < s.Length; i++) d[i] = 1.0 / Math.Sqrt(s[i]);
+        }
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NormRsqrtBackward(x, y));
+        return y;
+    }
+
+    // d/dx x^(−1/2) = −½·x^(−3/2) = −½·y³.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor y = _y.Value;
+        return [dy * (y * y * y) * -0.5];
+    }
+}
+
+/// <summary>Gradient formulas shared by layer norm and batch norm, written with differentiable tensor ops.</summary>
+internal static class NormGrad
+{
+    /// <summary>Mean and 1/√(biased var + eps) over <paramref name="dims"/> (kept), recorded so they can be differentiated.</summary>
+    public static (Tensor Mean, Tensor Rstd) Stats(Tensor x, int[] dims, int count, double eps)
+    {
+        Tensor mean = x.Sum(dims, keepDim: true) / count;
+        Tensor xc = x - mean;
+        Tensor rstd = NormRsqrtBackward.Forward((xc * xc).Sum(dims, keepDim: true) / count + eps);
+        return (mean, rstd);
+    }
+
+    /// <summary>
+    /// With x̂ = (x − mean)·rstd and g = dy·w (the gradient reaching x̂), the input gradient of a
+    /// normalisation over <paramref name="dims"/> is dx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
+    /// </summary>
+    public static Tensor InputGrad(Tensor g, Tensor xhat, Tensor rstd, int[] dims, int count)
+        => rstd * (g - g.Sum(dims, keepDim: true) / count - xhat * ((g * xhat).Sum(dims, keepDim: true) / count));
+}
