@@ -118,10 +118,10 @@ internal readonly struct PowOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingP
     public static T Apply(T a, T b) => T.Pow(a, b);
 }
 
-/// <summary>y = t where m == 0, else 0 (operands: t, m); a select, so inf/NaN in t never leak through.</summary>
-internal readonly struct ZeroWhereOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
+/// <summary>y = m ≠ 0 ? t : 0 (operands: t, m); a select, so inf/NaN in t never leak through where m is 0.</summary>
+internal readonly struct KeepWhereOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
 {
-    public T Invoke(T t, T m) => m == T.Zero ? t : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> t, Vector256<T> m) => Vector256.Equals(m, Vector256<T>.Zero) & t;
-    public Vector512<T> Invoke(Vector512<T> t, Vector512<T> m) => Vector512.Equals(m, Vector512<T>.Zero) & t;
+    public T Invoke(T t, T m) => m != T.Zero ? t : T.Zero;
+    public Vector256<T> Invoke(Vector256<T> t, Vector256<T> m) => Vector256.AndNot(t, Vector256.Equals(m, Vector256<T>.Zero));
+    public Vector512<T> Invoke(Vector512<T> t, Vector512<T> m) => Vector512.AndNot(t, Vector512.Equals(m, Vector512<T>.Zero));
 }
