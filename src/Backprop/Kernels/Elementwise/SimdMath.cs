@@ -1,0 +1,51 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>Exp and log for generic float/double vectors (the BCL has them per element type only).</summary>
+internal static class SimdMath
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Exp<T>(Vector512<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? Vector512.Exp(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? Vector256.Exp(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log<T>(Vector512<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? Vector512.Log(x.AsSingle()).As<float, T>() : Vector512.Log(x.AsDouble()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Log<T>(Vector256<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? Vector256.Log(x.AsSingle()).As<float, T>() : Vector256.Log(x.AsDouble()).As<double, T>();
+
+    /// <summary>
+    /// ln(1 + v) for v ≥ 0 from a plain log: w = 1 + v rounds, and the correction
+    /// ((w − 1) − v)/w puts back what the rounding lost (exact enough for softplus).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Log1P<T>(Vector512<T> v) where T : unmanaged
+    {
+        Vector512<T> w = Vector512<T>.One + v;
+        return Log(w) - ((w - Vector512<T>.One) - v) / w;
+    }
+
+    /// <inheritdoc cref="Log1P{T}(Vector512{T})"/>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Log1P<T>(Vector256<T> v) where T : unmanaged
+    {
+        Vector256<T> w = Vector256<T>.One + v;
+        return Log(w) - ((w - Vector256<T>.One) - v) / w;
+    }
+
+    /// <inheritdoc cref="Log1P{T}(Vector512{T})"/>
+    public static T Log1P<T>(T v) where T : IFloatingPointIeee754<T>
+    {
+        T w = T.One + v;
+        return T.Log(w) - ((w - T.One) - v) / w;
+    }
+}

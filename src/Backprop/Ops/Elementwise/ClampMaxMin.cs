@@ -1,0 +1,98 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = min(max(x, lo), hi) with optional bounds.</summary>
+internal sealed class ClampBackward : Node
+{
+    private readonly SavedTensor _x;
+    private readonly double _lo, _hi;
+
+    private ClampBackward(Tensor x, double lo, double hi) : base(x)
+    {
+        _x = Save(x);
+        _lo = lo;
+        _hi = hi;
+    }
+
+    public static Tensor Forward(Tensor x, double? min, double? max, string op)
+    {
+        if (min is null && max is null)
+            throw new ArgumentException($"{op}: at least one of min and max must be given (shape {x.Shape})");
+        double lo = min ?? double.NegativeInfinity, hi = max ?? double.PositiveInfinity;
+        if (double.IsNaN(lo) || double.IsNaN(hi))
+            throw new ArgumentException($"{op}: bounds must not be NaN (min {min}, max {max})");
+        Tensor y = ElementwiseMap.Unary(x, new ClampOp<float>((float)lo, (float)hi), new ClampOp<double>(lo, hi), op);
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ClampBackward(x, lo, hi));
+        return y;
+    }
+
+    // dy/dx = 1 for lo ≤ x ≤ hi (bounds included), 0 outside, as PyTorch.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor x = _x.Value;
+        var f = new ClampBackwardOp<float>((float)_lo, (float)_hi);
+        var d = new ClampBackwardOp<double>(_lo, _hi);
+        if (ElementwiseMap.RecordsGraph(dy))
+            return [KeepWhereBackward.Forward(dy, ElementwiseMap.WithScalar(x, 1, f, d, "ClampBackward"))];
+        return [ElementwiseMap.Binary(x, dy, f, d, "ClampBackward")];
+    }
+}
+
+/// <summary>y = max(a, b) or min(a, b) element-wise (broadcasting).</summary>
+internal sealed class MaxMinBackward : Node
+{
+    private readonly SavedTensor _a, _b;
+    private readonly Shape _aShape, _bShape;
+    private readonly bool _isMax;
+
+    private MaxMinBackward(Tensor a, Tensor b, bool isMax) : base(a, b)
+    {
+        _aShape = a.Shape;
+        _bShape = b.Shape;
+        _a = Save(a);
+        _b = Save(b);
+        _isMax = isMax;
+    }
+
+    public override string Name => _isMax ? "MaximumBackward" : "MinimumBackward";
+
+    public static Tensor Maximum(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<MaxOp<float>, MaxOp<double>, MaxOp<long>>(a, b, "Maximum");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: true));
+        return y;
+    }
+
+    public static Tensor Minimum(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.Binary<MinOp<float>, MinOp<double>, MinOp<long>>(a, b, "Minimum");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: false));
+        return y;
+    }
+
+    // The gradient goes to the winner; on a tie it is split ½/½ (as PyTorch); NaN passes it to both.
+    // The weights are constants: max/min is piecewise linear.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor a = _a.Value, b = _b.Value;
+        Tensor? da = null, db = null;
+        if (NeedsInputGrad(0))
+        {
+            Tensor w = _isMax ? LessWeight(a, b) : GreaterWeight(a, b);
+            da = KeepWhereBackward.Forward(dy * w, w).SumToShape(_aShape);
+        }
+        if (NeedsInputGrad(1))
+        {
+            Tensor w = _isMax ? GreaterWeight(a, b) : LessWeight(a, b);
+            db = KeepWhereBackward.Forward(dy * w, w).SumToShape(_bShape);
+        }
+        return [da, db];
+    }
+
+    private Tensor LessWeight(Tensor a, Tensor b)
+        => ElementwiseMap.BroadcastFloat<TieWeightLessOp<float>, TieWeightLessOp<double>>(a, b, Name);
+
+    private Tensor GreaterWeight(Tensor a, Tensor b)
+        => ElementwiseMap.BroadcastFloat<TieWeightGreaterOp<float>, TieWeightGreaterOp<double>>(a, b, Name);
+}

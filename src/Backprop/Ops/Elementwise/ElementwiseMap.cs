@@ -1,0 +1,66 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// Runs <see cref="IVectorUnary{T}"/> / <see cref="IVectorBinary{T}"/> kernels (which may carry
+/// parameters such as a slope) over float32/float64 tensors, and the broadcasting comparisons.
+/// </summary>
+internal static class ElementwiseMap
+{
+    /// <summary>The elements in row-major order, without recording a copy in the graph.</summary>
+    public static Tensor Packed(Tensor x) => x.IsContiguous ? x : x.Detach().Contiguous();
+
+    /// <summary>y = f(x) on a float tensor; the result does not require grad.</summary>
+    public static Tensor Unary<TF, TD>(Tensor x, TF f, TD d, string op)
+        where TF : struct, IVectorUnary<float> where TD : struct, IVectorUnary<double>
+    {
+        x.CheckFloat(op);
+        Tensor c = Packed(x);
+        var y = new Tensor(x.Shape, x.DType);
+        if (x.DType == DType.Float32) VectorLoop.Unary(f, c.AsReadOnlySpan<float>(), y.AsSpan<float>());
+        else VectorLoop.Unary(d, c.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        return y;
+    }
+
+    /// <summary>y = f(a, b) for two float tensors of the same shape (fused backward kernels).</summary>
+    public static Tensor Binary<TF, TD>(Tensor a, Tensor b, TF f, TD d, string op)
+        where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double>
+    {
+        Tensor.CheckSameDType(a, b, op);
+        a.CheckFloat(op);
+        if (a.Shape != b.Shape)
+            throw new ArgumentException($"{op}: operands must have the same shape, got {a.Shape} and {b.Shape}");
+        Tensor ca = Packed(a), cb = Packed(b);
+        var y = new Tensor(a.Shape, a.DType);
+        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.AsReadOnlySpan<float>(), cb.AsReadOnlySpan<float>(), y.AsSpan<float>());
+        else VectorLoop.Binary(d, ca.AsReadOnlySpan<double>(), cb.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        return y;
+    }
+
+    /// <summary>y = f(a, s) for a float tensor and a scalar second operand (e.g. derivative masks: f(x, 1)).</summary>
+    public static Tensor WithScalar<TF, TD>(Tensor a, double s, TF f, TD d, string op)
+        where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double>
+    {
+        a.CheckFloat(op);
+        Tensor ca = Packed(a);
+        var y = new Tensor(a.Shape, a.DType);
+        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.AsReadOnlySpan<float>(), (float)s, y.AsSpan<float>());
+        else VectorLoop.Binary(d, ca.AsReadOnlySpan<double>(), s, y.AsSpan<double>());
+        return y;
+    }
+
+    /// <summary>Broadcasting, stateless vector op on any dtype; the result does not require grad.</summary>
+    public static Tensor Broadcast<TF, TD, TL>(Tensor a, Tensor b, string op)
+        where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double> where TL : struct, IVectorBinary<long>
+        => ElementwiseDispatch.Binary<VectorBinaryOp<float, TF>, VectorBinaryOp<double, TD>, VectorBinaryOp<long, TL>>(a.Detach(), b.Detach(), op);
+
+    /// <summary>Broadcasting, stateless vector op on float tensors; the result does not require grad.</summary>
+    public static Tensor BroadcastFloat<TF, TD>(Tensor a, Tensor b, string op)
+        where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double>
+        => ElementwiseDispatch.BinaryFloat<VectorBinaryOp<float, TF>, VectorBinaryOp<double, TD>>(a.Detach(), b.Detach(), op);
+
+    /// <summary>True when a backward must be built from differentiable ops (the graph is being recorded).</summary>
+    public static bool RecordsGraph(Tensor? a, Tensor? b = null)
+        => GradMode.IsEnabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false));
+}

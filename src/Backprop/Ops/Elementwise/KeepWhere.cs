@@ -1,0 +1,23 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// y = mask ≠ 0 ? t : 0 (broadcasting), with a constant mask. The differentiable form of PyTorch's
+/// where(cond, grad, 0) used by backward formulas: unlike t·mask, an inf or NaN in t is dropped.
+/// </summary>
+internal sealed class KeepWhereBackward(Tensor t, Tensor mask) : Node(t)
+{
+    private readonly Shape _tShape = t.Shape;
+
+    public static Tensor Forward(Tensor t, Tensor mask)
+    {
+        Tensor y = ElementwiseDispatch.Binary<VectorBinaryOp<float, KeepWhereOp<float>>, VectorBinaryOp<double, KeepWhereOp<double>>,
+            VectorBinaryOp<long, KeepWhereOp<long>>>(t, mask.Detach(), "KeepWhere");
+        if (ElementwiseDispatch.NeedsGrad(t)) y.SetGradFn(new KeepWhereBackward(t, mask));
+        return y;
+    }
+
+    // dy/dt = 1 where the mask is set, 0 elsewhere; the mask itself gets no gradient.
+    protected internal override Tensor?[] Backward(Tensor dy) => [Forward(dy, mask).SumToShape(_tShape)];
+}

@@ -1,0 +1,138 @@
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = aᵇ (broadcasting).</summary>
+internal sealed class PowBackward : Node
+{
+    private readonly SavedTensor _a, _b;
+    private readonly SavedTensor? _y;
+    private readonly Shape _aShape, _bShape;
+
+    private PowBackward(Tensor a, Tensor b, Tensor y) : base(a, b)
+    {
+        _aShape = a.Shape;
+        _bShape = b.Shape;
+        _a = Save(a);
+        _b = Save(b);
+        if (NeedsInputGrad(1)) _y = Save(y);
+    }
+
+    public static Tensor Forward(Tensor a, Tensor b)
+    {
+        Tensor y = ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(a, b, "Pow");
+        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new PowBackward(a, b, y));
+        return y;
+    }
+
+    // d/da aᵇ = b·aᵇ⁻¹, taken as 0 where b = 0 (so 0⁰ has no 0·inf);
+    // d/db aᵇ = aᵇ·ln a, taken as 0 where a = 0 and b ≥ 0 (as PyTorch).
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor a = _a.Value, b = _b.Value;
+        Tensor? da = null, db = null;
+        if (NeedsInputGrad(0))
+            da = KeepWhereBackward.Forward(dy * (b * a.Pow(b - 1.0)), b.Ne(0)).SumToShape(_aShape);
+        if (_y is not null)
+        {
+            Tensor keep = a.Ne(0).Maximum(b.Lt(0));
+            db = (dy * KeepWhereBackward.Forward(_y.Value * a.Log(), keep)).SumToShape(_bShape);
+        }
+        return [da, db];
+    }
+}
+
+/// <summary>y = xᵉ for a constant exponent e.</summary>
+internal sealed class PowScalarBackward : Node
+{
+    private readonly SavedTensor _x;
+    private readonly double _e;
+
+    private PowScalarBackward(Tensor x, double e) : base(x)
+    {
+        _x = Save(x);
+        _e = e;
+    }
+
+    public static Tensor Forward(Tensor x, double e)
+    {
+        // Exponents with an exact cheaper form, as PyTorch special-cases them.
+        Tensor y = e switch
+        {
+            2 => ElementwiseDispatch.UnaryFloat<SquareKernel<float>, SquareKernel<double>>(x, "Pow"),
+            3 => ElementwiseDispatch.UnaryFloat<CubeKernel<float>, CubeKernel<double>>(x, "Pow"),
+            0.5 => ElementwiseDispatch.UnaryFloat<SqrtKernel<float>, SqrtKernel<double>>(x, "Pow"),
+            -0.5 => ElementwiseDispatch.UnaryFloat<RsqrtKernel<float>, RsqrtKernel<double>>(x, "Pow"),
+            -1 => ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Pow"),
+            _ => ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(ElementwiseMap.Packed(x), Tensor.Scalar(e, x.DType), "Pow"),
+        };
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PowScalarBackward(x, e));
+        return y;
+    }
+
+    // d/dx xᵉ = e·xᵉ⁻¹ (identically 0 for e = 0).
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        if (_e == 0) return [Tensor.ZerosLike(dy)];
+        Tensor x = _x.Value;
+        return [dy * (_e == 2 ? x * 2.0 : x.Pow(_e - 1) * _e)];
+    }
+}
+
+/// <summary>y = √x.</summary>
+internal sealed class SqrtBackward : Node
+{
+    private readonly SavedTensor _y;
+
+    private SqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.UnaryFloat<SqrtKernel<float>, SqrtKernel<double>>(x, "Sqrt");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SqrtBackward(x, y));
+        return y;
+    }
+
+    // d/dx √x = 1/(2√x) = 1/(2y); inf at x = 0.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy / (_y.Value * 2.0)];
+}
+
+/// <summary>y = 1/√x.</summary>
+internal sealed class RsqrtBackward : Node
+{
+    private readonly SavedTensor _y;
+
+    private RsqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.UnaryFloat<RsqrtKernel<float>, RsqrtKernel<double>>(x, "Rsqrt");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new RsqrtBackward(x, y));
+        return y;
+    }
+
+    // d/dx x^(−1/2) = −½·x^(−3/2) = −½·y³.
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy * (_y.Value.Pow(3) * -0.5)];
+}
+
+/// <summary>y = 1/x.</summary>
+internal sealed class ReciprocalBackward : Node
+{
+    private readonly SavedTensor _y;
+
+    private ReciprocalBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+
+    public static Tensor Forward(Tensor x)
+    {
+        Tensor y = ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Reciprocal");
+        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReciprocalBackward(x, y));
+        return y;
+    }
+
+    // d/dx 1/x = −1/x² = −y².
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor y = _y.Value;
+        return [-dy * (y * y)];
+    }
+}

@@ -1,0 +1,84 @@
+using Backprop.Ops;
+
+namespace Backprop;
+
+public sealed partial class Tensor
+{
+    /// <summary>Element-wise power thisᵉˣᵖᵒⁿᵉⁿᵗ with broadcasting; both operands are differentiable.</summary>
+    /// <remarks>The exponent's gradient aᵇ·ln a is taken as 0 where a = 0 and b ≥ 0, as PyTorch.</remarks>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast, dtypes differ, or the dtype is not floating point.</exception>
+    public Tensor Pow(Tensor exponent) => PowBackward.Forward(this, exponent);
+
+    /// <summary>Element-wise power with a constant exponent.</summary>
+    /// <exception cref="ArgumentException">The tensor is not floating point.</exception>
+    public Tensor Pow(double exponent) => PowScalarBackward.Forward(this, exponent);
+
+    /// <summary>Element-wise x².</summary>
+    public Tensor Square() => PowScalarBackward.Forward(this, 2);
+
+    /// <summary>Element-wise √x (NaN for x &lt; 0; the gradient is inf at 0).</summary>
+    public Tensor Sqrt() => SqrtBackward.Forward(this);
+
+    /// <summary>Element-wise 1/√x.</summary>
+    public Tensor Rsqrt() => RsqrtBackward.Forward(this);
+
+    /// <summary>Element-wise 1/x.</summary>
+    public Tensor Reciprocal() => ReciprocalBackward.Forward(this);
+
+    /// <summary>Element-wise |x| (float32, float64, int64); the gradient is sign(x), 0 at 0.</summary>
+    public Tensor Abs() => AbsBackward.Forward(this);
+
+    /// <summary>Element-wise sign, −1, 0 or 1 (NaN gives 0); zero gradient.</summary>
+    public Tensor Sign() => SignBackward.Forward(this);
+
+    /// <summary>Element-wise rounding to the nearest integer, halves to even; zero gradient.</summary>
+    public Tensor Round() => RoundingBackward.Round(this);
+
+    /// <summary>Element-wise floor; zero gradient.</summary>
+    public Tensor Floor() => RoundingBackward.Floor(this);
+
+    /// <summary>Element-wise error function erf(x).</summary>
+    public Tensor Erf() => ErfBackward.Erf(this);
+
+    /// <summary>Element-wise complementary error function 1 − erf(x), accurate for large x.</summary>
+    public Tensor Erfc() => ErfBackward.Erfc(this);
+
+    /// <summary>
+    /// Limits every element to [min, max]; a null bound is not applied. If min &gt; max every
+    /// element becomes max (as PyTorch). The gradient is 1 inside [min, max], bounds included, 0 outside.
+    /// </summary>
+    /// <exception cref="ArgumentException">Both bounds are null or NaN, or the tensor is not floating point.</exception>
+    public Tensor Clamp(double? min, double? max) => ClampBackward.Forward(this, min, max, "Clamp");
+
+    /// <summary>Element-wise max(x, min).</summary>
+    public Tensor ClampMin(double min) => ClampBackward.Forward(this, min, null, "ClampMin");
+
+    /// <summary>Element-wise min(x, max).</summary>
+    public Tensor ClampMax(double max) => ClampBackward.Forward(this, null, max, "ClampMax");
+
+    /// <summary>
+    /// Element-wise maximum with broadcasting (NaN propagates). On ties the gradient is split
+    /// half and half between the operands, as PyTorch.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
+    public Tensor Maximum(Tensor other) => MaxMinBackward.Maximum(this, other);
+
+    /// <summary>Element-wise minimum with broadcasting; ties split the gradient half and half.</summary>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
+    public Tensor Minimum(Tensor other) => MaxMinBackward.Minimum(this, other);
+
+    /// <summary>Rectified linear unit max(x, 0); the gradient at 0 is 0.</summary>
+    public Tensor Relu() => ReluBackward.Forward(this);
+
+    /// <summary>x for x &gt; 0, negativeSlope·x otherwise.</summary>
+    public Tensor LeakyRelu(double negativeSlope = 0.01) => LeakyReluBackward.Forward(this, negativeSlope);
+
+    /// <summary>Gaussian error linear unit, exact (erf) or with the tanh approximation.</summary>
+    public Tensor Gelu(GeluApproximation approximate = GeluApproximation.None) => GeluBackward.Forward(this, approximate);
+
+    /// <summary>ln(1 + e^(β·x))/β, or x itself where β·x &gt; threshold (for numerical stability, as PyTorch).</summary>
+    public Tensor Softplus(double beta = 1, double threshold = 20) => SoftplusBackward.Forward(this, beta, threshold);
+
+    /// <summary>Sigmoid linear unit (swish) x·σ(x).</summary>
+    public Tensor Silu() => SiluBackward.Forward(this);
+}

@@ -1,0 +1,226 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using Backprop.Kernels;
+using Backprop.Tests.Support;
+
+namespace Backprop.Tests.Kernels;
+
+/// <summary>
+/// Each vector kernel against its own scalar form at every length 0..3·(512-bit width)+1, so every
+/// mix of 512-bit blocks, 256-bit blocks and scalar tail is exercised; plus erf accuracy.
+/// </summary>
+[Trait("Category", "Kernels")]
+public class ElementwiseKernelTests
+{
+    private static readonly double[] Specials = [0.0, -0.0, double.NaN, double.PositiveInfinity, double.NegativeInfinity, 1e-300, -1e-30];
+
+    private static T[] Inputs<T>(int n, int seed, double low, double high, bool specials) where T : IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        var x = new T[n];
+        for (int i = 0; i < n; i++)
+            x[i] = T.CreateChecked(specials && i % 5 == 3 ? Specials[(i / 5) % Specials.Length] : low + (high - low) * rng.NextDouble());
+        return x;
+    }
+
+    private static void AssertClose<T>(T expected, T actual, double rtol, int n, int i) where T : IFloatingPointIeee754<T>
+    {
+        double e = double.CreateChecked(expected), a = double.CreateChecked(actual);
+        if (double.IsNaN(e) && double.IsNaN(a)) return;
+        if (e == a) return;
+        Assert.True(Math.Abs(e - a) <= rtol * Math.Max(Math.Abs(e), 1e-30) + 1e-300,
+            $"length {n}, element {i}: scalar {e:R}, vector {a:R}");
+    }
+
+    private static void CheckUnary<T, TOp>(TOp op, double low, double high, double rtol, bool specials = true)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVectorUnary<T>
+    {
+        for (int n = 0; n <= 3 * Vector512<T>.Count + 1; n++)
+        {
+            T[] x = Inputs<T>(n, n + 1, low, high, specials);
+            var y = new T[n];
+            VectorLoop.Unary(op, x, y);
+            for (int i = 0; i < n; i++) AssertClose(op.Invoke(x[i]), y[i], rtol, n, i);
+            VectorLoop.Unary(op, x, x); // in place
+            for (int i = 0; i < n; i++) AssertClose(y[i], x[i], 0, n, i);
+        }
+    }
+
+    private static void CheckBinary<T, TOp>(TOp op, double low, double high, double rtol, bool specials = true)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IVectorBinary<T>
+    {
+        for (int n = 0; n <= 3 * Vector512<T>.Count + 1; n++)
+        {
+            T[] a = Inputs<T>(n, n + 100, low, high, specials);
+            T[] b = Inputs<T>(n, n + 200, low, high, false);
+            var y = new T[n];
+            VectorLoop.Binary(op, a, b, y);
+            for (int i = 0; i < n; i++) AssertClose(op.Invoke(a[i], b[i]), y[i], rtol, n, i);
+            T s = T.CreateChecked(0.75);
+            VectorLoop.Binary(op, a, s, y);
+            for (int i = 0; i < n; i++) AssertClose(op.Invoke(a[i], s), y[i], rtol, n, i);
+            VectorLoop.Binary(op, s, a, y);
+            for (int i = 0; i < n; i++) AssertClose(op.Invoke(s, a[i]), y[i], rtol, n, i);
+        }
+    }
+
+    // Vector exp/log may differ from the scalar ones by an ulp or two; the rest is exact.
+    private const double F = 4e-6, D = 1e-13;
+
+    [Fact] public void Erf_VectorMatchesScalar() { CheckUnary<float, ErfOp>(default, -7, 7, 0); CheckUnary<double, ErfOp>(default, -7, 7, D); }
+    [Fact] public void Erfc_VectorMatchesScalar() { CheckUnary<float, ErfcOp>(default, -7, 7, F); CheckUnary<double, ErfcOp>(default, -7, 7, D); }
+    [Fact] public void Gelu_VectorMatchesScalar() { CheckUnary<float, GeluOp>(default, -9, 9, F); CheckUnary<double, GeluOp>(default, -9, 9, D); }
+    [Fact] public void GeluTanh_VectorMatchesScalar() { CheckUnary<float, GeluTanhOp<float>>(default, -9, 9, F); CheckUnary<double, GeluTanhOp<double>>(default, -9, 9, D); }
+    [Fact] public void Silu_VectorMatchesScalar() { CheckUnary<float, SiluOp<float>>(default, -30, 30, F); CheckUnary<double, SiluOp<double>>(default, -30, 30, D); }
+    [Fact] public void LeakyRelu_VectorMatchesScalar() { CheckUnary<float, LeakyReluOp<float>>(new(0.1f), -3, 3, 0); CheckUnary<double, LeakyReluOp<double>>(new(0.1), -3, 3, 0); }
+    [Fact] public void Clamp_VectorMatchesScalar() { CheckUnary<float, ClampOp<float>>(new(-1f, 1.5f), -3, 3, 0); CheckUnary<double, ClampOp<double>>(new(-1, 1.5), -3, 3, 0); }
+    [Fact] public void Sign_VectorMatchesScalar() { CheckUnary<float, SignOp<float>>(default, -3, 3, 0); CheckUnary<double, SignOp<double>>(default, -3, 3, 0); }
+
+    [Fact]
+    public void Softplus_VectorMatchesScalar()
+    {
+        CheckUnary<float, SoftplusOp<float>>(new(1f, 20f), -40, 40, F);
+        CheckUnary<double, SoftplusOp<double>>(new(2, 5), -40, 40, D);
+    }
+
+    [Fact] public void ReluBackward_VectorMatchesScalar() { CheckBinary<float, ReluBackwardOp<float>>(default, -2, 2, 0); CheckBinary<double, ReluBackwardOp<double>>(default, -2, 2, 0); }
+    [Fact] public void LeakyReluBackward_VectorMatchesScalar() { CheckBinary<float, LeakyReluBackwardOp<float>>(new(0.2f), -2, 2, 0); CheckBinary<double, LeakyReluBackwardOp<double>>(new(0.2), -2, 2, 0); }
+    [Fact] public void ClampBackward_VectorMatchesScalar() { CheckBinary<float, ClampBackwardOp<float>>(new(-1f, 1f), -2, 2, 0); CheckBinary<double, ClampBackwardOp<double>>(new(-1, 1), -2, 2, 0); }
+    [Fact] public void GeluBackward_VectorMatchesScalar() { CheckBinary<float, GeluBackwardOp>(default, -9, 9, F); CheckBinary<double, GeluBackwardOp>(default, -9, 9, D); }
+    [Fact] public void GeluTanhBackward_VectorMatchesScalar() { CheckBinary<float, GeluTanhBackwardOp<float>>(default, -9, 9, F); CheckBinary<double, GeluTanhBackwardOp<double>>(default, -9, 9, D); }
+    [Fact] public void SoftplusBackward_VectorMatchesScalar() { CheckBinary<float, SoftplusBackwardOp<float>>(new(1f, 20f), -30, 30, F); CheckBinary<double, SoftplusBackwardOp<double>>(new(2, 5), -30, 30, D); }
+    [Fact] public void SiluBackward_VectorMatchesScalar() { CheckBinary<float, SiluBackwardOp<float>>(default, -30, 30, F); CheckBinary<double, SiluBackwardOp<double>>(default, -30, 30, D); }
+    [Fact] public void KeepWhere_VectorMatchesScalar() { CheckBinary<float, KeepWhereOp<float>>(default, -1, 1, 0); CheckBinary<double, KeepWhereOp<double>>(default, -1, 1, 0); }
+
+    [Fact]
+    public void TieWeights_VectorMatchesScalar()
+    {
+        CheckBinary<float, TieWeightLessOp<float>>(default, -1, 1, 0);
+        CheckBinary<double, TieWeightGreaterOp<double>>(default, -1, 1, 0);
+        // Ties on purpose: small integers collide often.
+        CheckBinary<double, TieWeightLessOp<double>>(default, -2, 2, 0, specials: false);
+    }
+
+    [Fact]
+    public void Comparisons_VectorMatchesScalar()
+    {
+        CheckBinary<float, GtOp<float>>(default, -1, 1, 0);
+        CheckBinary<float, GeOp<float>>(default, -1, 1, 0);
+        CheckBinary<double, LtOp<double>>(default, -1, 1, 0);
+        CheckBinary<double, LeOp<double>>(default, -1, 1, 0);
+        CheckBinary<double, EqOp<double>>(default, -1, 1, 0);
+        CheckBinary<float, NeOp<float>>(default, -1, 1, 0);
+    }
+
+    [Fact]
+    public void Int64_AbsSignCompare_MatchScalar()
+    {
+        for (int n = 0; n <= 3 * Vector512<long>.Count + 1; n++)
+        {
+            var rng = new Random(n);
+            var x = new long[n];
+            for (int i = 0; i < n; i++) x[i] = i % 7 == 6 ? long.MinValue : rng.NextInt64(-5, 6);
+            var y = new long[n];
+            AbsKernel<long>.Apply(x, y);
+            for (int i = 0; i < n; i++) Assert.Equal(x[i] == long.MinValue ? long.MinValue : Math.Abs(x[i]), y[i]);
+            SignKernel<long>.Apply(x, y);
+            for (int i = 0; i < n; i++) Assert.Equal(Math.Sign(x[i]), y[i]);
+            VectorLoop.Binary(default(GtOp<long>), x, 0L, y);
+            for (int i = 0; i < n; i++) Assert.Equal(x[i] > 0 ? 1 : 0, y[i]);
+            VectorLoop.Binary(default(NeOp<long>), x, x, y);
+            for (int i = 0; i < n; i++) Assert.Equal(0, y[i]);
+        }
+    }
+
+    [Fact]
+    public void Comparisons_NaN_IsFalseExceptNe()
+    {
+        double nan = double.NaN;
+        Assert.Equal(0, default(GtOp<double>).Invoke(nan, 0));
+        Assert.Equal(0, default(EqOp<double>).Invoke(nan, nan));
+        Assert.Equal(1, default(NeOp<double>).Invoke(nan, nan));
+        var y = new double[16];
+        VectorLoop.Binary(default(NeOp<double>), Enumerable.Repeat(nan, 16).ToArray(), 1.0, y);
+        Assert.All(y, v => Assert.Equal(1, v));
+        VectorLoop.Binary(default(LeOp<double>), Enumerable.Repeat(nan, 16).ToArray(), 1.0, y);
+        Assert.All(y, v => Assert.Equal(0, v));
+    }
+
+    [Fact]
+    public void Erf_Double_WithinOneE15OfHighPrecision()
+    {
+        double[,] t = ErfReference.Table;
+        int n = t.GetLength(0);
+        var x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = t[i, 0];
+        var erf = new double[n];
+        var erfc = new double[n];
+        VectorLoop.Unary(default(ErfOp), x, erf);
+        VectorLoop.Unary(default(ErfcOp), x, erfc);
+        for (int i = 0; i < n; i++)
+        {
+            AssertRelative(t[i, 1], erf[i], 1e-15, $"erf({x[i]:R})");
+            AssertRelative(t[i, 1], ErfMath.Erf(x[i]), 1e-15, $"scalar erf({x[i]:R})");
+            if (t[i, 2] > 1e-300) // below that erfc is subnormal and loses bits by nature
+            {
+                AssertRelative(t[i, 2], erfc[i], 2e-15, $"erfc({x[i]:R})");
+                AssertRelative(t[i, 2], ErfMath.Erfc(x[i]), 2e-15, $"scalar erfc({x[i]:R})");
+            }
+            else Assert.True(Math.Abs(erfc[i] - t[i, 2]) < 1e-310, $"erfc({x[i]:R}) = {erfc[i]:R}");
+        }
+    }
+
+    [Fact]
+    public void Erf_Float_WithinOneUlpOfHighPrecision()
+    {
+        double[,] t = ErfReference.Table;
+        int n = t.GetLength(0);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)t[i, 0];
+        var erf = new float[n];
+        var erfc = new float[n];
+        VectorLoop.Unary(default(ErfOp), x, erf);
+        VectorLoop.Unary(default(ErfcOp), x, erfc);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.True(UlpDistance((float)t[i, 1], erf[i]) <= 1, $"erf({x[i]:R}): {erf[i]:R} vs {(float)t[i, 1]:R}");
+            Assert.True(UlpDistance((float)t[i, 2], erfc[i]) <= 1, $"erfc({x[i]:R}): {erfc[i]:R} vs {(float)t[i, 2]:R}");
+        }
+    }
+
+    [Fact]
+    public void Erf_SpecialValues()
+    {
+        double[] x = [double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0, 1e300];
+        var y = new double[x.Length];
+        VectorLoop.Unary(default(ErfOp), x, y);
+        Assert.True(double.IsNaN(y[0]));
+        Assert.Equal([1.0, -1.0], y[1..3]);
+        Assert.True(double.IsNegative(y[3]) && y[3] == 0);
+        Assert.Equal(0.0, y[4]);
+        Assert.Equal(1.0, y[5]);
+        VectorLoop.Unary(default(ErfcOp), x, y);
+        Assert.True(double.IsNaN(y[0]));
+        Assert.Equal([0.0, 2.0, 1.0, 1.0, 0.0], y[1..]);
+        // Also with a full vector of NaN / inf so the 512/256-bit paths see them.
+        double[] v = Enumerable.Repeat(double.NaN, 8).Concat(Enumerable.Repeat(double.NegativeInfinity, 8)).ToArray();
+        var w = new double[16];
+        VectorLoop.Unary(default(ErfOp), v, w);
+        Assert.All(w[..8], r => Assert.True(double.IsNaN(r)));
+        Assert.All(w[8..], r => Assert.Equal(-1.0, r));
+    }
+
+    private static void AssertRelative(double expected, double actual, double rtol, string what)
+    {
+        double err = expected == 0 ? Math.Abs(actual) : Math.Abs(actual - expected) / Math.Abs(expected);
+        Assert.True(err <= rtol, $"{what}: {actual:R} vs reference {expected:R}, relative error {err:E2}");
+    }
+
+    private static int UlpDistance(float a, float b)
+    {
+        if (a == b) return 0;
+        int ia = BitConverter.SingleToInt32Bits(a), ib = BitConverter.SingleToInt32Bits(b);
+        if ((ia < 0) != (ib < 0)) return int.MaxValue;
+        return Math.Abs(ia - ib);
+    }
+}
