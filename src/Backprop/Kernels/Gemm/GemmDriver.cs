@@ -61,6 +61,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
     }
 
     /// <summary>Writes the valid nrows×ncols corner of a full tile computed into scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void StoreEdge(T* tile, int nr, T* c, nint ldc, int nrows, int ncols, T alpha, T beta)
     {
         for (int i = 0; i < nrows; i++, tile += nr, c += ldc)

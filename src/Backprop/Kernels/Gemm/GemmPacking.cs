@@ -23,13 +23,13 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA<T>(bool transA, T* a, nint lda, int mc, int kc, T* dst, int mr) where T : unmanaged
     {
-        for (int ir = 0; ir < mc; ir += mr)
+        if (transA)
         {
-            int rows = Math.Min(mr, mc - ir);
-            T* panel = dst + (nint)ir * kc;
-            if (transA) PackAlong(a + ir, lda, kc, rows, panel, mr);        // A(i, p) = a[p·lda + i]
-            else PackAcross(a + ir * lda, lda, rows, kc, panel, mr);        // A(i, p) = a[i·lda + p]
+            PackAlong(a, lda, kc, mc, dst, mr);                             // A(i, p) = a[p·lda + i]
+            return;
         }
+        for (int ir = 0; ir < mc; ir += mr)                                 // A(i, p) = a[i·lda + p]
+            PackAcross(a + ir * lda, lda, Math.Min(mr, mc - ir), kc, dst + (nint)ir * kc, mr);
     }
 
     /// <summary>
@@ -39,41 +39,56 @@ internal static unsafe class GemmPacking
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB<T>(bool transB, T* b, nint ldb, int kc, int nc, T* dst, int nr) where T : unmanaged
     {
-        for (int jr = 0; jr < nc; jr += nr)
+        if (!transB)
         {
-            int cols = Math.Min(nr, nc - jr);
-            T* panel = dst + (nint)jr * kc;
-            if (!transB) PackAlong(b + jr, ldb, kc, cols, panel, nr);       // B(p, j) = b[p·ldb + j]
-            else PackAcross(b + jr * ldb, ldb, cols, kc, panel, nr);        // B(p, j) = b[j·ldb + p]
-        }
-    }
-
-    /// <summary>dst[p·w + i] = src[p·ld + i] for i &lt; count, zero up to w; p &lt; depth.</summary>
-    private static void PackAlong<T>(T* src, nint ld, int depth, int count, T* dst, int w) where T : unmanaged
-    {
-        if (count == w)
-        {
-            for (int p = 0; p < depth; p++, src += ld, dst += w)
-            {
-                int i = 0;
-                if (Vector512.IsHardwareAccelerated)
-                    for (; i + Vector512<T>.Count <= w; i += Vector512<T>.Count)
-                        Vector512.Store(Vector512.Load(src + i), dst + i);
-                if (Vector256.IsHardwareAccelerated)
-                    for (; i + Vector256<T>.Count <= w; i += Vector256<T>.Count)
-                        Vector256.Store(Vector256.Load(src + i), dst + i);
-                if (Vector128.IsHardwareAccelerated)
-                    for (; i + Vector128<T>.Count <= w; i += Vector128<T>.Count)
-                        Vector128.Store(Vector128.Load(src + i), dst + i);
-                for (; i < w; i++) dst[i] = src[i];
-            }
+            PackAlong(b, ldb, kc, nc, dst, nr);                             // B(p, j) = b[p·ldb + j]
             return;
         }
-        for (int p = 0; p < depth; p++, src += ld, dst += w)
+        for (int jr = 0; jr < nc; jr += nr)                                 // B(p, j) = b[j·ldb + p]
+            PackAcross(b + jr * ldb, ldb, Math.Min(nr, nc - jr), kc, dst + (nint)jr * kc, nr);
+    }
+
+    /// <summary>
+    /// Panels of w values from rows laid out along the panel width: panel r gets
+    /// dst[r·w·depth + p·w + i] = src[p·ld + r·w + i] for i &lt; w (zero past <paramref name="total"/>).
+    /// Sweeps 8 source rows across all panels at a time, so the reads are a few sequential
+    /// streams instead of one large-stride walk per panel (which aliases in L1 and the TLB).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackAlong<T>(T* src, nint ld, int depth, int total, T* dst, int w) where T : unmanaged
+    {
+        for (int p0 = 0; p0 < depth; p0 += 8)
         {
-            int i = 0;
-            for (; i < count; i++) dst[i] = src[i];
-            for (; i < w; i++) dst[i] = default;
+            int rowsHere = Math.Min(8, depth - p0);
+            for (int r = 0; r < total; r += w)
+            {
+                int count = Math.Min(w, total - r);
+                T* s = src + p0 * ld + r;
+                T* d = dst + (nint)r * depth + p0 * w;
+                for (int p = 0; p < rowsHere; p++, s += ld, d += w)
+                {
+                    if (count == w)
+                    {
+                        int i = 0;
+                        if (Vector512.IsHardwareAccelerated)
+                            for (; i + Vector512<T>.Count <= w; i += Vector512<T>.Count)
+                                Vector512.Store(Vector512.Load(s + i), d + i);
+                        if (Vector256.IsHardwareAccelerated)
+                            for (; i + Vector256<T>.Count <= w; i += Vector256<T>.Count)
+                                Vector256.Store(Vector256.Load(s + i), d + i);
+                        if (Vector128.IsHardwareAccelerated)
+                            for (; i + Vector128<T>.Count <= w; i += Vector128<T>.Count)
+                                Vector128.Store(Vector128.Load(s + i), d + i);
+                        for (; i < w; i++) d[i] = s[i];
+                    }
+                    else
+                    {
+                        int i = 0;
+                        for (; i < count; i++) d[i] = s[i];
+                        for (; i < w; i++) d[i] = default;
+                    }
+                }
+            }
         }
     }
 
@@ -81,6 +96,7 @@ internal static unsafe class GemmPacking
     /// dst[p·w + i] = src[i·ld + p] for i &lt; count, zero up to w; p &lt; depth. The source has
     /// <paramref name="count"/> rows of <paramref name="depth"/> contiguous values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackAcross<T>(T* src, nint ld, int count, int depth, T* dst, int w) where T : unmanaged
     {
         int p0 = 0;
@@ -102,6 +118,7 @@ internal static unsafe class GemmPacking
     /// returns the first depth not packed. For w = 6 each 8-wide store spills two lanes into the
     /// next k step, which the following store (or the next panel, or the buffer slack) overwrites.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int PackAcrossAvx(float* src, nint ld, int count, int depth, float* dst, int w)
     {
         int end = depth & ~7;
