@@ -47,6 +47,9 @@ public class GemmTests
             foreach (bool tb in new[] { false, true })
             {
                 Check<float>(ta, tb, 19, 37, 21, alpha, beta, pad: 3, seed: 5);
+                Check<float>(ta, tb, 1, 37, 21, alpha, beta, pad: 3, seed: 9);   // one row: GEMV path
+                Check<float>(ta, tb, 19, 1, 21, alpha, beta, pad: 2, seed: 10);  // one column
+                Check<double>(ta, tb, 1, 1, 40, alpha, beta, pad: 1, seed: 14);
                 Check<float>(ta, tb, 70, 90, 300, alpha, beta, pad: 11, seed: 6);
                 Check<double>(ta, tb, 19, 37, 21, alpha, beta, pad: 3, seed: 7);
                 Check<double>(ta, tb, 30, 20, 140, alpha, beta, pad: 5, seed: 8);

@@ -91,6 +91,11 @@ internal static unsafe class Gemm
             ScaleC(m, n, beta, c, ldc);
             return;
         }
+        if (m == 1 || n == 1)
+        {
+            Gemv.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         if (typeof(T) == typeof(float))
             Dispatch(transA, transB, m, n, k, (float)(object)alpha, (float*)a, lda, (float*)b, ldb, (float)(object)beta, (float*)c, ldc, parallel);
         else if (typeof(T) == typeof(double))
