@@ -1,34 +1,225 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
 /// <summary>
 /// General matrix multiply on row-major buffers: C = alpha·op(A)·op(B) + beta·C, where op(X)
 /// is X or Xᵀ. A is M×K after op, B is K×N after op, C is M×N. lda/ldb/ldc are row strides.
+/// beta = 0 overwrites C without reading it. Packed, cache-blocked and register-tiled
+/// (<see cref="GemmDriver{T, K}"/>); large problems are split over <see cref="Threading.ThreadCount"/>
+/// threads along M or N.
 /// </summary>
-internal static class Gemm
+internal static unsafe class Gemm
 {
+    /// <summary>Problems with fewer multiply-adds than this run on the calling thread only.</summary>
+    internal const long ParallelThreshold = 1 << 20;
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on spans; checks that every operand fits its span.</summary>
+    /// <exception cref="ArgumentException">A size or stride is invalid, or a span is too short.</exception>
     public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
                                    T alpha, ReadOnlySpan<T> a, int lda,
                                    ReadOnlySpan<T> b, int ldb,
                                    T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // Placeholder i-k-j loop with the row of B streamed contiguously; replaced by the packed kernel.
-        for (int i = 0; i < m; i++)
+        CheckSizes(m, n, k);
+        CheckOperand("A", transA ? k : m, transA ? m : k, lda, a.Length);
+        CheckOperand("B", transB ? n : k, transB ? k : n, ldb, b.Length);
+        CheckOperand("C", m, n, ldc, c.Length);
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+            Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, parallel: true);
+    }
+
+    /// <summary>
+    /// A batch of GEMMs with the same sizes; operand i starts at aOffsets[i], bOffsets[i],
+    /// cOffsets[i] of its array. Many small products run in parallel over the batch, large ones
+    /// one after another, each split over the threads.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size, stride or offset is invalid.</exception>
+    public static void MultiplyBatched<T>(bool transA, bool transB, int m, int n, int k,
+                                          T alpha, T[] a, int[] aOffsets, int lda,
+                                          T[] b, int[] bOffsets, int ldb,
+                                          T beta, T[] c, int[] cOffsets, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckSizes(m, n, k);
+        int count = cOffsets.Length;
+        if (aOffsets.Length != count || bOffsets.Length != count)
+            throw new ArgumentException($"Gemm: batch offsets differ in length ({aOffsets.Length}, {bOffsets.Length}, {count})");
+        for (int i = 0; i < count; i++)
         {
-            Span<T> cRow = c.Slice(i * ldc, n);
-            if (beta == T.Zero) cRow.Clear();
-            else if (beta != T.One) System.Numerics.Tensors.TensorPrimitives.Multiply(cRow, beta, cRow);
-            for (int p = 0; p < k; p++)
+            CheckOperand("A", transA ? k : m, transA ? m : k, lda, a.Length - (long)aOffsets[i], aOffsets[i]);
+            CheckOperand("B", transB ? n : k, transB ? k : n, ldb, b.Length - (long)bOffsets[i], bOffsets[i]);
+            CheckOperand("C", m, n, ldc, c.Length - (long)cOffsets[i], cOffsets[i]);
+        }
+        if (count == 0 || m == 0 || n == 0) return;
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        {
+            if (count > 1 && Threading.ThreadCount > 1 && (long)m * n * k < ParallelThreshold)
             {
-                T aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-                if (aip == T.Zero) continue;
-                if (!transB)
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), aip, cRow, cRow);
-                else
-                    for (int j = 0; j < n; j++) cRow[j] += aip * b[j * ldb + p];
+                var body = new BatchBody<T>
+                {
+                    TransA = transA, TransB = transB, M = m, N = n, Depth = k, Alpha = alpha, Beta = beta,
+                    A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
+                    AOffsets = aOffsets, BOffsets = bOffsets, COffsets = cOffsets,
+                };
+                Threading.ParallelFor(count, 1, ref body);
+            }
+            else
+            {
+                for (int i = 0; i < count; i++)
+                    Multiply(transA, transB, m, n, k, alpha, pa + aOffsets[i], lda, pb + bOffsets[i], ldb, beta, pc + cOffsets[i], ldc, parallel: true);
             }
         }
+    }
+
+    /// <summary>Unchecked pointer form of <see cref="Multiply{T}(bool, bool, int, int, int, T, ReadOnlySpan{T}, int, ReadOnlySpan{T}, int, T, Span{T}, int)"/>.</summary>
+    internal static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        if (m == 1 || n == 1)
+        {
+            Gemv.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+            Dispatch(transA, transB, m, n, k, (float)(object)alpha, (float*)a, lda, (float*)b, ldb, (float)(object)beta, (float*)c, ldc, parallel);
+        else if (typeof(T) == typeof(double))
+            Dispatch(transA, transB, m, n, k, (double)(object)alpha, (double*)a, lda, (double*)b, ldb, (double)(object)beta, (double*)c, ldc, parallel);
+        else
+            Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
+    private static void Dispatch<T>(bool transA, bool transB, int m, int n, int k,
+                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated)
+            Split<T, Vector512Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
+            Split<T, Vector256Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+        else
+            Split<T, ScalarKernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+    }
+
+    /// <summary>Runs on one thread, or splits M or N (whichever has more tiles) into per-thread ranges of whole tiles.</summary>
+    private static void Split<T, K>(bool transA, bool transB, int m, int n, int k,
+                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
+    {
+        if (!parallel || Threading.ThreadCount == 1 || (long)m * n * k < ParallelThreshold)
+        {
+            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        int mTiles = (m + K.MR - 1) / K.MR, nTiles = (n + K.NR - 1) / K.NR;
+        var body = new RangeBody<T, K>
+        {
+            TransA = transA, TransB = transB, M = m, N = n, Depth = k, Alpha = alpha, Beta = beta,
+            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, SplitN = nTiles >= mTiles,
+        };
+        Threading.ParallelFor(body.SplitN ? nTiles : mTiles, 1, ref body);
+    }
+
+    /// <summary>One thread's share: a range of column tiles (SplitN) or row tiles of C.</summary>
+    private struct RangeBody<T, K> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
+    {
+        public bool TransA, TransB, SplitN;
+        public int M, N, Depth;
+        public T Alpha, Beta;
+        public T* A, B, C;
+        public nint Lda, Ldb, Ldc;
+
+        public readonly void Invoke(int start, int end)
+        {
+            if (SplitN)
+            {
+                int j0 = start * K.NR, j1 = Math.Min(end * K.NR, N);
+                T* b = TransB ? B + j0 * Ldb : B + j0;
+                GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc);
+            }
+            else
+            {
+                int i0 = start * K.MR, i1 = Math.Min(end * K.MR, M);
+                T* a = TransA ? A + i0 : A + i0 * Lda;
+                GemmDriver<T, K>.Run(TransA, TransB, i1 - i0, N, Depth, Alpha, a, Lda, B, Ldb, Beta, C + i0 * Ldc, Ldc);
+            }
+        }
+    }
+
+    private struct BatchBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public bool TransA, TransB;
+        public int M, N, Depth;
+        public T Alpha, Beta;
+        public T* A, B, C;
+        public nint Lda, Ldb, Ldc;
+        public int[] AOffsets, BOffsets, COffsets;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int i = start; i < end; i++)
+                Multiply(TransA, TransB, M, N, Depth, Alpha, A + AOffsets[i], Lda, B + BOffsets[i], Ldb, Beta, C + COffsets[i], Ldc, parallel: false);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleC<T>(int m, int n, T beta, T* c, nint ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<T>(c + i * ldc, n);
+            if (beta == T.Zero) row.Clear(); // beta = 0 ignores NaN/Inf already in C
+            else if (beta != T.One)
+                for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>Plain triple loop for element types without a SIMD kernel.</summary>
+    private static void Reference<T>(bool transA, bool transB, int m, int n, int k,
+                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                T sum = T.Zero;
+                for (int p = 0; p < k; p++)
+                    sum += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+                T* cij = c + i * ldc + j;
+                *cij = beta == T.Zero ? alpha * sum : alpha * sum + beta * *cij;
+            }
+    }
+
+    private static void CheckSizes(int m, int n, int k)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentException($"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}");
+    }
+
+    /// <summary>A rows×cols row-major operand with row stride ld must fit in length elements.</summary>
+    private static void CheckOperand(string name, int rows, int cols, int ld, long length, int offset = 0)
+    {
+        if (offset < 0)
+            throw new ArgumentException($"Gemm: {name} has negative offset {offset}");
+        if (rows > 1 && ld < cols || ld < 0)
+            throw new ArgumentException($"Gemm: {name} is stored as {rows}×{cols} but its row stride is {ld} (must be at least {cols})");
+        long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
+        if (need > length)
+            throw new ArgumentException($"Gemm: {name} is stored as {rows}×{cols} with row stride {ld}, which needs {need} elements, but only {Math.Max(length, 0)} are available");
     }
 }

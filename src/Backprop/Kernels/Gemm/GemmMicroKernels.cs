@@ -1,0 +1,228 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// A register-tiled GEMM micro-kernel and its blocking. The kernel multiplies a packed MR×kc
+/// panel of A (stored k-major: MR values per k step) by a packed kc×NR panel of B (NR values per
+/// k step) and writes C = alpha·(A·B) + beta·C for one MR×NR tile of C; beta = 0 means C is
+/// not read. Blocking: KC is the depth of a packed panel, MC the rows of a packed A block (kept in
+/// L2), NC the columns of a packed B panel (kept in L3).
+/// </summary>
+internal unsafe interface IGemmKernel<T> where T : unmanaged
+{
+    static abstract int MR { get; }
+    static abstract int NR { get; }
+    static abstract int KC { get; }
+    static abstract int MC { get; }
+    static abstract int NC { get; }
+
+    static abstract void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
+}
+
+/// <summary>8 rows × 2 zmm (8×32 float, 8×16 double): 16 accumulators, 2 B loads and 8 broadcasts per k step.</summary>
+internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 8;
+    public static int NR => 2 * Vector512<T>.Count;
+    public static int KC => 1024 / Unsafe.SizeOf<T>(); // B micro-panel KC×NR = 32 KiB (L1)
+    public static int MC => 192;                       // A block MC×KC = 192 KiB (L2)
+    public static int NC => 2048;                      // B panel KC×NC = 2 MiB (L3)
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
+        Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
+        int nv = Vector512<T>.Count;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + nv);
+            Vector512<T> x = Vector512.Create(a[0]);
+            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
+            a += 8;
+            b += 2 * nv;
+        }
+        Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
+        int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
+        StoreRow(c, c00, c01, va, vb, mode); c += ldc;
+        StoreRow(c, c10, c11, va, vb, mode); c += ldc;
+        StoreRow(c, c20, c21, va, vb, mode); c += ldc;
+        StoreRow(c, c30, c31, va, vb, mode); c += ldc;
+        StoreRow(c, c40, c41, va, vb, mode); c += ldc;
+        StoreRow(c, c50, c51, va, vb, mode); c += ldc;
+        StoreRow(c, c60, c61, va, vb, mode); c += ldc;
+        StoreRow(c, c70, c71, va, vb, mode);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, int mode)
+    {
+        T* c1 = c + Vector512<T>.Count;
+        if (mode == 0)
+        {
+            Vector512.Store(x0 * va, c);
+            Vector512.Store(x1 * va, c1);
+        }
+        else if (mode == 1)
+        {
+            Vector512.Store(Fma(x0, va, Vector512.Load(c)), c);
+            Vector512.Store(Fma(x1, va, Vector512.Load(c1)), c1);
+        }
+        else
+        {
+            Vector512.Store(Fma(x0, va, Vector512.Load(c) * vb), c);
+            Vector512.Store(Fma(x1, va, Vector512.Load(c1) * vb), c1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> Fma(Vector512<T> x, Vector512<T> y, Vector512<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(x.As<T, float>(), y.As<T, float>(), acc.As<T, float>()).As<float, T>();
+        return Vector512.FusedMultiplyAdd(x.As<T, double>(), y.As<T, double>(), acc.As<T, double>()).As<double, T>();
+    }
+}
+
+/// <summary>6 rows × 2 ymm (6×16 float, 6×8 double): 12 accumulators, fits the 16 ymm registers of AVX2.</summary>
+internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector256<T>.Count;
+    public static int KC => 1024 / Unsafe.SizeOf<T>();
+    public static int MC => 144;
+    public static int NC => 2048;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int nv = Vector256<T>.Count;
+        for (int p = 0; p < kc; p++)
+        {
+            Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + nv);
+            Vector256<T> x = Vector256.Create(a[0]);
+            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
+            x = Vector256.Create(a[1]);
+            c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11);
+            x = Vector256.Create(a[2]);
+            c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21);
+            x = Vector256.Create(a[3]);
+            c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31);
+            x = Vector256.Create(a[4]);
+            c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
+            x = Vector256.Create(a[5]);
+            c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
+            a += 6;
+            b += 2 * nv;
+        }
+        Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
+        int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
+        StoreRow(c, c00, c01, va, vb, mode); c += ldc;
+        StoreRow(c, c10, c11, va, vb, mode); c += ldc;
+        StoreRow(c, c20, c21, va, vb, mode); c += ldc;
+        StoreRow(c, c30, c31, va, vb, mode); c += ldc;
+        StoreRow(c, c40, c41, va, vb, mode); c += ldc;
+        StoreRow(c, c50, c51, va, vb, mode);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, Vector256<T> x0, Vector256<T> x1, Vector256<T> va, Vector256<T> vb, int mode)
+    {
+        T* c1 = c + Vector256<T>.Count;
+        if (mode == 0)
+        {
+            Vector256.Store(x0 * va, c);
+            Vector256.Store(x1 * va, c1);
+        }
+        else if (mode == 1)
+        {
+            Vector256.Store(Fma(x0, va, Vector256.Load(c)), c);
+            Vector256.Store(Fma(x1, va, Vector256.Load(c1)), c1);
+        }
+        else
+        {
+            Vector256.Store(Fma(x0, va, Vector256.Load(c) * vb), c);
+            Vector256.Store(Fma(x1, va, Vector256.Load(c1) * vb), c1);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector256.FusedMultiplyAdd(x.As<T, float>(), y.As<T, float>(), acc.As<T, float>()).As<float, T>();
+        return Vector256.FusedMultiplyAdd(x.As<T, double>(), y.As<T, double>(), acc.As<T, double>()).As<double, T>();
+    }
+}
+
+/// <summary>Portable 4×4 tile in scalar registers, for hardware without usable SIMD (and the reference path).</summary>
+internal unsafe struct ScalarKernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 4;
+    public static int NR => 4;
+    public static int KC => 1024 / Unsafe.SizeOf<T>();
+    public static int MC => 128;
+    public static int NC => 1024;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    {
+        T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
+        T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
+        T c20 = T.Zero, c21 = T.Zero, c22 = T.Zero, c23 = T.Zero;
+        T c30 = T.Zero, c31 = T.Zero, c32 = T.Zero, c33 = T.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            T b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            T x = a[0];
+            c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+            x = a[1];
+            c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+            x = a[2];
+            c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+            x = a[3];
+            c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
+            a += 4;
+            b += 4;
+        }
+        StoreRow(c, c00, c01, c02, c03, alpha, beta); c += ldc;
+        StoreRow(c, c10, c11, c12, c13, alpha, beta); c += ldc;
+        StoreRow(c, c20, c21, c22, c23, alpha, beta); c += ldc;
+        StoreRow(c, c30, c31, c32, c33, alpha, beta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, T x0, T x1, T x2, T x3, T alpha, T beta)
+    {
+        if (beta == T.Zero)
+        {
+            c[0] = alpha * x0; c[1] = alpha * x1; c[2] = alpha * x2; c[3] = alpha * x3;
+        }
+        else
+        {
+            c[0] = alpha * x0 + beta * c[0]; c[1] = alpha * x1 + beta * c[1];
+            c[2] = alpha * x2 + beta * c[2]; c[3] = alpha * x3 + beta * c[3];
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using Backprop.Ops;
+
+namespace Backprop;
+
+/// <summary>Neural-network functions on tensors, in the style of torch.nn.functional.</summary>
+public static partial class Functional
+{
+    /// <summary>
+    /// Affine map y = x·Wᵀ + b with PyTorch's layout: input [..., inFeatures], weight
+    /// [outFeatures, inFeatures], optional bias [outFeatures]; output [..., outFeatures].
+    /// Computed as one GEMM with the bias fused in.
+    /// </summary>
+    /// <exception cref="ArgumentException">The feature counts or the bias shape do not match the weight,
+    /// the dtypes differ, or the dtype is not floating point.</exception>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        return LinearBackward.Forward(input, weight, bias);
+    }
+}

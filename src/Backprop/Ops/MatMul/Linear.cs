@@ -1,0 +1,94 @@
+using System.Numerics;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>y = x·Wᵀ + b for x [..., in], W [out, in], b [out]: one GEMM (transB) onto rows pre-filled with the bias.</summary>
+internal sealed class LinearBackward : Node
+{
+    private readonly SavedTensor? _x, _w;
+    private readonly int _rows;
+
+    private LinearBackward(Tensor x, Tensor w, Tensor? bias, int rows) : base(x, w, bias)
+    {
+        _rows = rows;
+        if (NeedsInputGrad(0)) _w = Save(w);
+        if (NeedsInputGrad(1)) _x = Save(x);
+    }
+
+    public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
+    {
+        Check(x, w, bias);
+        int inF = w.Shape[1], outF = w.Shape[0];
+        int rows = 1;
+        for (int d = 0; d < x.Rank - 1; d++) rows *= x.Shape[d];
+        int[] dims = x.Shape.ToArray();
+        dims[^1] = outF;
+        var y = new Tensor(new Shape(dims), x.DType);
+        if (y.Numel > 0)
+        {
+            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF);
+            else Run<double>(x, w, bias, y, rows, inF, outF);
+        }
+        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearBackward(x, w, bias, rows));
+        return y;
+    }
+
+    // y = x·Wᵀ + b over rows r of the flattened input:
+    // dx = dy·W, dW = Σ_r dy_rᵀ·x_r = dy2ᵀ·x2, db = Σ_r dy_r.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        int outF = dy.Shape[dy.Rank - 1];
+        Tensor? dx = _w is null ? null : dy.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
+        Tensor? dw = null;
+        if (_x is not null)
+        {
+            Tensor x = _x.Value;
+            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
+            dw = dy.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
+        }
+        Tensor? db = NeedsInputGrad(2) ? dy.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        return [dx, dw, db];
+    }
+
+    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> dst = y.AsSpan<T>();
+        T beta = T.Zero;
+        if (bias is not null)
+        {
+            Tensor bc = bias.Contiguous();
+            ReadOnlySpan<T> bv = bc.AsReadOnlySpan<T>();
+            for (int r = 0; r < rows; r++) bv.CopyTo(dst.Slice(r * outF, outF));
+            beta = T.One;
+        }
+        // op(A) = x as [rows, in]; op(B) = Wᵀ: a row-major W [out, in] is B transposed, a transposed view of a [in, out] matrix is B itself.
+        bool transA = false;
+        int lda = Math.Max(inF, 1);
+        if (x.Rank == 2 && MatrixLayout.TryGet(rows, inF, x.Strides[0], x.Strides[1], out MatrixLayout lx))
+            (transA, lda) = (lx.Trans, lx.Ld);
+        else
+            x = x.Detach().Contiguous();
+        MatrixLayout lw = MatrixLayout.Of(ref w);
+        Gemm.Multiply(transA, !lw.Trans, rows, outF, inF, T.One, x.Data<T>().AsSpan(x.Offset), lda,
+                      w.Data<T>().AsSpan(w.Offset), lw.Ld, beta, dst, outF);
+    }
+
+    private static void Check(Tensor x, Tensor w, Tensor? bias)
+    {
+        if (w.Rank != 2)
+            throw new ArgumentException($"Linear: weight must be 2-D [out, in], got {w.Shape}");
+        if (x.Rank == 0)
+            throw new ArgumentException($"Linear: input must have at least one dimension [..., in], got {x.Shape}");
+        Tensor.CheckSameDType(x, w, "Linear");
+        if (!x.DType.IsFloatingPoint())
+            throw new ArgumentException($"Linear: {x.DType.Name()} tensors are not supported (input {x.Shape}, weight {w.Shape}); convert them with To(DType.Float32)");
+        if (x.Shape[x.Rank - 1] != w.Shape[1])
+            throw new ArgumentException($"Linear: input {x.Shape} has {x.Shape[x.Rank - 1]} features but weight {w.Shape} expects {w.Shape[1]}");
+        if (bias is null) return;
+        Tensor.CheckSameDType(x, bias, "Linear");
+        if (bias.Rank != 1 || bias.Shape[0] != w.Shape[0])
+            throw new ArgumentException($"Linear: bias must have shape [{w.Shape[0]}] to match weight {w.Shape}, got {bias.Shape}");
+    }
+}

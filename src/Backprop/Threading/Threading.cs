@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+
+namespace Backprop;
+
+/// <summary>
+/// Controls the threads kernels use (GEMM today; other kernels can share the same pool).
+/// Work is split across one persistent worker per extra thread plus the calling thread.
+/// </summary>
+public static class Threading
+{
+    private static volatile int s_threadCount = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// Number of threads a kernel may use, the calling thread included. Defaults to
+    /// <see cref="Environment.ProcessorCount"/>; 1 runs everything on the calling thread.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public static int ThreadCount
+    {
+        get => s_threadCount;
+        set
+        {
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(nameof(value), $"Threading.ThreadCount: must be at least 1, got {value}");
+            s_threadCount = value;
+        }
+    }
+
+    /// <summary>
+    /// Runs body.Invoke(start, end) over [0, length) split into at most <see cref="ThreadCount"/>
+    /// contiguous ranges whose boundaries are multiples of <paramref name="grain"/>. Returns when
+    /// every range is done. The body must be a local of the caller (it is read through its address
+    /// by the workers). Nested calls, calls from a worker, and calls while another thread holds the
+    /// pool run on the calling thread.
+    /// </summary>
+    internal static unsafe void ParallelFor<TBody>(int length, int grain, ref TBody body) where TBody : struct, IRangeBody
+    {
+        if (length <= 0) return;
+        grain = Math.Max(grain, 1);
+        int units = (int)(((long)length + grain - 1) / grain);
+        int chunks = Math.Min(ThreadCount, units);
+        if (chunks <= 1 || !WorkerPool.TryRun(&Invoke<TBody>, Unsafe.AsPointer(ref body), length, grain, units, chunks))
+            body.Invoke(0, length);
+    }
+
+    private static unsafe void Invoke<TBody>(void* state, int start, int end) where TBody : struct, IRangeBody
+        => Unsafe.AsRef<TBody>(state).Invoke(start, end);
+}
+
+/// <summary>A loop body over a range [start, end), run by <see cref="Threading.ParallelFor{TBody}"/>.</summary>
+internal interface IRangeBody
+{
+    void Invoke(int start, int end);
+}

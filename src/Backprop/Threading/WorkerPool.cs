@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+
+namespace Backprop;
+
+/// <summary>
+/// Long-lived worker threads that run the chunks of one parallel loop at a time. A loop is
+/// published by bumping a generation number packed with the next chunk index into one 64-bit
+/// word; workers claim chunks with a compare-exchange on that word, so a late worker can never
+/// claim a chunk of a newer loop. Idle workers spin briefly, then sleep on their own event.
+/// </summary>
+internal static unsafe class WorkerPool
+{
+    // Long enough to bridge the gap between consecutive kernels of a training step.
+    private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
+
+    private static readonly object s_lock = new();
+    private static Worker[] s_workers = [];
+    private static long s_generation;
+
+    // The current loop; written under s_lock before the generation is published.
+    private static delegate*<void*, int, int, void> s_body;
+    private static void* s_state;
+    private static int s_length, s_grain, s_units, s_chunks;
+    private static long s_next; // generation << 32 | next chunk index
+    private static int s_done;
+    private static Exception? s_error;
+
+    [ThreadStatic] private static bool t_inLoop;
+
+    /// <summary>Runs the loop on the pool and the calling thread; false if the pool is busy or this is a nested call.</summary>
+    public static bool TryRun(delegate*<void*, int, int, void> body, void* state, int length, int grain, int units, int chunks)
+    {
+        if (t_inLoop || !Monitor.TryEnter(s_lock)) return false;
+        t_inLoop = true;
+        try
+        {
+            EnsureWorkers(chunks - 1);
+            s_body = body;
+            s_state = state;
+            s_length = length;
+            s_grain = grain;
+            s_units = units;
+            s_chunks = chunks;
+            s_done = 0;
+            s_error = null;
+            long generation = ++s_generation;
+            Interlocked.Exchange(ref s_next, generation << 32); // full fence: publishes the fields above
+            for (int i = 0; i < chunks - 1; i++) s_workers[i].WakeIfSleeping();
+
+            RunChunks(generation);
+            var spin = new SpinWait();
+            while (Volatile.Read(ref s_done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+            if (s_error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
+            return true;
+        }
+        finally
+        {
+            t_inLoop = false;
+            Monitor.Exit(s_lock);
+        }
+    }
+
+    /// <summary>Claims and runs chunks of <paramref name="generation"/> until none is left.</summary>
+    private static void RunChunks(long generation)
+    {
+        while (true)
+        {
+            long v = Volatile.Read(ref s_next);
+            if (v >> 32 != generation) return;
+            // Read after the generation check; the compare-exchange below proves they belong to it.
+            delegate*<void*, int, int, void> body = s_body;
+            void* state = s_state;
+            int chunks = s_chunks, units = s_units, grain = s_grain, length = s_length;
+            int index = (int)(v & 0xFFFFFFFF);
+            if (index >= chunks) return;
+            if (Interlocked.CompareExchange(ref s_next, v + 1, v) != v) continue;
+            int start = (int)Math.Min((long)units * index / chunks * grain, length);
+            int end = (int)Math.Min((long)units * (index + 1) / chunks * grain, length);
+            try
+            {
+                if (start < end) body(state, start, end);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref s_error, e, null);
+            }
+            Interlocked.Increment(ref s_done);
+        }
+    }
+
+    private static void EnsureWorkers(int count)
+    {
+        if (s_workers.Length >= count) return;
+        var workers = new Worker[count];
+        Array.Copy(s_workers, workers, s_workers.Length);
+        for (int i = s_workers.Length; i < count; i++) workers[i] = new Worker(i);
+        s_workers = workers;
+    }
+
+    private sealed class Worker
+    {
+        private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+        private int _sleeping;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"Backprop worker {index + 1}" };
+            thread.Start();
+        }
+
+        public void WakeIfSleeping()
+        {
+            if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        }
+
+        private void Loop()
+        {
+            t_inLoop = true; // kernels called from a chunk must not re-enter the pool
+            long seen = Volatile.Read(ref s_next) >> 32;
+            while (true)
+            {
+                long generation = WaitForNewGeneration(seen);
+                seen = generation;
+                RunChunks(generation);
+            }
+        }
+
+        private long WaitForNewGeneration(long seen)
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            while (true)
+            {
+                long g = Volatile.Read(ref s_next) >> 32;
+                if (g != seen) return g;
+                if (Stopwatch.GetTimestamp() < deadline)
+                {
+                    Thread.SpinWait(20);
+                    continue;
+                }
+                // Dekker-style handshake with WakeIfSleeping: announce, fence, re-check, then sleep.
+                _wake.Reset();
+                Interlocked.Exchange(ref _sleeping, 1);
+                if (Volatile.Read(ref s_next) >> 32 == seen) _wake.Wait();
+                Volatile.Write(ref _sleeping, 0);
+                deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            }
+        }
+    }
+}
