@@ -75,6 +75,8 @@ public static class CliApp
             new HelpOption(),
             new VersionOption(),
             ExplainCommand.Create(),
+            TrainCommand.Create(),
+            EvalCommand.Create(),
         };
         root.SetAction(parse =>
         {

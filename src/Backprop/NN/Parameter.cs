@@ -38,7 +38,8 @@ public sealed class Parameter
     public DType DType => Data.DType;
 
     /// <summary>Uses the parameter wherever a tensor is expected.</summary>
-    public static implicit operator Tensor(Parameter p) => p.Data;
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(p))]
+    public static implicit operator Tensor?(Parameter? p) => p?.Data;
 
     /// <inheritdoc/>
     public override string ToString() => "Parameter " + Data;

@@ -1,0 +1,86 @@
+namespace Backprop.NN;
+
+/// <summary>Applies modules in order; children are named "0", "1", ....</summary>
+public sealed class Sequential : Module
+{
+    private readonly List<Module> _layers = [];
+
+    /// <summary>Creates the chain.</summary>
+    public Sequential(params Module[] layers)
+    {
+        foreach (Module m in layers) Add(m);
+    }
+
+    /// <summary>Appends a module.</summary>
+    public Sequential Add(Module module)
+    {
+        RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+        _layers.Add(module);
+        return this;
+    }
+
+    /// <summary>The i-th module.</summary>
+    public Module this[int index] => _layers[index];
+
+    /// <summary>Number of modules.</summary>
+    public int Count => _layers.Count;
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        Tensor x = input;
+        foreach (Module m in _layers) x = m.Forward(x);
+        return x;
+    }
+}
+
+/// <summary>y = x + inner(x): a skip connection around any module that keeps the shape.</summary>
+public sealed class Residual : Module
+{
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public Residual(Module inner) => Inner = RegisterModule("inner", inner);
+
+    /// <summary>The residual branch.</summary>
+    public Module Inner { get; }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        Tensor y = Inner.Forward(input);
+        if (y.Shape != input.Shape)
+            throw new InvalidOperationException($"Residual: the inner module changed the shape from {input.Shape} to {y.Shape}");
+        return input + y;
+    }
+}
+
+/// <summary>
+/// The basic ResNet block: conv3×3 → BN → ReLU → conv3×3 → BN, plus the input (through a 1×1
+/// conv + BN when the stride or channel count changes), then ReLU.
+/// </summary>
+public sealed class ResidualBlock : Module
+{
+    private readonly Conv2d _conv1, _conv2;
+    private readonly BatchNorm2d _bn1, _bn2;
+    private readonly Sequential? _shortcut;
+
+    /// <summary>Creates the block.</summary>
+    public ResidualBlock(int inChannels, int outChannels, int stride = 1, Generator? generator = null)
+    {
+        _conv1 = RegisterModule("conv1", new Conv2d(inChannels, outChannels, 3, stride, 1, bias: false, generator: generator));
+        _bn1 = RegisterModule("bn1", new BatchNorm2d(outChannels));
+        _conv2 = RegisterModule("conv2", new Conv2d(outChannels, outChannels, 3, 1, 1, bias: false, generator: generator));
+        _bn2 = RegisterModule("bn2", new BatchNorm2d(outChannels));
+        if (stride != 1 || inChannels != outChannels)
+            _shortcut = RegisterModule("shortcut", new Sequential(
+                new Conv2d(inChannels, outChannels, 1, stride, bias: false, generator: generator), new BatchNorm2d(outChannels)));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor input)
+    {
+        Tensor h = _bn1.Forward(_conv1.Forward(input)).Relu();
+        h = _bn2.Forward(_conv2.Forward(h));
+        Tensor skip = _shortcut is null ? input : _shortcut.Forward(input);
+        return (h + skip).Relu();
+    }
+}
