@@ -97,9 +97,9 @@ internal static unsafe class Gemm
             return;
         }
         if (typeof(T) == typeof(float))
-            Dispatch(transA, transB, m, n, k, (float)(object)alpha, (float*)a, lda, (float*)b, ldb, (float)(object)beta, (float*)c, ldc, parallel);
+            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, float>(alpha), (float*)a, lda, (float*)b, ldb, Unsafe.BitCast<T, float>(beta), (float*)c, ldc, parallel);
         else if (typeof(T) == typeof(double))
-            Dispatch(transA, transB, m, n, k, (double)(object)alpha, (double*)a, lda, (double*)b, ldb, (double)(object)beta, (double*)c, ldc, parallel);
+            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, double>(alpha), (double*)a, lda, (double*)b, ldb, Unsafe.BitCast<T, double>(beta), (double*)c, ldc, parallel);
         else
             Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     }

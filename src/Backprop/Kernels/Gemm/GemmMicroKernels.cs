@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -39,6 +40,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector512<T> c40 = default, c41 = default, c50 = default, c51 = default;
         Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default;
         int nv = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 8, 2 * nv);
         for (int p = 0; p < kc; p++)
         {
             Vector512<T> b0 = Vector512.Load(b), b1 = Vector512.Load(b + nv);
@@ -71,6 +73,22 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         StoreRow(c, c50, c51, va, vb, mode); c += ldc;
         StoreRow(c, c60, c61, va, vb, mode); c += ldc;
         StoreRow(c, c70, c71, va, vb, mode);
+    }
+
+    /// <summary>
+    /// Starts loading the C tile while the k loop runs: for a large C the tile is out of cache,
+    /// and its read (or the stores' read-for-ownership) at the end would otherwise stall.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchTile(T* c, nint ldc, int rows, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + cols / 2);
+            Sse.Prefetch0(c + cols - 1);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -118,6 +136,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         int nv = Vector256<T>.Count;
+        Vector512Kernel<T>.PrefetchTile(c, ldc, 6, 2 * nv);
         for (int p = 0; p < kc; p++)
         {
             Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + nv);
