@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Backprop.Cli;
+using Backprop.IO;
+
+namespace Backprop.Tests.Cli;
+
+public class TrainCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("train-cli").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Train_WritesMetricsCurvesAndCheckpoints()
+    {
+        string run = Path.Combine(_dir, "run");
+        var (code, output, err) = Run("train", "--epochs", "2", "--train-limit", "1500", "--batch-size", "100", "--out", run, "--threads", "1");
+        Assert.True(code == 0, err);
+        Assert.Contains("epoch 2/2", output);
+        string[] lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(2, lines.Length);
+        using JsonDocument doc = JsonDocument.Parse(lines[1]);
+        string[] keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
+        Assert.Equal(["epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "samples_per_sec", "seconds"], keys);
+        Assert.Equal(2, doc.RootElement.GetProperty("epoch").GetInt32());
+        Assert.True(new FileInfo(Path.Combine(run, "curves.png")).Length > 5000);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoints", "epoch-1.ckpt")));
+        Assert.Equal("2", Checkpoint.Load(Path.Combine(run, "checkpoints", "epoch-2.ckpt")).Metadata["epoch"]);
+
+        var (evalCode, evalOut, evalErr) = Run("eval", "--checkpoint", Path.Combine(run, "checkpoints", "epoch-2.ckpt"));
+        Assert.True(evalCode == 0, evalErr);
+        Assert.Contains("test accuracy", evalOut);
+        Assert.Contains("Ankle boot", evalOut);
+    }
+
+    [Fact]
+    public void Resume_ContinuesTheRunAndKeepsEarlierMetrics()
+    {
+        string run = Path.Combine(_dir, "r");
+        Assert.Equal(0, Run("train", "--epochs", "1", "--train-limit", "1000", "--out", run).Code);
+        var (code, output, err) = Run("train", "--epochs", "2", "--train-limit", "1000", "--resume", Path.Combine(run, "checkpoints", "epoch-1.ckpt"));
+        Assert.True(code == 0, err);
+        Assert.Contains("resumed", output);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+    }
+
+    [Theory]
+    [InlineData("--model", "resnet")]
+    [InlineData("--epochs", "0")]
+    [InlineData("--batch-size", "abc")]
+    [InlineData("--lr", "-1")]
+    [InlineData("--optimizer", "lbfgs")]
+    [InlineData("--threads", "0")]
+    [InlineData("--train-limit", "0")]
+    [InlineData("--bogus", "1")]
+    public void BadFlags_AreUsageErrors(string flag, string value)
+    {
+        var (code, output, err) = Run("train", flag, value);
+        Assert.Equal(CliApp.UsageError, code);
+        Assert.Contains(flag, err);
+        Assert.Contains("Usage", err);
+        Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void MissingDataDirectory_SaysHowToGetTheData()
+    {
+        var (code, _, err) = Run("train", "--data-dir", Path.Combine(_dir, "nowhere"), "--out", Path.Combine(_dir, "x"));
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("nowhere", err);
+        Assert.Contains("apt-get install dataset-fashion-mnist", err);
+    }
+
+    [Fact]
+    public void MissingResumeCheckpoint_IsNamed()
+    {
+        var (code, _, err) = Run("train", "--resume", Path.Combine(_dir, "none.ckpt"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("none.ckpt", err);
+    }
+
+    [Fact]
+    public void Divergence_NamesTheStep_AndKeepsTheLastGoodCheckpoint()
+    {
+        // Epoch 1 trains normally; the learning rate then jumps by 1e12 and epoch 2 blows up.
+        string run = Path.Combine(_dir, "nan");
+        var (code, _, err) = Run("train", "--optimizer", "sgd", "--lr", "0.01", "--lr-decay", "1e12", "--epochs", "3",
+                                 "--train-limit", "1000", "--out", run);
+        Assert.Equal(CliApp.Failure, code);
+        Assert.Contains("epoch 2, step", err);
+        Assert.Contains("epoch-1.ckpt", err);
+        Assert.True(Checkpoint.TryLoad(Path.Combine(run, "checkpoints", "epoch-1.ckpt"), out _, out _));
+        Assert.False(File.Exists(Path.Combine(run, "checkpoints", "epoch-2.ckpt")));
+    }
+
+    [Fact]
+    public void KilledWhileCheckpointing_EveryCheckpointLeftBehindLoads()
+    {
+        // A child `backprop train` with tiny epochs writes a 6 MB checkpoint every few tens of
+        // milliseconds; kill -9 it at several moments and check that no torn file ever sits under a
+        // checkpoint's final name.
+        string cli = Path.Combine(AppContext.BaseDirectory, "Backprop.Cli.dll");
+        for (int attempt = 0; attempt < 4; attempt++)
+        {
+            string run = Path.Combine(_dir, $"kill{attempt}");
+            var psi = new ProcessStartInfo("dotnet", [cli, "train", "--epochs", "1000", "--train-limit", "128", "--batch-size", "128",
+                                                      "--threads", "1", "--out", run])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            using Process child = Process.Start(psi)!;
+            string checkpoints = Path.Combine(run, "checkpoints");
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(60) && !(Directory.Exists(checkpoints) && Directory.GetFiles(checkpoints, "*.ckpt").Length >= 2 + attempt))
+                Thread.Sleep(5);
+            Thread.Sleep(7 * attempt);
+            child.Kill(entireProcessTree: true);
+            child.WaitForExit();
+
+            string[] saved = Directory.GetFiles(checkpoints, "epoch-*.ckpt");
+            Assert.True(saved.Length >= 2, $"the child wrote {saved.Length} checkpoints before the kill");
+            foreach (string path in saved)
+                Assert.True(Checkpoint.TryLoad(path, out _, out string? error), error);
+        }
+    }
+}
