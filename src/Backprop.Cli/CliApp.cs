@@ -77,6 +77,7 @@ public static class CliApp
             ExplainCommand.Create(),
             TrainCommand.Create(),
             EvalCommand.Create(),
+            BenchCommand.Create(),
         };
         root.SetAction(parse =>
         {

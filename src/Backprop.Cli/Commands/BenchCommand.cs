@@ -1,0 +1,47 @@
+using System.CommandLine;
+using Backprop.Cli.Bench;
+using Backprop.Data;
+
+namespace Backprop.Cli.Commands;
+
+/// <summary>
+/// <c>backprop bench WORKLOAD</c>: the peer-benchmark workloads of ../shared/peers/WORKLOADS.md
+/// (gemm, mlp, cnn), printed as the same JSON-lines records with peer = "backprop".
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var workload = new Argument<string>("workload") { Description = "gemm, mlp or cnn." };
+        workload.AcceptOnlyFromAmong("gemm", "mlp", "cnn");
+        Option<int> threads = CliOptions.Count("--threads", 2, 256, "Compute threads (the peers use 2; gemm runs 1 and 2 unless this is given).");
+        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        var command = new Command("bench", "Run a peer-benchmark workload and print JSON-lines records (see ../shared/peers/WORKLOADS.md).")
+        {
+            workload, threads, dataDir,
+        };
+        command.SetAction(parse =>
+        {
+            string name = parse.GetValue(workload)!;
+            int t = parse.GetValue(threads);
+            var recorder = new BenchRecorder(parse.InvocationConfiguration.Output, t);
+            Threading.ThreadCount = t;
+            try
+            {
+                switch (name)
+                {
+                    case "gemm": Workloads.Gemm(recorder, parse.GetResult(threads) is { Implicit: false } ? [t] : [1, 2]); break;
+                    case "mlp": Workloads.Mlp(recorder, parse.GetValue(dataDir)!); break;
+                    default: Workloads.Cnn(recorder, parse.GetValue(dataDir)!); break;
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                throw new CliException(e.Message);
+            }
+            recorder.Emit("memory", "peak_rss", BenchRecorder.PeakRssMiB(), "MiB", null, ("process", name));
+            return CliApp.Success;
+        });
+        return command;
+    }
+}
