@@ -61,6 +61,7 @@ public sealed class Trainer
     private readonly Tensor _trainX, _trainY, _testX, _testY;
     private readonly DataLoader _loader;
     private readonly StepLR _schedule;
+    private readonly Generator _rng;
 
     /// <summary>Loads the data, builds the model and optimizer, and restores <paramref name="resumeFrom"/> if given.</summary>
     /// <exception cref="ArgumentException">Bad options, or a checkpoint of another model or optimizer.</exception>
@@ -71,6 +72,7 @@ public sealed class Trainer
         if (options.Optimizer is not ("sgd" or "adam" or "adamw"))
             throw new ArgumentException($"train: unknown optimizer '{options.Optimizer}' (use sgd, adam or adamw)");
         Options = options;
+        _rng = new Generator(options.Seed);
 
         (Tensor trainX, Tensor trainY) = FashionMnist.Load(options.DataDir, train: true);
         (Tensor testX, Tensor testY) = FashionMnist.Load(options.DataDir, train: false);
@@ -85,7 +87,9 @@ public sealed class Trainer
         _testY = testY;
         _loader = new DataLoader(new TensorDataset(_trainX, _trainY), options.BatchSize, shuffle: true, dropLast: false, seed: options.Seed);
 
-        Model = Models.Create(options.Model, new Generator(options.Seed));
+        // Everything random in the run (initialisation here, dropout in models that have it) draws from
+        // the run's own generator, whose state goes into every checkpoint.
+        Model = Models.Create(options.Model, _rng);
         double lr = options.EffectiveLearningRate;
         Optimizer = options.Optimizer switch
         {
@@ -116,11 +120,7 @@ public sealed class Trainer
     /// <summary>Steps per epoch.</summary>
     public int StepsPerEpoch => _loader.BatchCount;
 
-    private static Tensor Normalize(Tensor x)
-    {
-        using (GradMode.Disable())
-            return ((x - FashionMnist.PixelMean) / FashionMnist.PixelStd).Contiguous();
-    }
+    private static Tensor Normalize(Tensor x) => Transforms.Normalize(x, FashionMnist.PixelMean, FashionMnist.PixelStd);
 
     private Tensor Shape(Tensor x) => Options.Model == "cnn" ? x.View(x.Shape[0], 1, 28, 28) : x;
 
@@ -218,6 +218,10 @@ public sealed class Trainer
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (var (name, t) in Model.StateDict()) tensors.Add(new("model." + name, t));
         foreach (var (name, t) in Optimizer.StateDict()) tensors.Add(new("optimizer." + name, t));
+        ulong[] rng = _rng.GetState();
+        var rngWords = new long[rng.Length];
+        for (int i = 0; i < rng.Length; i++) rngWords[i] = unchecked((long)rng[i]);
+        tensors.Add(new("rng", Tensor.FromArray(rngWords)));
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "backprop-train-1",
@@ -260,6 +264,10 @@ public sealed class Trainer
             throw new ArgumentException($"resume: {path} holds a '{savedModel}' model that does not fit '{Options.Model}'. {e.Message}", e);
         }
         Optimizer.LoadStateDict(c.WithPrefix("optimizer."));
+        long[] words = c.Get("rng").ToArray<long>();
+        var state = new ulong[words.Length];
+        for (int i = 0; i < words.Length; i++) state[i] = unchecked((ulong)words[i]);
+        _rng.SetState(state);
         CompletedEpochs = int.Parse(c.Metadata["epoch"], CultureInfo.InvariantCulture);
         _schedule.SetStepCount(CompletedEpochs);
     }
