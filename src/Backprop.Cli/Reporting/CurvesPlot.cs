@@ -11,8 +11,8 @@ internal static class CurvesPlot
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        Panel(multiplot.GetPlot(0), $"{title}: loss", "cross-entropy", epochs, trainLoss, testLoss);
-        Panel(multiplot.GetPlot(1), $"{title}: accuracy", "accuracy (%)", epochs, Percent(trainAccuracy), Percent(testAccuracy));
+        Panel(multiplot.GetPlot(0), $"{title}: loss", "cross-entropy", epochs, trainLoss, testLoss, Alignment.UpperRight);
+        Panel(multiplot.GetPlot(1), $"{title}: accuracy", "accuracy (%)", epochs, Percent(trainAccuracy), Percent(testAccuracy), Alignment.LowerRight);
         string temp = path + ".tmp.png";
         multiplot.SavePng(temp, 1200, 480);
         File.Move(temp, path, overwrite: true);
@@ -25,7 +25,7 @@ internal static class CurvesPlot
         return result;
     }
 
-    private static void Panel(Plot plot, string title, string yLabel, double[] x, double[] train, double[] test)
+    private static void Panel(Plot plot, string title, string yLabel, double[] x, double[] train, double[] test, Alignment legend)
     {
         var trainLine = plot.Add.Scatter(x, train);
         trainLine.LegendText = "train";
@@ -36,7 +36,7 @@ internal static class CurvesPlot
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel(yLabel);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(legend);
         if (x.Length == 1) plot.Axes.SetLimitsX(0.5, 1.5);
     }
 }
