@@ -5,6 +5,7 @@ using Backprop.IO;
 
 namespace Backprop.Tests.Cli;
 
+[Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
 public class TrainCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("train-cli").FullName;

@@ -4,6 +4,7 @@ using Backprop.Tests.Support;
 namespace Backprop.Tests.Kernels;
 
 [Trait("Category", "Kernels")]
+[Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
 public class GemmTests
 {
     // Tiles are 8×32 / 6×16 / 4×4, KC = 256 (float) / 128 (double), MC = 192 / 144 / 128,

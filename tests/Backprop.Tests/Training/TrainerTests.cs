@@ -4,6 +4,7 @@ using Backprop.Training;
 namespace Backprop.Tests.Training;
 
 /// <summary>Training on the real Fashion-MNIST files (installed by .ci/run from dataset-fashion-mnist).</summary>
+[Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
 public class TrainerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("trainer").FullName;

@@ -1,0 +1,11 @@
+namespace Backprop.Tests.Support;
+
+/// <summary>
+/// Tests that set the process-wide <see cref="Threading.ThreadCount"/> (or depend on it staying put,
+/// like bit-identical training runs) share this collection so xunit never runs them concurrently.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ThreadsCollection
+{
+    public const string Name = "process-wide thread count";
+}
