@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""raw.jsonl from side-by-side.sh -> markdown: one row per (workload, metric, N, threads), one column per
+peer as 'median (min–max)', plus backprop's ratio to TorchSharp and to the best other peer."""
+import json, statistics, sys
+from collections import defaultdict
+
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+vals = defaultdict(lambda: defaultdict(list))
+units = {}
+for r in recs:
+    key = (r["workload"], r["metric"] + (f" ({r['process']})" if r.get("process") else ""), r.get("n"), r.get("threads"))
+    vals[key][r["peer"]].append(r["value"])
+    units[key] = r["unit"]
+
+peers = ["backprop", "torchsharp", "pytorch-debian", "numpy-openblas"]
+lower_is_better = {"bwd_over_fwd", "step_over_fwd", "train_seconds", "peak_rss"}
+
+def fmt(v):
+    a = abs(v)
+    return f"{v:.3f}" if a < 10 else f"{v:.1f}" if a < 1000 else f"{v:,.0f}"
+
+def cell(xs):
+    if not xs: return ""
+    return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}–{fmt(max(xs))})"
+
+order = ["gemm", "mlp", "mlp_2epoch", "cnn", "memory"]
+print("| workload | metric | N | thr | " + " | ".join(peers) + " | backprop / torchsharp | backprop / best other |")
+print("|---|---|---|---|" + "---|" * len(peers) + "---|---|")
+for key in sorted(vals, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2] or 0, k[3] or 0)):
+    w, m, n, t = key
+    v = vals[key]
+    if "backprop" not in v: continue
+    ours = statistics.median(v["backprop"])
+    others = {p: statistics.median(v[p]) for p in peers[1:] if v.get(p)}
+    base = m.split(" ")[0]
+    def ratio(x):  # > 1 means backprop is better
+        if not x: return ""
+        r = x / ours if base in lower_is_better else ours / x
+        return f"{r:.2f}×"
+    best = (min(others.values()) if base in lower_is_better else max(others.values())) if others else None
+    print(f"| {w} | {m} [{units[key]}] | {n or ''} | {t if t is not None else ''} | " + " | ".join(cell(v.get(p, [])) for p in peers)
+          + f" | {ratio(others.get('torchsharp'))} | {ratio(best)} |")
+print()
+print("Ratios are oriented so that > 1× means backprop is better (faster, or smaller for ratios/seconds/memory).")
