@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace Backprop.Cli.Bench;
@@ -6,6 +7,9 @@ namespace Backprop.Cli.Bench;
 internal sealed class BenchRecorder(TextWriter output, int threads)
 {
     public const string Peer = "backprop";
+
+    /// <summary>How this program's code was compiled: "jit" (tiered JIT, PGO) or "nativeaot" (ahead of time).</summary>
+    public static string Build => RuntimeFeature.IsDynamicCodeCompiled ? "jit" : "nativeaot";
 
     public void Emit(string workload, string metric, double value, string unit, int? threadsOverride = null, params (string Key, object Value)[] details)
     {
@@ -20,6 +24,7 @@ internal sealed class BenchRecorder(TextWriter output, int threads)
             w.WriteString("unit", unit);
             w.WriteNumber("threads", threadsOverride ?? threads);
             w.WriteString("dotnet", Environment.Version.ToString());
+            w.WriteString("build", Build);
             foreach (var (key, v) in details)
             {
                 switch (v)
