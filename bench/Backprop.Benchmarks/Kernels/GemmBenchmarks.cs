@@ -21,9 +21,9 @@ public class GemmBenchmarks
         new("256³", 256, 256, 256, false, false),
         new("512³", 512, 512, 512, false, false),
         new("1024³", 1024, 1024, 1024, false, false),
-        new("mlp fwd x·Wᵀ 128×512×784", 128, 512, 784, false, true),
-        new("mlp dx dy·W 128×784×512", 128, 784, 512, false, false),
-        new("mlp dW dyᵀ·x 512×784×128", 512, 784, 128, true, false),
+        new("mlp-fwd", 128, 512, 784, false, true),  // x·Wᵀ: [128, 784]·[512, 784]ᵀ
+        new("mlp-dx", 128, 784, 512, false, false),  // dy·W: [128, 512]·[512, 784]
+        new("mlp-dW", 512, 784, 128, true, false),   // dyᵀ·x: [128, 512]ᵀ·[128, 784]
     ];
 
     [ParamsSource(nameof(Shapes))]

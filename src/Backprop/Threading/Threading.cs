@@ -45,67 +45,6 @@ public static class Threading
 
     private static unsafe void Invoke<TBody>(void* state, int start, int end) where TBody : struct, IRangeBody
         => Unsafe.AsRef<TBody>(state).Invoke(start, end);
-
-    /// <summary>
-    /// Runs body.Invoke(index, count) once on each of <paramref name="threads"/> threads at the same time
-    /// (the calling thread is one of them), so that members may wait for each other with a
-    /// <see cref="TeamBarrier"/>. Falls back to a team of one on the calling thread when the pool is
-    /// busy or this is a nested call. The body must be a local of the caller.
-    /// </summary>
-    internal static unsafe void RunTeam<TBody>(int threads, ref TBody body) where TBody : struct, ITeamBody
-    {
-        if (threads > 1)
-        {
-            var team = new TeamState { Body = Unsafe.AsPointer(ref body), Count = threads };
-            // One chunk per member: a member blocked in a barrier cannot claim a second chunk, so every
-            // chunk gets its own thread (the pool has threads - 1 workers plus the caller).
-            if (WorkerPool.TryRun(&InvokeMember<TBody>, &team, threads, 1, threads, threads)) return;
-        }
-        body.Invoke(0, 1);
-    }
-
-    private unsafe struct TeamState
-    {
-        public void* Body;
-        public int Count;
-    }
-
-    private static unsafe void InvokeMember<TBody>(void* state, int start, int end) where TBody : struct, ITeamBody
-    {
-        var team = (TeamState*)state;
-        Unsafe.AsRef<TBody>(team->Body).Invoke(start, team->Count);
-    }
-}
-
-/// <summary>The work of one member of a team run by <see cref="Threading.RunTeam{TBody}"/>.</summary>
-internal interface ITeamBody
-{
-    void Invoke(int index, int count);
-}
-
-/// <summary>
-/// A reusable spinning barrier for the members of one team. Waiters spin, then yield (never sleep),
-/// since the other members are running the same loop on other cores.
-/// </summary>
-internal struct TeamBarrier
-{
-    private int _arrived;
-    private int _phase;
-
-    /// <summary>Returns once all <paramref name="count"/> members have called it.</summary>
-    public void Wait(int count)
-    {
-        if (count <= 1) return;
-        int phase = Volatile.Read(ref _phase);
-        if (Interlocked.Increment(ref _arrived) == count)
-        {
-            _arrived = 0;
-            Volatile.Write(ref _phase, phase + 1); // release: the reset above is visible before the phase moves
-            return;
-        }
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _phase) == phase) spin.SpinOnce(sleep1Threshold: -1);
-    }
 }
 
 /// <summary>A loop body over a range [start, end), run by <see cref="Threading.ParallelFor{TBody}"/>.</summary>
