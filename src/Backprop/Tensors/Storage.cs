@@ -22,6 +22,14 @@ public abstract class Storage
         DType.Float64 => new Storage<double>(new double[length]),
         _ => new Storage<long>(new long[length]),
     };
+
+    /// <summary>Storage whose contents are unspecified, for outputs a kernel overwrites entirely (skips the clearing).</summary>
+    internal static Storage CreateUninitialized(DType dtype, int length) => dtype switch
+    {
+        DType.Float32 => new Storage<float>(GC.AllocateUninitializedArray<float>(length)),
+        DType.Float64 => new Storage<double>(GC.AllocateUninitializedArray<double>(length)),
+        _ => new Storage<long>(GC.AllocateUninitializedArray<long>(length)),
+    };
 }
 
 /// <summary>Typed storage over a managed array.</summary>

@@ -26,6 +26,10 @@ public sealed partial class Tensor
     {
     }
 
+    /// <summary>A contiguous tensor with unspecified contents; the caller must write every element.</summary>
+    internal static Tensor Uninitialized(Shape shape, DType dtype)
+        => new(Storage.CreateUninitialized(dtype, shape.Numel), shape, shape.ContiguousStrides(), 0);
+
     /// <summary>The buffer this tensor views.</summary>
     public Storage Storage { get; }
 

@@ -94,7 +94,7 @@ internal static unsafe class WorkerPool
         if (s_workers.Length >= count) return;
         var workers = new Worker[count];
         Array.Copy(s_workers, workers, s_workers.Length);
-        for (int i = s_workers.Length; i < count; i++) workers[i] = new Worker(i);
+        for (int i = s_workers.Length; i < count; i++) workers[i] = new Worker(i, s_generation);
         s_workers = workers;
     }
 
@@ -103,8 +103,16 @@ internal static unsafe class WorkerPool
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
         private int _sleeping;
 
-        public Worker(int index)
+        private readonly long _startGeneration;
+
+        /// <summary>
+        /// Starts a worker that takes part in every loop after <paramref name="generation"/>, including
+        /// the one about to be published even if the thread only starts running after it is (a team
+        /// loop waits for every member, so a new worker must not skip it).
+        /// </summary>
+        public Worker(int index, long generation)
         {
+            _startGeneration = generation;
             var thread = new Thread(Loop) { IsBackground = true, Name = $"Backprop worker {index + 1}" };
             thread.Start();
         }
@@ -117,7 +125,7 @@ internal static unsafe class WorkerPool
         private void Loop()
         {
             t_inLoop = true; // kernels called from a chunk must not re-enter the pool
-            long seen = Volatile.Read(ref s_next) >> 32;
+            long seen = _startGeneration;
             while (true)
             {
                 long generation = WaitForNewGeneration(seen);

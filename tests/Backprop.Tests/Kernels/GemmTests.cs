@@ -110,6 +110,64 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Threaded_SeveralDepthAndColumnBlocks_MatchesReference(int threads)
+    {
+        int saved = Threading.ThreadCount;
+        try
+        {
+            Threading.ThreadCount = threads;
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                {
+                    // k over KC: several packed-B blocks, so the two shared buffers alternate.
+                    Check<float>(ta, tb, 150, 90, 600, 1, 0, pad: 1, seed: 21);
+                    Check<double>(ta, tb, 70, 50, 300, 0.5, 1, pad: 0, seed: 22);
+                    // n over NC: a second column block.
+                    Check<float>(ta, tb, 40, 2100, 20, 1, 0.5, pad: 0, seed: 23);
+                    // Too few rows to share: split over columns instead.
+                    Check<float>(ta, tb, 12, 3000, 50, 1, 0, pad: 2, seed: 24);
+                    // Fewer row tiles than threads for some members.
+                    Check<float>(ta, tb, 17, 40, 2000, 1, 0, pad: 0, seed: 25);
+                }
+            // Over a hundred depth blocks: the progress counters no longer fit on the stack.
+            Check<float>(false, true, 40, 40, 33000, 1, 0, pad: 0, seed: 26);
+        }
+        finally
+        {
+            Threading.ThreadCount = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(300, 200, 700)]
+    [InlineData(12, 3000, 50)]
+    [InlineData(129, 257, 513)]
+    public void Threaded_IsBitIdenticalToOneThread(int m, int n, int k)
+    {
+        int saved = Threading.ThreadCount;
+        try
+        {
+            var rng = new Random(m + n + k);
+            float[] a = Fill(rng, m * k), b = Fill(rng, k * n);
+            float[]? first = null;
+            foreach (int threads in new[] { 1, 2, 3, 2 })
+            {
+                Threading.ThreadCount = threads;
+                var c = new float[m * n];
+                Gemm.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c, n);
+                if (first is null) first = c;
+                else Assert.True(first.AsSpan().SequenceEqual(c), $"{threads} threads differ from 1 thread");
+            }
+        }
+        finally
+        {
+            Threading.ThreadCount = saved;
+        }
+    }
+
     [Fact]
     public void Batched_ParallelOverSmallProducts_MatchesReference()
     {

@@ -9,8 +9,8 @@ namespace Backprop.Kernels;
 /// General matrix multiply on row-major buffers: C = alpha·op(A)·op(B) + beta·C, where op(X)
 /// is X or Xᵀ. A is M×K after op, B is K×N after op, C is M×N. lda/ldb/ldc are row strides.
 /// beta = 0 overwrites C without reading it. Packed, cache-blocked and register-tiled
-/// (<see cref="GemmDriver{T, K}"/>); large problems are split over <see cref="Threading.ThreadCount"/>
-/// threads along M or N.
+/// (<see cref="GemmDriver{T, K}"/>); large problems run on <see cref="Threading.ThreadCount"/>
+/// threads, which share the packed B and split M (or, for very few rows, split N).
 /// </summary>
 internal static unsafe class Gemm
 {
@@ -116,29 +116,38 @@ internal static unsafe class Gemm
             Split<T, ScalarKernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
     }
 
-    /// <summary>Runs on one thread, or splits M or N (whichever has more tiles) into per-thread ranges of whole tiles.</summary>
+    /// <summary>
+    /// Runs on one thread; or on a team that shares the packed B and splits the rows of C; or, when
+    /// C has too few rows for that, splits its columns into independent per-thread products.
+    /// </summary>
     private static void Split<T, K>(bool transA, bool transB, int m, int n, int k,
                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
     {
-        if (!parallel || Threading.ThreadCount == 1 || (long)m * n * k < ParallelThreshold)
+        int threads = Threading.ThreadCount;
+        if (!parallel || threads == 1 || (long)m * n * k < ParallelThreshold)
         {
             GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             return;
         }
         int mTiles = (m + K.MR - 1) / K.MR, nTiles = (n + K.NR - 1) / K.NR;
-        var body = new RangeBody<T, K>
+        if (mTiles >= 2 * threads || mTiles >= nTiles)
+        {
+            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Math.Min(threads, mTiles));
+            return;
+        }
+        var body = new ColumnsBody<T, K>
         {
             TransA = transA, TransB = transB, M = m, N = n, Depth = k, Alpha = alpha, Beta = beta,
-            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, SplitN = nTiles >= mTiles,
+            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc,
         };
-        Threading.ParallelFor(body.SplitN ? nTiles : mTiles, 1, ref body);
+        Threading.ParallelFor(nTiles, 1, ref body);
     }
 
-    /// <summary>One thread's share: a range of column tiles (SplitN) or row tiles of C.</summary>
-    private struct RangeBody<T, K> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
+    /// <summary>One thread's share of a short, wide C: a range of column tiles, packing its own copy of A.</summary>
+    private struct ColumnsBody<T, K> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
     {
-        public bool TransA, TransB, SplitN;
+        public bool TransA, TransB;
         public int M, N, Depth;
         public T Alpha, Beta;
         public T* A, B, C;
@@ -146,18 +155,9 @@ internal static unsafe class Gemm
 
         public readonly void Invoke(int start, int end)
         {
-            if (SplitN)
-            {
-                int j0 = start * K.NR, j1 = Math.Min(end * K.NR, N);
-                T* b = TransB ? B + j0 * Ldb : B + j0;
-                GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc);
-            }
-            else
-            {
-                int i0 = start * K.MR, i1 = Math.Min(end * K.MR, M);
-                T* a = TransA ? A + i0 : A + i0 * Lda;
-                GemmDriver<T, K>.Run(TransA, TransB, i1 - i0, N, Depth, Alpha, a, Lda, B, Ldb, Beta, C + i0 * Ldc, Ldc);
-            }
+            int j0 = start * K.NR, j1 = Math.Min(end * K.NR, N);
+            T* b = TransB ? B + j0 * Ldb : B + j0;
+            GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc);
         }
     }
 

@@ -1,60 +1,181 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace Backprop.Kernels;
 
 /// <summary>
-/// Single-threaded cache-blocked GEMM around micro-kernel <typeparamref name="K"/>:
-/// for each NC column block and KC depth block, B is packed once; for each MC row block A is
-/// packed and the MR×NR tiles are swept with the B micro-panel reused across the rows.
+/// Cache-blocked GEMM around micro-kernel <typeparamref name="K"/>. For each NC column block and
+/// KC depth block ("block"), B is packed once into a shared panel; the rows of C are cut into
+/// chunks of at most MC rows, and each chunk packs its rows of A and sweeps its MR×NR tiles with
+/// the B micro-panels reused across the rows.
+/// <para>
+/// Several threads cooperate without fixed shares: the work is a list of items, per block first
+/// the slices of the B panel to pack, then the row chunks to compute, and each thread claims the
+/// next item from one counter. An item only waits for items claimed before it (a row chunk for
+/// the B panel of its block and for the same chunk of the previous block, a B slice for the rows
+/// that last used its buffer), so a thread that starts late or is descheduled just takes fewer
+/// items, and the calling thread alone can do all of them. Two B buffers alternate, so packing
+/// the next block overlaps the end of the current one. Every tile of C is computed by one kernel
+/// call per block whoever claims it, so results do not depend on the number of threads.
+/// </para>
 /// </summary>
 internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
 {
-    /// <summary>C = alpha·op(A)·op(B) + beta·C with m, n, k ≥ 1 (checked by the caller).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>C = alpha·op(A)·op(B) + beta·C with m, n, k ≥ 1 (checked by the caller), on the calling thread.</summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: 1);
+
+    /// <summary>As <see cref="Run(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint)"/>, shared by up to <paramref name="threads"/> threads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
     {
         int mr = K.MR, nr = K.NR;
         // Split k into equal blocks so a k just over KC does not leave a sliver.
         int kBlocks = (k + K.KC - 1) / K.KC;
         int kcMax = (k + kBlocks - 1) / kBlocks;
-        int mcMax = Math.Min(K.MC, RoundUp(m, mr));
         int ncMax = Math.Min(K.NC, RoundUp(n, nr));
-        T* packA = (T*)GemmWorkspace.A(((nint)mcMax * kcMax + GemmPacking.Slack) * sizeof(T));
-        T* packB = (T*)GemmWorkspace.B(((nint)ncMax * kcMax + GemmPacking.Slack) * sizeof(T));
-        T* edge = stackalloc T[K.MR * K.NR];
+        int blocks = kBlocks * ((n + K.NC - 1) / K.NC);
 
-        for (int jc = 0; jc < n; jc += K.NC)
+        // Row chunks: whole MR tiles, at most MC rows, and with several threads at least two per
+        // thread (so that a late thread still finds work) and of equal size.
+        int mTiles = (m + mr - 1) / mr;
+        int chunks = (m + K.MC - 1) / K.MC;
+        if (threads > 1) chunks = Math.Min(Math.Max(chunks, 2 * threads), mTiles);
+        int rowChunk = RoundUp((m + chunks - 1) / chunks, mr);
+        chunks = (m + rowChunk - 1) / rowChunk;
+        int slices = threads > 1 ? Math.Min(2 * threads, (ncMax + nr - 1) / nr) : 1;
+
+        nint bufferElems = ((nint)ncMax * kcMax + GemmPacking.Slack + 15) & ~(nint)15; // keeps the second buffer 64-byte aligned
+        bool shared = threads > 1;
+        T* packB = (T*)GemmWorkspace.B((shared ? 2 : 1) * bufferElems * sizeof(T));
+
+        // Progress counters: per block the packed slices and finished row chunks, per chunk the blocks done.
+        int counters = 2 * blocks + chunks;
+        int[]? rented = counters > 256 ? ArrayPool<int>.Shared.Rent(counters) : null;
+        Span<int> state = rented is null ? stackalloc int[counters] : rented.AsSpan(0, counters);
+        state.Clear();
+        try
         {
-            int nc = Math.Min(K.NC, n - jc);
-            for (int pc = 0; pc < k; pc += kcMax)
+            fixed (int* s = state)
             {
-                int kc = Math.Min(kcMax, k - pc);
-                T betaBlock = pc == 0 ? beta : T.One; // later depth blocks accumulate
-                GemmPacking.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, packB, nr);
-                for (int ic = 0; ic < m; ic += K.MC)
+                var work = new Work
                 {
-                    int mc = Math.Min(K.MC, m - ic);
-                    GemmPacking.PackA(transA, transA ? a + pc * lda + ic : a + ic * lda + pc, lda, mc, kc, packA, mr);
-                    for (int jr = 0; jr < nc; jr += nr)
-                    {
-                        int ncols = Math.Min(nr, nc - jr);
-                        T* panelB = packB + (nint)jr * kc;
-                        T* cColumn = c + ic * ldc + jc + jr;
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            int nrows = Math.Min(mr, mc - ir);
-                            T* panelA = packA + (nint)ir * kc;
-                            T* cTile = cColumn + ir * ldc;
-                            if (nrows == mr && ncols == nr)
-                                K.Kernel(kc, panelA, panelB, cTile, ldc, alpha, betaBlock);
-                            else
-                            {
-                                K.Kernel(kc, panelA, panelB, edge, nr, T.One, T.Zero);
-                                StoreEdge(edge, nr, cTile, ldc, nrows, ncols, alpha, betaBlock);
-                            }
-                        }
-                    }
+                    TransA = transA, TransB = transB, M = m, N = n, Depth = k, KcMax = kcMax, KBlocks = kBlocks,
+                    Alpha = alpha, Beta = beta, A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc,
+                    PackB0 = packB, PackB1 = shared ? packB + bufferElems : packB,
+                    RowChunk = rowChunk, Chunks = chunks, Slices = slices, Blocks = blocks,
+                    SlicesPacked = s, ChunksDone = s + blocks, ChunkBlocks = s + 2 * blocks,
+                };
+                var body = new Body { Work = &work };
+                if (shared) Threading.ParallelFor(threads, 1, ref body);
+                else work.Run();
+            }
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<int>.Shared.Return(rented);
+        }
+    }
+
+    private struct Body : IRangeBody
+    {
+        public Work* Work;
+
+        // Each invocation is one more thread taking items; the range itself does not matter.
+        public readonly void Invoke(int start, int end) => Work->Run();
+    }
+
+    /// <summary>One product's work list and progress, shared by the threads that take items from it.</summary>
+    private struct Work
+    {
+        public bool TransA, TransB;
+        public int M, N, Depth, KcMax, KBlocks, RowChunk, Chunks, Slices, Blocks;
+        public T Alpha, Beta;
+        public T* A, B, C, PackB0, PackB1;
+        public nint Lda, Ldb, Ldc;
+        public int* SlicesPacked, ChunksDone, ChunkBlocks;
+        public int Next; // next item to claim
+
+        /// <summary>Claims and runs items until none is left.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run()
+        {
+            int perBlock = Slices + Chunks, total = Blocks * perBlock;
+            T* packA = null;
+            T* edge = stackalloc T[K.MR * K.NR];
+            while (true)
+            {
+                int item = Interlocked.Increment(ref Next) - 1;
+                if (item >= total) return;
+                int block = item / perBlock, index = item % perBlock;
+                int jc = block / KBlocks * K.NC, pc = block % KBlocks * KcMax;
+                int nc = Math.Min(K.NC, N - jc), kc = Math.Min(KcMax, Depth - pc);
+                T* packB = (block & 1) == 0 ? PackB0 : PackB1;
+                if (index < Slices)
+                {
+                    // The buffer was last read by block - 2: all its row chunks must be done.
+                    if (block >= 2) WaitFor(ref ChunksDone[block - 2], Chunks);
+                    PackSlice(index, jc, pc, nc, kc, packB);
+                    Interlocked.Increment(ref SlicesPacked[block]);
+                }
+                else
+                {
+                    int chunk = index - Slices;
+                    WaitFor(ref SlicesPacked[block], Slices);
+                    WaitFor(ref ChunkBlocks[chunk], block); // this chunk's previous block has written C
+                    if (packA is null)
+                        packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax + GemmPacking.Slack) * sizeof(T));
+                    int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
+                    GemmPacking.PackA(TransA, TransA ? A + pc * Lda + ic : A + ic * Lda + pc, Lda, mc, kc, packA, K.MR);
+                    T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
+                    MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge);
+                    Volatile.Write(ref ChunkBlocks[chunk], block + 1);
+                    Interlocked.Increment(ref ChunksDone[block]);
+                }
+            }
+        }
+
+        /// <summary>Packs slice <paramref name="index"/> (whole NR panels) of the block's B panel.</summary>
+        private readonly void PackSlice(int index, int jc, int pc, int nc, int kc, T* packB)
+        {
+            int nr = K.NR, panels = (nc + nr - 1) / nr;
+            int j0 = panels * index / Slices * nr, j1 = Math.Min(panels * (index + 1) / Slices * nr, nc);
+            if (j0 >= j1) return;
+            int col = jc + j0;
+            GemmPacking.PackB(TransB, TransB ? B + col * Ldb + pc : B + pc * Ldb + col, Ldb, kc, j1 - j0, packB + (nint)j0 * kc, nr);
+        }
+
+        /// <summary>Waits until <paramref name="counter"/> reaches <paramref name="target"/>; it is advanced by an item claimed earlier, which is running.</summary>
+        private static void WaitFor(ref int counter, int target)
+        {
+            if (Volatile.Read(ref counter) >= target) return;
+            var spin = new SpinWait();
+            while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>C block [mc, nc] = alpha·(packed A block)·(packed B panel) + beta·C, tile by tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, T alpha, T beta, T* edge)
+    {
+        int mr = K.MR, nr = K.NR;
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int ncols = Math.Min(nr, nc - jr);
+            T* panelB = packB + (nint)jr * kc;
+            T* cColumn = c + jr;
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int nrows = Math.Min(mr, mc - ir);
+                T* panelA = packA + (nint)ir * kc;
+                T* cTile = cColumn + ir * ldc;
+                if (nrows == mr && ncols == nr)
+                    K.Kernel(kc, panelA, panelB, cTile, ldc, alpha, beta);
+                else
+                {
+                    K.Kernel(kc, panelA, panelB, edge, nr, T.One, T.Zero);
+                    StoreEdge(edge, nr, cTile, ldc, nrows, ncols, alpha, beta);
                 }
             }
         }

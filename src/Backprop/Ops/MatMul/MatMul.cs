@@ -48,7 +48,7 @@ internal sealed class MatMulBackward : Node
         batch.Dims.CopyTo(dims);
         dims[^2] = m;
         dims[^1] = n;
-        var y = new Tensor(new Shape(dims), a.DType);
+        var y = Tensor.Uninitialized(new Shape(dims), a.DType); // GEMM with beta = 0 writes every element, also for k = 0
         if (y.Numel == 0) return y;
 
         MatrixLayout la = MatrixLayout.Of(ref a), lb = MatrixLayout.Of(ref b);
