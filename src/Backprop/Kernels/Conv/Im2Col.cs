@@ -38,13 +38,21 @@ internal static class Im2Col
     private static bool IsShift(in Window2d g) => g.SH == 1 && g.SW == 1 && g.OW == g.W;
 
     /// <summary>Unfolds <paramref name="x"/> ([channels, H, W], contiguous) into <paramref name="col"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unfold<T>(ReadOnlySpan<T> x, int channels, in Window2d g, Span<T> col)
+        where T : unmanaged, INumber<T>
+        => Unfold(x, channels, g, col, g.OH * g.OW);
+
+    /// <summary>
+    /// Unfolds into rows <paramref name="ld"/> apart (≥ OH·OW), so several images can sit side by side
+    /// in one [C·KH·KW, images·OH·OW] matrix: pass the slice starting at this image's column.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Unfold<T>(ReadOnlySpan<T> x, int channels, in Window2d g, Span<T> col, int ld)
         where T : unmanaged, INumber<T>
     {
         if (IsShift(g))
         {
-            UnfoldShift(x, channels, g, col);
+            UnfoldShift(x, channels, g, col, ld);
             return;
         }
         int plane = g.H * g.W, l = g.OH * g.OW;
@@ -57,7 +65,7 @@ internal static class Im2Col
                 Window2d.ValidRange(g.H, g.OH, g.SH, g.PH, ki * g.DH, out int ohLo, out int ohHi);
                 for (int kj = 0; kj < g.KW; kj++, row++)
                 {
-                    Span<T> dst = col.Slice(row * l, l);
+                    Span<T> dst = col.Slice(row * ld, l);
                     Window2d.ValidRange(g.W, g.OW, g.SW, g.PW, kj * g.DW, out int owLo, out int owHi);
                     if (ohLo > 0) dst[..(ohLo * g.OW)].Clear();
                     if (ohHi < g.OH) dst[(ohHi * g.OW)..].Clear();
@@ -85,7 +93,7 @@ internal static class Im2Col
     /// rows above/below the plane are then zeroed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UnfoldShift<T>(ReadOnlySpan<T> x, int channels, in Window2d g, Span<T> col)
+    private static void UnfoldShift<T>(ReadOnlySpan<T> x, int channels, in Window2d g, Span<T> col, int ld)
         where T : unmanaged, INumber<T>
     {
         int plane = g.H * g.W, l = g.OH * g.OW, ow = g.OW;
@@ -98,7 +106,7 @@ internal static class Im2Col
                 Window2d.ValidRange(g.H, g.OH, 1, g.PH, ki * g.DH, out int ohLo, out int ohHi);
                 for (int kj = 0; kj < g.KW; kj++, row++)
                 {
-                    Span<T> dst = col.Slice(row * l, l);
+                    Span<T> dst = col.Slice(row * ld, l);
                     Window2d.ValidRange(g.W, ow, 1, g.PW, kj * g.DW, out int owLo, out int owHi);
                     int shift = (ki * g.DH - g.PH) * g.W + kj * g.DW - g.PW;
                     int lo = ohLo * ow, hi = ohHi * ow;
