@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Backprop.Kernels;
 
@@ -12,6 +16,11 @@ internal static class PoolKernels
     public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in Window2d g, Span<T> y, Span<int> idx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (g is { KH: 2, KW: 2, SH: 2, SW: 2, PH: 0, PW: 0, DH: 1, DW: 1 })
+        {
+            MaxForward2x2(x, planes, g, y, idx);
+            return;
+        }
         int plane = g.H * g.W, outPlane = g.OH * g.OW;
         for (int p = 0; p < planes; p++)
         {
@@ -48,6 +57,153 @@ internal static class PoolKernels
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="MaxForward"/> for the common 2×2 window with stride 2 and no padding: every window
+    /// lies inside the plane, so the taps a b / c d are read without bounds logic. The pairwise order
+    /// (a vs b, c vs d, then the two winners) picks the same element as the scan a, b, c, d: the first
+    /// maximum, or the last NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxForward2x2<T>(ReadOnlySpan<T> x, int planes, in Window2d g, Span<T> y, Span<int> idx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = g.W, plane = g.H * g.W, oh = g.OH, ow = g.OW, outPlane = oh * ow;
+        if ((long)planes * plane > x.Length || (long)planes * outPlane > y.Length || (long)planes * outPlane > idx.Length || 2 * oh > g.H || 2 * ow > w)
+            throw new ArgumentException("PoolKernels.MaxForward: buffers shorter than the planes");
+        if (typeof(T) == typeof(float))
+        {
+            MaxForward2x2(MemoryMarshal.Cast<T, float>(x), planes, g, MemoryMarshal.Cast<T, float>(y), idx);
+            return;
+        }
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        ref T ry = ref MemoryMarshal.GetReference(y);
+        ref int ri = ref MemoryMarshal.GetReference(idx);
+        for (int p = 0; p < planes; p++)
+        {
+            ref T xp = ref Unsafe.Add(ref rx, (nint)p * plane);
+            int o = p * outPlane;
+            for (int i = 0; i < oh; i++)
+            {
+                int top = 2 * i * w;
+                for (int j = 0; j < ow; j++, o++)
+                {
+                    int ia = top + 2 * j, ic = ia + w;
+                    T a = Unsafe.Add(ref xp, ia), b = Unsafe.Add(ref xp, ia + 1);
+                    T c = Unsafe.Add(ref xp, ic), d = Unsafe.Add(ref xp, ic + 1);
+                    if (b > a || T.IsNaN(b)) { a = b; ia++; }
+                    if (d > c || T.IsNaN(d)) { c = d; ic++; }
+                    if (c > a || T.IsNaN(c)) { a = c; ia = ic; }
+                    Unsafe.Add(ref ry, o) = a;
+                    Unsafe.Add(ref ri, o) = ia;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Float <see cref="MaxForward2x2{T}"/> without branches on the data (pooled activations are
+    /// close to random, so compare-and-branch mispredicts about every other window): each choice is
+    /// a bit mask applied to the value bits and the index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxForward2x2(ReadOnlySpan<float> x, int planes, in Window2d g, Span<float> y, Span<int> idx)
+    {
+        int w = g.W, plane = g.H * g.W, oh = g.OH, ow = g.OW, outPlane = oh * ow;
+        if (Sse.IsSupported && ow >= 4)
+        {
+            MaxForward2x2Sse(x, planes, g, y, idx);
+            return;
+        }
+        ref int rx = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(x));
+        ref int ry = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(y));
+        ref int ri = ref MemoryMarshal.GetReference(idx);
+        for (int p = 0; p < planes; p++)
+        {
+            ref int xp = ref Unsafe.Add(ref rx, (nint)p * plane);
+            int o = p * outPlane;
+            for (int i = 0; i < oh; i++)
+            {
+                int top = 2 * i * w;
+                for (int j = 0; j < ow; j++, o++)
+                {
+                    int ia = top + 2 * j, ic = ia + w;
+                    int a = Unsafe.Add(ref xp, ia), b = Unsafe.Add(ref xp, ia + 1);
+                    int c = Unsafe.Add(ref xp, ic), d = Unsafe.Add(ref xp, ic + 1);
+                    int m = Takes(b, a);
+                    a = (b & m) | (a & ~m);
+                    ia += m & 1;
+                    m = Takes(d, c);
+                    c = (d & m) | (c & ~m);
+                    ic += m & 1;
+                    m = Takes(c, a);
+                    Unsafe.Add(ref ry, o) = (c & m) | (a & ~m);
+                    Unsafe.Add(ref ri, o) = (ic & m) | (ia & ~m);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// SSE form of the float 2×2 pool: per output row, 4 outputs at a time from two 8-float loads of
+    /// each input row, split into even (a, c) and odd (b, d) taps by shuffles. A row's last partial
+    /// group is recomputed overlapping the previous one (rows are only 7 or 14 long in LeNet).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxForward2x2Sse(ReadOnlySpan<float> x, int planes, in Window2d g, Span<float> y, Span<int> idx)
+    {
+        const int V = 4;
+        const byte Even = 0b10_00_10_00, Odd = 0b11_01_11_01;
+        int w = g.W, plane = g.H * g.W, oh = g.OH, ow = g.OW, outPlane = oh * ow;
+        Vector128<int> lane2 = Vector128.Create(0, 2, 4, 6), down = Vector128.Create(w);
+        fixed (float* px = x)
+        fixed (float* py = y)
+        fixed (int* pi = idx)
+        {
+            for (int p = 0; p < planes; p++)
+            {
+                float* xp = px + (nint)p * plane;
+                for (int i = 0; i < oh; i++)
+                {
+                    float* top = xp + 2 * i * w, bottom = top + w;
+                    float* yr = py + (nint)p * outPlane + i * ow;
+                    int* ir = pi + (nint)p * outPlane + i * ow;
+                    for (int j = 0; ; j += V)
+                    {
+                        if (j > ow - V) j = ow - V;
+                        Vector128<float> t0 = Sse.LoadVector128(top + 2 * j), t1 = Sse.LoadVector128(top + 2 * j + V);
+                        Vector128<float> b0 = Sse.LoadVector128(bottom + 2 * j), b1 = Sse.LoadVector128(bottom + 2 * j + V);
+                        Vector128<float> a = Sse.Shuffle(t0, t1, Even), b = Sse.Shuffle(t0, t1, Odd);
+                        Vector128<float> c = Sse.Shuffle(b0, b1, Even), d = Sse.Shuffle(b0, b1, Odd);
+                        Vector128<int> ia = Vector128.Create(2 * i * w + 2 * j) + lane2, ic = ia + down;
+                        Vector128<int> m = Takes(b, a);
+                        a = Vector128.ConditionalSelect(m.AsSingle(), b, a);
+                        ia -= m; // m is −1 where b wins: index + 1
+                        m = Takes(d, c);
+                        c = Vector128.ConditionalSelect(m.AsSingle(), d, c);
+                        ic -= m;
+                        m = Takes(c, a);
+                        Vector128.ConditionalSelect(m.AsSingle(), c, a).Store(yr + j);
+                        Vector128.ConditionalSelect(m, ic, ia).Store(ir + j);
+                        if (j == ow - V) break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Lanes where v replaces the running best (v &gt; best, or v is NaN) are all ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Takes(Vector128<float> v, Vector128<float> best)
+        => (Vector128.GreaterThan(v, best) | ~Vector128.Equals(v, v)).AsInt32();
+
+    /// <summary>All ones when float v (as bits) replaces the running best: v &gt; best, or v is NaN.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Takes(int vBits, int bestBits)
+    {
+        float v = BitConverter.Int32BitsToSingle(vBits), best = BitConverter.Int32BitsToSingle(bestBits);
+        return -((v > best ? 1 : 0) | (float.IsNaN(v) ? 1 : 0));
     }
 
     /// <summary>y[p, o] = x[p, idx[p, o]] (0 where idx is −1).</summary>
