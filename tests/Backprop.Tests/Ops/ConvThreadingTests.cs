@@ -2,7 +2,7 @@ using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
 
-[Collection(SerialThreadingCollection.Name)]
+[Collection(ThreadsCollection.Name)]
 public class ConvThreadingTests
 {
     /// <summary>
