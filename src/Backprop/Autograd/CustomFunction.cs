@@ -48,6 +48,8 @@ public abstract class CustomFunction
 
     private sealed class CustomFunctionNode : Node
     {
+        internal override bool MayRetainGradients => true;
+
         private readonly CustomFunction _function;
         private readonly FunctionContext _ctx;
 

@@ -17,7 +17,7 @@ internal static class Engine
 
     public static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
     {
-        var pending = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        var pending = new Dictionary<Node, (Tensor Grad, bool Owned)>(ReferenceEqualityComparer.Instance);
         var dependencies = CountDependencies(roots);
         var ready = new Stack<Node>();
 
@@ -28,10 +28,10 @@ internal static class Engine
             Tensor g = rootGrads[i];
             if (root.GradFn is null)
             {
-                DeliverToLeaf(root, g, createGraph, capture);
+                DeliverToLeaf(root, g, createGraph, capture, owned: false);
                 continue;
             }
-            Accumulate(pending, root.GradFn, g);
+            Accumulate(pending, root.GradFn, g, owned: false);
         }
         foreach (Tensor root in roots)
             if (root.GradFn is not null && dependencies[root.GradFn] == 0 && !ready.Contains(root.GradFn))
@@ -40,18 +40,29 @@ internal static class Engine
         while (ready.Count > 0)
         {
             Node node = ready.Pop();
-            Tensor dy = pending[node];
+            (Tensor dy, bool owned) = pending[node];
             pending.Remove(node);
 
             if (node.OutputHooks is not null)
                 foreach (var hook in node.OutputHooks.ToArray())
                     dy = hook(dy) ?? dy;
             if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Autograd.Grad leaves .Grad alone
-                retained.Grad = AccumulateGrad(retained.Grad, dy, createGraph);
+                retained.Grad = AccumulateGrad(retained.Grad, dy, createGraph, owned: false);
             if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
                 capture.Results[slot] = Sum(capture.Results[slot], dy);
 
-            Tensor?[] dx = node.Backward(dy);
+            long mark = Storage.LastSerial;
+            // Only a gradient nobody else can see may be overwritten by the node (see OwnsOutputGradient).
+            node.OwnsOutputGradient = owned && !createGraph && node.OutputHooks is null && node.RetainGradTarget is null && capture is null;
+            Tensor?[] dx;
+            try
+            {
+                dx = node.Backward(dy);
+            }
+            finally
+            {
+                node.OwnsOutputGradient = false;
+            }
             if (!retainGraph) node.Release();
             if (dx.Length != node.Edges.Length)
                 throw new InvalidOperationException($"{node.Name}: backward returned {dx.Length} gradients for {node.Edges.Length} inputs");
@@ -65,12 +76,12 @@ internal static class Engine
                     throw new InvalidOperationException($"{node.Name}: backward returned a gradient of shape {g.Shape} for input {i} of shape {edge.InputShape}");
                 if (edge.Node is { } next)
                 {
-                    Accumulate(pending, next, g);
+                    Accumulate(pending, next, g, owned: !node.MayRetainGradients && IsPrivate(dx, i, mark));
                     if (--dependencies[next] == 0) ready.Push(next);
                 }
                 else
                 {
-                    DeliverToLeaf(edge.Leaf!, g, createGraph, capture);
+                    DeliverToLeaf(edge.Leaf!, g, createGraph, capture, owned: !node.MayRetainGradients && IsPrivate(dx, i, mark));
                 }
             }
         }
@@ -101,33 +112,56 @@ internal static class Engine
         return deps;
     }
 
-    private static void Accumulate(Dictionary<Node, Tensor> pending, Node node, Tensor g)
-        => pending[node] = pending.TryGetValue(node, out Tensor? existing) ? existing + g : g;
+    /// <summary>Adds g to the gradient waiting at node; a sum is a fresh tensor the engine owns.</summary>
+    private static void Accumulate(Dictionary<Node, (Tensor Grad, bool Owned)> pending, Node node, Tensor g, bool owned)
+        => pending[node] = pending.TryGetValue(node, out var existing) ? (existing.Grad + g, true) : (g, owned);
 
     private static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
 
-    private static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Capture? capture)
+    /// <summary>
+    /// True when gradient dx[i] is provably referenced by nobody but the engine: its storage was
+    /// created during the backward call that returned it (serial after <paramref name="mark"/>),
+    /// the tensor covers that whole storage, and no other returned gradient shares it. The
+    /// caller also requires a library node, which keeps no reference to what it returns.
+    /// </summary>
+    private static bool IsPrivate(Tensor?[] dx, int i, long mark)
+    {
+        Tensor g = dx[i]!;
+        Storage s = g.Storage;
+        if (s.Serial <= mark || g.Offset != 0 || !g.IsContiguous || g.Numel != s.Length || g.GradFn is not null) return false;
+        for (int j = 0; j < dx.Length; j++)
+            if (j != i && dx[j] is { } other && ReferenceEquals(other.Storage, s)) return false;
+        return true;
+    }
+
+    private static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Capture? capture, bool owned)
     {
         if (leaf.LeafHooks is not null)
+        {
+            owned = false; // a hook may have kept the tensor
             foreach (var hook in leaf.LeafHooks.ToArray())
                 g = hook(g) ?? g;
+        }
         if (capture is not null)
         {
             if (capture.Leaves.TryGetValue(leaf, out int slot))
                 capture.Results[slot] = Sum(capture.Results[slot], g);
             return;
         }
-        leaf.Grad = AccumulateGrad(leaf.Grad, g, createGraph);
+        leaf.Grad = AccumulateGrad(leaf.Grad, g, createGraph, owned);
     }
 
     /// <summary>
     /// Adds a gradient into a .Grad slot. Without createGraph the stored gradient is a private
-    /// copy (backward may hand the same tensor to several inputs) and later ones add in place.
+    /// copy (backward may hand the same tensor to several inputs) and later ones add in place;
+    /// an <paramref name="owned"/> gradient (see <see cref="IsPrivate"/>) is stored without copying.
     /// </summary>
-    private static Tensor AccumulateGrad(Tensor? existing, Tensor g, bool createGraph)
+    private static Tensor AccumulateGrad(Tensor? existing, Tensor g, bool createGraph, bool owned)
     {
         if (createGraph)
             return existing is null ? g : existing + g;
+        if (existing is null && owned)
+            return g;
         if (existing is null || existing.RequiresGrad)
             return existing is null ? g.Detach().Clone() : (existing.Detach() + g).Detach();
         existing.AddInPlace(g);

@@ -33,6 +33,19 @@ public abstract class Node
 
     internal Tensor? RetainGradTarget { get; set; }
 
+    /// <summary>
+    /// False for the library's own ops, whose backward keeps no reference to the gradients it
+    /// returns; true for user code (subclasses outside the library, custom functions), which might.
+    /// </summary>
+    internal virtual bool MayRetainGradients => GetType().Assembly != typeof(Node).Assembly;
+
+    /// <summary>
+    /// Set by the engine during <see cref="Backward"/> when the output gradient passed in is a
+    /// private tensor of the engine that nothing reads afterwards: the node may then overwrite it
+    /// (e.g. mask it in place) instead of allocating. Never set while recording the backward.
+    /// </summary>
+    internal bool OwnsOutputGradient { get; set; }
+
     /// <summary>Whether input <paramref name="index"/> needs a gradient.</summary>
     public bool NeedsInputGrad(int index) => Edges[index].IsActive;
 

@@ -31,7 +31,9 @@ public static class FashionMnist
         string imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");
         string labelsPath = Find(directory, $"{prefix}-labels-idx1-ubyte");
 
-        IdxFile images = IdxReader.Read(imagesPath);
+        // The images are streamed straight into the float array: the peak memory of a load is
+        // the result plus one chunk, not the result plus compressed and decompressed copies.
+        using IdxStream images = IdxStream.Open(imagesPath);
         if (images.Magic != 2051 || images.Dims.Length != 3)
             throw new InvalidDataException($"{imagesPath}: magic number {images.Magic} is not an image file (expected 2051 with 3 dimensions)");
         IdxFile labels = IdxReader.Read(labelsPath);
@@ -42,9 +44,17 @@ public static class FashionMnist
             throw new InvalidDataException($"{imagesPath} has {n} images but {labelsPath} has {labels.Dims[0]} labels");
 
         int pixels = images.Dims[1] * images.Dims[2];
-        var x = new float[n * pixels];
+        var x = new float[images.Count];
         const float scale = 1f / 255f;
-        for (int i = 0; i < x.Length; i++) x[i] = images.Data[i] * scale;
+        Span<byte> chunk = stackalloc byte[1 << 14];
+        int done = 0;
+        do // at least once, so an empty file is still checked for trailing bytes
+        {
+            int got = images.Read(chunk);
+            Span<float> dst = x.AsSpan(done, got);
+            for (int i = 0; i < got; i++) dst[i] = chunk[i] * scale;
+            done += got;
+        } while (done < x.Length);
         var y = new long[n];
         for (int i = 0; i < n; i++)
         {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 
 namespace Backprop.Data;
 
@@ -13,35 +12,17 @@ public sealed record IdxFile(string Path, int Magic, int[] Dims, byte[] Data);
 /// </summary>
 public static class IdxReader
 {
-    /// <summary>Reads a whole file; only unsigned-byte data is supported.</summary>
+    /// <summary>Reads a whole file; only unsigned-byte data is supported. Streams the data, so no compressed or intermediate copy is held.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">Bad magic number, unsupported type, truncated or oversized content.</exception>
     public static IdxFile Read(string path)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"IDX file not found: {path}", path);
-        byte[] raw = File.ReadAllBytes(path);
-        byte[] bytes = raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b ? Gunzip(raw, path) : raw;
-        return Parse(bytes, path);
-    }
-
-    private static byte[] Gunzip(byte[] raw, string path)
-    {
-        try
-        {
-            using var gz = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var output = new MemoryStream();
-            gz.CopyTo(output);
-            return output.ToArray();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new InvalidDataException($"{path}: the gzip stream is corrupt or truncated ({e.Message})", e);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new InvalidDataException($"{path}: the gzip stream is truncated", e);
-        }
+        using IdxStream s = IdxStream.Open(path);
+        if (s.Count > Array.MaxLength)
+            throw new InvalidDataException($"{path}: {s.Count} data bytes do not fit in one array");
+        var data = new byte[s.Count];
+        s.Read(data);
+        return new IdxFile(path, s.Magic, s.Dims, data);
     }
 
     /// <summary>Parses IDX content held in memory; <paramref name="path"/> is used in error messages.</summary>

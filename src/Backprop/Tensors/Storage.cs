@@ -6,6 +6,14 @@ namespace Backprop;
 /// </summary>
 public abstract class Storage
 {
+    private static long s_lastSerial;
+
+    /// <summary>Creation number, increasing in creation order over the whole process.</summary>
+    internal long Serial { get; } = Interlocked.Increment(ref s_lastSerial);
+
+    /// <summary>The serial of the most recently created storage; any storage created later has a larger one.</summary>
+    internal static long LastSerial => Volatile.Read(ref s_lastSerial);
+
     /// <summary>Element type.</summary>
     public abstract DType DType { get; }
 

@@ -118,6 +118,50 @@ public class IdxReaderTests : IDisposable
         return b;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Read_TrailingBytes_AreRefused(bool gzip)
+    {
+        string path = Write("long", Idx(8, [3], [1, 2, 3, 4, 5]), gzip);
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.Read(path));
+        Assert.Contains("2 unexpected bytes", e.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IdxStream_ChunkedReads_MatchWholeRead(bool gzip)
+    {
+        var data = new byte[50_001];
+        new Random(3).NextBytes(data);
+        string path = Write("big", Idx(8, [50_001], data), gzip);
+        using IdxStream s = IdxStream.Open(path);
+        Assert.Equal(50_001, s.Count);
+        var all = new List<byte>();
+        var chunk = new byte[4096];
+        int got;
+        while ((got = s.Read(chunk)) > 0) all.AddRange(chunk.AsSpan(0, got).ToArray());
+        Assert.Equal(data, all.ToArray());
+    }
+
+    [Fact]
+    public void FashionMnist_GzipOverSeveralChunks_ScalesEveryPixel()
+    {
+        const int n = 40; // 40·28·28 = 31,360 pixels: more than one 16 KiB read chunk
+        var pixels = new byte[n * 28 * 28];
+        new Random(5).NextBytes(pixels);
+        var labels = new byte[n];
+        for (int i = 0; i < n; i++) labels[i] = (byte)(i % 10);
+        Write("train-images-idx3-ubyte.gz", Idx(8, [n, 28, 28], pixels), gzip: true);
+        Write("train-labels-idx1-ubyte.gz", FixMagic(Idx(8, [n], labels), 1), gzip: true);
+        var (x, y) = FashionMnist.Load(_dir, train: true);
+        Assert.Equal(new Shape(n, 784), x.Shape);
+        float[] xs = x.ToArray<float>();
+        for (int i = 0; i < pixels.Length; i++) Assert.Equal(pixels[i] * (1f / 255f), xs[i]);
+        Assert.Equal(9L, y.ToArray<long>()[^1]);
+    }
+
     [Fact]
     public void RealFashionMnist_HasExpectedShapes()
     {

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels;
 
@@ -8,13 +10,106 @@ namespace Backprop.Kernels;
 /// </summary>
 internal static class OptimizerKernels
 {
-    /// <summary>SGD with optional weight decay, momentum (dampening) and Nesterov.</summary>
-    public static void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, bool firstStep,
-                              T lr, T momentum, T dampening, T weightDecay, bool nesterov, bool maximize)
+    /// <summary>Arrays at least this long are updated on all <see cref="Threading.ThreadCount"/> threads.</summary>
+    private const int ParallelMin = 1 << 16;
+
+    /// <summary>Elements per parallel work unit (a multiple of every vector width).</summary>
+    private const int Grain = 1 << 13;
+
+    /// <summary>
+    /// SGD with optional weight decay, momentum (dampening) and Nesterov. Vectorised with the
+    /// scalar loop's operation order and no fused multiply-add, so every element is bit-identical
+    /// to <see cref="SgdScalar{T}"/>; large arrays are split over the threads (element-wise, so
+    /// the result does not depend on the split).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Sgd<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, bool firstStep,
+                                     T lr, T momentum, T dampening, T weightDecay, bool nesterov, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         bool useMomentum = momentum != T.Zero;
-        T oneMinusDampening = T.One - dampening;
+        if (g.Length != p.Length || useMomentum && buf.Length != p.Length)
+            throw new ArgumentException($"Sgd: parameter has {p.Length} elements, gradient {g.Length}, momentum buffer {buf.Length}");
+        fixed (T* pp = p)
+        fixed (T* pg = g)
+        fixed (T* pb = buf)
+        {
+            var body = new SgdBody<T>
+            {
+                P = pp, G = pg, Buf = pb, FirstStep = firstStep, UseMomentum = useMomentum, Nesterov = nesterov, Maximize = maximize,
+                Lr = lr, Momentum = momentum, OneMinusDampening = T.One - dampening, WeightDecay = weightDecay,
+            };
+            if (p.Length >= ParallelMin) Threading.ParallelFor(p.Length, Grain, ref body);
+            else body.Invoke(0, p.Length);
+        }
+    }
+
+    private unsafe struct SgdBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, G, Buf;
+        public bool FirstStep, UseMomentum, Nesterov, Maximize;
+        public T Lr, Momentum, OneMinusDampening, WeightDecay;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int start, int end)
+        {
+            T* p = P, g = G, buf = Buf;
+            bool decay = WeightDecay != T.Zero;
+            int i = start;
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            {
+                Vector512<T> lr = Vector512.Create(Lr), mom = Vector512.Create(Momentum), omd = Vector512.Create(OneMinusDampening), wd = Vector512.Create(WeightDecay);
+                for (; i <= end - Vector512<T>.Count; i += Vector512<T>.Count)
+                {
+                    Vector512<T> d = Vector512.Load(g + i);
+                    if (Maximize) d = -d;
+                    Vector512<T> w = Vector512.Load(p + i);
+                    if (decay) d += wd * w;
+                    if (UseMomentum)
+                    {
+                        Vector512<T> b = FirstStep ? d : Vector512.Load(buf + i) * mom + omd * d;
+                        b.Store(buf + i);
+                        d = Nesterov ? d + mom * b : b;
+                    }
+                    (w - lr * d).Store(p + i);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                Vector256<T> lr = Vector256.Create(Lr), mom = Vector256.Create(Momentum), omd = Vector256.Create(OneMinusDampening), wd = Vector256.Create(WeightDecay);
+                for (; i <= end - Vector256<T>.Count; i += Vector256<T>.Count)
+                {
+                    Vector256<T> d = Vector256.Load(g + i);
+                    if (Maximize) d = -d;
+                    Vector256<T> w = Vector256.Load(p + i);
+                    if (decay) d += wd * w;
+                    if (UseMomentum)
+                    {
+                        Vector256<T> b = FirstStep ? d : Vector256.Load(buf + i) * mom + omd * d;
+                        b.Store(buf + i);
+                        d = Nesterov ? d + mom * b : b;
+                    }
+                    (w - lr * d).Store(p + i);
+                }
+            }
+            int n = end - i;
+            if (n > 0)
+                SgdRange(new Span<T>(p + i, n), new ReadOnlySpan<T>(g + i, n), UseMomentum ? new Span<T>(buf + i, n) : default,
+                         FirstStep, Lr, Momentum, OneMinusDampening, WeightDecay, Nesterov, Maximize);
+        }
+    }
+
+    /// <summary>The scalar SGD loop: the reference of <see cref="Sgd{T}"/> and its tail.</summary>
+    internal static void SgdScalar<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, bool firstStep,
+                                      T lr, T momentum, T dampening, T weightDecay, bool nesterov, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => SgdRange(p, g, buf, firstStep, lr, momentum, T.One - dampening, weightDecay, nesterov, maximize);
+
+    private static void SgdRange<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> buf, bool firstStep,
+                                    T lr, T momentum, T oneMinusDampening, T weightDecay, bool nesterov, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool useMomentum = momentum != T.Zero;
         for (int i = 0; i < p.Length; i++)
         {
             T d = maximize ? -g[i] : g[i];
@@ -29,28 +124,150 @@ internal static class OptimizerKernels
         }
     }
 
-    /// <summary>Adam / AdamW (decoupled weight decay) with optional AMSGrad.</summary>
-    public static void Adam<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> expAvg, Span<T> expAvgSq, Span<T> maxExpAvgSq,
-                               long step, double lr, double beta1, double beta2, double eps, double weightDecay,
-                               bool decoupled, bool amsgrad, bool maximize)
+    /// <summary>
+    /// Adam / AdamW (decoupled weight decay) with optional AMSGrad. Vectorised like
+    /// <see cref="Sgd{T}"/>: same operation order as <see cref="AdamScalar{T}"/>, bit-identical results.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Adam<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> expAvg, Span<T> expAvgSq, Span<T> maxExpAvgSq,
+                                      long step, double lr, double beta1, double beta2, double eps, double weightDecay,
+                                      bool decoupled, bool amsgrad, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double bc1 = 1 - Math.Pow(beta1, step);
-        double bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
-        T stepSize = T.CreateTruncating(lr / bc1);
-        T b1Weight = T.CreateTruncating(1 - beta1), b2 = T.CreateTruncating(beta2), b2Weight = T.CreateTruncating(1 - beta2);
-        T bcSqrt = T.CreateTruncating(bc2Sqrt), epsT = T.CreateTruncating(eps);
-        T wd = T.CreateTruncating(weightDecay), decay = T.CreateTruncating(1 - lr * weightDecay);
+        if (g.Length != p.Length || expAvg.Length != p.Length || expAvgSq.Length != p.Length || amsgrad && maxExpAvgSq.Length != p.Length)
+            throw new ArgumentException($"Adam: parameter has {p.Length} elements, gradient {g.Length}, state {expAvg.Length}/{expAvgSq.Length}/{maxExpAvgSq.Length}");
+        AdamCoefficients<T> c = AdamCoefficients<T>.Create(step, lr, beta1, beta2, eps, weightDecay);
+        fixed (T* pp = p)
+        fixed (T* pg = g)
+        fixed (T* pm = expAvg)
+        fixed (T* pv = expAvgSq)
+        fixed (T* pvm = maxExpAvgSq)
+        {
+            var body = new AdamBody<T>
+            {
+                P = pp, G = pg, M = pm, V = pv, VMax = pvm, C = c,
+                Decay = weightDecay != 0, Decoupled = decoupled, Amsgrad = amsgrad, Maximize = maximize,
+            };
+            if (p.Length >= ParallelMin) Threading.ParallelFor(p.Length, Grain, ref body);
+            else body.Invoke(0, p.Length);
+        }
+    }
+
+    /// <summary>The per-step scalars of Adam, rounded to T once.</summary>
+    private readonly struct AdamCoefficients<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public readonly T StepSize, B1Weight, B2, B2Weight, BcSqrt, Eps, Wd, Decay;
+
+        private AdamCoefficients(T stepSize, T b1Weight, T b2, T b2Weight, T bcSqrt, T eps, T wd, T decay)
+            => (StepSize, B1Weight, B2, B2Weight, BcSqrt, Eps, Wd, Decay) = (stepSize, b1Weight, b2, b2Weight, bcSqrt, eps, wd, decay);
+
+        public static AdamCoefficients<T> Create(long step, double lr, double beta1, double beta2, double eps, double weightDecay)
+        {
+            double bc1 = 1 - Math.Pow(beta1, step);
+            double bc2Sqrt = Math.Sqrt(1 - Math.Pow(beta2, step));
+            return new(T.CreateTruncating(lr / bc1), T.CreateTruncating(1 - beta1), T.CreateTruncating(beta2), T.CreateTruncating(1 - beta2),
+                       T.CreateTruncating(bc2Sqrt), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), T.CreateTruncating(1 - lr * weightDecay));
+        }
+    }
+
+    private unsafe struct AdamBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, G, M, V, VMax;
+        public AdamCoefficients<T> C;
+        public bool Decay, Decoupled, Amsgrad, Maximize;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int start, int end)
+        {
+            T* p = P, g = G, mp = M, vp = V, vmax = VMax;
+            int i = start;
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+            {
+                Vector512<T> stepSize = Vector512.Create(C.StepSize), b1w = Vector512.Create(C.B1Weight), b2 = Vector512.Create(C.B2),
+                    b2w = Vector512.Create(C.B2Weight), bcSqrt = Vector512.Create(C.BcSqrt), eps = Vector512.Create(C.Eps),
+                    wd = Vector512.Create(C.Wd), decay = Vector512.Create(C.Decay);
+                for (; i <= end - Vector512<T>.Count; i += Vector512<T>.Count)
+                {
+                    Vector512<T> grad = Vector512.Load(g + i);
+                    if (Maximize) grad = -grad;
+                    Vector512<T> w = Vector512.Load(p + i);
+                    if (Decay)
+                    {
+                        if (Decoupled) w *= decay;
+                        else grad += wd * w;
+                    }
+                    Vector512<T> ea = Vector512.Load(mp + i);
+                    Vector512<T> m = ea + b1w * (grad - ea);
+                    Vector512<T> v = Vector512.Load(vp + i) * b2 + b2w * grad * grad;
+                    m.Store(mp + i);
+                    v.Store(vp + i);
+                    if (Amsgrad)
+                    {
+                        v = Vector512.Max(Vector512.Load(vmax + i), v);
+                        v.Store(vmax + i);
+                    }
+                    Vector512<T> denom = Vector512.Sqrt(v) / bcSqrt + eps;
+                    (w - stepSize * (m / denom)).Store(p + i);
+                }
+            }
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
+            {
+                Vector256<T> stepSize = Vector256.Create(C.StepSize), b1w = Vector256.Create(C.B1Weight), b2 = Vector256.Create(C.B2),
+                    b2w = Vector256.Create(C.B2Weight), bcSqrt = Vector256.Create(C.BcSqrt), eps = Vector256.Create(C.Eps),
+                    wd = Vector256.Create(C.Wd), decay = Vector256.Create(C.Decay);
+                for (; i <= end - Vector256<T>.Count; i += Vector256<T>.Count)
+                {
+                    Vector256<T> grad = Vector256.Load(g + i);
+                    if (Maximize) grad = -grad;
+                    Vector256<T> w = Vector256.Load(p + i);
+                    if (Decay)
+                    {
+                        if (Decoupled) w *= decay;
+                        else grad += wd * w;
+                    }
+                    Vector256<T> ea = Vector256.Load(mp + i);
+                    Vector256<T> m = ea + b1w * (grad - ea);
+                    Vector256<T> v = Vector256.Load(vp + i) * b2 + b2w * grad * grad;
+                    m.Store(mp + i);
+                    v.Store(vp + i);
+                    if (Amsgrad)
+                    {
+                        v = Vector256.Max(Vector256.Load(vmax + i), v);
+                        v.Store(vmax + i);
+                    }
+                    Vector256<T> denom = Vector256.Sqrt(v) / bcSqrt + eps;
+                    (w - stepSize * (m / denom)).Store(p + i);
+                }
+            }
+            int n = end - i;
+            if (n > 0)
+                AdamRange(new Span<T>(p + i, n), new ReadOnlySpan<T>(g + i, n), new Span<T>(mp + i, n), new Span<T>(vp + i, n),
+                          Amsgrad ? new Span<T>(vmax + i, n) : default, C, Decay, Decoupled, Amsgrad, Maximize);
+        }
+    }
+
+    /// <summary>The scalar Adam loop: the reference of <see cref="Adam{T}"/>.</summary>
+    internal static void AdamScalar<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> expAvg, Span<T> expAvgSq, Span<T> maxExpAvgSq,
+                                       long step, double lr, double beta1, double beta2, double eps, double weightDecay,
+                                       bool decoupled, bool amsgrad, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => AdamRange(p, g, expAvg, expAvgSq, maxExpAvgSq, AdamCoefficients<T>.Create(step, lr, beta1, beta2, eps, weightDecay),
+                     weightDecay != 0, decoupled, amsgrad, maximize);
+
+    private static void AdamRange<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> expAvg, Span<T> expAvgSq, Span<T> maxExpAvgSq,
+                                     AdamCoefficients<T> c, bool decay, bool decoupled, bool amsgrad, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int i = 0; i < p.Length; i++)
         {
             T grad = maximize ? -g[i] : g[i];
-            if (weightDecay != 0)
+            if (decay)
             {
-                if (decoupled) p[i] *= decay;
-                else grad += wd * p[i];
+                if (decoupled) p[i] *= c.Decay;
+                else grad += c.Wd * p[i];
             }
-            T m = expAvg[i] + b1Weight * (grad - expAvg[i]); // lerp toward the gradient
-            T v = expAvgSq[i] * b2 + b2Weight * grad * grad;
+            T m = expAvg[i] + c.B1Weight * (grad - expAvg[i]); // lerp toward the gradient
+            T v = expAvgSq[i] * c.B2 + c.B2Weight * grad * grad;
             expAvg[i] = m;
             expAvgSq[i] = v;
             if (amsgrad)
@@ -58,8 +275,8 @@ internal static class OptimizerKernels
                 v = T.Max(maxExpAvgSq[i], v);
                 maxExpAvgSq[i] = v;
             }
-            T denom = T.Sqrt(v) / bcSqrt + epsT;
-            p[i] -= stepSize * (m / denom);
+            T denom = T.Sqrt(v) / c.BcSqrt + c.Eps;
+            p[i] -= c.StepSize * (m / denom);
         }
     }
 

@@ -29,7 +29,17 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         Tensor x = input;
-        foreach (Module m in _layers) x = m.Forward(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            // Linear then ReLU runs as one fused op: same values and gradients, one tensor less.
+            if (_layers[i] is Linear linear && i + 1 < _layers.Count && _layers[i + 1] is Relu)
+            {
+                x = Functional.LinearRelu(x, linear.Weight, linear.Bias);
+                i++;
+            }
+            else
+                x = _layers[i].Forward(x);
+        }
         return x;
     }
 }

@@ -54,8 +54,41 @@ internal sealed class CrossEntropyBackward : Node
     {
         Tensor x = _x.Value;
         (Tensor? a, Tensor b) = ClassTargets.Coefficients(x.Shape, x.DType, _target.Value, _weight?.Value, _ignoreIndex, _smoothing, _reduction, _totalWeight, wantA: true);
+        Tensor up = ClassTargets.Upstream(dy, x.Shape, _reduction);
+        if (!ElementwiseMap.RecordsGraph(dy, x))
+            return [Fused(x, a!, b, up)];
         Tensor p = x.Softmax(x.Rank == 1 ? 0 : 1);
-        return [(p * a! - b) * ClassTargets.Upstream(dy, x.Shape, _reduction)];
+        return [(p * a! - b) * up];
+    }
+
+    /// <summary>(softmax(x)·a − b)·up in one pass over a fresh softmax, bit-identical to the tensor-op form.</summary>
+    private static Tensor Fused(Tensor x, Tensor a, Tensor b, Tensor up)
+    {
+        Tensor p = SoftmaxForward.Compute(x, x.Rank == 1 ? 0 : 1, log: false, out _);
+        int n = x.Rank == 1 ? 1 : x.Shape[0], c = x.Rank == 1 ? x.Shape[0] : x.Shape[1], s = c == 0 ? 0 : x.Numel / Math.Max(n * c, 1);
+        Tensor u = up.Contiguous();
+        if (x.DType == DType.Float32)
+            Combine(p.AsSpan<float>(), a.AsReadOnlySpan<float>(), b.AsReadOnlySpan<float>(), u.AsReadOnlySpan<float>(), n, c, s);
+        else
+            Combine(p.AsSpan<double>(), a.AsReadOnlySpan<double>(), b.AsReadOnlySpan<double>(), u.AsReadOnlySpan<double>(), n, c, s);
+        return p;
+    }
+
+    // p is [n, c, s], a and a per-position upstream are [n, s], b is [n, c, s]; a scalar upstream has one element.
+    private static void Combine<T>(Span<T> p, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> up, int n, int c, int s)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        bool scalar = up.Length == 1;
+        for (int o = 0; o < n; o++)
+            for (int k = 0; k < c; k++)
+            {
+                int row = (o * c + k) * s;
+                for (int i = 0; i < s; i++)
+                {
+                    int pos = o * s + i;
+                    p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
+                }
+            }
     }
 }
 

@@ -18,4 +18,16 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(weight);
         return LinearBackward.Forward(input, weight, bias);
     }
+
+    /// <summary>
+    /// max(x·Wᵀ + b, 0): <see cref="Linear"/> followed by ReLU in one op (same values and
+    /// gradients, one intermediate tensor less). Shapes as for <see cref="Linear"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">As for <see cref="Linear"/>.</exception>
+    public static Tensor LinearRelu(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        return LinearReluBackward.Forward(input, weight, bias);
+    }
 }

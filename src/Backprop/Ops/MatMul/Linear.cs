@@ -18,9 +18,17 @@ internal sealed class LinearBackward : Node
 
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
+        Tensor y = Compute(x, w, bias, out int rows);
+        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearBackward(x, w, bias, rows));
+        return y;
+    }
+
+    /// <summary>x·Wᵀ + b without recording; <paramref name="rows"/> is the product of x's leading dims.</summary>
+    internal static Tensor Compute(Tensor x, Tensor w, Tensor? bias, out int rows)
+    {
         Check(x, w, bias);
         int inF = w.Shape[1], outF = w.Shape[0];
-        int rows = 1;
+        rows = 1;
         for (int d = 0; d < x.Rank - 1; d++) rows *= x.Shape[d];
         int[] dims = x.Shape.ToArray();
         dims[^1] = outF;
@@ -30,7 +38,6 @@ internal sealed class LinearBackward : Node
             if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF);
             else Run<double>(x, w, bias, y, rows, inF, outF);
         }
-        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearBackward(x, w, bias, rows));
         return y;
     }
 

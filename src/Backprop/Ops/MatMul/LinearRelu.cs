@@ -1,0 +1,64 @@
+using System.Numerics.Tensors;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// y = max(x·Wᵀ + b, 0): <see cref="LinearBackward"/> and <see cref="ReluBackward"/> fused, so the
+/// pre-activation is never kept (ReLU runs in place on the GEMM output) and the backward masks the
+/// gradient once before the GEMMs. Bit-identical to Linear followed by Relu.
+/// </summary>
+internal sealed class LinearReluBackward : Node
+{
+    private readonly SavedTensor? _x, _w;
+    private readonly SavedTensor _y;
+    private readonly int _rows;
+
+    private LinearReluBackward(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows) : base(x, w, bias)
+    {
+        _rows = rows;
+        _y = Save(y);
+        if (NeedsInputGrad(0)) _w = Save(w);
+        if (NeedsInputGrad(1)) _x = Save(x);
+    }
+
+    public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
+    {
+        Tensor y = LinearBackward.Compute(x, w, bias, out int rows);
+        if (y.DType == DType.Float32) TensorPrimitives.Max(y.AsReadOnlySpan<float>(), 0f, y.AsSpan<float>());
+        else TensorPrimitives.Max(y.AsReadOnlySpan<double>(), 0.0, y.AsSpan<double>());
+        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearReluBackward(x, w, bias, y, rows));
+        return y;
+    }
+
+    // With z = x·Wᵀ + b and y = max(z, 0): dz = dy where y > 0, else 0 (a constant mask); then
+    // dx = dz·W, dW = dz2ᵀ·x2, db = Σ_r dz_r over the rows r of the flattened input.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Tensor y = _y.Value;
+        Tensor dz;
+        if (ElementwiseMap.RecordsGraph(dy))
+            dz = KeepWhereBackward.Forward(dy, y.Gt(0));
+        else if (OwnsOutputGradient && dy.IsContiguous && y.IsContiguous)
+        {
+            dz = dy; // the engine's private tensor: mask it in place
+            if (dy.DType == DType.Float32)
+                VectorLoop.Binary(default(ReluBackwardOp<float>), y.AsReadOnlySpan<float>(), dy.AsReadOnlySpan<float>(), dy.AsSpan<float>());
+            else
+                VectorLoop.Binary(default(ReluBackwardOp<double>), y.AsReadOnlySpan<double>(), dy.AsReadOnlySpan<double>(), dy.AsSpan<double>());
+        }
+        else
+            dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
+        int outF = dz.Shape[dz.Rank - 1];
+        Tensor? dx = _w is null ? null : dz.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
+        Tensor? dw = null;
+        if (_x is not null)
+        {
+            Tensor x = _x.Value;
+            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
+            dw = dz.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
+        }
+        Tensor? db = NeedsInputGrad(2) ? dz.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        return [dx, dw, db];
+    }
+}
