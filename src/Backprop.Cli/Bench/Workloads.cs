@@ -56,6 +56,23 @@ internal static class Workloads
         return (x.Narrow(0, k * batch, batch), y.Narrow(0, k * batch, batch));
     }
 
+    /// <summary>No-grad forward + loss (the `fwd` phase).</summary>
+    private static Tensor ForwardLoss(Module model, (Tensor X, Tensor Y) batch)
+    {
+        using var noGrad = GradMode.Disable();
+        return Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+    }
+
+    /// <summary>Zero grads (set to none), forward, loss, backward, optimizer step (the `train` phase).</summary>
+    private static Tensor TrainStep(Module model, Optimizer opt, (Tensor X, Tensor Y) batch)
+    {
+        opt.ZeroGrad();
+        Tensor loss = Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+        loss.Backward();
+        opt.Step();
+        return loss;
+    }
+
     /// <summary>Runs steps [from, to); returns the wall time and the last step's loss (read after the clock stops).</summary>
     private static (double Seconds, double LastLoss) Timed(Func<int, Tensor> step, int from, int to)
     {
@@ -73,12 +90,7 @@ internal static class Workloads
         Sequential model = Models.Mlp(new Generator(0));
         var opt = new Sgd(model.Parameters(), new SgdOptions(LearningRate: 0.1, Momentum: 0.9));
 
-        Tensor Fwd(int s)
-        {
-            var (x, y) = Batch(xtr, ytr, s, B);
-            using var noGrad = GradMode.Disable();
-            return Functional.CrossEntropy(model.Forward(x), y);
-        }
+        Tensor Fwd(int s) => ForwardLoss(model, Batch(xtr, ytr, s, B));
         Tensor FwdBwd(int s)
         {
             var (x, y) = Batch(xtr, ytr, s, B);
@@ -87,15 +99,7 @@ internal static class Workloads
             loss.Backward();
             return loss;
         }
-        Tensor Train(int s)
-        {
-            var (x, y) = Batch(xtr, ytr, s, B);
-            opt.ZeroGrad();
-            Tensor loss = Functional.CrossEntropy(model.Forward(x), y);
-            loss.Backward();
-            opt.Step();
-            return loss;
-        }
+        Tensor Train(int s) => TrainStep(model, opt, Batch(xtr, ytr, s, B));
         (double, double) Phase(Func<int, Tensor> fn)
         {
             Timed(fn, 0, Warm);
@@ -141,21 +145,8 @@ internal static class Workloads
         const int B = 64, Warm = 5, FSteps = 50, TSteps = 40;
         Sequential model = Models.Cnn(new Generator(0));
         var opt = new Adam(model.Parameters(), new AdamOptions(LearningRate: 1e-3));
-        Tensor Fwd(int s)
-        {
-            var (x, y) = Batch(xtr, ytr, s, B);
-            using var noGrad = GradMode.Disable();
-            return Functional.CrossEntropy(model.Forward(x), y);
-        }
-        Tensor Train(int s)
-        {
-            var (x, y) = Batch(xtr, ytr, s, B);
-            opt.ZeroGrad();
-            Tensor loss = Functional.CrossEntropy(model.Forward(x), y);
-            loss.Backward();
-            opt.Step();
-            return loss;
-        }
+        Tensor Fwd(int s) => ForwardLoss(model, Batch(xtr, ytr, s, B));
+        Tensor Train(int s) => TrainStep(model, opt, Batch(xtr, ytr, s, B));
         Timed(Fwd, 0, Warm);
         var (tF, _) = Timed(Fwd, Warm, Warm + FSteps);
         Timed(Train, 0, Warm);
