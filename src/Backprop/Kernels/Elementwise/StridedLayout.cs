@@ -56,3 +56,64 @@ internal static class StridedLayout
         }
     }
 }
+
+/// <summary>
+/// Walks the rows of up to two strided operands laid over a contiguous result, after coalescing:
+/// row r of the result is [r·Inner, (r+1)·Inner), and the operands' rows start at Offset0 and
+/// Offset1 with element steps Step0 and Step1. Call <see cref="Advance"/> after each row.
+/// </summary>
+internal ref struct StridedRows
+{
+    private readonly Span<int> _dims, _s0, _s1, _counter;
+    private readonly int _rank;
+
+    /// <summary>Length of each row (the coalesced innermost dimension).</summary>
+    public readonly int Inner;
+    /// <summary>Element step along a row of operand 0 and operand 1 (0 where broadcast).</summary>
+    public readonly int Step0, Step1;
+    /// <summary>Where the current row of each operand starts.</summary>
+    public int Offset0, Offset1;
+
+    /// <summary>Scratch ints the walker needs for a shape of the given rank (stackalloc them).</summary>
+    public static int ScratchLength(int rank) => 5 * Math.Max(rank, 1);
+
+    /// <param name="strides1">Strides of the second operand; empty when there is only one.</param>
+    public StridedRows(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides0, int offset0,
+                       ReadOnlySpan<int> strides1, int offset1, Span<int> scratch)
+    {
+        int rank = Math.Max(shape.Length, 1);
+        _dims = scratch.Slice(0, rank);
+        _s0 = scratch.Slice(rank, rank);
+        _s1 = scratch.Slice(2 * rank, rank);
+        Span<int> contiguous = scratch.Slice(3 * rank, rank);
+        _counter = scratch.Slice(4 * rank, rank);
+        if (shape.Length == 0) { _dims[0] = 1; _s0[0] = 0; _s1[0] = 0; }
+        else
+        {
+            shape.CopyTo(_dims);
+            strides0.CopyTo(_s0);
+            if (strides1.IsEmpty) _s1.Clear(); else strides1.CopyTo(_s1);
+        }
+        int s = 1;
+        for (int d = rank - 1; d >= 0; d--) { contiguous[d] = s; s *= _dims[d]; }
+        _rank = StridedLayout.Coalesce(_dims, _s0, _s1, contiguous);
+        _counter.Clear();
+        Inner = _dims[_rank - 1];
+        Step0 = _s0[_rank - 1];
+        Step1 = _s1[_rank - 1];
+        Offset0 = offset0;
+        Offset1 = offset1;
+    }
+
+    /// <summary>Moves both operands to the start of the next row (an odometer over the outer dims).</summary>
+    public void Advance()
+    {
+        for (int d = _rank - 2; d >= 0; d--)
+        {
+            Offset0 += _s0[d]; Offset1 += _s1[d];
+            if (++_counter[d] < _dims[d]) return;
+            Offset0 -= _s0[d] * _dims[d]; Offset1 -= _s1[d] * _dims[d];
+            _counter[d] = 0;
+        }
+    }
+}

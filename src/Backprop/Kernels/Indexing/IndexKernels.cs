@@ -162,26 +162,13 @@ internal static class IndexKernels
         where T : unmanaged
     {
         if (y.Length == 0) return;
-        int rank = Math.Max(shape.Length, 1);
-        Span<int> dims = stackalloc int[rank];
-        Span<int> sa = stackalloc int[rank];
-        Span<int> sb = stackalloc int[rank];
-        Span<int> sy = stackalloc int[rank];
-        if (shape.Length == 0) { dims[0] = 1; sa[0] = 0; sb[0] = 0; }
-        else { shape.CopyTo(dims); stridesA.CopyTo(sa); stridesB.CopyTo(sb); }
-        int s = 1;
-        for (int d = rank - 1; d >= 0; d--) { sy[d] = s; s *= dims[d]; }
-        rank = StridedLayout.Coalesce(dims, sa, sb, sy);
-
-        int inner = dims[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
-        int rows = y.Length / inner;
-        Span<int> counter = stackalloc int[rank];
-        counter.Clear();
-        int oa = offsetA, ob = offsetB, oy = 0;
-        for (int r = 0; r < rows; r++)
+        var rows = new StridedRows(shape, stridesA, offsetA, stridesB, offsetB, stackalloc int[StridedRows.ScratchLength(shape.Length)]);
+        int inner = rows.Inner, ia = rows.Step0, ib = rows.Step1;
+        for (int oy = 0; oy < y.Length; oy += inner, rows.Advance())
         {
             Span<T> yRow = y.Slice(oy, inner);
             ReadOnlySpan<byte> mRow = mask.Slice(oy, inner);
+            int oa = rows.Offset0, ob = rows.Offset1;
             if (ia == 1 && ib == 1)
             {
                 ReadOnlySpan<T> aRow = a.AsSpan(oa, inner), bRow = b.AsSpan(ob, inner);
@@ -189,14 +176,6 @@ internal static class IndexKernels
             }
             else
                 for (int i = 0; i < yRow.Length; i++) yRow[i] = mRow[i] != 0 ? a[oa + i * ia] : b[ob + i * ib];
-            oy += inner;
-            for (int d = rank - 2; d >= 0; d--)
-            {
-                oa += sa[d]; ob += sb[d];
-                if (++counter[d] < dims[d]) break;
-                oa -= sa[d] * dims[d]; ob -= sb[d] * dims[d];
-                counter[d] = 0;
-            }
         }
     }
 }
