@@ -128,8 +128,16 @@ internal static class Im2Col
     }
 
     /// <summary>Folds <paramref name="col"/> back, adding every column entry into its source pixel of <paramref name="dx"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FoldAdd<T>(ReadOnlySpan<T> col, int channels, in Window2d g, Span<T> dx)
+        where T : unmanaged, INumber<T>
+        => FoldAdd(col, channels, g, dx, g.OH * g.OW);
+
+    /// <summary>
+    /// <see cref="FoldAdd{T}(ReadOnlySpan{T}, int, in Window2d, Span{T})"/> of a column matrix whose rows are
+    /// <paramref name="ld"/> apart (≥ OH·OW): one image of several unfolded side by side.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FoldAdd<T>(ReadOnlySpan<T> col, int channels, in Window2d g, Span<T> dx, int ld)
         where T : unmanaged, INumber<T>
     {
         int plane = g.H * g.W, l = g.OH * g.OW;
@@ -142,7 +150,7 @@ internal static class Im2Col
                 Window2d.ValidRange(g.H, g.OH, g.SH, g.PH, ki * g.DH, out int ohLo, out int ohHi);
                 for (int kj = 0; kj < g.KW; kj++, row++)
                 {
-                    ReadOnlySpan<T> src = col.Slice(row * l, l);
+                    ReadOnlySpan<T> src = col.Slice(row * ld, l);
                     Window2d.ValidRange(g.W, g.OW, g.SW, g.PW, kj * g.DW, out int owLo, out int owHi);
                     if (owLo >= owHi) continue;
                     for (int oh = ohLo; oh < ohHi; oh++)
@@ -169,13 +177,18 @@ internal static class Im2Col
     /// <see cref="IsShift"/> geometry the wrapped columns are zeroed in place so each row folds back
     /// with one contiguous add.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FoldAddDestructive<T>(Span<T> col, int channels, in Window2d g, Span<T> dx)
+        where T : unmanaged, INumber<T>
+        => FoldAddDestructive(col, channels, g, dx, g.OH * g.OW);
+
+    /// <summary><see cref="FoldAddDestructive{T}(Span{T}, int, in Window2d, Span{T})"/> with column rows <paramref name="ld"/> apart (≥ OH·OW).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void FoldAddDestructive<T>(Span<T> col, int channels, in Window2d g, Span<T> dx, int ld)
         where T : unmanaged, INumber<T>
     {
         if (!IsShift(g))
         {
-            FoldAdd<T>(col, channels, g, dx);
+            FoldAdd<T>(col, channels, g, dx, ld);
             return;
         }
         int plane = g.H * g.W, l = g.OH * g.OW, ow = g.OW;
@@ -190,7 +203,7 @@ internal static class Im2Col
                 {
                     Window2d.ValidRange(g.W, ow, 1, g.PW, kj * g.DW, out int owLo, out int owHi);
                     if (ohLo >= ohHi || owLo >= owHi) continue;
-                    Span<T> src = col.Slice(row * l, l);
+                    Span<T> src = col.Slice(row * ld, l);
                     int shift = (ki * g.DH - g.PH) * g.W + kj * g.DW - g.PW;
                     ZeroWrapped(src, ohLo, ohHi, ow, owLo, owHi);
                     int a = Math.Max(ohLo * ow, -shift), b = Math.Min(ohHi * ow, plane - shift);

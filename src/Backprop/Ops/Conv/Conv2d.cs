@@ -256,7 +256,13 @@ internal sealed class Conv2dBackward : Node
         }
     }
 
-    /// <summary>Backward of chunks [start, end) of the batch: dW_g (+)= dy_g · im2col(x_g)ᵀ, dx_g += col2im(W_gᵀ · dy_g).</summary>
+    /// <summary>
+    /// Backward of chunks [start, end) of the batch: dW_g (+)= dy_g · im2col(x_g)ᵀ, dx_g += col2im(W_gᵀ · dy_g).
+    /// Images are unfolded side by side in blocks of up to <see cref="BlockColumns"/> columns (as in
+    /// the forward): dW still sums one image at a time (K = OH·OW per product, the column rows read
+    /// with the block's stride), while dx takes one wide GEMM per block, whose [K, nb·L] result is
+    /// folded back image by image. Each dx element is the same dot product whatever the block.
+    /// </summary>
     private unsafe struct BackwardBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* Dy, X, W, Dx, Dw, Partial;
@@ -267,55 +273,73 @@ internal sealed class Conv2dBackward : Node
         public readonly void Invoke(int start, int end)
         {
             Window2d g = G;
-            int cg = C / Groups, og = OutC / Groups, k = cg * g.KH * g.KW, l = g.OH * g.OW, plane = g.H * g.W;
+            int cg = C / Groups, og = OutC / Groups, k = cg * g.KH * g.KW, l = g.OH * g.OW;
             bool pointwise = IsPointwise(g);
-            T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l, 1));
+            int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, (N + Chunks - 1) / Chunks));
+            T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
+            T[]? dyBlock = block > 1 && Dx is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
                 fixed (T* pcol = col)
+                fixed (T* pdy = dyBlock)
                     for (int chunk = start; chunk < end; chunk++)
                     {
                         T* dwChunk = Dw is null ? null : chunk == 0 ? Dw : Partial + (nint)(chunk - 1) * WSize;
                         int first = (int)((long)N * chunk / Chunks), last = (int)((long)N * (chunk + 1) / Chunks);
-                        for (int img = first; img < last; img++)
+                        for (int img0 = first; img0 < last; img0 += block)
+                        {
+                            int nb = Math.Min(block, last - img0);
                             for (int grp = 0; grp < Groups; grp++)
-                                Image(img, grp, cg, og, k, l, plane, g, col, pcol, dwChunk, img == first);
+                                Block(img0, nb, grp, cg, og, k, l, g, pcol, pdy, dwChunk, img0 == first);
+                        }
                     }
             }
             finally
             {
                 if (col is not null) ArrayPool<T>.Shared.Return(col);
+                if (dyBlock is not null) ArrayPool<T>.Shared.Return(dyBlock);
             }
         }
 
-        private readonly void Image(int img, int grp, int cg, int og, int k, int l, int plane, in Window2d g, T[]? col, T* pcol, T* dwChunk, bool firstImage)
+        /// <summary>Images [img0, img0 + nb) of group grp; pcol is null for pointwise windows, pdy null unless nb &gt; 1 and dx is wanted.</summary>
+        private readonly void Block(int img0, int nb, int grp, int cg, int og, int k, int l, in Window2d g, T* pcol, T* pdy, T* dwChunk, bool firstBlock)
         {
-            T* dys = Dy + (nint)(img * OutC + grp * og) * l;
-            nint xOff = (nint)(img * C + grp * cg) * plane;
+            int plane = g.H * g.W, ld = nb * l;
+            if (pcol is not null)
+                for (int i = 0; i < nb; i++)
+                    Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), cg, g,
+                        new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
             if (dwChunk is not null)
-            {
-                T* cols = X + xOff;
-                if (col is not null)
+                for (int i = 0; i < nb; i++)
                 {
-                    Im2Col.Unfold(new ReadOnlySpan<T>(X + xOff, cg * plane), cg, g, col.AsSpan(0, k * l));
-                    cols = pcol;
+                    T* dys = Dy + (nint)((img0 + i) * OutC + grp * og) * l;
+                    T* cols = pcol is null ? X + (nint)((img0 + i) * C + grp * cg) * plane : pcol + i * l;
+                    // [Og, L] · [K, L]ᵀ -> [Og, K]; the chunk's first image overwrites (dw and the partials start unset)
+                    Gemm.Multiply(false, true, og, k, l, T.One, dys, l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
+                        dwChunk + (nint)grp * og * k, k, ParallelGemm);
                 }
-                // [Og, L] · [K, L]ᵀ -> [Og, K]; the chunk's first image overwrites (dw and the partials start unset)
-                Gemm.Multiply(false, true, og, k, l, T.One, dys, l, cols, l, firstImage ? T.Zero : T.One,
-                    dwChunk + (nint)grp * og * k, k, ParallelGemm);
-            }
-            if (Dx is not null)
+            if (Dx is null) return;
+            T* ws = W + (nint)grp * og * k;
+            if (pcol is null)
             {
-                T* ws = W + (nint)grp * og * k;
-                if (col is null)
-                    Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dys, l, T.One, Dx + xOff, l, ParallelGemm);
-                else
-                {
-                    // [Og, K]ᵀ · [Og, L] -> [K, L], then fold back onto the input planes
-                    Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dys, l, T.Zero, pcol, l, ParallelGemm);
-                    Im2Col.FoldAddDestructive(col.AsSpan(0, k * l), cg, g, new Span<T>(Dx + xOff, cg * plane));
-                }
+                nint xOff = (nint)(img0 * C + grp * cg) * plane;
+                Gemm.Multiply(true, false, k, l, og, T.One, ws, k, Dy + (nint)(img0 * OutC + grp * og) * l, l, T.One, Dx + xOff, l, ParallelGemm);
+                return;
             }
+            T* dyb = Dy + (nint)(img0 * OutC + grp * og) * l;
+            if (nb > 1)
+            {
+                // [nb][Og, L] -> [Og, nb·L], so one GEMM covers the block
+                for (int i = 0; i < nb; i++)
+                    for (int o = 0; o < og; o++)
+                        new ReadOnlySpan<T>(Dy + (nint)((img0 + i) * OutC + grp * og + o) * l, l).CopyTo(new Span<T>(pdy + (nint)o * ld + i * l, l));
+                dyb = pdy;
+            }
+            // [Og, K]ᵀ · [Og, nb·L] -> [K, nb·L], then fold each image back onto its input planes
+            Gemm.Multiply(true, false, k, ld, og, T.One, ws, k, dyb, ld, T.Zero, pcol, ld, ParallelGemm);
+            for (int i = 0; i < nb; i++)
+                Im2Col.FoldAddDestructive(new Span<T>(pcol + i * l, (k - 1) * ld + l), cg, g,
+                    new Span<T>(Dx + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), ld);
         }
     }
 }
