@@ -6,6 +6,9 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.MaxPool2d(input, kernelSize, stride, padding, dilation, ceilMode);
 
+    /// <summary>2×2 window, stride 2, no padding or dilation, floor mode: the pooling that can be fused into a convolution.</summary>
+    internal bool IsPlain2x2 => kernelSize == 2 && (stride ?? kernelSize) == 2 && padding == 0 && dilation == 1 && !ceilMode;
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"MaxPool2d(kernel {kernelSize}, stride {stride ?? kernelSize})";
 }

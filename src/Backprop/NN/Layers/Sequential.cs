@@ -37,10 +37,25 @@ public sealed class Sequential : Module
                 x = Functional.LinearRelu(x, linear.Weight, linear.Bias);
                 i++;
             }
+            // Conv2d, ReLU, 2×2 max pool likewise: the convolution output is pooled as it is produced.
+            else if (_layers[i] is Conv2d conv && i + 2 < _layers.Count && _layers[i + 1] is Relu && _layers[i + 2] is MaxPool2d { IsPlain2x2: true }
+                     && x.Rank == 4 && FusablePoolInput(x, conv))
+            {
+                x = Functional.Conv2dReluMaxPool2d(x, conv.Weight, conv.Bias, (conv.Stride, conv.Stride), (conv.Padding, conv.Padding),
+                    (conv.Dilation, conv.Dilation), conv.Groups);
+                i += 2;
+            }
             else
                 x = _layers[i].Forward(x);
         }
         return x;
+    }
+
+    /// <summary>The convolution output is at least 2×2 (else the unfused ops report the error).</summary>
+    private static bool FusablePoolInput(Tensor x, Conv2d conv)
+    {
+        int span = conv.Dilation * (conv.KernelSize - 1) + 1, h = x.Shape[2] + 2 * conv.Padding, w = x.Shape[3] + 2 * conv.Padding;
+        return h >= span && w >= span && (h - span) / conv.Stride + 1 >= 2 && (w - span) / conv.Stride + 1 >= 2;
     }
 }
 

@@ -15,19 +15,32 @@ internal sealed class Conv2dBackward : Node
     private readonly Shape _xShape, _wShape;
     private readonly Window2d _g;
     private readonly int _groups;
+    private readonly byte[]? _codes; // fused ReLU + 2×2 max pool: per pooled output, the winning tap or Masked
 
-    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Window2d g, int groups) : base(x, w, b)
+    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Window2d g, int groups, byte[]? codes) : base(x, w, b)
     {
         _xShape = x.Shape;
         _wShape = w.Shape;
         _g = g;
         _groups = groups;
+        _codes = codes;
         if (NeedsInputGrad(1)) _x = Save(xc);
         if (NeedsInputGrad(0)) _w = Save(wc);
     }
 
     /// <summary>x [N, C, H, W], w [outC, C/groups, KH, KW], b [outC] or null; returns [N, outC, OH, OW].</summary>
     public static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+        => Forward(x, w, b, stride, padding, dilation, groups, fusePool: false);
+
+    /// <summary>
+    /// MaxPool2d(2)(Relu(Conv2d(x))) in one op: returns [N, outC, OH/2, OW/2]. The convolution output
+    /// is pooled block by block as the GEMMs produce it and never stored; values and gradients are
+    /// those of the three ops run separately.
+    /// </summary>
+    public static Tensor ForwardReluMaxPool2(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+        => Forward(x, w, b, stride, padding, dilation, groups, fusePool: true);
+
+    private static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups, bool fusePool)
     {
         Window2d g = Validate(x, w, b, stride, padding, dilation, groups);
         int n = x.Shape[0], c = x.Shape[1], outC = w.Shape[0];
@@ -38,12 +51,16 @@ internal sealed class Conv2dBackward : Node
             wc = w.Contiguous();
             bc = b?.Contiguous()!;
         }
-        var y = new Tensor(new Shape(n, outC, g.OH, g.OW), x.DType);
+        if (fusePool && (g.OH < 2 || g.OW < 2))
+            throw new ArgumentException($"Conv2d + MaxPool2d(2): the convolution output ({g.OH}, {g.OW}) of input shape {x.Shape} is smaller than the 2×2 pooling window");
+        // Every element is written (by the GEMM epilogue or the pool), so the outputs start uninitialized.
+        Tensor y = fusePool ? Tensor.Uninitialized(new Shape(n, outC, g.OH / 2, g.OW / 2), x.DType) : Tensor.Uninitialized(new Shape(n, outC, g.OH, g.OW), x.DType);
+        byte[]? codes = fusePool ? GC.AllocateUninitializedArray<byte>(y.Shape.Numel) : null;
         if (x.DType == DType.Float32)
-            RunForward<float>(xc.AsReadOnlySpan<float>(), wc.AsReadOnlySpan<float>(), b is null ? default : bc.AsReadOnlySpan<float>(), b is not null, y.AsSpan<float>(), n, c, outC, groups, g);
+            RunForward<float>(xc.AsReadOnlySpan<float>(), wc.AsReadOnlySpan<float>(), b is null ? default : bc.AsReadOnlySpan<float>(), b is not null, y.AsSpan<float>(), codes, n, c, outC, groups, g);
         else
-            RunForward<double>(xc.AsReadOnlySpan<double>(), wc.AsReadOnlySpan<double>(), b is null ? default : bc.AsReadOnlySpan<double>(), b is not null, y.AsSpan<double>(), n, c, outC, groups, g);
-        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, g, groups));
+            RunForward<double>(xc.AsReadOnlySpan<double>(), wc.AsReadOnlySpan<double>(), b is null ? default : bc.AsReadOnlySpan<double>(), b is not null, y.AsSpan<double>(), codes, n, c, outC, groups, g);
+        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, g, groups, codes));
         return y;
     }
 
@@ -94,19 +111,21 @@ internal sealed class Conv2dBackward : Node
     /// GEMMs); a batch too small to share out runs image by image with multi-threaded GEMMs. Every
     /// output element is computed the same way in both cases.
     /// </summary>
-    private static unsafe void RunForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, bool hasBias, Span<T> y,
+    private static unsafe void RunForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, bool hasBias, Span<T> y, byte[]? codes,
                                              int n, int c, int outC, int groups, in Window2d g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (n == 0) return;
         bool perImage = n > 1 && Threading.ThreadCount > 1;
         fixed (T* px = x)
         fixed (T* pw = w)
         fixed (T* pb = b)
         fixed (T* py = y)
+        fixed (byte* pcodes = codes)
         {
             var body = new ForwardBody<T>
             {
-                X = px, W = pw, B = hasBias ? pb : null, Y = py, C = c, OutC = outC, Groups = groups, G = g,
+                X = px, W = pw, B = hasBias ? pb : null, Y = py, Codes = pcodes, C = c, OutC = outC, Groups = groups, G = g,
                 ParallelGemm = !perImage,
             };
             if (perImage) Threading.ParallelFor(n, 1, ref body);
@@ -122,6 +141,7 @@ internal sealed class Conv2dBackward : Node
     private unsafe struct ForwardBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* X, W, B, Y;
+        public byte* Codes; // non-null: Y is the ReLU + 2×2 max pool of the convolution, Codes its routes
         public int C, OutC, Groups;
         public Window2d G;
         public bool ParallelGemm;
@@ -133,7 +153,7 @@ internal sealed class Conv2dBackward : Node
             bool pointwise = IsPointwise(g); // 1×1, stride 1, no padding: the input already is the column matrix
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, end - start);
             T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
-            T[]? outBlock = block > 1 ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
+            T[]? outBlock = block > 1 || Codes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
                 fixed (T* pcol = col)
@@ -150,6 +170,20 @@ internal sealed class Conv2dBackward : Node
                                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), cg, g,
                                         col.AsSpan(i * l, k * ld - i * l), ld);
                                 cols = pcol;
+                            }
+                            if (Codes is not null)
+                            {
+                                // [Og, K] · [K, nb·L] -> [Og, nb·L], then bias + ReLU + pool each image's planes into y
+                                Gemm.Multiply(false, false, og, ld, k, T.One, W + (nint)grp * og * k, k, cols, ld, T.Zero, pout, ld, ParallelGemm);
+                                int pooled = (g.OH / 2) * (g.OW / 2);
+                                for (int i = 0; i < nb; i++)
+                                    for (int o = 0; o < og; o++)
+                                    {
+                                        nint at = (nint)((img0 + i) * OutC + grp * og + o) * pooled;
+                                        ReluPoolKernels.Forward(new ReadOnlySpan<T>(pout + (nint)o * ld + i * l, l), g.OH, g.OW,
+                                            B is null ? T.Zero : B[grp * og + o], B is not null, new Span<T>(Y + at, pooled), new Span<byte>(Codes + at, pooled));
+                                    }
+                                continue;
                             }
                             T* ys = Y + (nint)(img0 * OutC + grp * og) * l;
                             if (nb == 1)
@@ -185,10 +219,15 @@ internal sealed class Conv2dBackward : Node
         }
     }
 
+    /// <summary>"Conv2dReluMaxPool2dBackward" when ReLU and max pooling are fused in.</summary>
+    public override string Name => _codes is null ? nameof(Conv2dBackward) : "Conv2dReluMaxPool2dBackward";
+
     /// <summary>Target GEMM width when images are batched side by side (measured: 4 LeNet conv2 images, 784 columns, run ~14% faster than one).</summary>
     private const int BlockColumns = 800;
 
     // dx_g = col2im(W_gᵀ · dy_g), dW_g = Σ_n dy_g · im2col(x_g)ᵀ, db[o] = Σ_{n, pixels} dy[n, o].
+    // Fused with ReLU + max pool, the incoming gradient is the pooled one and dy (of the convolution
+    // output) is rebuilt block by block: the pooled gradient at each window's winning tap, where ReLU lets it through.
     // Runs kernels directly, so the backward itself is not differentiable.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
@@ -222,14 +261,17 @@ internal sealed class Conv2dBackward : Node
         Window2d g = _g;
         int n = _xShape[0], c = _xShape[1], outC = _wShape[0], groups = _groups;
         int l = g.OH * g.OW;
-        if (needB)
+        bool fused = _codes is not null;
+        if (needB && !fused)
             for (int img = 0; img < n; img++)
                 for (int o = 0; o < outC; o++)
                     db[o] += TensorPrimitives.Sum(dy.Slice((img * outC + o) * l, l));
-        if (!(needX || needW) || n == 0) return;
+        if (!(needX || needW || needB && fused) || n == 0) return;
         int chunks = Math.Max(1, Math.Min(n, Threading.ThreadCount));
         int wSize = dw.Length;
         T[]? partial = needW && chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * wSize) : null;
+        // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
+        T[]? rowSums = needB && fused ? ArrayPool<T>.Shared.Rent(n * outC) : null;
         try
         {
             fixed (T* pdy = dy)
@@ -238,10 +280,13 @@ internal sealed class Conv2dBackward : Node
             fixed (T* pdx = dx)
             fixed (T* pdw = dw)
             fixed (T* ppart = partial)
+            fixed (byte* pcodes = _codes)
+            fixed (T* psums = rowSums)
             {
                 var body = new BackwardBody<T>
                 {
                     Dy = pdy, X = px, W = pw, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize,
+                    Codes = pcodes, RowSums = psums,
                     N = n, C = c, OutC = outC, Groups = groups, G = g, Chunks = chunks, ParallelGemm = chunks == 1,
                 };
                 if (chunks > 1) Threading.ParallelFor(chunks, 1, ref body);
@@ -249,10 +294,15 @@ internal sealed class Conv2dBackward : Node
             }
             for (int p = 1; p < chunks && partial is not null; p++)
                 TensorPrimitives.Add(dw, partial.AsSpan((p - 1) * wSize, wSize), dw);
+            if (rowSums is not null)
+                for (int img = 0; img < n; img++)
+                    for (int o = 0; o < outC; o++)
+                        db[o] += rowSums[img * outC + o];
         }
         finally
         {
             if (partial is not null) ArrayPool<T>.Shared.Return(partial);
+            if (rowSums is not null) ArrayPool<T>.Shared.Return(rowSums);
         }
     }
 
@@ -266,6 +316,8 @@ internal sealed class Conv2dBackward : Node
     private unsafe struct BackwardBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* Dy, X, W, Dx, Dw, Partial;
+        public byte* Codes;  // fused ReLU + pool: Dy is the pooled gradient [N, OutC, OH/2, OW/2]
+        public T* RowSums;   // fused, with a bias: per image and channel, the sum of the rebuilt dy
         public int WSize, N, C, OutC, Groups, Chunks;
         public Window2d G;
         public bool ParallelGemm;
@@ -277,7 +329,7 @@ internal sealed class Conv2dBackward : Node
             bool pointwise = IsPointwise(g);
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, (N + Chunks - 1) / Chunks));
             T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
-            T[]? dyBlock = block > 1 && Dx is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
+            T[]? dyBlock = block > 1 && Dx is not null || Codes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
                 fixed (T* pcol = col)
@@ -305,6 +357,20 @@ internal sealed class Conv2dBackward : Node
         private readonly void Block(int img0, int nb, int grp, int cg, int og, int k, int l, in Window2d g, T* pcol, T* pdy, T* dwChunk, bool firstBlock)
         {
             int plane = g.H * g.W, ld = nb * l;
+            if (Codes is not null)
+            {
+                // Rebuild dy of the convolution output, [nb][Og, L] -> [Og, nb·L]
+                int pooled = (g.OH / 2) * (g.OW / 2);
+                for (int i = 0; i < nb; i++)
+                    for (int o = 0; o < og; o++)
+                    {
+                        nint at = (nint)((img0 + i) * OutC + grp * og + o) * pooled;
+                        var row = new Span<T>(pdy + (nint)o * ld + i * l, l);
+                        ReluPoolKernels.Backward(new ReadOnlySpan<T>(Dy + at, pooled), new ReadOnlySpan<byte>(Codes + at, pooled), g.OH, g.OW, row);
+                        if (RowSums is not null) RowSums[(img0 + i) * OutC + grp * og + o] = TensorPrimitives.Sum<T>(row);
+                    }
+            }
+            if (Dw is null && Dx is null) return;
             if (pcol is not null)
                 for (int i = 0; i < nb; i++)
                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), cg, g,
@@ -312,22 +378,22 @@ internal sealed class Conv2dBackward : Node
             if (dwChunk is not null)
                 for (int i = 0; i < nb; i++)
                 {
-                    T* dys = Dy + (nint)((img0 + i) * OutC + grp * og) * l;
+                    T* dys = Codes is not null ? pdy + i * l : Dy + (nint)((img0 + i) * OutC + grp * og) * l;
                     T* cols = pcol is null ? X + (nint)((img0 + i) * C + grp * cg) * plane : pcol + i * l;
                     // [Og, L] · [K, L]ᵀ -> [Og, K]; the chunk's first image overwrites (dw and the partials start unset)
-                    Gemm.Multiply(false, true, og, k, l, T.One, dys, l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
+                    Gemm.Multiply(false, true, og, k, l, T.One, dys, Codes is not null ? ld : l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
                         dwChunk + (nint)grp * og * k, k, ParallelGemm);
                 }
             if (Dx is null) return;
             T* ws = W + (nint)grp * og * k;
+            T* dyb = Codes is not null ? pdy : Dy + (nint)(img0 * OutC + grp * og) * l;
             if (pcol is null)
             {
                 nint xOff = (nint)(img0 * C + grp * cg) * plane;
-                Gemm.Multiply(true, false, k, l, og, T.One, ws, k, Dy + (nint)(img0 * OutC + grp * og) * l, l, T.One, Dx + xOff, l, ParallelGemm);
+                Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dyb, l, T.One, Dx + xOff, l, ParallelGemm);
                 return;
             }
-            T* dyb = Dy + (nint)(img0 * OutC + grp * og) * l;
-            if (nb > 1)
+            if (nb > 1 && Codes is null)
             {
                 // [nb][Og, L] -> [Og, nb·L], so one GEMM covers the block
                 for (int i = 0; i < nb; i++)

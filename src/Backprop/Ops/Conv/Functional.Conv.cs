@@ -32,6 +32,20 @@ public static partial class Functional
     }
 
     /// <summary>
+    /// MaxPool2d(2)(Relu(Conv2d(input))) for a 4-D input as one op, with the values and gradients of
+    /// the three ops (used by <see cref="NN.Sequential"/>): the convolution output is pooled as it is
+    /// produced and never stored.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Conv2d(Tensor, Tensor, Tensor?, (int H, int W), (int H, int W), (int H, int W)?, int)"/>, or the output is smaller than 2×2.</exception>
+    internal static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+                                               (int H, int W) dilation, int groups)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        return Conv2dBackward.ForwardReluMaxPool2(input, weight, bias, stride, padding, dilation, groups);
+    }
+
+    /// <summary>
     /// 2-D max pooling over [N, C, H, W] or [C, H, W]: padding counts as −∞, stride defaults to the
     /// kernel size, ceilMode rounds the output size up (windows starting in the right padding are dropped).
     /// The gradient goes to each window's argmax.
