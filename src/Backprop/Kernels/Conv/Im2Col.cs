@@ -13,10 +13,19 @@ internal readonly record struct Window2d(
     /// Output positions o in [lo, hi) whose input coordinate o·stride − pad + offset lies inside
     /// [0, size); offset is the kernel tap's displacement (k·dilation).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ValidRange(int size, int outSize, int stride, int pad, int offset, out int lo, out int hi)
     {
         // o·s − p + off ≥ 0  ⇔  o ≥ ceil((p − off) / s)
         int start = pad - offset;
+        if (stride == 1)
+        {
+            // the common case, without the divisions
+            lo = Math.Max(start, 0);
+            hi = Math.Max(Math.Min(outSize, size + start), 0);
+            if (lo > hi) lo = hi;
+            return;
+        }
         lo = start <= 0 ? 0 : (start + stride - 1) / stride;
         // o·s − p + off ≤ size − 1  ⇔  o ≤ floor((size − 1 + p − off) / s)
         int end = size - 1 + pad - offset;

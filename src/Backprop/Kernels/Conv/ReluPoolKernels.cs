@@ -133,27 +133,60 @@ internal static class ReluPoolKernels
         fixed (byte* pc = code)
         fixed (T* pdz = dz)
         {
-            for (int i = 0; i < oh; i++)
+            if (typeof(T) == typeof(float) && Sse41.IsSupported && ow >= 4)
+                BackwardSse((float*)pdy, pc, w, oh, ow, (float*)pdz);
+            else
+                for (int i = 0; i < oh; i++)
+                {
+                    T* top = pdz + (nint)2 * i * w, bottom = top + w;
+                    T* g = pdy + (nint)i * ow;
+                    byte* c = pc + (nint)i * ow;
+                    for (int j = 0; j < ow; j++)
+                    {
+                        int k = c[j];
+                        T v = g[j] + T.Zero; // as the unfused scatter into zeros: −0 becomes +0
+                        top[2 * j] = k == 0 ? v : T.Zero;
+                        top[2 * j + 1] = k == 1 ? v : T.Zero;
+                        bottom[2 * j] = k == 2 ? v : T.Zero;
+                        bottom[2 * j + 1] = k == 3 ? v : T.Zero;
+                    }
+                }
+            for (int i = 0; i < oh && (w & 1) != 0; i++)
             {
-                T* top = pdz + (nint)2 * i * w, bottom = top + w;
-                T* g = pdy + (nint)i * ow;
-                byte* c = pc + (nint)i * ow;
-                for (int j = 0; j < ow; j++)
-                {
-                    int k = c[j];
-                    T v = g[j];
-                    top[2 * j] = k == 0 ? v : T.Zero;
-                    top[2 * j + 1] = k == 1 ? v : T.Zero;
-                    bottom[2 * j] = k == 2 ? v : T.Zero;
-                    bottom[2 * j + 1] = k == 3 ? v : T.Zero;
-                }
-                if ((w & 1) != 0)
-                {
-                    top[w - 1] = T.Zero;
-                    bottom[w - 1] = T.Zero;
-                }
+                pdz[(nint)(2 * i + 1) * w - 1] = T.Zero;
+                pdz[(nint)(2 * i + 2) * w - 1] = T.Zero;
             }
             if ((h & 1) != 0) new Span<T>(pdz + (nint)(h - 1) * w, w).Clear();
+        }
+    }
+
+    /// <summary>
+    /// Float <see cref="Backward{T}"/>: 4 windows per step; each tap's value is dy masked by
+    /// code == tap, and the even/odd taps are interleaved back into the two input rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BackwardSse(float* dy, byte* code, int w, int oh, int ow, float* dz)
+    {
+        const int V = 4;
+        Vector128<int> one = Vector128.Create(1), two = Vector128.Create(2), three = Vector128.Create(3);
+        for (int i = 0; i < oh; i++)
+        {
+            float* top = dz + (nint)2 * i * w, bottom = top + w;
+            float* g = dy + (nint)i * ow;
+            byte* c = code + (nint)i * ow;
+            for (int j = 0; ; j += V)
+            {
+                if (j > ow - V) j = ow - V;
+                Vector128<float> v = Sse.LoadVector128(g + j) + Vector128<float>.Zero;
+                Vector128<int> k = Sse41.ConvertToVector128Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(c + j)).AsByte());
+                Vector128<float> e0 = v & Vector128.Equals(k, Vector128<int>.Zero).AsSingle(), e1 = v & Vector128.Equals(k, one).AsSingle();
+                Vector128<float> e2 = v & Vector128.Equals(k, two).AsSingle(), e3 = v & Vector128.Equals(k, three).AsSingle();
+                Sse.UnpackLow(e0, e1).Store(top + 2 * j);
+                Sse.UnpackHigh(e0, e1).Store(top + 2 * j + V);
+                Sse.UnpackLow(e2, e3).Store(bottom + 2 * j);
+                Sse.UnpackHigh(e2, e3).Store(bottom + 2 * j + V);
+                if (j == ow - V) break;
+            }
         }
     }
 }
