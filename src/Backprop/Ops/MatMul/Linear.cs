@@ -23,8 +23,11 @@ internal sealed class LinearBackward : Node
         return y;
     }
 
-    /// <summary>x·Wᵀ + b without recording; <paramref name="rows"/> is the product of x's leading dims.</summary>
-    internal static Tensor Compute(Tensor x, Tensor w, Tensor? bias, out int rows)
+    /// <summary>
+    /// x·Wᵀ + b (then max(·, 0) when <paramref name="relu"/>) without recording; <paramref name="rows"/>
+    /// is the product of x's leading dims.
+    /// </summary>
+    internal static Tensor Compute(Tensor x, Tensor w, Tensor? bias, out int rows, bool relu = false)
     {
         Check(x, w, bias);
         int inF = w.Shape[1], outF = w.Shape[0];
@@ -32,11 +35,11 @@ internal sealed class LinearBackward : Node
         for (int d = 0; d < x.Rank - 1; d++) rows *= x.Shape[d];
         int[] dims = x.Shape.ToArray();
         dims[^1] = outF;
-        var y = new Tensor(new Shape(dims), x.DType);
+        var y = Tensor.Uninitialized(new Shape(dims), x.DType); // the GEMM writes every element, also for inF = 0
         if (y.Numel > 0)
         {
-            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF);
-            else Run<double>(x, w, bias, y, rows, inF, outF);
+            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF, relu);
+            else Run<double>(x, w, bias, y, rows, inF, outF, relu);
         }
         return y;
     }
@@ -58,18 +61,12 @@ internal sealed class LinearBackward : Node
         return [dx, dw, db];
     }
 
-    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF)
+    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> dst = y.AsSpan<T>();
-        T beta = T.Zero;
-        if (bias is not null)
-        {
-            Tensor bc = bias.Contiguous();
-            ReadOnlySpan<T> bv = bc.AsReadOnlySpan<T>();
-            for (int r = 0; r < rows; r++) bv.CopyTo(dst.Slice(r * outF, outF));
-            beta = T.One;
-        }
+        // The bias and ReLU run inside the GEMM, on each tile of y as it is finished.
+        ReadOnlySpan<T> bv = bias is null ? default : bias.Contiguous().AsReadOnlySpan<T>();
         // op(A) = x as [rows, in]; op(B) = Wᵀ: a row-major W [out, in] is B transposed, a transposed view of a [in, out] matrix is B itself.
         bool transA = false;
         int lda = Math.Max(inF, 1);
@@ -79,7 +76,7 @@ internal sealed class LinearBackward : Node
             x = x.Detach().Contiguous();
         MatrixLayout lw = MatrixLayout.Of(ref w);
         Gemm.Multiply(transA, !lw.Trans, rows, outF, inF, T.One, x.Data<T>().AsSpan(x.Offset), lda,
-                      w.Data<T>().AsSpan(w.Offset), lw.Ld, beta, dst, outF);
+                      w.Data<T>().AsSpan(w.Offset), lw.Ld, T.Zero, dst, outF, bv, relu);
     }
 
     private static void Check(Tensor x, Tensor w, Tensor? bias)

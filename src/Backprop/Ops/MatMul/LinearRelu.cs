@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -24,9 +23,7 @@ internal sealed class LinearReluBackward : Node
 
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
-        Tensor y = LinearBackward.Compute(x, w, bias, out int rows);
-        if (y.DType == DType.Float32) TensorPrimitives.Max(y.AsReadOnlySpan<float>(), 0f, y.AsSpan<float>());
-        else TensorPrimitives.Max(y.AsReadOnlySpan<double>(), 0.0, y.AsSpan<double>());
+        Tensor y = LinearBackward.Compute(x, w, bias, out int rows, relu: true); // ReLU in the GEMM epilogue
         if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearReluBackward(x, w, bias, y, rows));
         return y;
     }
