@@ -49,16 +49,26 @@ internal sealed class LinearBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         int outF = dy.Shape[dy.Rank - 1];
-        Tensor? dx = _w is null ? null : dy.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
-        Tensor? dw = null;
-        if (_x is not null)
-        {
-            Tensor x = _x.Value;
-            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
-            dw = dy.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
-        }
         Tensor? db = NeedsInputGrad(2) ? dy.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        var (dx, dw) = WeightGrads(dy, _w, _x, _rows);
         return [dx, dw, db];
+    }
+
+    /// <summary>dx = dz·W and dW = dz2ᵀ·x2 for the saved W and x (null when not saved); side by side when both are wanted.</summary>
+    internal static (Tensor? Dx, Tensor? Dw) WeightGrads(Tensor dz, SavedTensor? w, SavedTensor? x, int rows)
+    {
+        Tensor? x2 = null;
+        if (x is not null)
+        {
+            Tensor xv = x.Value;
+            x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
+        }
+        if (LinearGrads.Applies(dz, w is not null, x2 is not null))
+            return LinearGrads.Compute(dz, w!.Value, x2!, rows);
+        int outF = dz.Shape[dz.Rank - 1];
+        Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
+        Tensor? dw = x2 is null ? null : dz.Reshape(rows, outF).T().MatMul(x2);  // [out, rows]·[rows, in]
+        return (dx, dw);
     }
 
     private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)

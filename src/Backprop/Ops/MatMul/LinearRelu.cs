@@ -47,15 +47,8 @@ internal sealed class LinearReluBackward : Node
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
         int outF = dz.Shape[dz.Rank - 1];
-        Tensor? dx = _w is null ? null : dz.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
-        Tensor? dw = null;
-        if (_x is not null)
-        {
-            Tensor x = _x.Value;
-            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
-            dw = dz.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
-        }
         Tensor? db = NeedsInputGrad(2) ? dz.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        var (dx, dw) = LinearBackward.WeightGrads(dz, _w, _x, _rows);
         return [dx, dw, db];
     }
 }
