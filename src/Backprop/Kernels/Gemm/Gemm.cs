@@ -36,6 +36,32 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C + bias (one value per column of C, added with the first depth
+    /// block), then max(C, 0) when <paramref name="relu"/>: Linear's bias and ReLU fused into the GEMM.
+    /// An empty <paramref name="bias"/> adds nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size or stride is invalid, a span is too short, or the bias is shorter than n.</exception>
+    public static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+                                   T alpha, ReadOnlySpan<T> a, int lda,
+                                   ReadOnlySpan<T> b, int ldb,
+                                   T beta, Span<T> c, int ldc, ReadOnlySpan<T> bias, bool relu)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckSizes(m, n, k);
+        CheckOperand("A", transA ? k : m, transA ? m : k, lda, a.Length);
+        CheckOperand("B", transB ? n : k, transB ? k : n, ldb, b.Length);
+        CheckOperand("C", m, n, ldc, c.Length);
+        if (!bias.IsEmpty && bias.Length < n)
+            throw new ArgumentException($"Gemm: the bias has {bias.Length} values but C has {n} columns");
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = c)
+        fixed (T* pbias = bias)
+            Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, parallel: true,
+                     new GemmEpilogue<T>(bias.IsEmpty ? null : pbias, relu));
+    }
+
+    /// <summary>
     /// A batch of GEMMs with the same sizes; operand i starts at aOffsets[i], bOffsets[i],
     /// cOffsets[i] of its array. Many small products run in parallel over the batch, large ones
     /// one after another, each split over the threads.
@@ -84,36 +110,52 @@ internal static unsafe class Gemm
     internal static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
                                      T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
         where T : unmanaged, IFloatingPointIeee754<T>
+        => Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, default);
+
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C, then the <paramref name="epilogue"/> (bias per column, ReLU) on
+    /// every element of C: on each tile as the driver finishes it, or in one pass for the small paths.
+    /// </summary>
+    internal static void Multiply<T>(bool transA, bool transB, int m, int n, int k,
+                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, GemmEpilogue<T> epilogue)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == T.Zero)
         {
             ScaleC(m, n, beta, c, ldc);
+            epilogue.ApplyAll(c, ldc, m, n);
             return;
         }
         if (m == 1 || n == 1)
         {
             Gemv.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            epilogue.ApplyAll(c, ldc, m, n);
             return;
         }
         if (typeof(T) == typeof(float))
-            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, float>(alpha), (float*)a, lda, (float*)b, ldb, Unsafe.BitCast<T, float>(beta), (float*)c, ldc, parallel);
+            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, float>(alpha), (float*)a, lda, (float*)b, ldb, Unsafe.BitCast<T, float>(beta), (float*)c, ldc, parallel,
+                     new GemmEpilogue<float>((float*)epilogue.Bias, epilogue.Relu));
         else if (typeof(T) == typeof(double))
-            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, double>(alpha), (double*)a, lda, (double*)b, ldb, Unsafe.BitCast<T, double>(beta), (double*)c, ldc, parallel);
+            Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, double>(alpha), (double*)a, lda, (double*)b, ldb, Unsafe.BitCast<T, double>(beta), (double*)c, ldc, parallel,
+                     new GemmEpilogue<double>((double*)epilogue.Bias, epilogue.Relu));
         else
+        {
             Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            epilogue.ApplyAll(c, ldc, m, n);
+        }
     }
 
     private static void Dispatch<T>(bool transA, bool transB, int m, int n, int k,
-                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
+                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, GemmEpilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Vector512.IsHardwareAccelerated)
-            Split<T, Vector512Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+            Split<T, Vector512Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
         else if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
-            Split<T, Vector256Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+            Split<T, Vector256Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
         else
-            Split<T, ScalarKernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel);
+            Split<T, ScalarKernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
     }
 
     /// <summary>
@@ -121,25 +163,25 @@ internal static unsafe class Gemm
     /// C has too few rows for that, splits its columns into independent per-thread products.
     /// </summary>
     private static void Split<T, K>(bool transA, bool transB, int m, int n, int k,
-                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel)
+                                    T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, GemmEpilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
     {
         int threads = Threading.ThreadCount;
         if (!parallel || threads == 1 || (long)m * n * k < ParallelThreshold)
         {
-            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
             return;
         }
         int mTiles = (m + K.MR - 1) / K.MR, nTiles = (n + K.NR - 1) / K.NR;
         if (mTiles >= 2 * threads || mTiles >= nTiles)
         {
-            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Math.Min(threads, mTiles));
+            GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Math.Min(threads, mTiles), epilogue);
             return;
         }
         var body = new ColumnsBody<T, K>
         {
             TransA = transA, TransB = transB, M = m, N = n, Depth = k, Alpha = alpha, Beta = beta,
-            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc,
+            A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, Epilogue = epilogue,
         };
         Threading.ParallelFor(nTiles, 1, ref body);
     }
@@ -152,12 +194,14 @@ internal static unsafe class Gemm
         public T Alpha, Beta;
         public T* A, B, C;
         public nint Lda, Ldb, Ldc;
+        public GemmEpilogue<T> Epilogue;
 
         public readonly void Invoke(int start, int end)
         {
             int j0 = start * K.NR, j1 = Math.Min(end * K.NR, N);
             T* b = TransB ? B + j0 * Ldb : B + j0;
-            GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc);
+            var epilogue = new GemmEpilogue<T>(Epilogue.Bias == null ? null : Epilogue.Bias + j0, Epilogue.Relu);
+            GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc, epilogue);
         }
     }
 

@@ -24,11 +24,19 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
 {
     /// <summary>C = alpha·op(A)·op(B) + beta·C with m, n, k ≥ 1 (checked by the caller), on the calling thread.</summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc)
-        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: 1);
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: 1, default);
 
-    /// <summary>As <see cref="Run(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint)"/>, shared by up to <paramref name="threads"/> threads.</summary>
+    /// <summary>As the single-threaded <see cref="Run(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint)"/>, with an epilogue.</summary>
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, GemmEpilogue<T> epilogue)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: 1, epilogue);
+
+    /// <summary>
+    /// As <see cref="Run(bool, bool, int, int, int, T, T*, nint, T*, nint, T, T*, nint)"/>, shared by up to
+    /// <paramref name="threads"/> threads, with <paramref name="epilogue"/> applied to each tile of C while it is in cache.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, int threads)
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc,
+                           int threads, GemmEpilogue<T> epilogue)
     {
         int mr = K.MR, nr = K.NR;
         // Split k into equal blocks so a k just over KC does not leave a sliver.
@@ -62,7 +70,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                 var work = new Work
                 {
                     TransA = transA, TransB = transB, M = m, N = n, Depth = k, KcMax = kcMax, KBlocks = kBlocks,
-                    Alpha = alpha, Beta = beta, A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc,
+                    Alpha = alpha, Beta = beta, A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, Epilogue = epilogue,
                     PackB0 = packB, PackB1 = shared ? packB + bufferElems : packB,
                     RowChunk = rowChunk, Chunks = chunks, Slices = slices, Blocks = blocks,
                     SlicesPacked = s, ChunksDone = s + blocks, ChunkBlocks = s + 2 * blocks,
@@ -94,6 +102,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         public T Alpha, Beta;
         public T* A, B, C, PackB0, PackB1;
         public nint Lda, Ldb, Ldc;
+        public GemmEpilogue<T> Epilogue;
         public int* SlicesPacked, ChunksDone, ChunkBlocks;
         public int Next; // next item to claim
 
@@ -129,7 +138,10 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                     int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
                     GemmPacking.PackA(TransA, TransA ? A + pc * Lda + ic : A + ic * Lda + pc, Lda, mc, kc, packA, K.MR);
                     T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
-                    MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge);
+                    // The bias joins with the first depth block, ReLU follows the last one.
+                    T* bias = pc == 0 && Epilogue.Bias != null ? Epilogue.Bias + jc : null;
+                    bool relu = Epilogue.Relu && pc + kc == Depth;
+                    MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
                     Volatile.Write(ref ChunkBlocks[chunk], block + 1);
                     Interlocked.Increment(ref ChunksDone[block]);
                 }
@@ -157,8 +169,9 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
 
     /// <summary>C block [mc, nc] = alpha·(packed A block)·(packed B panel) + beta·C, tile by tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, T alpha, T beta, T* edge)
+    private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, T alpha, T beta, T* edge, T* bias, bool relu)
     {
+        bool epilogue = bias != null || relu;
         int mr = K.MR, nr = K.NR;
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -177,6 +190,8 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                     K.Kernel(kc, panelA, panelB, edge, nr, T.One, T.Zero);
                     StoreEdge(edge, nr, cTile, ldc, nrows, ncols, alpha, beta);
                 }
+                if (epilogue)
+                    GemmEpilogue<T>.Apply(cTile, ldc, nrows, ncols, bias == null ? null : bias + jr, relu);
             }
         }
     }

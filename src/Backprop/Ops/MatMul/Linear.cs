@@ -23,8 +23,11 @@ internal sealed class LinearBackward : Node
         return y;
     }
 
-    /// <summary>x·Wᵀ + b without recording; <paramref name="rows"/> is the product of x's leading dims.</summary>
-    internal static Tensor Compute(Tensor x, Tensor w, Tensor? bias, out int rows)
+    /// <summary>
+    /// x·Wᵀ + b (then max(·, 0) when <paramref name="relu"/>) without recording; <paramref name="rows"/>
+    /// is the product of x's leading dims.
+    /// </summary>
+    internal static Tensor Compute(Tensor x, Tensor w, Tensor? bias, out int rows, bool relu = false)
     {
         Check(x, w, bias);
         int inF = w.Shape[1], outF = w.Shape[0];
@@ -32,11 +35,11 @@ internal sealed class LinearBackward : Node
         for (int d = 0; d < x.Rank - 1; d++) rows *= x.Shape[d];
         int[] dims = x.Shape.ToArray();
         dims[^1] = outF;
-        var y = new Tensor(new Shape(dims), x.DType);
+        var y = Tensor.Uninitialized(new Shape(dims), x.DType); // the GEMM writes every element, also for inF = 0
         if (y.Numel > 0)
         {
-            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF);
-            else Run<double>(x, w, bias, y, rows, inF, outF);
+            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF, relu);
+            else Run<double>(x, w, bias, y, rows, inF, outF, relu);
         }
         return y;
     }
@@ -46,30 +49,34 @@ internal sealed class LinearBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         int outF = dy.Shape[dy.Rank - 1];
-        Tensor? dx = _w is null ? null : dy.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
-        Tensor? dw = null;
-        if (_x is not null)
-        {
-            Tensor x = _x.Value;
-            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
-            dw = dy.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
-        }
         Tensor? db = NeedsInputGrad(2) ? dy.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        var (dx, dw) = WeightGrads(dy, _w, _x, _rows);
         return [dx, dw, db];
     }
 
-    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF)
+    /// <summary>dx = dz·W and dW = dz2ᵀ·x2 for the saved W and x (null when not saved); side by side when both are wanted.</summary>
+    internal static (Tensor? Dx, Tensor? Dw) WeightGrads(Tensor dz, SavedTensor? w, SavedTensor? x, int rows)
+    {
+        Tensor? x2 = null;
+        if (x is not null)
+        {
+            Tensor xv = x.Value;
+            x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
+        }
+        if (LinearGrads.Applies(dz, w is not null, x2 is not null))
+            return LinearGrads.Compute(dz, w!.Value, x2!, rows);
+        int outF = dz.Shape[dz.Rank - 1];
+        Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
+        Tensor? dw = x2 is null ? null : dz.Reshape(rows, outF).T().MatMul(x2);  // [out, rows]·[rows, in]
+        return (dx, dw);
+    }
+
+    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> dst = y.AsSpan<T>();
-        T beta = T.Zero;
-        if (bias is not null)
-        {
-            Tensor bc = bias.Contiguous();
-            ReadOnlySpan<T> bv = bc.AsReadOnlySpan<T>();
-            for (int r = 0; r < rows; r++) bv.CopyTo(dst.Slice(r * outF, outF));
-            beta = T.One;
-        }
+        // The bias and ReLU run inside the GEMM, on each tile of y as it is finished.
+        ReadOnlySpan<T> bv = bias is null ? default : bias.Contiguous().AsReadOnlySpan<T>();
         // op(A) = x as [rows, in]; op(B) = Wᵀ: a row-major W [out, in] is B transposed, a transposed view of a [in, out] matrix is B itself.
         bool transA = false;
         int lda = Math.Max(inF, 1);
@@ -79,7 +86,7 @@ internal sealed class LinearBackward : Node
             x = x.Detach().Contiguous();
         MatrixLayout lw = MatrixLayout.Of(ref w);
         Gemm.Multiply(transA, !lw.Trans, rows, outF, inF, T.One, x.Data<T>().AsSpan(x.Offset), lda,
-                      w.Data<T>().AsSpan(w.Offset), lw.Ld, beta, dst, outF);
+                      w.Data<T>().AsSpan(w.Offset), lw.Ld, T.Zero, dst, outF, bv, relu);
     }
 
     private static void Check(Tensor x, Tensor w, Tensor? bias)

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -24,9 +23,7 @@ internal sealed class LinearReluBackward : Node
 
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
-        Tensor y = LinearBackward.Compute(x, w, bias, out int rows);
-        if (y.DType == DType.Float32) TensorPrimitives.Max(y.AsReadOnlySpan<float>(), 0f, y.AsSpan<float>());
-        else TensorPrimitives.Max(y.AsReadOnlySpan<double>(), 0.0, y.AsSpan<double>());
+        Tensor y = LinearBackward.Compute(x, w, bias, out int rows, relu: true); // ReLU in the GEMM epilogue
         if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearReluBackward(x, w, bias, y, rows));
         return y;
     }
@@ -50,15 +47,8 @@ internal sealed class LinearReluBackward : Node
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
         int outF = dz.Shape[dz.Rank - 1];
-        Tensor? dx = _w is null ? null : dz.MatMul(_w.Value);                      // [..., out]·[out, in] -> [..., in]
-        Tensor? dw = null;
-        if (_x is not null)
-        {
-            Tensor x = _x.Value;
-            Tensor x2 = x.Reshape(_rows, x.Shape[x.Rank - 1]);                     // [..., in] -> [rows, in]
-            dw = dz.Reshape(_rows, outF).T().MatMul(x2);                          // [out, rows]·[rows, in]
-        }
         Tensor? db = NeedsInputGrad(2) ? dz.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
+        var (dx, dw) = LinearBackward.WeightGrads(dz, _w, _x, _rows);
         return [dx, dw, db];
     }
 }

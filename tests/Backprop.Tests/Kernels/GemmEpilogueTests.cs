@@ -1,0 +1,101 @@
+using Backprop.Kernels;
+
+namespace Backprop.Tests.Kernels;
+
+/// <summary>The GEMM with Linear's bias and ReLU fused into its tiles, against a plain GEMM followed by separate passes.</summary>
+[Trait("Category", "Kernels")]
+[Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
+public class GemmEpilogueTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 0, 0, 0 }, { 0, 5, 3 }, { 4, 0, 3 }, { 3, 4, 0 },
+        { 1, 1, 1 }, { 1, 33, 7 }, { 9, 1, 5 }, { 2, 3, 4 }, { 7, 15, 9 }, { 8, 32, 8 },
+        { 9, 33, 17 }, { 17, 65, 129 }, { 25, 50, 257 }, { 6, 16, 513 }, { 128, 10, 256 },
+        { 10, 256, 128 }, { 129, 70, 300 }, { 200, 9, 130 }, { 3, 1025, 6 }, { 40, 2100, 20 }, { 12, 3000, 50 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BiasAndRelu_MatchPrefilledBiasThenRelu(int m, int n, int k)
+    {
+        int saved = Threading.ThreadCount;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Threading.ThreadCount = threads;
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                        foreach (bool relu in new[] { false, true })
+                        {
+                            Check<float>(ta, tb, m, n, k, bias: true, relu, seed: m * 31 + n * 7 + k);
+                            Check<double>(ta, tb, m, n, k, bias: true, relu, seed: m * 31 + n * 7 + k + 1);
+                        }
+                Check<float>(false, true, m, n, k, bias: false, relu: true, seed: 3);
+                Check<double>(true, false, m, n, k, bias: false, relu: true, seed: 4);
+            }
+        }
+        finally
+        {
+            Threading.ThreadCount = saved;
+        }
+    }
+
+    [Fact]
+    public void ShortBias_Throws()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Multiply(false, false, 2, 3, 2, 1f, new float[4], 2, new float[6], 3, 0f, new float[6], 3, new float[2], relu: false));
+        Assert.Contains("bias", e.Message);
+    }
+
+    [Fact]
+    public void Relu_KeepsNaN()
+    {
+        float[] a = [float.NaN, 1, -1, 1], b = [1, 1, 1, 1], c = new float[4];
+        Gemm.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2, [1f, -5f], relu: true);
+        Assert.True(float.IsNaN(c[0]) && float.IsNaN(c[1]));
+        Assert.Equal([1f, 0f], c[2..]);
+    }
+
+    /// <summary>
+    /// C = op(A)·op(B) + bias, then ReLU, two ways: fused, and as bias rows, a GEMM with beta = 1 and
+    /// a max pass. Where the tiled driver runs (m, n ≥ 2, k ≥ 1) the two are bit-identical; the
+    /// one-row, one-column and empty-depth paths add the bias afterwards, so they agree to rounding.
+    /// </summary>
+    private static void Check<T>(bool ta, bool tb, int m, int n, int k, bool bias, bool relu, int seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        T[] a = Fill<T>(rng, (ta ? k : m) * lda), b = Fill<T>(rng, (tb ? n : k) * ldb), bv = bias ? Fill<T>(rng, n) : [];
+        var fused = new T[m * n];
+        fused.AsSpan().Fill(T.CreateChecked(123)); // beta = 0 must overwrite
+        Gemm.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.Zero, fused, Math.Max(n, 1), bv, relu);
+
+        var plain = new T[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) plain[i * n + j] = bias ? bv[j] : T.Zero;
+        Gemm.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.One, plain, Math.Max(n, 1));
+        if (relu)
+            for (int i = 0; i < plain.Length; i++) plain[i] = T.Max(plain[i], T.Zero);
+
+        bool exact = m >= 2 && n >= 2 && k >= 1;
+        T tol = T.CreateChecked(typeof(T) == typeof(float) ? 1e-5 * (k + 2) : 1e-13 * (k + 2));
+        for (int i = 0; i < plain.Length; i++)
+        {
+            string where = $"{typeof(T).Name} ta={ta} tb={tb} m={m} n={n} k={k} bias={bias} relu={relu} threads={Threading.ThreadCount}: C[{i / n},{i % n}]";
+            if (exact) Assert.True(plain[i].Equals(fused[i]), $"{where} = {fused[i]}, expected exactly {plain[i]}");
+            else Assert.True(T.Abs(plain[i] - fused[i]) <= tol, $"{where} = {fused[i]}, expected {plain[i]}");
+            if (relu) Assert.True(fused[i] >= T.Zero, $"{where} = {fused[i]} is negative after ReLU");
+        }
+    }
+
+    private static T[] Fill<T>(Random rng, int count) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var x = new T[Math.Max(count, 0)];
+        for (int i = 0; i < x.Length; i++) x[i] = T.CreateChecked(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}
