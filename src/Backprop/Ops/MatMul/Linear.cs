@@ -61,12 +61,12 @@ internal sealed class LinearBackward : Node
     private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> dst = y.AsSpan<T>();
+        Span<T> dst = y.Elements<T>();
         T beta = T.Zero;
         if (bias is not null)
         {
             Tensor bc = bias.Contiguous();
-            ReadOnlySpan<T> bv = bc.AsReadOnlySpan<T>();
+            ReadOnlySpan<T> bv = bc.ReadOnlyElements<T>();
             for (int r = 0; r < rows; r++) bv.CopyTo(dst.Slice(r * outF, outF));
             beta = T.One;
         }

@@ -25,8 +25,8 @@ internal sealed class LinearReluBackward : Node
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
         Tensor y = LinearBackward.Compute(x, w, bias, out int rows);
-        if (y.DType == DType.Float32) TensorPrimitives.Max(y.AsReadOnlySpan<float>(), 0f, y.AsSpan<float>());
-        else TensorPrimitives.Max(y.AsReadOnlySpan<double>(), 0.0, y.AsSpan<double>());
+        if (y.DType == DType.Float32) TensorPrimitives.Max(y.ReadOnlyElements<float>(), 0f, y.Elements<float>());
+        else TensorPrimitives.Max(y.ReadOnlyElements<double>(), 0.0, y.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearReluBackward(x, w, bias, y, rows));
         return y;
     }
@@ -43,9 +43,9 @@ internal sealed class LinearReluBackward : Node
         {
             dz = dy; // the engine's private tensor: mask it in place
             if (dy.DType == DType.Float32)
-                VectorLoop.Binary(default(ReluBackwardOp<float>), y.AsReadOnlySpan<float>(), dy.AsReadOnlySpan<float>(), dy.AsSpan<float>());
+                VectorLoop.Binary(default(ReluBackwardOp<float>), y.ReadOnlyElements<float>(), dy.ReadOnlyElements<float>(), dy.Elements<float>());
             else
-                VectorLoop.Binary(default(ReluBackwardOp<double>), y.AsReadOnlySpan<double>(), dy.AsReadOnlySpan<double>(), dy.AsSpan<double>());
+                VectorLoop.Binary(default(ReluBackwardOp<double>), y.ReadOnlyElements<double>(), dy.ReadOnlyElements<double>(), dy.Elements<double>());
         }
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
