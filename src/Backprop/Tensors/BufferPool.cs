@@ -33,6 +33,15 @@ internal sealed class BufferPool
     /// <summary>Off with BACKPROP_POOL=0 (for A/B measurements); tests may toggle it.</summary>
     internal static bool Enabled { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_POOL") != "0";
 
+    /// <summary>Turns the pool off for the calling thread (tests compare against unpooled runs).</summary>
+    [ThreadStatic] internal static bool DisabledOnThisThread;
+
+    /// <summary>
+    /// BACKPROP_POOL_POISON=1 fills recycled uninitialized arrays with NaN (or -1), so a kernel that
+    /// fails to write its whole output shows up in the tests instead of leaking old values.
+    /// </summary>
+    internal static bool Poison { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_POOL_POISON") == "1";
+
     /// <summary>Bytes the pool may lend (and not get back through <see cref="Release"/>) before a safe point collects to find dead storages.</summary>
     internal static long Budget { get; set; } = 16L << 20;
 
@@ -40,7 +49,7 @@ internal sealed class BufferPool
     internal static long MaxFreeBytes { get; set; } = 192L << 20;
 
     /// <summary>Most bytes lent between two safe points; beyond that, storage is allocated untracked (a loop without safe points must not pin memory).</summary>
-    internal static long MaxLentBetweenSafePoints { get; set; } = 64L << 20;
+    internal static long MaxLentBetweenSafePoints { get; set; } = 32L << 20;
 
     /// <summary>One loan: the array and a weak reference to the storage that holds it. Reused.</summary>
     internal sealed class Rental
@@ -88,7 +97,7 @@ internal sealed class BufferPool
     internal static Storage<T>? Rent<T>(int length, bool clear) where T : unmanaged
     {
         BufferPool? pool = t_current;
-        if (pool is null || length < MinLength || !Enabled) return null;
+        if (pool is null || length < MinLength || !Enabled || DisabledOnThisThread) return null;
         return pool.RentCore<T>(length, clear);
     }
 
@@ -104,6 +113,7 @@ internal sealed class BufferPool
             _freeBytes -= bytes;
             _lentSinceCollect += bytes;
             if (clear) Array.Clear(array);
+            else if (Poison) PoisonArray(array);
         }
         else
         {
@@ -167,7 +177,7 @@ internal sealed class BufferPool
     /// </summary>
     internal static void SafePoint(bool mayCollect = true)
     {
-        if (!Enabled) return;
+        if (!Enabled || DisabledOnThisThread) return;
         BufferPool pool = t_current ??= new BufferPool();
         if (mayCollect && pool._lentSinceCollect >= Budget)
         {
@@ -212,6 +222,13 @@ internal sealed class BufferPool
             _spare.Push(r);
         }
         _lent.RemoveRange(kept, _lent.Count - kept);
+    }
+
+    private static void PoisonArray<T>(T[] array) where T : unmanaged
+    {
+        if (array is float[] f) f.AsSpan().Fill(float.NaN);
+        else if (array is double[] d) d.AsSpan().Fill(double.NaN);
+        else if (array is long[] l) l.AsSpan().Fill(-1);
     }
 
     /// <summary>Drops this thread's free arrays (tests; memory pressure).</summary>
