@@ -73,14 +73,29 @@ internal static class Workloads
         return loss;
     }
 
-    /// <summary>Runs steps [from, to); returns the wall time and the last step's loss (read after the clock stops).</summary>
-    private static (double Seconds, double LastLoss) Timed(Func<int, Tensor> step, int from, int to)
+    /// <summary>Managed allocation and garbage collections over one timed phase.</summary>
+    private readonly record struct Memory(double BytesPerStep, int Gen0, int Gen1, int Gen2, double CpuSeconds)
+    {
+        public (string, object)[] Details(string prefix) =>
+            [($"{prefix}alloc_bytes_per_step", BytesPerStep), ($"{prefix}gen0", Gen0), ($"{prefix}gen1", Gen1), ($"{prefix}gen2", Gen2),
+             ($"{prefix}cpu_seconds", CpuSeconds)];
+    }
+
+    /// <summary>Runs steps [from, to); returns the wall time, the last step's loss (read after the clock stops) and the phase's allocations.</summary>
+    private static (double Seconds, double LastLoss, Memory Memory) Timed(Func<int, Tensor> step, int from, int to)
     {
         Tensor? last = null;
+        int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
+        long bytes = GC.GetAllocatedBytesForCurrentThread();
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         long t0 = Stopwatch.GetTimestamp();
         for (int s = from; s < to; s++) last = step(s);
         double seconds = Seconds(t0);
-        return (seconds, last?.Item() ?? double.NaN);
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        bytes = GC.GetAllocatedBytesForCurrentThread() - bytes;
+        var memory = new Memory(to > from ? (double)bytes / (to - from) : 0,
+            GC.CollectionCount(0) - g0, GC.CollectionCount(1) - g1, GC.CollectionCount(2) - g2, cpuSeconds);
+        return (seconds, last?.Item() ?? double.NaN, memory);
     }
 
     public static void Mlp(BenchRecorder r, string dataDir)
@@ -100,20 +115,20 @@ internal static class Workloads
             return loss;
         }
         Tensor Train(int s) => TrainStep(model, opt, Batch(xtr, ytr, s, B));
-        (double, double) Phase(Func<int, Tensor> fn)
+        (double, double, Memory) Phase(Func<int, Tensor> fn)
         {
             Timed(fn, 0, Warm);
             return Timed(fn, Warm, Warm + Steps);
         }
 
-        var (tF, _) = Phase(Fwd);
-        var (tFB, _) = Phase(FwdBwd);
-        var (tTr, loss) = Phase(Train);
+        var (tF, _, mF) = Phase(Fwd);
+        var (tFB, _, mFB) = Phase(FwdBwd);
+        var (tTr, loss, mTr) = Phase(Train);
         (string, object)[] d = [("batch", B), ("warmup", Warm), ("steps", Steps), ("load_seconds", loadSeconds)];
-        r.Emit("mlp", "train_samples_per_s", Steps * B / tTr, "samples/s", null, [.. d, ("seconds", tTr), ("last_loss", loss)]);
+        r.Emit("mlp", "train_samples_per_s", Steps * B / tTr, "samples/s", null, [.. d, ("seconds", tTr), ("last_loss", loss), .. mTr.Details("")]);
         r.Emit("mlp", "train_steps_per_s", Steps / tTr, "steps/s", null, d);
-        r.Emit("mlp", "fwd_samples_per_s", Steps * B / tF, "samples/s", null, [.. d, ("seconds", tF)]);
-        r.Emit("mlp", "fwdbwd_samples_per_s", Steps * B / tFB, "samples/s", null, [.. d, ("seconds", tFB)]);
+        r.Emit("mlp", "fwd_samples_per_s", Steps * B / tF, "samples/s", null, [.. d, ("seconds", tF), .. mF.Details("")]);
+        r.Emit("mlp", "fwdbwd_samples_per_s", Steps * B / tFB, "samples/s", null, [.. d, ("seconds", tFB), .. mFB.Details("")]);
         r.Emit("mlp", "bwd_over_fwd", (tFB - tF) / tF, "ratio", null, d);
         r.Emit("mlp", "step_over_fwd", tTr / tF, "ratio", null, d);
 
@@ -121,7 +136,7 @@ internal static class Workloads
         model = Models.Mlp(new Generator(0));
         opt = new Sgd(model.Parameters(), new SgdOptions(LearningRate: 0.1, Momentum: 0.9));
         int nsteps = 2 * (xtr.Shape[0] / B);
-        var (tTrain, finalLoss) = Timed(Train, 0, nsteps);
+        var (tTrain, finalLoss, _) = Timed(Train, 0, nsteps);
         long t0 = Stopwatch.GetTimestamp();
         long correct = 0;
         using (GradMode.Disable())
@@ -148,12 +163,12 @@ internal static class Workloads
         Tensor Fwd(int s) => ForwardLoss(model, Batch(xtr, ytr, s, B));
         Tensor Train(int s) => TrainStep(model, opt, Batch(xtr, ytr, s, B));
         Timed(Fwd, 0, Warm);
-        var (tF, _) = Timed(Fwd, Warm, Warm + FSteps);
+        var (tF, _, mF) = Timed(Fwd, Warm, Warm + FSteps);
         Timed(Train, 0, Warm);
-        var (tTr, loss) = Timed(Train, Warm, Warm + TSteps);
+        var (tTr, loss, mTr) = Timed(Train, Warm, Warm + TSteps);
         (string, object)[] d = [("batch", B), ("warmup", Warm), ("load_seconds", loadSeconds)];
-        r.Emit("cnn", "train_samples_per_s", TSteps * B / tTr, "samples/s", null, [.. d, ("steps", TSteps), ("seconds", tTr), ("last_loss", loss)]);
-        r.Emit("cnn", "fwd_samples_per_s", FSteps * B / tF, "samples/s", null, [.. d, ("steps", FSteps), ("seconds", tF)]);
+        r.Emit("cnn", "train_samples_per_s", TSteps * B / tTr, "samples/s", null, [.. d, ("steps", TSteps), ("seconds", tTr), ("last_loss", loss), .. mTr.Details("")]);
+        r.Emit("cnn", "fwd_samples_per_s", FSteps * B / tF, "samples/s", null, [.. d, ("steps", FSteps), ("seconds", tF), .. mF.Details("")]);
         r.Emit("cnn", "step_over_fwd", (tTr / TSteps) / (tF / FSteps), "ratio", null, d);
     }
 }

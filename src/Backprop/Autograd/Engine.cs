@@ -17,6 +17,13 @@ internal static class Engine
 
     public static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
     {
+        BufferPool.SafePoint(mayCollect: false); // the forward activations are alive here
+        RunGraph(roots, rootGrads, retainGraph, createGraph, capture);
+        BufferPool.SafePoint(); // the graph's saved tensors and gradients just died: recycle them
+    }
+
+    private static void RunGraph(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
+    {
         var pending = new Dictionary<Node, (Tensor Grad, bool Owned)>(ReferenceEqualityComparer.Instance);
         var dependencies = CountDependencies(roots);
         var ready = new Stack<Node>();
@@ -47,13 +54,14 @@ internal static class Engine
                 foreach (var hook in node.OutputHooks.ToArray())
                     dy = hook(dy) ?? dy;
             if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Autograd.Grad leaves .Grad alone
-                retained.Grad = AccumulateGrad(retained.Grad, dy, createGraph, owned: false);
+                AccumulateGrad(retained, dy, createGraph, owned: false);
             if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
                 capture.Results[slot] = Sum(capture.Results[slot], dy);
 
             long mark = Storage.LastSerial;
             // Only a gradient nobody else can see may be overwritten by the node (see OwnsOutputGradient).
             node.OwnsOutputGradient = owned && !createGraph && node.OutputHooks is null && node.RetainGradTarget is null && capture is null;
+            bool dyPrivate = node.OwnsOutputGradient;
             Tensor?[] dx;
             try
             {
@@ -66,6 +74,9 @@ internal static class Engine
             if (!retainGraph) node.Release();
             if (dx.Length != node.Edges.Length)
                 throw new InvalidOperationException($"{node.Name}: backward returned {dx.Length} gradients for {node.Edges.Length} inputs");
+            // A private output gradient that the node did not pass on (as itself or a view) is dead now.
+            if (dyPrivate && !node.MayRetainGradients && !SharesStorage(dx, dy.Storage))
+                BufferPool.Release(dy.Storage);
 
             for (int i = 0; i < dx.Length; i++)
             {
@@ -112,9 +123,28 @@ internal static class Engine
         return deps;
     }
 
-    /// <summary>Adds g to the gradient waiting at node; a sum is a fresh tensor the engine owns.</summary>
+    /// <summary>Adds g to the gradient waiting at node; a sum is a fresh tensor the engine owns, and owned addends die.</summary>
     private static void Accumulate(Dictionary<Node, (Tensor Grad, bool Owned)> pending, Node node, Tensor g, bool owned)
-        => pending[node] = pending.TryGetValue(node, out var existing) ? (existing.Grad + g, true) : (g, owned);
+    {
+        if (!pending.TryGetValue(node, out var existing))
+        {
+            pending[node] = (g, owned);
+            return;
+        }
+        pending[node] = (existing.Grad + g, true);
+        if (!GradMode.IsEnabled)
+        {
+            if (existing.Owned) BufferPool.Release(existing.Grad.Storage);
+            if (owned) BufferPool.Release(g.Storage);
+        }
+    }
+
+    private static bool SharesStorage(Tensor?[] dx, Storage s)
+    {
+        foreach (Tensor? t in dx)
+            if (t is not null && ReferenceEquals(t.Storage, s)) return true;
+        return false;
+    }
 
     private static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
 
@@ -148,7 +178,7 @@ internal static class Engine
                 capture.Results[slot] = Sum(capture.Results[slot], g);
             return;
         }
-        leaf.Grad = AccumulateGrad(leaf.Grad, g, createGraph, owned);
+        AccumulateGrad(leaf, g, createGraph, owned);
     }
 
     /// <summary>
@@ -156,15 +186,19 @@ internal static class Engine
     /// copy (backward may hand the same tensor to several inputs) and later ones add in place;
     /// an <paramref name="owned"/> gradient (see <see cref="IsPrivate"/>) is stored without copying.
     /// </summary>
-    private static Tensor AccumulateGrad(Tensor? existing, Tensor g, bool createGraph, bool owned)
+    private static void AccumulateGrad(Tensor target, Tensor g, bool createGraph, bool owned)
     {
+        Tensor? existing = target.PrivateGrad;
         if (createGraph)
-            return existing is null ? g : existing + g;
-        if (existing is null && owned)
-            return g;
-        if (existing is null || existing.RequiresGrad)
-            return existing is null ? g.Detach().Clone() : (existing.Detach() + g).Detach();
-        existing.AddInPlace(g);
-        return existing;
+            target.Grad = existing is null ? g : existing + g; // part of a graph: never recycled
+        else if (existing is null && owned)
+            target.SetPrivateGrad(g);
+        else if (existing is null || existing.RequiresGrad)
+            target.SetPrivateGrad(existing is null ? g.Detach().Clone() : (existing.Detach() + g).Detach()); // a fresh copy
+        else
+        {
+            existing.AddInPlace(g);
+            if (owned) BufferPool.Release(g.Storage);
+        }
     }
 }

@@ -95,7 +95,7 @@ public static class GradCheck
             Tensor x = wrt[k];
             int inputIndex = Array.IndexOf(inputs, x);
             double[] a = analytic[k]?.ToDoubleArray() ?? new double[x.Numel];
-            Span<double> v = x.AsSpan<double>();
+            Span<double> v = x.Elements<double>();
             for (int i = 0; i < v.Length; i++)
             {
                 double saved = v[i];

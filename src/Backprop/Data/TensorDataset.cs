@@ -51,9 +51,9 @@ public sealed class TensorDataset : IBatchDataset
             if ((uint)i >= (uint)n) throw new ArgumentOutOfRangeException(nameof(indices), $"TensorDataset: index {i} is outside 0..{n - 1}");
         switch (source.DType)
         {
-            case DType.Float32: Copy(source.AsReadOnlySpan<float>(), batch.AsSpan<float>(), indices, row); break;
-            case DType.Float64: Copy(source.AsReadOnlySpan<double>(), batch.AsSpan<double>(), indices, row); break;
-            default: Copy(source.AsReadOnlySpan<long>(), batch.AsSpan<long>(), indices, row); break;
+            case DType.Float32: Copy(source.ReadOnlyElements<float>(), batch.Elements<float>(), indices, row); break;
+            case DType.Float64: Copy(source.ReadOnlyElements<double>(), batch.Elements<double>(), indices, row); break;
+            default: Copy(source.ReadOnlyElements<long>(), batch.Elements<long>(), indices, row); break;
         }
         return batch;
     }

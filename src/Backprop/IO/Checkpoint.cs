@@ -79,9 +79,9 @@ public sealed class Checkpoint
                     Tensor c = tensor.Contiguous();
                     switch (c.DType)
                     {
-                        case DType.Float32: Write(MemoryMarshal.AsBytes(c.AsReadOnlySpan<float>())); break;
-                        case DType.Float64: Write(MemoryMarshal.AsBytes(c.AsReadOnlySpan<double>())); break;
-                        default: Write(MemoryMarshal.AsBytes(c.AsReadOnlySpan<long>())); break;
+                        case DType.Float32: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<float>())); break;
+                        case DType.Float64: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<double>())); break;
+                        default: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<long>())); break;
                     }
                 }
                 WriteInt(Write, Metadata.Count);

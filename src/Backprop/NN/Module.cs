@@ -123,9 +123,10 @@ public abstract class Module
     {
         foreach (Parameter p in Parameters())
         {
-            if (setToNone || p.Grad is null) p.Grad = null;
-            else using (GradMode.Disable()) p.Grad.ZeroInPlace();
+            if (setToNone || p.PrivateGrad is null) p.Data.DropGrad();
+            else using (GradMode.Disable()) p.PrivateGrad.ZeroInPlace();
         }
+        BufferPool.SafePoint();
     }
 
     /// <summary>Parameters and buffers by dotted name, in registration order (values share storage with the model).</summary>

@@ -28,6 +28,9 @@ public sealed class Parameter
         set => Data.Grad = value;
     }
 
+    /// <summary><see cref="Grad"/> without handing it out (see <see cref="Tensor.PrivateGrad"/>).</summary>
+    internal Tensor? PrivateGrad => Data.PrivateGrad;
+
     /// <summary>Shape of the values.</summary>
     public Shape Shape => Data.Shape;
 

@@ -32,8 +32,8 @@ public sealed class Adagrad : Optimizer
         Tensor sum = StateTensor(state, "sum", p, _options.InitialAccumulatorValue);
         double clr = group.LearningRate / (1 + (step - 1) * _options.LearningRateDecay);
         if (p.DType == DType.Float32)
-            OptimizerKernels.Adagrad(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sum.AsSpan<float>(), (float)clr, (float)_options.Eps, (float)group.WeightDecay, _options.Maximize);
+            OptimizerKernels.Adagrad(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), sum.Elements<float>(), (float)clr, (float)_options.Eps, (float)group.WeightDecay, _options.Maximize);
         else
-            OptimizerKernels.Adagrad(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sum.AsSpan<double>(), clr, _options.Eps, group.WeightDecay, _options.Maximize);
+            OptimizerKernels.Adagrad(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), sum.Elements<double>(), clr, _options.Eps, group.WeightDecay, _options.Maximize);
     }
 }

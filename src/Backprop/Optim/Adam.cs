@@ -39,12 +39,12 @@ public class Adam : Optimizer
         Tensor m = StateTensor(state, "exp_avg", p), v = StateTensor(state, "exp_avg_sq", p);
         Tensor? vMax = _options.Amsgrad ? StateTensor(state, "max_exp_avg_sq", p) : null;
         if (p.DType == DType.Float32)
-            OptimizerKernels.Adam(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), m.AsSpan<float>(), v.AsSpan<float>(),
-                vMax is null ? default : vMax.AsSpan<float>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
+            OptimizerKernels.Adam(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), m.Elements<float>(), v.Elements<float>(),
+                vMax is null ? default : vMax.Elements<float>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
                 group.WeightDecay, _decoupled, _options.Amsgrad, _options.Maximize);
         else
-            OptimizerKernels.Adam(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), m.AsSpan<double>(), v.AsSpan<double>(),
-                vMax is null ? default : vMax.AsSpan<double>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
+            OptimizerKernels.Adam(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), m.Elements<double>(), v.Elements<double>(),
+                vMax is null ? default : vMax.Elements<double>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
                 group.WeightDecay, _decoupled, _options.Amsgrad, _options.Maximize);
     }
 }

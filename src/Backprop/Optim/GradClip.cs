@@ -13,7 +13,7 @@ public static class GradClip
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm, double normType = 2, bool errorIfNonfinite = false)
     {
         var grads = new List<Tensor>();
-        foreach (Parameter p in parameters) if (p.Grad is not null) grads.Add(p.Grad);
+        foreach (Parameter p in parameters) if (p.PrivateGrad is { } g) grads.Add(g);
         if (grads.Count == 0) return 0;
         double total = 0;
         foreach (Tensor g in grads)
@@ -40,16 +40,16 @@ public static class GradClip
         if (!(clipValue >= 0)) throw new ArgumentException($"ClipGradValue: clip value must be non-negative, got {clipValue}");
         foreach (Parameter p in parameters)
         {
-            if (p.Grad is not Tensor g) continue;
+            if (p.PrivateGrad is not Tensor g) continue;
             Tensor c = g.Contiguous();
             if (c.DType == DType.Float32)
             {
-                Span<float> s = c.AsSpan<float>();
+                Span<float> s = c.Elements<float>();
                 for (int i = 0; i < s.Length; i++) s[i] = Math.Clamp(s[i], (float)-clipValue, (float)clipValue);
             }
             else
             {
-                Span<double> s = c.AsSpan<double>();
+                Span<double> s = c.Elements<double>();
                 for (int i = 0; i < s.Length; i++) s[i] = Math.Clamp(s[i], -clipValue, clipValue);
             }
             if (!ReferenceEquals(c, g)) using (GradMode.Disable()) g.CopyFrom(c);

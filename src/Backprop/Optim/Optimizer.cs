@@ -48,11 +48,12 @@ public abstract class Optimizer
     /// <summary>Applies one update to every parameter that has a gradient (runs without recording a graph).</summary>
     public void Step()
     {
+        BufferPool.SafePoint();
         using var _ = GradMode.Disable();
         foreach (ParamGroup group in _groups)
             foreach (Parameter p in group.Parameters)
             {
-                if (p.Grad is not Tensor grad) continue;
+                if (p.PrivateGrad is not Tensor grad) continue;
                 if (grad.Shape != p.Shape || grad.DType != p.DType)
                     throw new InvalidOperationException($"{GetType().Name}.Step: gradient of shape {grad.Shape} {grad.DType.Name()} does not match parameter {p.Shape} {p.DType.Name()}");
                 if (!_state.TryGetValue(p, out var state))
@@ -87,9 +88,10 @@ public abstract class Optimizer
         foreach (ParamGroup g in _groups)
             foreach (Parameter p in g.Parameters)
             {
-                if (setToNone || p.Grad is null) p.Grad = null;
-                else using (GradMode.Disable()) p.Grad.ZeroInPlace();
+                if (setToNone || p.PrivateGrad is null) p.Data.DropGrad();
+                else using (GradMode.Disable()) p.PrivateGrad.ZeroInPlace();
             }
+        BufferPool.SafePoint();
     }
 
     /// <summary>

@@ -34,10 +34,10 @@ public sealed class RmsProp : Optimizer
         Tensor ga = _options.Centered ? StateTensor(state, "grad_avg", p) : sq;
         Tensor buf = _options.Momentum > 0 ? StateTensor(state, "momentum_buffer", p) : sq;
         if (p.DType == DType.Float32)
-            OptimizerKernels.RmsProp(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), sq.AsSpan<float>(), ga.AsSpan<float>(), buf.AsSpan<float>(),
+            OptimizerKernels.RmsProp(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), sq.Elements<float>(), ga.Elements<float>(), buf.Elements<float>(),
                 (float)group.LearningRate, (float)_options.Alpha, (float)_options.Eps, (float)group.WeightDecay, (float)_options.Momentum, _options.Centered, _options.Maximize);
         else
-            OptimizerKernels.RmsProp(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), sq.AsSpan<double>(), ga.AsSpan<double>(), buf.AsSpan<double>(),
+            OptimizerKernels.RmsProp(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), sq.Elements<double>(), ga.Elements<double>(), buf.Elements<double>(),
                 group.LearningRate, _options.Alpha, _options.Eps, group.WeightDecay, _options.Momentum, _options.Centered, _options.Maximize);
     }
 }

@@ -34,10 +34,10 @@ public sealed class Sgd : Optimizer
         bool first = !state.ContainsKey("momentum_buffer");
         Tensor buf = _options.Momentum != 0 ? StateTensor(state, "momentum_buffer", p) : p.Data;
         if (p.DType == DType.Float32)
-            OptimizerKernels.Sgd(p.Data.AsSpan<float>(), grad.AsReadOnlySpan<float>(), _options.Momentum != 0 ? buf.AsSpan<float>() : default,
+            OptimizerKernels.Sgd(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), _options.Momentum != 0 ? buf.Elements<float>() : default,
                 first, (float)group.LearningRate, (float)_options.Momentum, (float)_options.Dampening, (float)group.WeightDecay, _options.Nesterov, _options.Maximize);
         else
-            OptimizerKernels.Sgd(p.Data.AsSpan<double>(), grad.AsReadOnlySpan<double>(), _options.Momentum != 0 ? buf.AsSpan<double>() : default,
+            OptimizerKernels.Sgd(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), _options.Momentum != 0 ? buf.Elements<double>() : default,
                 first, group.LearningRate, _options.Momentum, _options.Dampening, group.WeightDecay, _options.Nesterov, _options.Maximize);
     }
 }

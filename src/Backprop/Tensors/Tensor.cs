@@ -72,20 +72,34 @@ public sealed partial class Tensor
         return true;
     }
 
-    internal T[] Data<T>() where T : unmanaged => ((Storage<T>)Storage).Data;
+    internal T[] Data<T>() where T : unmanaged => ((Storage<T>)Storage).Items;
 
     /// <summary>The elements of a contiguous tensor as a span over its storage (writes are visible to views).</summary>
     /// <exception cref="InvalidOperationException">The tensor is not contiguous or T does not match the dtype.</exception>
     public Span<T> AsSpan<T>() where T : unmanaged
     {
-        CheckElementType<T>("AsSpan");
-        if (!IsContiguous)
-            throw new InvalidOperationException($"AsSpan: tensor of shape {Shape} with strides [{string.Join(", ", _strides)}] is not contiguous; call Contiguous() first");
-        return Data<T>().AsSpan(Offset, Numel);
+        Span<T> span = Elements<T>("AsSpan");
+        Storage.Expose(); // the span may outlive every reference to this tensor: never recycle the array
+        return span;
     }
 
     /// <summary>Read-only span over the elements of a contiguous tensor.</summary>
     public ReadOnlySpan<T> AsReadOnlySpan<T>() where T : unmanaged => AsSpan<T>();
+
+    /// <summary>
+    /// <see cref="AsSpan{T}"/> for library code, which uses the span only while the tensor is
+    /// reachable, so the array stays eligible for the buffer pool.
+    /// </summary>
+    internal Span<T> Elements<T>(string op = "AsSpan") where T : unmanaged
+    {
+        CheckElementType<T>(op);
+        if (!IsContiguous)
+            throw new InvalidOperationException($"{op}: tensor of shape {Shape} with strides [{string.Join(", ", _strides)}] is not contiguous; call Contiguous() first");
+        return Data<T>().AsSpan(Offset, Numel);
+    }
+
+    /// <summary>Read-only <see cref="Elements{T}"/>.</summary>
+    internal ReadOnlySpan<T> ReadOnlyElements<T>() where T : unmanaged => Elements<T>();
 
     private void CheckElementType<T>(string op) where T : unmanaged
     {
@@ -97,7 +111,7 @@ public sealed partial class Tensor
     public T[] ToArray<T>() where T : unmanaged
     {
         CheckElementType<T>("ToArray");
-        return Contiguous().AsSpan<T>().ToArray();
+        return Contiguous().Elements<T>().ToArray();
     }
 
     /// <summary>Copies the elements, row-major, converted to double.</summary>
@@ -108,14 +122,14 @@ public sealed partial class Tensor
         switch (DType)
         {
             case DType.Float32:
-                ReadOnlySpan<float> f = c.AsSpan<float>();
+                ReadOnlySpan<float> f = c.Elements<float>();
                 for (int i = 0; i < f.Length; i++) result[i] = f[i];
                 break;
             case DType.Float64:
-                c.AsSpan<double>().CopyTo(result);
+                c.Elements<double>().CopyTo(result);
                 break;
             default:
-                ReadOnlySpan<long> l = c.AsSpan<long>();
+                ReadOnlySpan<long> l = c.Elements<long>();
                 for (int i = 0; i < l.Length; i++) result[i] = l[i];
                 break;
         }
@@ -199,8 +213,49 @@ public sealed partial class Tensor
         return this;
     }
 
+    private Tensor? _grad;
+    private bool _gradExposed;
+
     /// <summary>The accumulated gradient after <see cref="Backward"/>; same shape as this tensor.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get
+        {
+            _gradExposed = _grad is not null; // the caller may keep it: it is never recycled
+            return _grad;
+        }
+        set
+        {
+            _grad = value;
+            _gradExposed = value is not null;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Grad"/> for library code that keeps no reference to it beyond this tensor's slot
+    /// (engine, optimizers, clipping); a gradient only ever read this way can be recycled.
+    /// </summary>
+    internal Tensor? PrivateGrad => _grad;
+
+    /// <summary>Stores a gradient that no code outside the library has seen.</summary>
+    internal void SetPrivateGrad(Tensor? value)
+    {
+        _grad = value;
+        _gradExposed = false;
+    }
+
+    /// <summary>
+    /// ZeroGrad with set-to-none: drops the gradient, and when user code never saw it (and it owns its
+    /// whole storage) gives its buffer back to the pool for the next backward to reuse.
+    /// </summary>
+    internal void DropGrad()
+    {
+        if (_grad is { } g && !_gradExposed && g.GradFn is null && g.Offset == 0 && g.IsContiguous && g.Numel == g.Storage.Length
+            && !ReferenceEquals(g.Storage, Storage))
+            BufferPool.Release(g.Storage);
+        _grad = null;
+        _gradExposed = false;
+    }
 
     /// <summary>The backward node that produced this tensor, or null for a leaf.</summary>
     public Node? GradFn { get; private set; }

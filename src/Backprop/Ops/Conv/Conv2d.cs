@@ -57,9 +57,9 @@ internal sealed class Conv2dBackward : Node
         Tensor y = fusePool ? Tensor.Uninitialized(new Shape(n, outC, g.OH / 2, g.OW / 2), x.DType) : Tensor.Uninitialized(new Shape(n, outC, g.OH, g.OW), x.DType);
         byte[]? codes = fusePool ? GC.AllocateUninitializedArray<byte>(y.Shape.Numel) : null;
         if (x.DType == DType.Float32)
-            RunForward<float>(xc.AsReadOnlySpan<float>(), wc.AsReadOnlySpan<float>(), b is null ? default : bc.AsReadOnlySpan<float>(), b is not null, y.AsSpan<float>(), codes, n, c, outC, groups, g);
+            RunForward<float>(xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), b is null ? default : bc.ReadOnlyElements<float>(), b is not null, y.Elements<float>(), codes, n, c, outC, groups, g);
         else
-            RunForward<double>(xc.AsReadOnlySpan<double>(), wc.AsReadOnlySpan<double>(), b is null ? default : bc.AsReadOnlySpan<double>(), b is not null, y.AsSpan<double>(), codes, n, c, outC, groups, g);
+            RunForward<double>(xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), b is null ? default : bc.ReadOnlyElements<double>(), b is not null, y.Elements<double>(), codes, n, c, outC, groups, g);
         if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, g, groups, codes));
         return y;
     }
@@ -271,12 +271,12 @@ internal sealed class Conv2dBackward : Node
         Tensor? db = NeedsInputGrad(2) ? new Tensor(new Shape(_wShape[0]), dy.DType) : null;
         Tensor? x = _x?.Value, w = _w?.Value;
         if (dy.DType == DType.Float32)
-            RunBackward<float>(dyc.AsReadOnlySpan<float>(), x is null ? default : x.AsReadOnlySpan<float>(), w is null ? default : w.AsReadOnlySpan<float>(),
-                dx is null ? default : dx.AsSpan<float>(), dw is null ? default : dw.AsSpan<float>(), db is null ? default : db.AsSpan<float>(),
+            RunBackward<float>(dyc.ReadOnlyElements<float>(), x is null ? default : x.ReadOnlyElements<float>(), w is null ? default : w.ReadOnlyElements<float>(),
+                dx is null ? default : dx.Elements<float>(), dw is null ? default : dw.Elements<float>(), db is null ? default : db.Elements<float>(),
                 dx is not null, dw is not null, db is not null);
         else
-            RunBackward<double>(dyc.AsReadOnlySpan<double>(), x is null ? default : x.AsReadOnlySpan<double>(), w is null ? default : w.AsReadOnlySpan<double>(),
-                dx is null ? default : dx.AsSpan<double>(), dw is null ? default : dw.AsSpan<double>(), db is null ? default : db.AsSpan<double>(),
+            RunBackward<double>(dyc.ReadOnlyElements<double>(), x is null ? default : x.ReadOnlyElements<double>(), w is null ? default : w.ReadOnlyElements<double>(),
+                dx is null ? default : dx.Elements<double>(), dw is null ? default : dw.Elements<double>(), db is null ? default : db.Elements<double>(),
                 dx is not null, dw is not null, db is not null);
         return [dx, dw, db];
     }

@@ -57,8 +57,8 @@ internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : No
         var outShape = new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW);
         var y = new Tensor(outShape, x.DType);
         var idx = new int[outShape.Numel];
-        if (x.DType == DType.Float32) PlaneParallel.MaxForward(xc.AsReadOnlySpan<float>(), planes, g, y.AsSpan<float>(), idx);
-        else PlaneParallel.MaxForward(xc.AsReadOnlySpan<double>(), planes, g, y.AsSpan<double>(), idx);
+        if (x.DType == DType.Float32) PlaneParallel.MaxForward(xc.ReadOnlyElements<float>(), planes, g, y.Elements<float>(), idx);
+        else PlaneParallel.MaxForward(xc.ReadOnlyElements<double>(), planes, g, y.Elements<double>(), idx);
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "MaxPool2dBackward"));
         return y;
     }
@@ -70,8 +70,8 @@ internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : No
         using (GradMode.Disable()) xc = x.Contiguous();
         int planes = outShape[0] * outShape[1], inPlane = x.Shape[2] * x.Shape[3], outPlane = outShape[2] * outShape[3];
         var y = new Tensor(outShape, x.DType);
-        if (x.DType == DType.Float32) PoolKernels.Gather(xc.AsReadOnlySpan<float>(), planes, inPlane, idx, outPlane, y.AsSpan<float>());
-        else PoolKernels.Gather(xc.AsReadOnlySpan<double>(), planes, inPlane, idx, outPlane, y.AsSpan<double>());
+        if (x.DType == DType.Float32) PoolKernels.Gather(xc.ReadOnlyElements<float>(), planes, inPlane, idx, outPlane, y.Elements<float>());
+        else PoolKernels.Gather(xc.ReadOnlyElements<double>(), planes, inPlane, idx, outPlane, y.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "PlaneGatherBackward"));
         return y;
     }
@@ -93,8 +93,8 @@ internal sealed class PlaneScatterBackward(Tensor dy, int[] idx, Shape outShape)
         using (GradMode.Disable()) dyc = dy.Contiguous();
         int planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = dy.Shape[2] * dy.Shape[3];
         var dx = new Tensor(inShape, dy.DType);
-        if (dy.DType == DType.Float32) PlaneParallel.ScatterAdd(dyc.AsReadOnlySpan<float>(), planes, outPlane, idx, inPlane, dx.AsSpan<float>());
-        else PlaneParallel.ScatterAdd(dyc.AsReadOnlySpan<double>(), planes, outPlane, idx, inPlane, dx.AsSpan<double>());
+        if (dy.DType == DType.Float32) PlaneParallel.ScatterAdd(dyc.ReadOnlyElements<float>(), planes, outPlane, idx, inPlane, dx.Elements<float>());
+        else PlaneParallel.ScatterAdd(dyc.ReadOnlyElements<double>(), planes, outPlane, idx, inPlane, dx.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new PlaneScatterBackward(dy, idx, dy.Shape));
         return dx;
     }
@@ -114,8 +114,8 @@ internal sealed class AvgPool2dBackward(Tensor x, Window2d g, bool countIncludeP
         using (GradMode.Disable()) xc = x.Contiguous();
         int planes = x.Shape[0] * x.Shape[1];
         var y = new Tensor(new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW), x.DType);
-        if (x.DType == DType.Float32) PoolKernels.AvgForward(xc.AsReadOnlySpan<float>(), planes, g, countIncludePad, y.AsSpan<float>());
-        else PoolKernels.AvgForward(xc.AsReadOnlySpan<double>(), planes, g, countIncludePad, y.AsSpan<double>());
+        if (x.DType == DType.Float32) PoolKernels.AvgForward(xc.ReadOnlyElements<float>(), planes, g, countIncludePad, y.Elements<float>());
+        else PoolKernels.AvgForward(xc.ReadOnlyElements<double>(), planes, g, countIncludePad, y.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new AvgPool2dBackward(x, g, countIncludePad));
         return y;
     }
@@ -133,8 +133,8 @@ internal sealed class AvgPool2dAdjointBackward(Tensor dy, Window2d g, bool count
         using (GradMode.Disable()) dyc = dy.Contiguous();
         int planes = inShape[0] * inShape[1];
         var dx = new Tensor(inShape, dy.DType);
-        if (dy.DType == DType.Float32) PoolKernels.AvgBackwardAdd(dyc.AsReadOnlySpan<float>(), planes, g, countIncludePad, dx.AsSpan<float>());
-        else PoolKernels.AvgBackwardAdd(dyc.AsReadOnlySpan<double>(), planes, g, countIncludePad, dx.AsSpan<double>());
+        if (dy.DType == DType.Float32) PoolKernels.AvgBackwardAdd(dyc.ReadOnlyElements<float>(), planes, g, countIncludePad, dx.Elements<float>());
+        else PoolKernels.AvgBackwardAdd(dyc.ReadOnlyElements<double>(), planes, g, countIncludePad, dx.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new AvgPool2dAdjointBackward(dy, g, countIncludePad));
         return dx;
     }

@@ -29,13 +29,13 @@ public static partial class Functional
         double scale = 1.0 / (1.0 - p);
         if (dtype == DType.Float32)
         {
-            Span<float> m = mask.AsSpan<float>();
+            Span<float> m = mask.Elements<float>();
             float keep = (float)scale;
             for (int i = 0; i < m.Length; i++) m[i] = generator.NextDouble() < p ? 0f : keep;
         }
         else
         {
-            Span<double> m = mask.AsSpan<double>();
+            Span<double> m = mask.Elements<double>();
             for (int i = 0; i < m.Length; i++) m[i] = generator.NextDouble() < p ? 0.0 : scale;
         }
         return mask;

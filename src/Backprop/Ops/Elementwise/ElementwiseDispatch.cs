@@ -41,12 +41,12 @@ internal static class ElementwiseDispatch
     /// <summary>Writes op(a, b) into y (y already has the broadcast shape and is contiguous).</summary>
     public static void Run<T, TOp>(Tensor a, Tensor b, Tensor y) where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
     {
-        Span<T> dst = y.AsSpan<T>();
+        Span<T> dst = y.Elements<T>();
         if (a.IsContiguous && b.IsContiguous)
         {
-            if (a.Numel == y.Numel && b.Numel == y.Numel) { TOp.Apply(a.AsReadOnlySpan<T>(), b.AsReadOnlySpan<T>(), dst); return; }
-            if (a.Numel == y.Numel && b.Numel == 1) { TOp.Apply(a.AsReadOnlySpan<T>(), b.AsReadOnlySpan<T>()[0], dst); return; }
-            if (a.Numel == 1 && b.Numel == y.Numel) { TOp.Apply(a.AsReadOnlySpan<T>()[0], b.AsReadOnlySpan<T>(), dst); return; }
+            if (a.Numel == y.Numel && b.Numel == y.Numel) { TOp.Apply(a.ReadOnlyElements<T>(), b.ReadOnlyElements<T>(), dst); return; }
+            if (a.Numel == y.Numel && b.Numel == 1) { TOp.Apply(a.ReadOnlyElements<T>(), b.ReadOnlyElements<T>()[0], dst); return; }
+            if (a.Numel == 1 && b.Numel == y.Numel) { TOp.Apply(a.ReadOnlyElements<T>()[0], b.ReadOnlyElements<T>(), dst); return; }
         }
         int rank = y.Rank;
         Span<int> sa = stackalloc int[rank];
@@ -62,8 +62,8 @@ internal static class ElementwiseDispatch
         x.CheckFloat(op);
         Tensor c = x.Contiguous();
         var y = new Tensor(x.Shape, x.DType);
-        if (x.DType == DType.Float32) TF.Apply(c.AsReadOnlySpan<float>(), y.AsSpan<float>());
-        else TD.Apply(c.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        if (x.DType == DType.Float32) TF.Apply(c.ReadOnlyElements<float>(), y.Elements<float>());
+        else TD.Apply(c.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
     }
 
@@ -74,9 +74,9 @@ internal static class ElementwiseDispatch
         var y = new Tensor(x.Shape, x.DType);
         switch (x.DType)
         {
-            case DType.Float32: TF.Apply(c.AsReadOnlySpan<float>(), y.AsSpan<float>()); break;
-            case DType.Float64: TD.Apply(c.AsReadOnlySpan<double>(), y.AsSpan<double>()); break;
-            default: TL.Apply(c.AsReadOnlySpan<long>(), y.AsSpan<long>()); break;
+            case DType.Float32: TF.Apply(c.ReadOnlyElements<float>(), y.Elements<float>()); break;
+            case DType.Float64: TD.Apply(c.ReadOnlyElements<double>(), y.Elements<double>()); break;
+            default: TL.Apply(c.ReadOnlyElements<long>(), y.Elements<long>()); break;
         }
         return y;
     }

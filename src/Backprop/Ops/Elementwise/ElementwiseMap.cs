@@ -18,8 +18,8 @@ internal static class ElementwiseMap
         x.CheckFloat(op);
         Tensor c = Packed(x);
         var y = new Tensor(x.Shape, x.DType);
-        if (x.DType == DType.Float32) VectorLoop.Unary(f, c.AsReadOnlySpan<float>(), y.AsSpan<float>());
-        else VectorLoop.Unary(d, c.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        if (x.DType == DType.Float32) VectorLoop.Unary(f, c.ReadOnlyElements<float>(), y.Elements<float>());
+        else VectorLoop.Unary(d, c.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
     }
 
@@ -33,8 +33,8 @@ internal static class ElementwiseMap
             throw new ArgumentException($"{op}: operands must have the same shape, got {a.Shape} and {b.Shape}");
         Tensor ca = Packed(a), cb = Packed(b);
         var y = new Tensor(a.Shape, a.DType);
-        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.AsReadOnlySpan<float>(), cb.AsReadOnlySpan<float>(), y.AsSpan<float>());
-        else VectorLoop.Binary(d, ca.AsReadOnlySpan<double>(), cb.AsReadOnlySpan<double>(), y.AsSpan<double>());
+        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.ReadOnlyElements<float>(), cb.ReadOnlyElements<float>(), y.Elements<float>());
+        else VectorLoop.Binary(d, ca.ReadOnlyElements<double>(), cb.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
     }
 
@@ -45,8 +45,8 @@ internal static class ElementwiseMap
         a.CheckFloat(op);
         Tensor ca = Packed(a);
         var y = new Tensor(a.Shape, a.DType);
-        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.AsReadOnlySpan<float>(), (float)s, y.AsSpan<float>());
-        else VectorLoop.Binary(d, ca.AsReadOnlySpan<double>(), s, y.AsSpan<double>());
+        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.ReadOnlyElements<float>(), (float)s, y.Elements<float>());
+        else VectorLoop.Binary(d, ca.ReadOnlyElements<double>(), s, y.Elements<double>());
         return y;
     }
 

@@ -76,9 +76,9 @@ public sealed partial class Tensor
         if (ReferenceEquals(packed.Storage, Storage) && packed.Offset == Offset && IsContiguous) return;
         switch (DType)
         {
-            case DType.Float32: CopyKernel.Scatter(packed.AsReadOnlySpan<float>(), Data<float>(), Offset, Strides, Shape.Dims); break;
-            case DType.Float64: CopyKernel.Scatter(packed.AsReadOnlySpan<double>(), Data<double>(), Offset, Strides, Shape.Dims); break;
-            default: CopyKernel.Scatter(packed.AsReadOnlySpan<long>(), Data<long>(), Offset, Strides, Shape.Dims); break;
+            case DType.Float32: CopyKernel.Scatter(packed.ReadOnlyElements<float>(), Data<float>(), Offset, Strides, Shape.Dims); break;
+            case DType.Float64: CopyKernel.Scatter(packed.ReadOnlyElements<double>(), Data<double>(), Offset, Strides, Shape.Dims); break;
+            default: CopyKernel.Scatter(packed.ReadOnlyElements<long>(), Data<long>(), Offset, Strides, Shape.Dims); break;
         }
     }
 }

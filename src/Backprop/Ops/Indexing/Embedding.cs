@@ -49,7 +49,7 @@ internal sealed class EmbeddingBackward : Node
         Tensor g = dy.Reshape(flat.Numel, _weightShape[1]); // [..., D] -> [N, D]
         if (_paddingIdx is long pad)
         {
-            ReadOnlySpan<long> idx = flat.AsReadOnlySpan<long>();
+            ReadOnlySpan<long> idx = flat.ReadOnlyElements<long>();
             var keep = new long[idx.Length]; // [N, 1]: 0 on rows that look up the padding entry
             for (int n = 0; n < idx.Length; n++) keep[n] = idx[n] == pad ? 0 : 1;
             g = g * Tensor.WrapArray(keep, new Shape(idx.Length, 1)).To(dy.DType);

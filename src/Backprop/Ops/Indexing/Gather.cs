@@ -35,9 +35,9 @@ internal sealed class GatherBackward : Node
         ReadOnlySpan<int> strides = x.Rank == 0 ? [0] : x.Strides;
         switch (x.DType)
         {
-            case DType.Float32: IndexKernels.Gather(x.Data<float>(), x.Offset, strides, idx, indexShape, d, y.AsSpan<float>()); break;
-            case DType.Float64: IndexKernels.Gather(x.Data<double>(), x.Offset, strides, idx, indexShape, d, y.AsSpan<double>()); break;
-            default: IndexKernels.Gather(x.Data<long>(), x.Offset, strides, idx, indexShape, d, y.AsSpan<long>()); break;
+            case DType.Float32: IndexKernels.Gather(x.Data<float>(), x.Offset, strides, idx, indexShape, d, y.Elements<float>()); break;
+            case DType.Float64: IndexKernels.Gather(x.Data<double>(), x.Offset, strides, idx, indexShape, d, y.Elements<double>()); break;
+            default: IndexKernels.Gather(x.Data<long>(), x.Offset, strides, idx, indexShape, d, y.Elements<long>()); break;
         }
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new GatherBackward(x, d, index));
         return y;
@@ -100,7 +100,7 @@ internal sealed class ScatterAddBackward : Node
         bool scalar = y.Rank == 0;
         IndexKernels.ScatterAdd(idx, scalar ? [1] : index.Shape.Dims, dim,
             src.Data<T>(), src.Offset, scalar ? [0] : src.Strides,
-            y.AsSpan<T>(), scalar ? [0] : y.Strides);
+            y.Elements<T>(), scalar ? [0] : y.Strides);
     }
 
     // dy/dself = identity; dy/dsrc[p] = dy[p with dim ← index[p]] = gather(dy) (zero where src is beyond the index).

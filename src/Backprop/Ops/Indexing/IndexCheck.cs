@@ -18,7 +18,7 @@ internal static class IndexCheck
     /// </summary>
     public static ReadOnlySpan<long> InRange(Tensor index, int size, int dim, Shape inputShape, string op)
     {
-        ReadOnlySpan<long> values = index.Contiguous().AsReadOnlySpan<long>();
+        ReadOnlySpan<long> values = index.Contiguous().ReadOnlyElements<long>();
         int bad = IndexKernels.FirstOutOfRange(values, size);
         if (bad >= 0)
             throw new ArgumentOutOfRangeException("index", $"{op}: index {values[bad]} is out of range for dimension {dim} with size {size} (input shape {inputShape}, index shape {index.Shape})");

@@ -35,9 +35,9 @@ internal sealed class IndexSelectBackward : Node
         using (GradMode.Disable()) packed = x.Contiguous();
         switch (x.DType)
         {
-            case DType.Float32: IndexKernels.IndexSelect(packed.AsReadOnlySpan<float>(), outer, size, inner, idx, y.AsSpan<float>()); break;
-            case DType.Float64: IndexKernels.IndexSelect(packed.AsReadOnlySpan<double>(), outer, size, inner, idx, y.AsSpan<double>()); break;
-            default: IndexKernels.IndexSelect(packed.AsReadOnlySpan<long>(), outer, size, inner, idx, y.AsSpan<long>()); break;
+            case DType.Float32: IndexKernels.IndexSelect(packed.ReadOnlyElements<float>(), outer, size, inner, idx, y.Elements<float>()); break;
+            case DType.Float64: IndexKernels.IndexSelect(packed.ReadOnlyElements<double>(), outer, size, inner, idx, y.Elements<double>()); break;
+            default: IndexKernels.IndexSelect(packed.ReadOnlyElements<long>(), outer, size, inner, idx, y.Elements<long>()); break;
         }
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
         return y;
@@ -104,7 +104,7 @@ internal sealed class IndexAddBackward : Node
     }
 
     private static void Run<T>(Tensor y, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor source) where T : unmanaged, INumber<T>
-        => IndexKernels.IndexAdd(y.AsSpan<T>(), outer, size, inner, idx, source.AsReadOnlySpan<T>());
+        => IndexKernels.IndexAdd(y.Elements<T>(), outer, size, inner, idx, source.ReadOnlyElements<T>());
 
     // dy/dself = identity; dy/dsource[.., j, ..] = dy[.., index[j], ..].
     protected internal override Tensor?[] Backward(Tensor dy) =>

@@ -55,7 +55,7 @@ internal sealed class WhereBackward : Node
     {
         if (condition.IsContiguous && condition.Numel == shape.Numel)
         {
-            IndexKernels.NonZero(condition.AsReadOnlySpan<T>(), mask);
+            IndexKernels.NonZero(condition.ReadOnlyElements<T>(), mask);
             return;
         }
         T[] packed = ArrayPool<T>.Shared.Rent(mask.Length);
@@ -79,7 +79,7 @@ internal sealed class WhereBackward : Node
         Span<int> sb = stackalloc int[y.Rank];
         StridedLayout.BroadcastStrides(a, y.Shape, sa);
         StridedLayout.BroadcastStrides(b, y.Shape, sb);
-        IndexKernels.Where(mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.AsSpan<T>(), y.Shape.Dims);
+        IndexKernels.Where(mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.Elements<T>(), y.Shape.Dims);
     }
 
     // dy/da = [condition], dy/db = [!condition]; broadcast dims are summed back.

@@ -38,9 +38,9 @@ internal sealed class BceWithLogitsBackward : Node
         }
         var losses = new Tensor(input.Shape, input.DType);
         if (input.DType == DType.Float32)
-            BceWithLogitsKernel.Forward(x.AsReadOnlySpan<float>(), t.AsReadOnlySpan<float>(), p is null ? default : p.AsReadOnlySpan<float>(), losses.AsSpan<float>());
+            BceWithLogitsKernel.Forward(x.ReadOnlyElements<float>(), t.ReadOnlyElements<float>(), p is null ? default : p.ReadOnlyElements<float>(), losses.Elements<float>());
         else
-            BceWithLogitsKernel.Forward(x.AsReadOnlySpan<double>(), t.AsReadOnlySpan<double>(), p is null ? default : p.AsReadOnlySpan<double>(), losses.AsSpan<double>());
+            BceWithLogitsKernel.Forward(x.ReadOnlyElements<double>(), t.ReadOnlyElements<double>(), p is null ? default : p.ReadOnlyElements<double>(), losses.Elements<double>());
         Tensor y = reduction switch
         {
             Reduction.None => losses,
@@ -82,14 +82,14 @@ internal sealed class BceWithLogitsBackward : Node
             var y = new Tensor(x.Shape, x.DType);
             if (x.DType == DType.Float32)
             {
-                ReadOnlySpan<float> src = c.AsReadOnlySpan<float>();
-                Span<float> dst = y.AsSpan<float>();
+                ReadOnlySpan<float> src = c.ReadOnlyElements<float>();
+                Span<float> dst = y.Elements<float>();
                 for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
             }
             else
             {
-                ReadOnlySpan<double> src = c.AsReadOnlySpan<double>();
-                Span<double> dst = y.AsSpan<double>();
+                ReadOnlySpan<double> src = c.ReadOnlyElements<double>();
+                Span<double> dst = y.Elements<double>();
                 for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
             }
             if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftplusNode(x));

@@ -43,7 +43,7 @@ internal static class ClassTargets
             if (weight.DType != input.DType)
                 throw new ArgumentException($"{op}: weight dtype {weight.DType.Name()} differs from input dtype {input.DType.Name()}");
         }
-        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         for (int i = 0; i < t.Length; i++)
         {
             long v = t[i];
@@ -70,8 +70,8 @@ internal static class ClassTargets
     {
         if (reduction == Reduction.None) return losses;
         double sum = losses.DType == DType.Float32
-            ? SumKernel.SumContiguous(losses.AsReadOnlySpan<float>())
-            : SumKernel.SumContiguous(losses.AsReadOnlySpan<double>());
+            ? SumKernel.SumContiguous(losses.ReadOnlyElements<float>())
+            : SumKernel.SumContiguous(losses.ReadOnlyElements<double>());
         // 0/0 = NaN when every target is ignored, as PyTorch.
         return Tensor.Scalar(reduction == Reduction.Mean ? sum / totalWeight : sum, losses.DType);
     }
@@ -97,18 +97,18 @@ internal static class ClassTargets
         double scale = reduction == Reduction.Mean ? 1.0 / totalWeight : 1.0;
         Tensor? a = wantA ? new Tensor(PerPositionShape(shape), dtype) : null;
         var b = new Tensor(shape, dtype);
-        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         if (dtype == DType.Float32)
         {
-            ReadOnlySpan<float> w = weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<float>();
+            ReadOnlySpan<float> w = weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>();
             ClassLossKernel.GradientCoefficients(t, w, n, c, s, ignoreIndex, smoothing, (float)scale,
-                a is null ? default : a.AsSpan<float>(), b.AsSpan<float>());
+                a is null ? default : a.Elements<float>(), b.Elements<float>());
         }
         else
         {
-            ReadOnlySpan<double> w = weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<double>();
+            ReadOnlySpan<double> w = weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>();
             ClassLossKernel.GradientCoefficients(t, w, n, c, s, ignoreIndex, smoothing, scale,
-                a is null ? default : a.AsSpan<double>(), b.AsSpan<double>());
+                a is null ? default : a.Elements<double>(), b.Elements<double>());
         }
         return (a, b);
     }

@@ -33,13 +33,13 @@ internal sealed class CrossEntropyBackward : Node
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be between 0 and 1, got {labelSmoothing}");
         ClassTargets.Validate(input, target, weight, ignoreIndex, op, out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         var losses = new Tensor(target.Shape, input.DType);
         double total = input.DType == DType.Float32
-            ? ClassLossKernel.CrossEntropy(x.AsReadOnlySpan<float>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<float>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.AsSpan<float>())
-            : ClassLossKernel.CrossEntropy(x.AsReadOnlySpan<double>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<double>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.AsSpan<double>());
+            ? ClassLossKernel.CrossEntropy(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
+                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<float>())
+            : ClassLossKernel.CrossEntropy(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
+                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<double>());
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (ElementwiseDispatch.NeedsGrad(input))
             y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
@@ -68,9 +68,9 @@ internal sealed class CrossEntropyBackward : Node
         int n = x.Rank == 1 ? 1 : x.Shape[0], c = x.Rank == 1 ? x.Shape[0] : x.Shape[1], s = c == 0 ? 0 : x.Numel / Math.Max(n * c, 1);
         Tensor u = up.Contiguous();
         if (x.DType == DType.Float32)
-            Combine(p.AsSpan<float>(), a.AsReadOnlySpan<float>(), b.AsReadOnlySpan<float>(), u.AsReadOnlySpan<float>(), n, c, s);
+            Combine(p.Elements<float>(), a.ReadOnlyElements<float>(), b.ReadOnlyElements<float>(), u.ReadOnlyElements<float>(), n, c, s);
         else
-            Combine(p.AsSpan<double>(), a.AsReadOnlySpan<double>(), b.AsReadOnlySpan<double>(), u.AsReadOnlySpan<double>(), n, c, s);
+            Combine(p.Elements<double>(), a.ReadOnlyElements<double>(), b.ReadOnlyElements<double>(), u.ReadOnlyElements<double>(), n, c, s);
         return p;
     }
 
@@ -118,13 +118,13 @@ internal sealed class NllLossBackward : Node
     {
         ClassTargets.Validate(input, target, weight, ignoreIndex, "NllLoss", out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().AsReadOnlySpan<long>();
+        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         var losses = new Tensor(target.Shape, input.DType);
         double total = input.DType == DType.Float32
-            ? ClassLossKernel.Nll(x.AsReadOnlySpan<float>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<float>(),
-                                  n, c, s, ignoreIndex, losses.AsSpan<float>())
-            : ClassLossKernel.Nll(x.AsReadOnlySpan<double>(), t, weight is null ? default : weight.Detach().Contiguous().AsReadOnlySpan<double>(),
-                                  n, c, s, ignoreIndex, losses.AsSpan<double>());
+            ? ClassLossKernel.Nll(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
+                                  n, c, s, ignoreIndex, losses.Elements<float>())
+            : ClassLossKernel.Nll(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
+                                  n, c, s, ignoreIndex, losses.Elements<double>());
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (ElementwiseDispatch.NeedsGrad(input))
             y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));

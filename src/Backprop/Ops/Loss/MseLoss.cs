@@ -31,13 +31,13 @@ internal sealed class MseLossBackward : Node
         Tensor y;
         if (reduction == Reduction.None)
         {
-            if (d.DType == DType.Float32) TensorPrimitives.Multiply(d.AsSpan<float>(), d.AsSpan<float>(), d.AsSpan<float>());
-            else TensorPrimitives.Multiply(d.AsSpan<double>(), d.AsSpan<double>(), d.AsSpan<double>());
+            if (d.DType == DType.Float32) TensorPrimitives.Multiply(d.Elements<float>(), d.Elements<float>(), d.Elements<float>());
+            else TensorPrimitives.Multiply(d.Elements<double>(), d.Elements<double>(), d.Elements<double>());
             y = d;
         }
         else
         {
-            double sum = d.DType == DType.Float32 ? SumOfSquares(d.AsReadOnlySpan<float>()) : SumOfSquares(d.AsReadOnlySpan<double>());
+            double sum = d.DType == DType.Float32 ? SumOfSquares(d.ReadOnlyElements<float>()) : SumOfSquares(d.ReadOnlyElements<double>());
             // An empty mean is 0/0 = NaN, as PyTorch.
             y = Tensor.Scalar(reduction == Reduction.Mean ? sum / count : sum, d.DType);
         }

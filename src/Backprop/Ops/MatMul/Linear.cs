@@ -74,9 +74,9 @@ internal sealed class LinearBackward : Node
     private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> dst = y.AsSpan<T>();
+        Span<T> dst = y.Elements<T>();
         // The bias and ReLU run inside the GEMM, on each tile of y as it is finished.
-        ReadOnlySpan<T> bv = bias is null ? default : bias.Contiguous().AsReadOnlySpan<T>();
+        ReadOnlySpan<T> bv = bias is null ? default : bias.Contiguous().ReadOnlyElements<T>();
         // op(A) = x as [rows, in]; op(B) = Wᵀ: a row-major W [out, in] is B transposed, a transposed view of a [in, out] matrix is B itself.
         bool transA = false;
         int lda = Math.Max(inF, 1);

@@ -40,9 +40,9 @@ internal sealed class LinearReluBackward : Node
         {
             dz = dy; // the engine's private tensor: mask it in place
             if (dy.DType == DType.Float32)
-                VectorLoop.Binary(default(ReluBackwardOp<float>), y.AsReadOnlySpan<float>(), dy.AsReadOnlySpan<float>(), dy.AsSpan<float>());
+                VectorLoop.Binary(default(ReluBackwardOp<float>), y.ReadOnlyElements<float>(), dy.ReadOnlyElements<float>(), dy.Elements<float>());
             else
-                VectorLoop.Binary(default(ReluBackwardOp<double>), y.AsReadOnlySpan<double>(), dy.AsReadOnlySpan<double>(), dy.AsSpan<double>());
+                VectorLoop.Binary(default(ReluBackwardOp<double>), y.ReadOnlyElements<double>(), dy.ReadOnlyElements<double>(), dy.Elements<double>());
         }
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");

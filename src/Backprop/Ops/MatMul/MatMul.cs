@@ -67,7 +67,7 @@ internal sealed class MatMulBackward : Node
     {
         if (cOffsets.Length == 1)
             Gemm.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(aOffsets[0]), la.Ld,
-                          b.Data<T>().AsSpan(bOffsets[0]), lb.Ld, T.Zero, y.AsSpan<T>(), n);
+                          b.Data<T>().AsSpan(bOffsets[0]), lb.Ld, T.Zero, y.Elements<T>(), n);
         else
             Gemm.MultiplyBatched(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>(), aOffsets, la.Ld,
                                  b.Data<T>(), bOffsets, lb.Ld, T.Zero, y.Data<T>(), cOffsets, n);

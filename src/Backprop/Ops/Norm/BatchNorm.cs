@@ -70,7 +70,7 @@ internal sealed class BatchNormBackward : Node
                                int n, int c, int s, Tensor y, Tensor mean, Tensor rstd)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Span<T> m = mean.AsSpan<T>(), r = rstd.AsSpan<T>();
+        Span<T> m = mean.Elements<T>(), r = rstd.Elements<T>();
         T[] wv, bv;
         using (GradMode.Disable())
         {
@@ -79,16 +79,16 @@ internal sealed class BatchNormBackward : Node
         }
         if (training)
         {
-            NormKernels.ChannelMeanVar(x.AsReadOnlySpan<T>(), n, c, s, m, r, y.AsSpan<T>()); // r holds the biased variance for now
+            NormKernels.ChannelMeanVar(x.ReadOnlyElements<T>(), n, c, s, m, r, y.Elements<T>()); // r holds the biased variance for now
             if (runningMean is not null || runningVar is not null)
             {
                 double unbias = (double)n * s / ((double)n * s - 1);
                 using (GradMode.Disable())
                 {
                     var batchVar = new Tensor(new Shape(c), x.DType);
-                    r.CopyTo(batchVar.AsSpan<T>());
+                    r.CopyTo(batchVar.Elements<T>());
                     var batchMean = new Tensor(new Shape(c), x.DType);
-                    m.CopyTo(batchMean.AsSpan<T>());
+                    m.CopyTo(batchMean.Elements<T>());
                     runningMean?.CopyFrom(runningMean * (1 - momentum) + batchMean * momentum);
                     runningVar?.CopyFrom(runningVar * (1 - momentum) + batchVar * (momentum * unbias));
                 }
@@ -108,7 +108,7 @@ internal sealed class BatchNormBackward : Node
             scale[ch] = wv.Length > 0 ? r[ch] * wv[ch] : r[ch];
             shift[ch] = (bv.Length > 0 ? bv[ch] : T.Zero) - m[ch] * scale[ch];
         }
-        NormKernels.ChannelAffine<T>(x.AsReadOnlySpan<T>(), n, c, s, scale, shift, y.AsSpan<T>());
+        NormKernels.ChannelAffine<T>(x.ReadOnlyElements<T>(), n, c, s, scale, shift, y.Elements<T>());
     }
 
     // x̂ = (x − mean)·rstd, y = x̂·w + b, g = dy·w. Training (batch statistics depend on x):
@@ -154,9 +154,9 @@ internal sealed class BatchNormBackward : Node
         T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(5 * c, 1));
         try
         {
-            NormKernels.BatchNormBackward<T>(dy.AsReadOnlySpan<T>(), x.AsReadOnlySpan<T>(), n, c, s,
-                w is null ? default : w.AsReadOnlySpan<T>(), _mean.AsReadOnlySpan<T>(), _rstd.AsReadOnlySpan<T>(), _training,
-                dx is null ? default : dx.AsSpan<T>(), dw is null ? default : dw.AsSpan<T>(), db is null ? default : db.AsSpan<T>(), scratch);
+            NormKernels.BatchNormBackward<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), n, c, s,
+                w is null ? default : w.ReadOnlyElements<T>(), _mean.ReadOnlyElements<T>(), _rstd.ReadOnlyElements<T>(), _training,
+                dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
         }
         finally
         {

@@ -65,11 +65,11 @@ internal sealed class LayerNormBackward : Node
         var mean = new Tensor(new Shape(statDims), x.DType);
         var rstd = new Tensor(new Shape(statDims), x.DType);
         if (x.DType == DType.Float32)
-            NormKernels.LayerNormRows(xc.AsReadOnlySpan<float>(), rows, d, w is null ? default : wc.AsReadOnlySpan<float>(),
-                b is null ? default : bc.AsReadOnlySpan<float>(), (float)eps, y.AsSpan<float>(), mean.AsSpan<float>(), rstd.AsSpan<float>());
+            NormKernels.LayerNormRows(xc.ReadOnlyElements<float>(), rows, d, w is null ? default : wc.ReadOnlyElements<float>(),
+                b is null ? default : bc.ReadOnlyElements<float>(), (float)eps, y.Elements<float>(), mean.Elements<float>(), rstd.Elements<float>());
         else
-            NormKernels.LayerNormRows(xc.AsReadOnlySpan<double>(), rows, d, w is null ? default : wc.AsReadOnlySpan<double>(),
-                b is null ? default : bc.AsReadOnlySpan<double>(), eps, y.AsSpan<double>(), mean.AsSpan<double>(), rstd.AsSpan<double>());
+            NormKernels.LayerNormRows(xc.ReadOnlyElements<double>(), rows, d, w is null ? default : wc.ReadOnlyElements<double>(),
+                b is null ? default : bc.ReadOnlyElements<double>(), eps, y.Elements<double>(), mean.Elements<double>(), rstd.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
         return y;
     }
@@ -112,9 +112,9 @@ internal sealed class LayerNormBackward : Node
         T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
         try
         {
-            NormKernels.LayerNormBackwardRows<T>(dy.AsReadOnlySpan<T>(), x.AsReadOnlySpan<T>(), rows, d,
-                w is null ? default : w.AsReadOnlySpan<T>(), _mean.AsReadOnlySpan<T>(), _rstd.AsReadOnlySpan<T>(),
-                dx is null ? default : dx.AsSpan<T>(), dw is null ? default : dw.AsSpan<T>(), db is null ? default : db.AsSpan<T>(), scratch);
+            NormKernels.LayerNormBackwardRows<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), rows, d,
+                w is null ? default : w.ReadOnlyElements<T>(), _mean.ReadOnlyElements<T>(), _rstd.ReadOnlyElements<T>(),
+                dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
         }
         finally
         {

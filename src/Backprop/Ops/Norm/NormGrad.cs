@@ -15,14 +15,14 @@ internal sealed class NormRsqrtBackward : Node
         var y = new Tensor(x.Shape, x.DType);
         if (x.DType == DType.Float32)
         {
-            ReadOnlySpan<float> s = xc.AsReadOnlySpan<float>();
-            Span<float> d = y.AsSpan<float>();
+            ReadOnlySpan<float> s = xc.ReadOnlyElements<float>();
+            Span<float> d = y.Elements<float>();
             for (int i = 0; i < s.Length; i++) d[i] = 1f / MathF.Sqrt(s[i]);
         }
         else
         {
-            ReadOnlySpan<double> s = xc.AsReadOnlySpan<double>();
-            Span<double> d = y.AsSpan<double>();
+            ReadOnlySpan<double> s = xc.ReadOnlyElements<double>();
+            Span<double> d = y.Elements<double>();
             for (int i = 0; i < s.Length; i++) d[i] = 1.0 / Math.Sqrt(s[i]);
         }
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NormRsqrtBackward(x, y));

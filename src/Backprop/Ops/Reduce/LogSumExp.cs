@@ -25,8 +25,8 @@ internal sealed class LogSumExpBackward : Node
         bool[] reduced = ReduceLayout.SingleDim(x.Shape, d);
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
-        if (x.DType == DType.Float32) SoftmaxKernel.LogSumExp(c.AsReadOnlySpan<float>(), outer, n, inner, y.AsSpan<float>());
-        else SoftmaxKernel.LogSumExp(c.AsReadOnlySpan<double>(), outer, n, inner, y.AsSpan<double>());
+        if (x.DType == DType.Float32) SoftmaxKernel.LogSumExp(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>());
+        else SoftmaxKernel.LogSumExp(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>());
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
         return y;

@@ -28,9 +28,9 @@ internal sealed class ExtremumAllBackward : Node
         var y = new Tensor(Shape.Scalar, x.DType);
         switch (x.DType)
         {
-            case DType.Float32: y.AsSpan<float>()[0] = Extreme(c.AsReadOnlySpan<float>(), min); break;
-            case DType.Float64: y.AsSpan<double>()[0] = Extreme(c.AsReadOnlySpan<double>(), min); break;
-            default: y.AsSpan<long>()[0] = Extreme(c.AsReadOnlySpan<long>(), min); break;
+            case DType.Float32: y.Elements<float>()[0] = Extreme(c.ReadOnlyElements<float>(), min); break;
+            case DType.Float64: y.Elements<double>()[0] = Extreme(c.ReadOnlyElements<double>(), min); break;
+            default: y.Elements<long>()[0] = Extreme(c.ReadOnlyElements<long>(), min); break;
         }
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExtremumAllBackward(x, y, min));
         return y;
@@ -46,9 +46,9 @@ internal sealed class ExtremumAllBackward : Node
         Tensor x = _x.Value.Detach().Contiguous();
         var mask = new Tensor(x.Shape, x.DType);
         if (x.DType == DType.Float32)
-            ArgReduceKernel.TieMask(x.AsReadOnlySpan<float>(), _y.Value.AsReadOnlySpan<float>()[0], mask.AsSpan<float>());
+            ArgReduceKernel.TieMask(x.ReadOnlyElements<float>(), _y.Value.ReadOnlyElements<float>()[0], mask.Elements<float>());
         else
-            ArgReduceKernel.TieMask(x.AsReadOnlySpan<double>(), _y.Value.AsReadOnlySpan<double>()[0], mask.AsSpan<double>());
+            ArgReduceKernel.TieMask(x.ReadOnlyElements<double>(), _y.Value.ReadOnlyElements<double>()[0], mask.Elements<double>());
         return [mask * dy];
     }
 }
@@ -84,12 +84,12 @@ internal sealed class ExtremumDimBackward : Node
         Tensor c = x.Detach().Contiguous();
         var values = new Tensor(kept, x.DType);
         var indices = new Tensor(kept, DType.Int64);
-        Span<long> idx = indices.AsSpan<long>();
+        Span<long> idx = indices.Elements<long>();
         switch (x.DType)
         {
-            case DType.Float32: ArgReduceKernel.Run(c.AsReadOnlySpan<float>(), outer, n, inner, values.AsSpan<float>(), idx, min); break;
-            case DType.Float64: ArgReduceKernel.Run(c.AsReadOnlySpan<double>(), outer, n, inner, values.AsSpan<double>(), idx, min); break;
-            default: ArgReduceKernel.Run(c.AsReadOnlySpan<long>(), outer, n, inner, values.AsSpan<long>(), idx, min); break;
+            case DType.Float32: ArgReduceKernel.Run(c.ReadOnlyElements<float>(), outer, n, inner, values.Elements<float>(), idx, min); break;
+            case DType.Float64: ArgReduceKernel.Run(c.ReadOnlyElements<double>(), outer, n, inner, values.Elements<double>(), idx, min); break;
+            default: ArgReduceKernel.Run(c.ReadOnlyElements<long>(), outer, n, inner, values.Elements<long>(), idx, min); break;
         }
         indices = ReduceLayout.Finish(indices, x.Shape, reduced, keepDim);
         if (!wantValues) return (null, indices);
@@ -106,8 +106,8 @@ internal sealed class ExtremumDimBackward : Node
         Tensor indices = _indices.Value.Contiguous();
         ReduceLayout.AroundDim(_inputShape, _dim, out int outer, out int n, out int inner);
         var mask = new Tensor(_inputShape, dy.DType);
-        if (dy.DType == DType.Float32) ArgReduceKernel.OneHot(indices.AsReadOnlySpan<long>(), outer, n, inner, mask.AsSpan<float>());
-        else ArgReduceKernel.OneHot(indices.AsReadOnlySpan<long>(), outer, n, inner, mask.AsSpan<double>());
+        if (dy.DType == DType.Float32) ArgReduceKernel.OneHot(indices.ReadOnlyElements<long>(), outer, n, inner, mask.Elements<float>());
+        else ArgReduceKernel.OneHot(indices.ReadOnlyElements<long>(), outer, n, inner, mask.Elements<double>());
         return [mask * ReduceLayout.Unsqueeze(dy, _inputShape, reduced, _keepDim)];
     }
 }

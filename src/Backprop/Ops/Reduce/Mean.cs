@@ -16,8 +16,8 @@ internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int c
         Tensor y;
         using (GradMode.Disable()) y = x.Sum(dims, keepDim);
         // Sum wrote fresh contiguous storage: scale it in place. An empty reduction gives 0/0 = NaN, as PyTorch.
-        if (y.DType == DType.Float32) TensorPrimitives.Divide(y.AsSpan<float>(), (float)count, y.AsSpan<float>());
-        else TensorPrimitives.Divide(y.AsSpan<double>(), count, y.AsSpan<double>());
+        if (y.DType == DType.Float32) TensorPrimitives.Divide(y.Elements<float>(), (float)count, y.Elements<float>());
+        else TensorPrimitives.Divide(y.Elements<double>(), count, y.Elements<double>());
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
         return y;
     }

@@ -14,8 +14,8 @@ internal static class SoftmaxForward
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(x.Shape, x.DType);
         // The last dim of a contiguous tensor has inner = 1 and takes the SIMD row path.
-        if (x.DType == DType.Float32) SoftmaxKernel.Softmax(c.AsReadOnlySpan<float>(), outer, n, inner, y.AsSpan<float>(), log);
-        else SoftmaxKernel.Softmax(c.AsReadOnlySpan<double>(), outer, n, inner, y.AsSpan<double>(), log);
+        if (x.DType == DType.Float32) SoftmaxKernel.Softmax(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>(), log);
+        else SoftmaxKernel.Softmax(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>(), log);
         return y;
     }
 }

@@ -30,14 +30,14 @@ internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node
         // anything else is permuted so the reduced dims come last.
         if (ReduceDims.TryBlock(x.Shape, reduced, out int outer, out int reduce, out int inner))
         {
-            SumKernel.SumMiddle(x.Contiguous().AsReadOnlySpan<T>(), outer, reduce, inner, y.AsSpan<T>());
+            SumKernel.SumMiddle(x.Contiguous().ReadOnlyElements<T>(), outer, reduce, inner, y.Elements<T>());
             return;
         }
         int[] order = ReduceDims.KeptFirstOrder(reduced);
         Tensor permuted;
         using (GradMode.Disable()) permuted = x.Permute(order).Contiguous();
         int kept = y.Numel;
-        SumKernel.SumMiddle(permuted.AsReadOnlySpan<T>(), kept, kept == 0 ? 0 : x.Numel / Math.Max(kept, 1), 1, y.AsSpan<T>());
+        SumKernel.SumMiddle(permuted.ReadOnlyElements<T>(), kept, kept == 0 ? 0 : x.Numel / Math.Max(kept, 1), 1, y.Elements<T>());
     }
 
     // d(sum)/dx = 1 for every summed element: broadcast dy back over the reduced dims.

@@ -15,8 +15,8 @@ internal static class VarianceForward
         Tensor src = ReduceLayout.Prepare(x, reduced, out int outer, out int n, out int inner);
         divisor = Math.Max(0, n - correction);
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
-        if (x.DType == DType.Float32) VarKernel.Run(src.AsReadOnlySpan<float>(), outer, n, inner, (float)divisor, y.AsSpan<float>());
-        else VarKernel.Run(src.AsReadOnlySpan<double>(), outer, n, inner, divisor, y.AsSpan<double>());
+        if (x.DType == DType.Float32) VarKernel.Run(src.ReadOnlyElements<float>(), outer, n, inner, (float)divisor, y.Elements<float>());
+        else VarKernel.Run(src.ReadOnlyElements<double>(), outer, n, inner, divisor, y.Elements<double>());
         return y;
     }
 }
@@ -77,8 +77,8 @@ internal sealed class StdBackward : Node
     {
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Std");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Std", out double divisor);
-        if (y.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Sqrt(y.AsSpan<float>(), y.AsSpan<float>());
-        else System.Numerics.Tensors.TensorPrimitives.Sqrt(y.AsSpan<double>(), y.AsSpan<double>());
+        if (y.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<float>(), y.Elements<float>());
+        else System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<double>(), y.Elements<double>());
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
         return y;

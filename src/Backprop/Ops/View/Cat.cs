@@ -64,9 +64,9 @@ internal sealed class CatBackward : Node
             int offset = starts[i] * strides[d];
             switch (y.DType)
             {
-                case DType.Float32: CopyKernel.Scatter(packed.AsReadOnlySpan<float>(), y.Data<float>(), offset, strides, t.Shape.Dims); break;
-                case DType.Float64: CopyKernel.Scatter(packed.AsReadOnlySpan<double>(), y.Data<double>(), offset, strides, t.Shape.Dims); break;
-                default: CopyKernel.Scatter(packed.AsReadOnlySpan<long>(), y.Data<long>(), offset, strides, t.Shape.Dims); break;
+                case DType.Float32: CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, t.Shape.Dims); break;
+                case DType.Float64: CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, t.Shape.Dims); break;
+                default: CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, t.Shape.Dims); break;
             }
         }
 

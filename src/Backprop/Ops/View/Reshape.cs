@@ -84,9 +84,9 @@ internal sealed class CloneBackward(Tensor x) : Node(x)
         var y = new Tensor(x.Shape, x.DType);
         switch (x.DType)
         {
-            case DType.Float32: Kernels.CopyKernel.Run(x.Data<float>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<float>()); break;
-            case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<double>()); break;
-            default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.AsSpan<long>()); break;
+            case DType.Float32: Kernels.CopyKernel.Run(x.Data<float>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<float>()); break;
+            case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<double>()); break;
+            default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<long>()); break;
         }
         if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CloneBackward(x));
         return y;
@@ -109,12 +109,12 @@ internal sealed class CastBackward(Tensor x) : Node(x)
         switch (dtype)
         {
             case DType.Float32:
-                Span<float> f = y.AsSpan<float>();
+                Span<float> f = y.Elements<float>();
                 for (int i = 0; i < f.Length; i++) f[i] = (float)values[i];
                 break;
-            case DType.Float64: values.CopyTo(y.AsSpan<double>()); break;
+            case DType.Float64: values.CopyTo(y.Elements<double>()); break;
             default:
-                Span<long> l = y.AsSpan<long>();
+                Span<long> l = y.Elements<long>();
                 for (int i = 0; i < l.Length; i++) l[i] = (long)values[i]; // truncates toward zero, as PyTorch
                 break;
         }

@@ -45,9 +45,9 @@ internal sealed class SlicePadBackward(Tensor g, int dim, int start, int step) :
             strides[dim] *= step;
             switch (g.DType)
             {
-                case DType.Float32: Kernels.CopyKernel.Scatter(packed.AsReadOnlySpan<float>(), y.Data<float>(), offset, strides, g.Shape.Dims); break;
-                case DType.Float64: Kernels.CopyKernel.Scatter(packed.AsReadOnlySpan<double>(), y.Data<double>(), offset, strides, g.Shape.Dims); break;
-                default: Kernels.CopyKernel.Scatter(packed.AsReadOnlySpan<long>(), y.Data<long>(), offset, strides, g.Shape.Dims); break;
+                case DType.Float32: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, g.Shape.Dims); break;
+                case DType.Float64: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, g.Shape.Dims); break;
+                default: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, g.Shape.Dims); break;
             }
         }
         if (ElementwiseDispatch.NeedsGrad(g)) y.SetGradFn(new SlicePadBackward(g, dim, start, step));
