@@ -146,6 +146,48 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// C = alpha·op(A)·B + beta·C with B(p, j) = <paramref name="b"/>.Src[RowOff[p] + ColOff[j]] packed
+    /// straight from its source (implicit GEMM); m, n, k ≥ 0. With <paramref name="parallel"/>, a large
+    /// product shares its B panels among the threads and splits the rows of C. Float32 and float64 only.
+    /// </summary>
+    internal static void MultiplyGathered<T>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, GemmGatherB<T> b, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        if (typeof(T) == typeof(float))
+            DispatchGathered(transA, m, n, k, Unsafe.BitCast<T, float>(alpha), (float*)a, lda, Unsafe.As<GemmGatherB<T>, GemmGatherB<float>>(ref b),
+                             Unsafe.BitCast<T, float>(beta), (float*)c, ldc, parallel);
+        else if (typeof(T) == typeof(double))
+            DispatchGathered(transA, m, n, k, Unsafe.BitCast<T, double>(alpha), (double*)a, lda, Unsafe.As<GemmGatherB<T>, GemmGatherB<double>>(ref b),
+                             Unsafe.BitCast<T, double>(beta), (double*)c, ldc, parallel);
+        else
+            throw new NotSupportedException($"Gemm: no gathered-B product for {typeof(T).Name}");
+    }
+
+    private static void DispatchGathered<T>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, GemmGatherB<T> b, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated)
+            RunGathered<T, Vector512Kernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
+        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
+            RunGathered<T, Vector256Kernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
+        else
+            RunGathered<T, ScalarKernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
+    }
+
+    private static void RunGathered<T, K>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, GemmGatherB<T> b, T beta, T* c, nint ldc, bool parallel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
+    {
+        int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Threading.ThreadCount, (m + K.MR - 1) / K.MR) : 1;
+        GemmDriver<T, K>.Run(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Math.Max(threads, 1), default, b);
+    }
+
     private static void Dispatch<T>(bool transA, bool transB, int m, int n, int k,
                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, GemmEpilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T>

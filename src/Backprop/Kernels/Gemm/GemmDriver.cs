@@ -37,6 +37,12 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc,
                            int threads, GemmEpilogue<T> epilogue)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads, epilogue, default);
+
+    /// <summary>As above; when <paramref name="gather"/> is set, B is packed from it and <paramref name="b"/>, <paramref name="transB"/> are ignored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc,
+                           int threads, GemmEpilogue<T> epilogue, GemmGatherB<T> gather)
     {
         int mr = K.MR, nr = K.NR;
         // Split k into equal blocks so a k just over KC does not leave a sliver.
@@ -70,7 +76,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                 var work = new Work
                 {
                     TransA = transA, TransB = transB, M = m, N = n, Depth = k, KcMax = kcMax, KBlocks = kBlocks,
-                    Alpha = alpha, Beta = beta, A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, Epilogue = epilogue,
+                    Alpha = alpha, Beta = beta, A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, Epilogue = epilogue, Gather = gather,
                     PackB0 = packB, PackB1 = shared ? packB + bufferElems : packB,
                     RowChunk = rowChunk, Chunks = chunks, Slices = slices, Blocks = blocks,
                     SlicesPacked = s, ChunksDone = s + blocks, ChunkBlocks = s + 2 * blocks,
@@ -103,6 +109,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         public T* A, B, C, PackB0, PackB1;
         public nint Lda, Ldb, Ldc;
         public GemmEpilogue<T> Epilogue;
+        public GemmGatherB<T> Gather;
         public int* SlicesPacked, ChunksDone, ChunkBlocks;
         public int Next; // next item to claim
 
@@ -155,6 +162,11 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             int j0 = panels * index / Slices * nr, j1 = Math.Min(panels * (index + 1) / Slices * nr, nc);
             if (j0 >= j1) return;
             int col = jc + j0;
+            if (Gather.IsSet)
+            {
+                Gather.Pack(pc, kc, col, j1 - j0, packB + (nint)j0 * kc, nr);
+                return;
+            }
             GemmPacking.PackB(TransB, TransB ? B + col * Ldb + pc : B + pc * Ldb + col, Ldb, kc, j1 - j0, packB + (nint)j0 * kc, nr);
         }
 

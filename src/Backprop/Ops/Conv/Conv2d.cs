@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -181,11 +182,11 @@ internal sealed class Conv2dBackward : Node
             int cg = C / Groups, og = OutC / Groups, k = cg * g.KH * g.KW, l = g.OH * g.OW, plane = g.H * g.W;
             bool pointwise = IsPointwise(g); // 1×1, stride 1, no padding: the input already is the column matrix
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, end - start);
-            T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
+            // Otherwise the GEMMs read im2col(x) straight from the (padded) images: see ImplicitColumns.
+            var unfold = pointwise ? default : new ImplicitColumns<T>(g, cg, block);
             T[]? outBlock = block > 1 || Codes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
-                fixed (T* pcol = col)
                 fixed (T* pout = outBlock)
                     for (int img0 = start; img0 < end; img0 += block)
                     {
@@ -193,17 +194,11 @@ internal sealed class Conv2dBackward : Node
                         for (int grp = 0; grp < Groups; grp++)
                         {
                             T* cols = X + (nint)(img0 * C + grp * cg) * plane;
-                            if (col is not null)
-                            {
-                                for (int i = 0; i < nb; i++)
-                                    Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), cg, g,
-                                        col.AsSpan(i * l, k * ld - i * l), ld);
-                                cols = pcol;
-                            }
+                            GemmGatherB<T> gather = pointwise ? default : unfold.Columns(X, C, img0, nb, grp);
                             if (Codes is not null)
                             {
                                 // [Og, K] · [K, nb·L] -> [Og, nb·L], then bias + ReLU + pool each image's planes into y
-                                Gemm.Multiply(false, false, og, ld, k, T.One, W + (nint)grp * og * k, k, cols, ld, T.Zero, pout, ld, ParallelGemm);
+                                Product(og, ld, k, W + (nint)grp * og * k, cols, gather, pout);
                                 int pooled = (g.OH / 2) * (g.OW / 2);
                                 for (int i = 0; i < nb; i++)
                                     for (int o = 0; o < og; o++)
@@ -218,7 +213,7 @@ internal sealed class Conv2dBackward : Node
                             if (nb == 1)
                             {
                                 // The bias goes on after the product, as in the block path, so both round the same way.
-                                Gemm.Multiply(false, false, og, l, k, T.One, W + (nint)grp * og * k, k, cols, l, T.Zero, ys, l, ParallelGemm);
+                                Product(og, l, k, W + (nint)grp * og * k, cols, gather, ys);
                                 if (B is not null)
                                     for (int o = 0; o < og; o++)
                                     {
@@ -228,7 +223,7 @@ internal sealed class Conv2dBackward : Node
                                 continue;
                             }
                             // [Og, K] · [K, nb·L] -> [Og, nb·L], then scatter each image's [Og, L] block into y (+ bias)
-                            Gemm.Multiply(false, false, og, ld, k, T.One, W + (nint)grp * og * k, k, cols, ld, T.Zero, pout, ld, ParallelGemm);
+                            Product(og, ld, k, W + (nint)grp * og * k, cols, gather, pout);
                             for (int i = 0; i < nb; i++)
                                 for (int o = 0; o < og; o++)
                                 {
@@ -242,9 +237,16 @@ internal sealed class Conv2dBackward : Node
             }
             finally
             {
-                if (col is not null) ArrayPool<T>.Shared.Return(col);
+                unfold.Dispose();
                 if (outBlock is not null) ArrayPool<T>.Shared.Return(outBlock);
             }
+        }
+
+        /// <summary>[Og, K] · [K, n] -> c (row stride n): B is the pointwise input <paramref name="cols"/> or the gathered columns.</summary>
+        private readonly void Product(int og, int n, int k, T* w, T* cols, GemmGatherB<T> gather, T* c)
+        {
+            if (gather.IsSet) Gemm.MultiplyGathered(false, og, n, k, T.One, w, k, gather, T.Zero, c, n, ParallelGemm);
+            else Gemm.Multiply(false, false, og, n, k, T.One, w, k, cols, n, T.Zero, c, n, ParallelGemm);
         }
     }
 
@@ -446,5 +448,77 @@ internal sealed class Conv2dBackward : Node
                 Im2Col.FoldAddDestructive(new Span<T>(pcol + i * l, (k - 1) * ld + l), cg, g,
                     new Span<T>(Dx + (nint)((img0 + i) * C + grp * cg) * plane, cg * plane), ld);
         }
+    }
+}
+
+/// <summary>
+/// im2col without the column matrix: pads a block of images (one group's channels) into a scratch
+/// buffer and describes column matrix entry (p, j) as an offset into it, so the GEMM packs its B
+/// panels from the images directly. Row p = (c·KH + ki)·KW + kj, column j = i·OH·OW + oh·OW + ow of
+/// image i of the block; the value is padded[i][c][oh·SH + ki·DH][ow·SW + kj·DW].
+/// </summary>
+internal unsafe struct ImplicitColumns<T> : IDisposable where T : unmanaged
+{
+    private readonly Window2d _g;
+    private readonly int _cg, _hp, _wp, _imageSize, _k;
+    private T* _padded;    // native memory: the GEMM keeps pointers into it
+    private int* _offsets; // k row offsets, then block·L column offsets
+    private int _columnsFor; // images whose column offsets are in _offsets (0: none yet)
+
+    public ImplicitColumns(in Window2d g, int channels, int block)
+    {
+        _g = g;
+        _cg = channels;
+        _hp = g.H + 2 * g.PH;
+        _wp = g.W + 2 * g.PW;
+        _imageSize = channels * _hp * _wp;
+        _k = channels * g.KH * g.KW;
+        _padded = (T*)NativeMemory.AllocZeroed((nuint)Math.Max(1, block * _imageSize), (nuint)sizeof(T)); // borders stay zero; interiors are overwritten per block
+        _offsets = (int*)NativeMemory.Alloc((nuint)Math.Max(1, _k + block * g.OH * g.OW), sizeof(int));
+        int row = 0;
+        for (int c = 0; c < channels; c++)
+            for (int ki = 0; ki < g.KH; ki++)
+                for (int kj = 0; kj < g.KW; kj++)
+                    _offsets[row++] = (c * _hp + ki * g.DH) * _wp + kj * g.DW;
+    }
+
+    /// <summary>
+    /// The [K, nb·OH·OW] column matrix of images [img0, img0 + nb) of x ([N, C, H, W]), channels of
+    /// group grp; valid until the next call or <see cref="Dispose"/>.
+    /// </summary>
+    public GemmGatherB<T> Columns(T* x, int c, int img0, int nb, int grp)
+    {
+        Window2d g = _g;
+        int l = g.OH * g.OW, plane = g.H * g.W;
+        T* pad = _padded;
+        int* offs = _offsets;
+        {
+            for (int i = 0; i < nb; i++)
+                for (int ch = 0; ch < _cg; ch++)
+                {
+                    T* src = x + (nint)((img0 + i) * c + grp * _cg + ch) * plane;
+                    T* dst = pad + (nint)i * _imageSize + ((nint)ch * _hp + g.PH) * _wp + g.PW;
+                    for (int h = 0; h < g.H; h++)
+                        new ReadOnlySpan<T>(src + h * g.W, g.W).CopyTo(new Span<T>(dst + (nint)h * _wp, g.W));
+                }
+            if (_columnsFor < nb)
+            {
+                int* cols = offs + _k;
+                for (int i = _columnsFor; i < nb; i++)
+                    for (int oh = 0; oh < g.OH; oh++)
+                        for (int ow = 0; ow < g.OW; ow++)
+                            cols[i * l + oh * g.OW + ow] = i * _imageSize + oh * g.SH * _wp + ow * g.SW;
+                _columnsFor = nb;
+            }
+            return new GemmGatherB<T>(pad, offs, offs + _k);
+        }
+    }
+
+    public void Dispose()
+    {
+        NativeMemory.Free(_padded);
+        NativeMemory.Free(_offsets);
+        _padded = null;
+        _offsets = null;
     }
 }
