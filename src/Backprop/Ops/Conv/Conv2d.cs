@@ -16,15 +16,17 @@ internal sealed class Conv2dBackward : Node
     private readonly Shape _xShape, _wShape;
     private readonly Window2d _g;
     private readonly int _groups;
-    private readonly byte[]? _codes; // fused ReLU + 2×2 max pool: per pooled output, the winning tap or Masked
+    private readonly SavedTensor? _codes; // fused ReLU + 2×2 max pool: per pooled output, one byte: the winning tap or Masked
+    private readonly bool _fused;
 
-    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Window2d g, int groups, byte[]? codes) : base(x, w, b)
+    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Window2d g, int groups, Tensor? codes) : base(x, w, b)
     {
         _xShape = x.Shape;
         _wShape = w.Shape;
         _g = g;
         _groups = groups;
-        _codes = codes;
+        _fused = codes is not null;
+        if (codes is not null) _codes = Save(codes);
         if (NeedsInputGrad(1)) _x = Save(xc);
         if (NeedsInputGrad(0)) _w = Save(wc);
     }
@@ -56,11 +58,14 @@ internal sealed class Conv2dBackward : Node
             throw new ArgumentException($"Conv2d + MaxPool2d(2): the convolution output ({g.OH}, {g.OW}) of input shape {x.Shape} is smaller than the 2×2 pooling window");
         // Every element is written (by the GEMM epilogue or the pool), so the outputs start uninitialized.
         Tensor y = fusePool ? Tensor.Uninitialized(new Shape(n, outC, g.OH / 2, g.OW / 2), x.DType) : Tensor.Uninitialized(new Shape(n, outC, g.OH, g.OW), x.DType);
-        byte[]? codes = fusePool ? GC.AllocateUninitializedArray<byte>(y.Shape.Numel) : null;
+        // The routes live in an int64 tensor (8 per element, at least one element so the span pins to a real address),
+        // so the buffer pool takes them back with the rest of the graph.
+        Tensor? codes = fusePool ? Tensor.Uninitialized(new Shape(Math.Max(1, (y.Shape.Numel + 7) / 8)), DType.Int64) : null;
+        Span<byte> codeBytes = codes is null ? default : MemoryMarshal.AsBytes(codes.Elements<long>());
         if (x.DType == DType.Float32)
-            RunForward<float>(xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), b is null ? default : bc.ReadOnlyElements<float>(), b is not null, y.Elements<float>(), codes, n, c, outC, groups, g);
+            RunForward<float>(xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), b is null ? default : bc.ReadOnlyElements<float>(), b is not null, y.Elements<float>(), codeBytes, n, c, outC, groups, g);
         else
-            RunForward<double>(xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), b is null ? default : bc.ReadOnlyElements<double>(), b is not null, y.Elements<double>(), codes, n, c, outC, groups, g);
+            RunForward<double>(xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), b is null ? default : bc.ReadOnlyElements<double>(), b is not null, y.Elements<double>(), codeBytes, n, c, outC, groups, g);
         if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, g, groups, codes));
         return y;
     }
@@ -112,7 +117,7 @@ internal sealed class Conv2dBackward : Node
     /// GEMMs); a batch too small to share out runs image by image with multi-threaded GEMMs. Every
     /// output element is computed the same way in both cases.
     /// </summary>
-    private static unsafe void RunForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, bool hasBias, Span<T> y, byte[]? codes,
+    private static unsafe void RunForward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> w, ReadOnlySpan<T> b, bool hasBias, Span<T> y, Span<byte> codes,
                                              int n, int c, int outC, int groups, in Window2d g)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -251,7 +256,7 @@ internal sealed class Conv2dBackward : Node
     }
 
     /// <summary>"Conv2dReluMaxPool2dBackward" when ReLU and max pooling are fused in.</summary>
-    public override string Name => _codes is null ? nameof(Conv2dBackward) : "Conv2dReluMaxPool2dBackward";
+    public override string Name => !_fused ? nameof(Conv2dBackward) : "Conv2dReluMaxPool2dBackward";
 
     /// <summary>Backward chunks per thread: enough to even out a late thread, few enough that the dW partial sums stay cheap.</summary>
     private const int ChunksPerThread = 8;
@@ -296,7 +301,8 @@ internal sealed class Conv2dBackward : Node
         Window2d g = _g;
         int n = _xShape[0], c = _xShape[1], outC = _wShape[0], groups = _groups;
         int l = g.OH * g.OW;
-        bool fused = _codes is not null;
+        bool fused = _fused;
+        Span<byte> codes = _codes is null ? default : MemoryMarshal.AsBytes(_codes.Value.Elements<long>());
         if (needB && !fused)
             for (int img = 0; img < n; img++)
                 for (int o = 0; o < outC; o++)
@@ -316,7 +322,7 @@ internal sealed class Conv2dBackward : Node
             fixed (T* pdx = dx)
             fixed (T* pdw = dw)
             fixed (T* ppart = partial)
-            fixed (byte* pcodes = _codes)
+            fixed (byte* pcodes = codes)
             fixed (T* psums = rowSums)
             {
                 var body = new BackwardBody<T>
