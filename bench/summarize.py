@@ -42,3 +42,19 @@ for key in sorted(vals, key=lambda k: (order.index(k[0]) if k[0] in order else 9
           + f" | {ratio(others.get('torchsharp'))} | {ratio(best)} |")
 print()
 print("Ratios are oriented so that > 1× means backprop is better (faster, or smaller for ratios/seconds/memory).")
+
+# backprop's managed memory traffic per timed phase (detail fields of its records; the peers do not report them)
+alloc = defaultdict(lambda: defaultdict(list))
+for r in recs:
+    if r["peer"] == "backprop" and "alloc_bytes_per_step" in r:
+        for f in ("alloc_bytes_per_step", "gen0", "gen1", "gen2"):
+            alloc[(r["workload"], r["metric"], r.get("threads"))][f].append(r[f])
+if alloc:
+    print()
+    print("backprop's managed allocations in each timed phase (median over the runs; GC counts are per phase, min–max):")
+    print()
+    print("| workload | phase (metric) | thr | allocated bytes per step | gen0 | gen1 | gen2 |")
+    print("|---|---|---|---|---|---|---|")
+    for (w, m, t), f in sorted(alloc.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 99, kv[0][1])):
+        rng = lambda xs: f"{min(xs)}–{max(xs)}" if min(xs) != max(xs) else f"{min(xs)}"
+        print(f"| {w} | {m} | {t} | {statistics.median(f['alloc_bytes_per_step']):,.0f} | {rng(f['gen0'])} | {rng(f['gen1'])} | {rng(f['gen2'])} |")
