@@ -16,6 +16,9 @@ public class LinearGradsTests
     [InlineData(7, 1, 9, true)]
     [InlineData(33, 17, 1, false)]
     [InlineData(300, 70, 90, true)]
+    [InlineData(0, 5, 3, false)]
+    [InlineData(4, 0, 3, true)]
+    [InlineData(4, 6, 0, false)]
     public void TwoThreads_BitIdenticalToOneThread(int rows, int inF, int outF, bool relu)
     {
         foreach (DType dtype in new[] { DType.Float32, DType.Float64 })
@@ -53,6 +56,53 @@ public class LinearGradsTests
             }
         }
         Assert.Equal(Run(1), Run(2));
+    }
+
+    /// <summary>
+    /// The bias gradient summed by the dW thread equals the sum over the batch rows of the output
+    /// gradient, also for a batched input and an upstream gradient that is a transposed view (summed
+    /// by the caller), and for empty and one-row batches.
+    /// </summary>
+    [Theory]
+    [Trait("Category", "Kernels")]
+    [InlineData(2, 3, 7, 5)]
+    [InlineData(1, 1, 4, 1)]
+    [InlineData(3, 0, 4, 6)]
+    [InlineData(2, 65, 33, 17)]
+    public void BiasGradient_TwoThreads_EqualsRowSum(int batch, int seq, int inF, int outF)
+    {
+        int saved = Threading.ThreadCount;
+        try
+        {
+            Threading.ThreadCount = 2;
+            foreach (bool transposedUpstream in new[] { false, true })
+                foreach (bool relu in new[] { false, true })
+                {
+                    var g = new Generator((ulong)(batch * 31 + seq * 7 + inF + outF));
+                    Tensor x = Tensor.Randn([batch, seq, inF], DType.Float64, g).RequireGrad();
+                    Tensor w = Tensor.Randn([outF, inF], DType.Float64, g).RequireGrad();
+                    Tensor b = Tensor.Randn([outF], DType.Float64, g).RequireGrad();
+                    Tensor y = relu ? Functional.LinearRelu(x, w, b) : Functional.Linear(x, w, b);
+                    Tensor dy = transposedUpstream
+                        ? Tensor.Randn([outF, seq, batch], DType.Float64, g).Permute(2, 1, 0)
+                        : Tensor.Randn([batch, seq, outF], DType.Float64, g);
+                    y.Backward(dy);
+                    double[] yv = y.Detach().Contiguous().ToArray<double>(), dyv = dy.Contiguous().ToArray<double>();
+                    var expected = new double[outF];
+                    for (int r = 0; r < batch * seq; r++)
+                        for (int o = 0; o < outF; o++)
+                            if (!relu || yv[r * outF + o] > 0) expected[o] += dyv[r * outF + o];
+                    double[] actual = b.Grad!.ToArray<double>();
+                    Assert.Equal(outF, actual.Length);
+                    for (int o = 0; o < outF; o++)
+                        Assert.True(Math.Abs(expected[o] - actual[o]) <= 1e-12 * (1 + Math.Abs(expected[o])),
+                                    $"db[{o}] = {actual[o]}, expected {expected[o]} (batch={batch} seq={seq} in={inF} out={outF} relu={relu} transposed={transposedUpstream})");
+                }
+        }
+        finally
+        {
+            Threading.ThreadCount = saved;
+        }
     }
 
     private static (double[] Dx, double[] Dw, double[] Db) Grads(int threads, int rows, int inF, int outF, bool relu, DType dtype, bool transposedWeight)

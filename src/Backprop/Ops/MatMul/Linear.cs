@@ -48,14 +48,15 @@ internal sealed class LinearBackward : Node
     // dx = dy·W, dW = Σ_r dy_rᵀ·x_r = dy2ᵀ·x2, db = Σ_r dy_r.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
-        int outF = dy.Shape[dy.Rank - 1];
-        Tensor? db = NeedsInputGrad(2) ? dy.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
-        var (dx, dw) = WeightGrads(dy, _w, _x, _rows);
+        var (dx, dw, db) = Grads(dy, _w, _x, _rows, NeedsInputGrad(2));
         return [dx, dw, db];
     }
 
-    /// <summary>dx = dz·W and dW = dz2ᵀ·x2 for the saved W and x (null when not saved); side by side when both are wanted.</summary>
-    internal static (Tensor? Dx, Tensor? Dw) WeightGrads(Tensor dz, SavedTensor? w, SavedTensor? x, int rows)
+    /// <summary>
+    /// dx = dz·W and dW = dz2ᵀ·x2 for the saved W and x (null when not saved), and db = Σ_r dz2_r when
+    /// <paramref name="wantDb"/>; side by side when dx and dW are both wanted.
+    /// </summary>
+    internal static (Tensor? Dx, Tensor? Dw, Tensor? Db) Grads(Tensor dz, SavedTensor? w, SavedTensor? x, int rows, bool wantDb)
     {
         Tensor? x2 = null;
         if (x is not null)
@@ -64,11 +65,12 @@ internal sealed class LinearBackward : Node
             x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
         }
         if (LinearGrads.Applies(dz, w is not null, x2 is not null))
-            return LinearGrads.Compute(dz, w!.Value, x2!, rows);
+            return LinearGrads.Compute(dz, w!.Value, x2!, rows, wantDb);
         int outF = dz.Shape[dz.Rank - 1];
+        Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
         Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
         Tensor? dw = x2 is null ? null : dz.Reshape(rows, outF).T().MatMul(x2);  // [out, rows]·[rows, in]
-        return (dx, dw);
+        return (dx, dw, db);
     }
 
     private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)

@@ -46,9 +46,7 @@ internal sealed class LinearReluBackward : Node
         }
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
-        int outF = dz.Shape[dz.Rank - 1];
-        Tensor? db = NeedsInputGrad(2) ? dz.Reshape(_rows, outF).Sum(0) : null;   // [rows, out] -> [out]
-        var (dx, dw) = LinearBackward.WeightGrads(dz, _w, _x, _rows);
+        var (dx, dw, db) = LinearBackward.Grads(dz, _w, _x, _rows, NeedsInputGrad(2));
         return [dx, dw, db];
     }
 }
