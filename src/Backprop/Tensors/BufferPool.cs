@@ -196,6 +196,18 @@ internal sealed class BufferPool
 
     private long _outstandingAfterFull;
 
+    /// <summary>A safe point that collects whatever the budget says (see <see cref="TensorMemory.Reclaim"/>).</summary>
+    internal static void Reclaim()
+    {
+        if (!Enabled || DisabledOnThisThread) return;
+        BufferPool pool = t_current ??= new BufferPool();
+        GC.Collect(1, GCCollectionMode.Forced, blocking: true, compacting: false);
+        pool._lentSinceCollect = 0;
+        pool.Collections++;
+        pool._lentSinceSafePoint = 0;
+        pool.Sweep(force: true);
+    }
+
     private void Sweep(bool force)
     {
         // Weak references only clear during a GC; without one, only released loans need tidying.

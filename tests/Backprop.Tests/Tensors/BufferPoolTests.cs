@@ -154,6 +154,30 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void Reclaim_GivesADroppedTensorsBufferToTheNextOfItsSize_AndLeavesHeldOnesAlone()
+    {
+        OnThread(true, () =>
+        {
+            Tensor a = Tensor.Uniform([64, 64], -1, 1, generator: new Generator(1)), b = Tensor.Uniform([64, 64], -1, 1, generator: new Generator(2));
+            TensorMemory.Reclaim();
+            Tensor held = a.MatMul(b);
+            float[] heldValues = held.ToArray<float>();
+            float[] dropped = DropProduct(a, b);
+            TensorMemory.Reclaim();
+            Tensor next = a.MatMul(b);
+            Assert.Same(dropped, ((Storage<float>)next.Storage).Items); // reused, not fresh
+            Assert.NotSame(((Storage<float>)held.Storage).Items, ((Storage<float>)next.Storage).Items);
+            Assert.Equal(heldValues, held.ToArray<float>());
+            Assert.Equal(heldValues, next.ToArray<float>());
+            return 0;
+        });
+
+        // In its own frame, so that nothing on the caller's stack keeps the product alive.
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        static float[] DropProduct(Tensor a, Tensor b) => ((Storage<float>)a.MatMul(b).Storage).Items;
+    }
+
+    [Fact]
     public void ZeroGrad_RecyclesAnUnreadGradientIntoTheNextBackward()
     {
         OnThread(true, () =>
