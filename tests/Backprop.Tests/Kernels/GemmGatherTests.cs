@@ -110,27 +110,22 @@ public unsafe class GemmGatherTests
         int cTotal = c * groups, plane = h * w, l = oh * ow, k = c * kh * kw;
         var rng = new Random(c * 1000 + h * 10 + images);
         float[] x = Rand<float>(rng, n * cTotal * plane);
-        var unfold = new ImplicitColumns<float>(g, c, images);
-        try
-        {
-            fixed (float* px = x)
-                foreach (int nb in new[] { images, Math.Max(1, images - 1), images })
-                    for (int img0 = 0; img0 + nb <= n; img0 += nb)
-                        for (int grp = 0; grp < groups; grp++)
-                        {
-                            int ld = nb * l;
-                            var expected = new float[k * ld];
-                            for (int i = 0; i < nb; i++)
-                                Im2Col.Unfold<float>(x.AsSpan(((img0 + i) * cTotal + grp * c) * plane, c * plane), c, g, expected.AsSpan(i * l), ld);
-                            GemmGatherB<float> cols = unfold.Columns(px, cTotal, img0, nb, grp);
-                            for (int p = 0; p < k; p++)
-                                for (int j = 0; j < ld; j++)
-                                    Assert.Equal(expected[p * ld + j], cols.Src[cols.RowOff[p] + cols.ColOff[j]]);
-                        }
-        }
-        finally
-        {
-            unfold.Dispose();
-        }
+        // The thread's scratch is kept for the geometry (and any smaller block) and replaced for another one.
+        var unfold = ImplicitColumns<float>.ForThread(g, c, images);
+        Assert.Same(unfold, ImplicitColumns<float>.ForThread(g, c, Math.Max(1, images - 1)));
+        fixed (float* px = x)
+            foreach (int nb in new[] { images, Math.Max(1, images - 1), images })
+                for (int img0 = 0; img0 + nb <= n; img0 += nb)
+                    for (int grp = 0; grp < groups; grp++)
+                    {
+                        int ld = nb * l;
+                        var expected = new float[k * ld];
+                        for (int i = 0; i < nb; i++)
+                            Im2Col.Unfold<float>(x.AsSpan(((img0 + i) * cTotal + grp * c) * plane, c * plane), c, g, expected.AsSpan(i * l), ld);
+                        GemmGatherB<float> cols = ImplicitColumns<float>.ForThread(g, c, nb).Columns(px, cTotal, img0, nb, grp);
+                        for (int p = 0; p < k; p++)
+                            for (int j = 0; j < ld; j++)
+                                Assert.Equal(expected[p * ld + j], cols.Src[cols.RowOff[p] + cols.ColOff[j]]);
+                    }
     }
 }

@@ -188,7 +188,7 @@ internal sealed class Conv2dBackward : Node
             bool pointwise = IsPointwise(g); // 1×1, stride 1, no padding: the input already is the column matrix
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, end - start);
             // Otherwise the GEMMs read im2col(x) straight from the (padded) images: see ImplicitColumns.
-            var unfold = pointwise ? default : new ImplicitColumns<T>(g, cg, block);
+            ImplicitColumns<T>? unfold = pointwise ? null : ImplicitColumns<T>.ForThread(g, cg, block);
             T[]? outBlock = block > 1 || Codes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
@@ -199,7 +199,7 @@ internal sealed class Conv2dBackward : Node
                         for (int grp = 0; grp < Groups; grp++)
                         {
                             T* cols = X + (nint)(img0 * C + grp * cg) * plane;
-                            GemmGatherB<T> gather = pointwise ? default : unfold.Columns(X, C, img0, nb, grp);
+                            GemmGatherB<T> gather = pointwise ? default : unfold!.Columns(X, C, img0, nb, grp);
                             if (Codes is not null)
                             {
                                 // [Og, K] · [K, nb·L] -> [Og, nb·L], then bias + ReLU + pool each image's planes into y
@@ -242,7 +242,6 @@ internal sealed class Conv2dBackward : Node
             }
             finally
             {
-                unfold.Dispose();
                 if (outBlock is not null) ArrayPool<T>.Shared.Return(outBlock);
             }
         }
@@ -462,19 +461,33 @@ internal sealed class Conv2dBackward : Node
 /// buffer and describes column matrix entry (p, j) as an offset into it, so the GEMM packs its B
 /// panels from the images directly. Row p = (c·KH + ki)·KW + kj, column j = i·OH·OW + oh·OW + ow of
 /// image i of the block; the value is padded[i][c][oh·SH + ki·DH][ow·SW + kj·DW].
+/// One per thread, kept while the geometry stays the same (every block of every step of a layer),
+/// so the scratch is allocated, its borders zeroed and the offsets computed once, not per block.
 /// </summary>
-internal unsafe struct ImplicitColumns<T> : IDisposable where T : unmanaged
+internal sealed unsafe class ImplicitColumns<T> where T : unmanaged
 {
+    [ThreadStatic] private static ImplicitColumns<T>? t_current;
+
     private readonly Window2d _g;
-    private readonly int _cg, _hp, _wp, _imageSize, _k;
+    private readonly int _cg, _block, _hp, _wp, _imageSize, _k;
     private T* _padded;    // native memory: the GEMM keeps pointers into it
     private int* _offsets; // k row offsets, then block·L column offsets
     private int _columnsFor; // images whose column offsets are in _offsets (0: none yet)
 
-    public ImplicitColumns(in Window2d g, int channels, int block)
+    /// <summary>This thread's scratch for the geometry, for blocks of up to <paramref name="block"/> images.</summary>
+    public static ImplicitColumns<T> ForThread(in Window2d g, int channels, int block)
+    {
+        ImplicitColumns<T>? cur = t_current;
+        if (cur is not null && cur._g == g && cur._cg == channels && cur._block >= block) return cur;
+        cur?.Free();
+        return t_current = new ImplicitColumns<T>(g, channels, block);
+    }
+
+    private ImplicitColumns(in Window2d g, int channels, int block)
     {
         _g = g;
         _cg = channels;
+        _block = block;
         _hp = g.H + 2 * g.PH;
         _wp = g.W + 2 * g.PW;
         _imageSize = channels * _hp * _wp;
@@ -490,41 +503,45 @@ internal unsafe struct ImplicitColumns<T> : IDisposable where T : unmanaged
 
     /// <summary>
     /// The [K, nb·OH·OW] column matrix of images [img0, img0 + nb) of x ([N, C, H, W]), channels of
-    /// group grp; valid until the next call or <see cref="Dispose"/>.
+    /// group grp; valid until the next call on this thread.
     /// </summary>
     public GemmGatherB<T> Columns(T* x, int c, int img0, int nb, int grp)
     {
         Window2d g = _g;
         int l = g.OH * g.OW, plane = g.H * g.W;
-        T* pad = _padded;
-        int* offs = _offsets;
-        {
-            for (int i = 0; i < nb; i++)
-                for (int ch = 0; ch < _cg; ch++)
-                {
-                    T* src = x + (nint)((img0 + i) * c + grp * _cg + ch) * plane;
-                    T* dst = pad + (nint)i * _imageSize + ((nint)ch * _hp + g.PH) * _wp + g.PW;
-                    for (int h = 0; h < g.H; h++)
-                        new ReadOnlySpan<T>(src + h * g.W, g.W).CopyTo(new Span<T>(dst + (nint)h * _wp, g.W));
-                }
-            if (_columnsFor < nb)
+        for (int i = 0; i < nb; i++)
+            for (int ch = 0; ch < _cg; ch++)
             {
-                int* cols = offs + _k;
-                for (int i = _columnsFor; i < nb; i++)
-                    for (int oh = 0; oh < g.OH; oh++)
-                        for (int ow = 0; ow < g.OW; ow++)
-                            cols[i * l + oh * g.OW + ow] = i * _imageSize + oh * g.SH * _wp + ow * g.SW;
-                _columnsFor = nb;
+                T* src = x + (nint)((img0 + i) * c + grp * _cg + ch) * plane;
+                T* dst = _padded + (nint)i * _imageSize + ((nint)ch * _hp + g.PH) * _wp + g.PW;
+                for (int h = 0; h < g.H; h++)
+                    new ReadOnlySpan<T>(src + h * g.W, g.W).CopyTo(new Span<T>(dst + (nint)h * _wp, g.W));
             }
-            return new GemmGatherB<T>(pad, offs, offs + _k);
+        if (_columnsFor < nb)
+        {
+            int* cols = _offsets + _k;
+            for (int i = _columnsFor; i < nb; i++)
+                for (int oh = 0; oh < g.OH; oh++)
+                    for (int ow = 0; ow < g.OW; ow++)
+                        cols[i * l + oh * g.OW + ow] = i * _imageSize + oh * g.SH * _wp + ow * g.SW;
+            _columnsFor = nb;
         }
+        return new GemmGatherB<T>(_padded, _offsets, _offsets + _k);
     }
 
-    public void Dispose()
+    private void Free()
     {
         NativeMemory.Free(_padded);
         NativeMemory.Free(_offsets);
         _padded = null;
         _offsets = null;
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the scratch of a thread that has ended.</summary>
+    ~ImplicitColumns()
+    {
+        NativeMemory.Free(_padded);
+        NativeMemory.Free(_offsets);
     }
 }
