@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Backprop.Data;
+using Backprop.Memory;
 using Backprop.NN;
 using Backprop.Optim;
 
@@ -24,17 +25,16 @@ internal static class Workloads
             {
                 Tensor a = Tensor.Uniform([n, n], -1, 1, generator: g), b = Tensor.Uniform([n, n], -1, 1, generator: g);
                 using var noGrad = GradMode.Disable();
-                for (int i = 0; i < 3; i++) a.MatMul(b);
-                TensorMemory.Reclaim();
+                for (int i = 0; i < 3; i++)
+                    using (TensorScope.Begin()) a.MatMul(b);
                 var times = new double[reps];
                 for (int i = 0; i < reps; i++)
                 {
+                    // A fresh C each call, allocation included; the scope frees it outside the timed region, as the peers' `del C`.
+                    using var scope = TensorScope.Begin();
                     long t0 = Stopwatch.GetTimestamp();
-                    Tensor c = a.MatMul(b); // a fresh C each call, allocation included
+                    a.MatMul(b);
                     times[i] = Seconds(t0);
-                    GC.KeepAlive(c);
-                    c = null!;
-                    TensorMemory.Reclaim(); // the previous C is freed outside the timed region, as the peers' `del C`
                 }
                 Array.Sort(times);
                 double median = reps % 2 == 1 ? times[reps / 2] : 0.5 * (times[reps / 2 - 1] + times[reps / 2]);
@@ -92,7 +92,11 @@ internal static class Workloads
         long bytes = GC.GetAllocatedBytesForCurrentThread();
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         long t0 = Stopwatch.GetTimestamp();
-        for (int s = from; s < to; s++) last = step(s);
+        for (int s = from; s < to; s++)
+        {
+            using var scope = TensorScope.Begin(); // the step's tensors are recycled when it ends
+            last = scope.Keep(step(s));
+        }
         double seconds = Seconds(t0);
         double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         bytes = GC.GetAllocatedBytesForCurrentThread() - bytes;
@@ -145,6 +149,7 @@ internal static class Workloads
         using (GradMode.Disable())
             for (int i = 0; i < xte.Shape[0]; i += 1000)
             {
+                using var scope = TensorScope.Begin();
                 long[] pred = model.Forward(xte.Narrow(0, i, 1000)).ArgMax(1).ToArray<long>();
                 long[] truth = yte.Narrow(0, i, 1000).ToArray<long>();
                 for (int k = 0; k < pred.Length; k++) if (pred[k] == truth[k]) correct++;

@@ -1,9 +1,12 @@
+using Backprop.Memory;
+
 namespace Backprop;
 
 /// <summary>
 /// Executes the backward pass: orders the graph topologically (a node runs once every node
 /// that feeds it a gradient has run), sums gradients that meet at a node, and delivers leaf
 /// gradients either into <see cref="Tensor.Grad"/> or, for <see cref="Autograd.Grad"/>, into a result array.
+/// Gradients that only the engine can see are recycled as soon as they are consumed (see <see cref="Ownership"/>).
 /// </summary>
 internal static class Engine
 {
@@ -16,13 +19,6 @@ internal static class Engine
     }
 
     public static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
-    {
-        BufferPool.SafePoint(mayCollect: false); // the forward activations are alive here
-        RunGraph(roots, rootGrads, retainGraph, createGraph, capture);
-        BufferPool.SafePoint(); // the graph's saved tensors and gradients just died: recycle them
-    }
-
-    private static void RunGraph(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
     {
         var pending = new Dictionary<Node, (Tensor Grad, bool Owned)>(ReferenceEqualityComparer.Instance);
         var dependencies = CountDependencies(roots);
@@ -75,8 +71,8 @@ internal static class Engine
             if (dx.Length != node.Edges.Length)
                 throw new InvalidOperationException($"{node.Name}: backward returned {dx.Length} gradients for {node.Edges.Length} inputs");
             // A private output gradient that the node did not pass on (as itself or a view) is dead now.
-            if (dyPrivate && !node.MayRetainGradients && !SharesStorage(dx, dy.Storage))
-                BufferPool.Release(dy.Storage);
+            if (dyPrivate && !node.MayRetainGradients && !Ownership.PassedOn(dx, dy.Storage))
+                Ownership.Recycle(dy.Storage);
 
             for (int i = 0; i < dx.Length; i++)
             {
@@ -87,12 +83,12 @@ internal static class Engine
                     throw new InvalidOperationException($"{node.Name}: backward returned a gradient of shape {g.Shape} for input {i} of shape {edge.InputShape}");
                 if (edge.Node is { } next)
                 {
-                    Accumulate(pending, next, g, owned: !node.MayRetainGradients && IsPrivate(dx, i, mark));
+                    Accumulate(pending, next, g, owned: !node.MayRetainGradients && Ownership.IsFreshGradient(dx, i, mark));
                     if (--dependencies[next] == 0) ready.Push(next);
                 }
                 else
                 {
-                    DeliverToLeaf(edge.Leaf!, g, createGraph, capture, owned: !node.MayRetainGradients && IsPrivate(dx, i, mark));
+                    DeliverToLeaf(edge.Leaf!, g, createGraph, capture, owned: !node.MayRetainGradients && Ownership.IsFreshGradient(dx, i, mark));
                 }
             }
         }
@@ -134,35 +130,12 @@ internal static class Engine
         pending[node] = (existing.Grad + g, true);
         if (!GradMode.IsEnabled)
         {
-            if (existing.Owned) BufferPool.Release(existing.Grad.Storage);
-            if (owned) BufferPool.Release(g.Storage);
+            if (existing.Owned) Ownership.Recycle(existing.Grad.Storage);
+            if (owned) Ownership.Recycle(g.Storage);
         }
     }
 
-    private static bool SharesStorage(Tensor?[] dx, Storage s)
-    {
-        foreach (Tensor? t in dx)
-            if (t is not null && ReferenceEquals(t.Storage, s)) return true;
-        return false;
-    }
-
     private static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
-
-    /// <summary>
-    /// True when gradient dx[i] is provably referenced by nobody but the engine: its storage was
-    /// created during the backward call that returned it (serial after <paramref name="mark"/>),
-    /// the tensor covers that whole storage, and no other returned gradient shares it. The
-    /// caller also requires a library node, which keeps no reference to what it returns.
-    /// </summary>
-    private static bool IsPrivate(Tensor?[] dx, int i, long mark)
-    {
-        Tensor g = dx[i]!;
-        Storage s = g.Storage;
-        if (s.Serial <= mark || g.Offset != 0 || !g.IsContiguous || g.Numel != s.Length || g.GradFn is not null) return false;
-        for (int j = 0; j < dx.Length; j++)
-            if (j != i && dx[j] is { } other && ReferenceEquals(other.Storage, s)) return false;
-        return true;
-    }
 
     private static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Capture? capture, bool owned)
     {
@@ -182,23 +155,41 @@ internal static class Engine
     }
 
     /// <summary>
-    /// Adds a gradient into a .Grad slot. Without createGraph the stored gradient is a private
-    /// copy (backward may hand the same tensor to several inputs) and later ones add in place;
-    /// an <paramref name="owned"/> gradient (see <see cref="IsPrivate"/>) is stored without copying.
+    /// Adds a gradient into a .Grad slot. Without createGraph the stored gradient is the library's
+    /// own tensor (backward may hand the same tensor to several inputs, or the caller may hold it):
+    /// it goes into the buffer ZeroGrad released when there is one, is stored as is when it is
+    /// <paramref name="owned"/> (see <see cref="Ownership.IsFreshGradient"/>), and is copied otherwise;
+    /// later gradients add in place.
     /// </summary>
     private static void AccumulateGrad(Tensor target, Tensor g, bool createGraph, bool owned)
     {
-        Tensor? existing = target.PrivateGrad;
+        Tensor? existing = target.Grad;
         if (createGraph)
+        {
             target.Grad = existing is null ? g : existing + g; // part of a graph: never recycled
-        else if (existing is null && owned)
-            target.SetPrivateGrad(g);
-        else if (existing is null || existing.RequiresGrad)
-            target.SetPrivateGrad(existing is null ? g.Detach().Clone() : (existing.Detach() + g).Detach()); // a fresh copy
+            return;
+        }
+        if (existing is null)
+        {
+            if (target.SpareGrad is { } spare && spare.Shape == g.Shape && spare.DType == g.DType)
+            {
+                if (!ReferenceEquals(spare, g))
+                {
+                    spare.CopyFrom(g); // no grad mode here: a plain strided copy
+                    if (owned) Ownership.Recycle(g.Storage);
+                }
+                spare.BumpVersion();
+                target.Grad = spare;
+            }
+            else
+                target.Grad = owned ? g : g.Detach().Clone();
+        }
+        else if (existing.RequiresGrad)
+            target.Grad = (existing.Detach() + g).Detach(); // a fresh copy
         else
         {
             existing.AddInPlace(g);
-            if (owned) BufferPool.Release(g.Storage);
+            if (owned) Ownership.Recycle(g.Storage);
         }
     }
 }

@@ -8,8 +8,12 @@ public abstract class Node
 {
     private List<SavedTensor>? _saved;
 
-    /// <summary>Records the inputs; only those that require grad get an edge.</summary>
-    protected Node(params ReadOnlySpan<Tensor?> inputs)
+    /// <summary>
+    /// Records the inputs; only those that require grad get an edge. Only the library defines nodes
+    /// (user code differentiates its own functions through <see cref="CustomFunction"/>), so the
+    /// engine knows what every node does with the gradients it is given.
+    /// </summary>
+    private protected Node(params ReadOnlySpan<Tensor?> inputs)
     {
         Edges = new Edge[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
@@ -34,10 +38,10 @@ public abstract class Node
     internal Tensor? RetainGradTarget { get; set; }
 
     /// <summary>
-    /// False for the library's own ops, whose backward keeps no reference to the gradients it
-    /// returns; true for user code (subclasses outside the library, custom functions), which might.
+    /// False for the library's own ops, whose backward keeps no reference to the gradients it is
+    /// given or returns; true for nodes that run user code (custom functions), which might.
     /// </summary>
-    internal virtual bool MayRetainGradients => GetType().Assembly != typeof(Node).Assembly;
+    internal virtual bool MayRetainGradients => false;
 
     /// <summary>
     /// Set by the engine during <see cref="Backward"/> when the output gradient passed in is a

@@ -104,6 +104,21 @@ public sealed class DataLoader
     {
         int start = b * BatchSize;
         int count = Math.Min(BatchSize, order.Length - start);
-        return _dataset.GetBatch(order.AsSpan(start, count));
+        long mark = Storage.LastSerial;
+        (Tensor x, Tensor y) = _dataset.GetBatch(order.AsSpan(start, count));
+        OfferToScope(x, mark);
+        OfferToScope(y, mark);
+        return (x, y);
+    }
+
+    /// <summary>
+    /// A batch tensor made by this GetBatch call (outside any scope, e.g. on the prefetch thread) may
+    /// be adopted by the consumer's step scope, so its buffer is recycled with the step
+    /// (<see cref="Memory.TensorScope.Begin(ReadOnlySpan{Tensor})"/>); views of the data set never are.
+    /// </summary>
+    private static void OfferToScope(Tensor t, long mark)
+    {
+        Storage s = t.Storage;
+        if (s.Serial > mark && s.Scope is null && t.Offset == 0 && t.Numel == s.Length) s.Adoptable = true;
     }
 }

@@ -6,7 +6,11 @@ public interface IBatchDataset
     /// <summary>Number of examples.</summary>
     int Count { get; }
 
-    /// <summary>Stacks the examples at <paramref name="indices"/> into one batch.</summary>
+    /// <summary>
+    /// Stacks the examples at <paramref name="indices"/> into one batch. Tensors made by this call
+    /// belong to the caller (a <see cref="Memory.TensorScope"/> may recycle them); return views of
+    /// data the set keeps, never a tensor it made here and also keeps.
+    /// </summary>
     (Tensor Inputs, Tensor Targets) GetBatch(ReadOnlySpan<int> indices);
 }
 

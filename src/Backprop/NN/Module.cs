@@ -39,7 +39,7 @@ public abstract class Module
     protected Tensor RegisterBuffer(string name, Tensor value)
     {
         CheckNewName(name);
-        _buffers.Add(new(name, value));
+        _buffers.Add(new(name, Memory.Ownership.Escape(value)));
         return value;
     }
 
@@ -123,10 +123,9 @@ public abstract class Module
     {
         foreach (Parameter p in Parameters())
         {
-            if (setToNone || p.PrivateGrad is null) p.Data.DropGrad();
-            else using (GradMode.Disable()) p.PrivateGrad.ZeroInPlace();
+            if (setToNone || p.Grad is null) p.Data.DropGrad();
+            else using (GradMode.Disable()) p.Grad.ZeroInPlace();
         }
-        BufferPool.SafePoint();
     }
 
     /// <summary>Parameters and buffers by dotted name, in registration order (values share storage with the model).</summary>

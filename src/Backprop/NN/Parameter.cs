@@ -14,7 +14,7 @@ public sealed class Parameter
             throw new ArgumentException($"Parameter: parameters must be floating point, got {data.DType.Name()} (shape {data.Shape})");
         if (!data.IsLeaf)
             throw new ArgumentException($"Parameter: expected a leaf tensor, got the output of {data.GradFn!.Name}; pass tensor.Detach()");
-        Data = data.IsContiguous ? data : data.Contiguous();
+        Data = Memory.Ownership.Escape(data.IsContiguous ? data : data.Contiguous()); // outlives any TensorScope
         Data.RequiresGrad = true;
     }
 
@@ -27,9 +27,6 @@ public sealed class Parameter
         get => Data.Grad;
         set => Data.Grad = value;
     }
-
-    /// <summary><see cref="Grad"/> without handing it out (see <see cref="Tensor.PrivateGrad"/>).</summary>
-    internal Tensor? PrivateGrad => Data.PrivateGrad;
 
     /// <summary>Shape of the values.</summary>
     public Shape Shape => Data.Shape;

@@ -13,7 +13,7 @@ public static class GradClip
     public static double ClipGradNorm(IEnumerable<Parameter> parameters, double maxNorm, double normType = 2, bool errorIfNonfinite = false)
     {
         var grads = new List<Tensor>();
-        foreach (Parameter p in parameters) if (p.PrivateGrad is { } g) grads.Add(g);
+        foreach (Parameter p in parameters) if (p.Grad is { } g) grads.Add(g);
         if (grads.Count == 0) return 0;
         double total = 0;
         foreach (Tensor g in grads)
@@ -40,7 +40,7 @@ public static class GradClip
         if (!(clipValue >= 0)) throw new ArgumentException($"ClipGradValue: clip value must be non-negative, got {clipValue}");
         foreach (Parameter p in parameters)
         {
-            if (p.PrivateGrad is not Tensor g) continue;
+            if (p.Grad is not Tensor g) continue;
             Tensor c = g.Contiguous();
             if (c.DType == DType.Float32)
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Backprop.Memory;
 using Backprop.NN;
 
 namespace Backprop.Optim;
@@ -48,12 +49,11 @@ public abstract class Optimizer
     /// <summary>Applies one update to every parameter that has a gradient (runs without recording a graph).</summary>
     public void Step()
     {
-        BufferPool.SafePoint();
         using var _ = GradMode.Disable();
         foreach (ParamGroup group in _groups)
             foreach (Parameter p in group.Parameters)
             {
-                if (p.PrivateGrad is not Tensor grad) continue;
+                if (p.Grad is not Tensor grad) continue;
                 if (grad.Shape != p.Shape || grad.DType != p.DType)
                     throw new InvalidOperationException($"{GetType().Name}.Step: gradient of shape {grad.Shape} {grad.DType.Name()} does not match parameter {p.Shape} {p.DType.Name()}");
                 if (!_state.TryGetValue(p, out var state))
@@ -70,7 +70,7 @@ public abstract class Optimizer
     protected static Tensor StateTensor(Dictionary<string, Tensor> state, string key, Parameter p, double initial = 0)
     {
         if (!state.TryGetValue(key, out Tensor? t))
-            state[key] = t = Tensor.Full(p.Shape, initial, p.DType);
+            state[key] = t = Ownership.Escape(Tensor.Full(p.Shape, initial, p.DType)); // outlives the step's TensorScope
         return t;
     }
 
@@ -88,10 +88,9 @@ public abstract class Optimizer
         foreach (ParamGroup g in _groups)
             foreach (Parameter p in g.Parameters)
             {
-                if (setToNone || p.PrivateGrad is null) p.Data.DropGrad();
-                else using (GradMode.Disable()) p.PrivateGrad.ZeroInPlace();
+                if (setToNone || p.Grad is null) p.Data.DropGrad();
+                else using (GradMode.Disable()) p.Grad.ZeroInPlace();
             }
-        BufferPool.SafePoint();
     }
 
     /// <summary>
@@ -143,7 +142,7 @@ public abstract class Optimizer
                 if (parts[2] != "step" && t.Shape != p.Shape)
                     throw new ArgumentException($"{GetType().Name}.LoadStateDict: '{name}' has shape {t.Shape}, parameter {pi} has shape {p.Shape}");
                 if (!newState.TryGetValue(p, out var s)) newState[p] = s = [];
-                s[parts[2]] = parts[2] == "step" ? t.Clone() : t.To(p.DType).Clone();
+                s[parts[2]] = Ownership.Escape(parts[2] == "step" ? t.Clone() : t.To(p.DType).Clone());
             }
             else
                 throw new ArgumentException($"{GetType().Name}.LoadStateDict: unexpected entry '{name}'");

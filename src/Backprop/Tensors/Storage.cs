@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using Backprop.Memory;
+
 namespace Backprop;
 
 /// <summary>
@@ -23,49 +26,38 @@ public abstract class Storage
     /// <summary>Incremented by every in-place write through any view of this storage.</summary>
     public int Version { get; internal set; }
 
-    /// <summary>The loan this storage's array came from, while it may still go back to a <see cref="BufferPool"/>.</summary>
-    internal BufferPool.Rental? Rental;
+    /// <summary>The scope that recycles this storage's array when it ends, or null (the garbage collector's).</summary>
+    internal TensorScope? Scope;
 
-    /// <summary>The thread whose pool lent the array (0 when not pooled).</summary>
-    internal int OwnerThread;
+    /// <summary>Made by a <see cref="Data.DataLoader"/> for one batch: a scope may adopt it (see <see cref="TensorScope.Begin(ReadOnlySpan{Tensor})"/>).</summary>
+    internal bool Adoptable;
+
+    /// <summary>True once the array went back to the pool; any further use throws.</summary>
+    internal bool IsRecycled { get; private protected set; }
 
     /// <summary>Creates zero-filled storage of the given type and length.</summary>
-    public static Storage Create(DType dtype, int length) => dtype switch
+    public static Storage Create(DType dtype, int length) => TensorScope.Track(dtype switch
     {
-        DType.Float32 => BufferPool.Rent<float>(length, clear: true) ?? new Storage<float>(new float[length]),
-        DType.Float64 => BufferPool.Rent<double>(length, clear: true) ?? new Storage<double>(new double[length]),
-        _ => BufferPool.Rent<long>(length, clear: true) ?? new Storage<long>(new long[length]),
-    };
+        DType.Float32 => new Storage<float>(BufferPool.Rent<float>(length, clear: true)),
+        DType.Float64 => new Storage<double>(BufferPool.Rent<double>(length, clear: true)),
+        _ => new Storage<long>(BufferPool.Rent<long>(length, clear: true)),
+    });
 
     /// <summary>Storage whose contents are unspecified, for outputs a kernel overwrites entirely (skips the clearing).</summary>
-    internal static Storage CreateUninitialized(DType dtype, int length) => dtype switch
+    internal static Storage CreateUninitialized(DType dtype, int length) => TensorScope.Track(dtype switch
     {
-        DType.Float32 => BufferPool.Rent<float>(length, clear: false) ?? new Storage<float>(GC.AllocateUninitializedArray<float>(length)),
-        DType.Float64 => BufferPool.Rent<double>(length, clear: false) ?? new Storage<double>(GC.AllocateUninitializedArray<double>(length)),
-        _ => BufferPool.Rent<long>(length, clear: false) ?? new Storage<long>(GC.AllocateUninitializedArray<long>(length)),
-    };
+        DType.Float32 => new Storage<float>(BufferPool.Rent<float>(length, clear: false)),
+        DType.Float64 => new Storage<double>(BufferPool.Rent<double>(length, clear: false)),
+        _ => new Storage<long>(BufferPool.Rent<long>(length, clear: false)),
+    });
 
-    /// <summary>
-    /// The array is (or may be) reachable other than through this storage: a public span or array
-    /// was handed out, or another thread touched it. It then never goes back to the pool.
-    /// </summary>
-    internal void Expose()
-    {
-        if (Rental is not { } r) return;
-        Rental = null;
-        OwnerThread = 0;
-        r.Array = null;
-    }
+    /// <summary>Marks the storage recycled and hands its array over (to the pool); see <see cref="Ownership.Recycle"/>.</summary>
+    internal abstract Array TakeArrayForRecycling();
 
-    /// <summary>Exposes pooled storage used from a thread other than the one whose pool lent it.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    internal void CheckThread()
-    {
-        if (OwnerThread != 0 && OwnerThread != Environment.CurrentManagedThreadId) Expose();
-    }
-
-    /// <summary>Drops the array after it went back to the pool, so a stale reader fails instead of reading reused memory.</summary>
-    internal abstract void Revoke();
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private protected void ThrowRecycled() => throw new InvalidOperationException(
+        $"A tensor ({DType.Name()}, {Length} elements) was used after its memory was recycled: it was made inside a TensorScope that has ended. " +
+        "Use tensors made in a scope only inside it, or keep one with scope.Keep(tensor).");
 }
 
 /// <summary>Typed storage over a managed array.</summary>
@@ -73,30 +65,23 @@ public sealed class Storage<T> : Storage where T : unmanaged
 {
     private T[] _data;
 
-    /// <summary>Wraps an existing array (no copy).</summary>
+    /// <summary>Wraps an existing array (no copy; the array is never recycled).</summary>
     public Storage(T[] data)
     {
         _data = data;
         Length = data.Length;
     }
 
-    /// <summary>The elements (the array is then never recycled by the buffer pool).</summary>
-    public T[] Data
-    {
-        get
-        {
-            Expose();
-            return _data;
-        }
-    }
+    /// <summary>The elements. For storage made inside a <see cref="TensorScope"/>, valid only until the scope ends.</summary>
+    public T[] Data => Items;
 
-    /// <summary>The elements, for library code that keeps no reference to the array beyond the storage's lifetime.</summary>
+    /// <summary>The elements, for library code.</summary>
     internal T[] Items
     {
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            CheckThread();
+            if (IsRecycled) ThrowRecycled();
             return _data;
         }
     }
@@ -107,5 +92,11 @@ public sealed class Storage<T> : Storage where T : unmanaged
     /// <inheritdoc/>
     public override int Length { get; }
 
-    internal override void Revoke() => _data = [];
+    internal override Array TakeArrayForRecycling()
+    {
+        T[] data = _data;
+        _data = [];
+        IsRecycled = true;
+        return data;
+    }
 }

@@ -77,19 +77,12 @@ public sealed partial class Tensor
     /// <summary>The elements of a contiguous tensor as a span over its storage (writes are visible to views).</summary>
     /// <exception cref="InvalidOperationException">The tensor is not contiguous or T does not match the dtype.</exception>
     public Span<T> AsSpan<T>() where T : unmanaged
-    {
-        Span<T> span = Elements<T>("AsSpan");
-        Storage.Expose(); // the span may outlive every reference to this tensor: never recycle the array
-        return span;
-    }
+        => Elements<T>("AsSpan");
 
     /// <summary>Read-only span over the elements of a contiguous tensor.</summary>
     public ReadOnlySpan<T> AsReadOnlySpan<T>() where T : unmanaged => AsSpan<T>();
 
-    /// <summary>
-    /// <see cref="AsSpan{T}"/> for library code, which uses the span only while the tensor is
-    /// reachable, so the array stays eligible for the buffer pool.
-    /// </summary>
+    /// <summary><see cref="AsSpan{T}"/> naming the calling op in its error.</summary>
     internal Span<T> Elements<T>(string op = "AsSpan") where T : unmanaged
     {
         CheckElementType<T>(op);
@@ -214,47 +207,37 @@ public sealed partial class Tensor
     }
 
     private Tensor? _grad;
-    private bool _gradExposed;
 
-    /// <summary>The accumulated gradient after <see cref="Backward"/>; same shape as this tensor.</summary>
+    /// <summary>
+    /// The accumulated gradient after <see cref="Backward"/>; same shape as this tensor. Setting it
+    /// stores the tensor as is. Unlike PyTorch, whose <c>zero_grad(set_to_none=True)</c> lets the old
+    /// gradient be freed, <c>ZeroGrad()</c> here keeps the dropped gradient's buffer and the next
+    /// backward writes this tensor's new gradient into it (so training allocates none): Clone() a
+    /// gradient you want to keep across ZeroGrad().
+    /// </summary>
     public Tensor? Grad
     {
-        get
-        {
-            _gradExposed = _grad is not null; // the caller may keep it: it is never recycled
-            return _grad;
-        }
+        get => _grad;
         set
         {
-            _grad = value;
-            _gradExposed = value is not null;
+            _grad = value is null ? null : Memory.Ownership.Escape(value);
+            SpareGrad = null;
         }
     }
 
-    /// <summary>
-    /// <see cref="Grad"/> for library code that keeps no reference to it beyond this tensor's slot
-    /// (engine, optimizers, clipping); a gradient only ever read this way can be recycled.
-    /// </summary>
-    internal Tensor? PrivateGrad => _grad;
-
-    /// <summary>Stores a gradient that no code outside the library has seen.</summary>
-    internal void SetPrivateGrad(Tensor? value)
-    {
-        _grad = value;
-        _gradExposed = false;
-    }
+    /// <summary>The buffer of a gradient that ZeroGrad released, for the next backward to overwrite (see <see cref="Grad"/>).</summary>
+    internal Tensor? SpareGrad { get; set; }
 
     /// <summary>
-    /// ZeroGrad with set-to-none: drops the gradient, and when user code never saw it (and it owns its
-    /// whole storage) gives its buffer back to the pool for the next backward to reuse.
+    /// ZeroGrad with set-to-none: <see cref="Grad"/> becomes null and its buffer is kept for the next
+    /// gradient when it is a plain contiguous tensor of its own.
     /// </summary>
     internal void DropGrad()
     {
-        if (_grad is { } g && !_gradExposed && g.GradFn is null && g.Offset == 0 && g.IsContiguous && g.Numel == g.Storage.Length
+        if (_grad is { } g && g.GradFn is null && !g.RequiresGrad && g.Offset == 0 && g.IsContiguous && g.Numel == g.Storage.Length
             && !ReferenceEquals(g.Storage, Storage))
-            BufferPool.Release(g.Storage);
+            SpareGrad = g;
         _grad = null;
-        _gradExposed = false;
     }
 
     /// <summary>The backward node that produced this tensor, or null for a leaf.</summary>

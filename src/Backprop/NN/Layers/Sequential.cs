@@ -28,10 +28,6 @@ public sealed class Sequential : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        // A safe point for the buffer pool (no kernel of this thread runs here), so inference loops
-        // recycle too. Collect only without grad: with it, the activations about to be saved would
-        // be promoted while alive.
-        BufferPool.SafePoint(mayCollect: !GradMode.IsEnabled);
         Tensor x = input;
         for (int i = 0; i < _layers.Count; i++)
         {

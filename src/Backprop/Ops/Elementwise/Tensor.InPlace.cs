@@ -11,9 +11,11 @@ public sealed partial class Tensor
     {
         CheckInPlace("AddInPlace");
         CheckSameDType(this, other, "AddInPlace");
+        CheckWritable("AddInPlace");
         using (GradMode.Disable())
         {
             Tensor addend = alpha == 1 ? other : other * alpha;
+            if (ReadsOtherPositionsOfThis(addend)) addend = addend.Clone(); // x += x.T(): read all of x before writing any
             if (!Shape.TryBroadcast(Shape, addend.Shape, out Shape b) || b != Shape)
                 throw new ArgumentException($"AddInPlace: cannot add shape {other.Shape} into shape {Shape}");
             if (IsContiguous)
@@ -36,6 +38,7 @@ public sealed partial class Tensor
     public Tensor MulInPlace(double factor)
     {
         CheckInPlace("MulInPlace");
+        CheckWritable("MulInPlace");
         Tensor product;
         using (GradMode.Disable()) product = this * factor;
         WriteFrom(product);
@@ -47,6 +50,7 @@ public sealed partial class Tensor
     public Tensor FillInPlace(double value)
     {
         CheckInPlace("FillInPlace");
+        CheckWritable("FillInPlace");
         WriteFrom(Full(Shape.Scalar, value, DType));
         BumpVersion();
         return this;
@@ -60,6 +64,7 @@ public sealed partial class Tensor
     {
         CheckInPlace("CopyFrom");
         CheckSameDType(this, source, "CopyFrom");
+        CheckWritable("CopyFrom");
         if (!Shape.TryBroadcast(Shape, source.Shape, out Shape b) || b != Shape)
             throw new ArgumentException($"CopyFrom: cannot copy shape {source.Shape} into shape {Shape}");
         WriteFrom(source);
@@ -67,12 +72,32 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>
+    /// True when <paramref name="source"/> views this tensor's storage other than element for element,
+    /// so writing this tensor while reading the source could read already-overwritten values.
+    /// </summary>
+    private bool ReadsOtherPositionsOfThis(Tensor source)
+        => ReferenceEquals(source.Storage, Storage)
+           && !(source.Offset == Offset && source.Shape == Shape && source.Strides.SequenceEqual(Strides));
+
+    /// <summary>Refuses in-place writes through a tensor in which several elements share one memory location (an expanded view).</summary>
+    private void CheckWritable(string op)
+    {
+        if (HasOverlap())
+            throw new InvalidOperationException(
+                $"{op}: cannot write in place into a tensor of shape {Shape} with strides [{string.Join(", ", Strides.ToArray())}]: " +
+                "several of its elements share one memory location (it is an expanded view); call Contiguous() or Clone() first");
+    }
+
     /// <summary>Writes values (broadcast to this shape) into this tensor's positions in storage.</summary>
     private void WriteFrom(Tensor source)
     {
         Tensor packed;
         using (GradMode.Disable())
+        {
             packed = (source.Shape == Shape ? source : source.Expand(Shape.ToArray())).Contiguous();
+            if (ReadsOtherPositionsOfThis(packed)) packed = packed.Clone(); // overlapping slices of one storage
+        }
         if (ReferenceEquals(packed.Storage, Storage) && packed.Offset == Offset && IsContiguous) return;
         switch (DType)
         {
