@@ -336,7 +336,7 @@ internal static unsafe class Conv2dDriver
                     }
             }
             if (Dw is null && Dx is null) return;
-            if (pcol is not null)
+            if (pcol is not null && dwChunk is not null) // only dW reads the columns (x is absent without it)
                 for (int i = 0; i < nb; i++)
                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * c + grp * cg) * plane, cg * plane), cg, g,
                         new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
