@@ -34,8 +34,8 @@ internal static unsafe class LinearGrads
         Gemm.CheckOperand("x", xTrans ? inF : rows, xTrans ? rows : inF, ldx, x.Length);
         Gemm.CheckOperand("dx", rows, inF, inF, dx.Length);
         Gemm.CheckOperand("dW", outF, inF, inF, dw.Length);
-        if (!db.IsEmpty && (db.Length < outF || dzTrans || dz.Length < (long)rows * outF))
-            throw new ArgumentException($"LinearGrads: db ({db.Length} elements) needs {outF} elements and dz stored row-major in {(long)rows * outF}, got {dz.Length}{(dzTrans ? ", transposed" : "")}");
+        if (!db.IsEmpty && (db.Length < outF || dzTrans || rows > 1 && outF > 0 && ldz != outF))
+            throw new ArgumentException($"LinearGrads: db needs {outF} elements (got {db.Length}) and dz row-major and contiguous (got {(dzTrans ? "transposed" : "row-major")} with row stride {ldz} for {outF} columns)");
         fixed (T* pz = dz)
         fixed (T* pw = w)
         fixed (T* px = x)
