@@ -19,7 +19,7 @@ public class MlpTrainStepBenchmark
     public void Setup()
     {
         var g = new Generator(0);
-        _model = Models.Mlp(g);
+        _model = Models.Mlp(g).Fuse();
         _opt = new Sgd(_model.Parameters(), new SgdOptions(LearningRate: 0.01, Momentum: 0.9));
         _x = Tensor.Uniform([128, 784], 0, 1, generator: g);
         var labels = new long[128];

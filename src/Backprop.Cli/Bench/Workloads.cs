@@ -109,7 +109,7 @@ internal static class Workloads
     {
         var (xtr, ytr, xte, yte, loadSeconds) = LoadFashionMnist(dataDir);
         const int B = 128, Warm = 20, Steps = 200;
-        Sequential model = Models.Mlp(new Generator(0));
+        Sequential model = Models.Mlp(new Generator(0)).Fuse();
         var opt = new Sgd(model.Parameters(), new SgdOptions(LearningRate: 0.1, Momentum: 0.9));
 
         Tensor Fwd(int s) => ForwardLoss(model, Batch(xtr, ytr, s, B));
@@ -140,7 +140,7 @@ internal static class Workloads
         r.Emit("mlp", "step_over_fwd", tTr / tF, "ratio", null, d);
 
         // 2-epoch accuracy run with a fresh model
-        model = Models.Mlp(new Generator(0));
+        model = Models.Mlp(new Generator(0)).Fuse();
         opt = new Sgd(model.Parameters(), new SgdOptions(LearningRate: 0.1, Momentum: 0.9));
         int nsteps = 2 * (xtr.Shape[0] / B);
         var (tTrain, finalLoss, _) = Timed(Train, 0, nsteps);
@@ -166,7 +166,7 @@ internal static class Workloads
         var (xtr, ytr, _, _, loadSeconds) = LoadFashionMnist(dataDir);
         xtr = xtr.View(-1, 1, 28, 28);
         const int B = 64, Warm = 5, FSteps = 50, TSteps = 40;
-        Sequential model = Models.Cnn(new Generator(0));
+        Sequential model = Models.Cnn(new Generator(0)).Fuse();
         var opt = new Adam(model.Parameters(), new AdamOptions(LearningRate: 1e-3));
         Tensor Fwd(int s) => ForwardLoss(model, Batch(xtr, ytr, s, B));
         Tensor Train(int s) => TrainStep(model, opt, Batch(xtr, ytr, s, B));

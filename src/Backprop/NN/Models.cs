@@ -23,14 +23,14 @@ public static class Models
         new Linear(64 * 7 * 7, 128, generator: generator), new Relu(),
         new Linear(128, 10, generator: generator));
 
-    /// <summary>Builds a model by name.</summary>
+    /// <summary>Builds a model by name, with its Linear → ReLU and Conv2d → ReLU → MaxPool2d(2) runs fused (<see cref="Sequential.Fuse"/>).</summary>
     /// <exception cref="ArgumentException">Unknown name.</exception>
-    public static Sequential Create(string name, Generator? generator = null) => name switch
+    public static Sequential Create(string name, Generator? generator = null) => (name switch
     {
         "mlp" => Mlp(generator),
         "cnn" => Cnn(generator),
         _ => throw new ArgumentException($"Models: unknown model '{name}'; choose one of: {string.Join(", ", Names)}"),
-    };
+    }).Fuse();
 
     /// <summary>The input shape a model expects for a batch of flattened 28×28 images.</summary>
     public static int[] InputShape(string name, int batch) => name == "cnn" ? [batch, 1, 28, 28] : [batch, 784];

@@ -28,6 +28,18 @@ public abstract class Module
         return p;
     }
 
+    /// <summary>
+    /// Registers a parameter object another module already owns under <paramref name="name"/>: both
+    /// modules then train the same values (used by fused modules that take over a layer's parameters).
+    /// </summary>
+    protected Parameter RegisterParameter(string name, Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        CheckNewName(name);
+        _parameters.Add(new(name, parameter));
+        return parameter;
+    }
+
     /// <summary>Reserves a parameter name that this configuration leaves empty (e.g. bias = false).</summary>
     protected void RegisterAbsentParameter(string name)
     {
@@ -49,6 +61,20 @@ public abstract class Module
         CheckNewName(name);
         _modules.Add(new(name, module));
         return module;
+    }
+
+    /// <summary>Puts <paramref name="module"/> in the place of the child registered as <paramref name="name"/>: same name, same position.</summary>
+    /// <exception cref="ArgumentException">No child has that name.</exception>
+    protected void ReplaceModule(string name, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        for (int i = 0; i < _modules.Count; i++)
+            if (_modules[i].Key == name)
+            {
+                _modules[i] = new(name, module);
+                return;
+            }
+        throw new ArgumentException($"{GetType().Name}: no child module named '{name}' to replace");
     }
 
     private void CheckNewName(string name)

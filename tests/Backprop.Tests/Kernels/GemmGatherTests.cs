@@ -110,7 +110,7 @@ public unsafe class GemmGatherTests
         int cTotal = c * groups, plane = h * w, l = oh * ow, k = c * kh * kw;
         var rng = new Random(c * 1000 + h * 10 + images);
         float[] x = Rand<float>(rng, n * cTotal * plane);
-        // The thread's scratch is kept for the geometry (and any smaller block) and replaced for another one.
+        // One workspace per thread: kept as is for the geometry (and any smaller block), set up again for another one.
         var unfold = ImplicitColumns<float>.ForThread(g, c, images);
         Assert.Same(unfold, ImplicitColumns<float>.ForThread(g, c, Math.Max(1, images - 1)));
         fixed (float* px = x)

@@ -5,35 +5,6 @@ using System.Runtime.InteropServices;
 
 namespace Backprop.Kernels;
 
-/// <summary>Geometry of a 2-D sliding window (convolution or pooling) over one [H, W] plane.</summary>
-internal readonly record struct Window2d(
-    int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int DH, int DW, int OH, int OW)
-{
-    /// <summary>
-    /// Output positions o in [lo, hi) whose input coordinate o·stride − pad + offset lies inside
-    /// [0, size); offset is the kernel tap's displacement (k·dilation).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ValidRange(int size, int outSize, int stride, int pad, int offset, out int lo, out int hi)
-    {
-        // o·s − p + off ≥ 0  ⇔  o ≥ ceil((p − off) / s)
-        int start = pad - offset;
-        if (stride == 1)
-        {
-            // the common case, without the divisions
-            lo = Math.Max(start, 0);
-            hi = Math.Max(Math.Min(outSize, size + start), 0);
-            if (lo > hi) lo = hi;
-            return;
-        }
-        lo = start <= 0 ? 0 : (start + stride - 1) / stride;
-        // o·s − p + off ≤ size − 1  ⇔  o ≤ floor((size − 1 + p − off) / s)
-        int end = size - 1 + pad - offset;
-        hi = end < 0 ? 0 : Math.Min(outSize, end / stride + 1);
-        if (lo > hi) lo = hi;
-    }
-}
-
 /// <summary>
 /// im2col / col2im for one image: unfolds a [C, H, W] plane stack into a [C·KH·KW, OH·OW]
 /// matrix (row r = (c·KH + i)·KW + j) so a convolution becomes one GEMM, and folds it back.

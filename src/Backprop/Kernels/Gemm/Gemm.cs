@@ -291,14 +291,14 @@ internal static unsafe class Gemm
             }
     }
 
-    private static void CheckSizes(int m, int n, int k)
+    internal static void CheckSizes(int m, int n, int k)
     {
         if (m < 0 || n < 0 || k < 0)
             throw new ArgumentException($"Gemm: sizes must be non-negative, got m={m}, n={n}, k={k}");
     }
 
     /// <summary>A rows×cols row-major operand with row stride ld must fit in length elements.</summary>
-    private static void CheckOperand(string name, int rows, int cols, int ld, long length, int offset = 0)
+    internal static void CheckOperand(string name, int rows, int cols, int ld, long length, int offset = 0)
     {
         if (offset < 0)
             throw new ArgumentException($"Gemm: {name} has negative offset {offset}");

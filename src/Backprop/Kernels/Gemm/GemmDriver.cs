@@ -15,7 +15,7 @@ namespace Backprop.Kernels;
 /// next item from one counter. An item only waits for items claimed before it (a row chunk for
 /// the B panel of its block and for the same chunk of the previous block, a B slice for the rows
 /// that last used its buffer), so a thread that starts late or is descheduled just takes fewer
-/// items, and the calling thread alone can do all of them. Two B buffers alternate, so packing
+/// items, and the calling thread alone can do all of them (the claiming is <see cref="DynamicParallel"/>). Two B buffers alternate, so packing
 /// the next block overlaps the end of the current one. Every tile of C is computed by one kernel
 /// call per block whoever claims it, so results do not depend on the number of threads.
 /// </para>
@@ -81,9 +81,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                     RowChunk = rowChunk, Chunks = chunks, Slices = slices, Blocks = blocks,
                     SlicesPacked = s, ChunksDone = s + blocks, ChunkBlocks = s + 2 * blocks,
                 };
-                var body = new Body { Work = &work };
-                if (shared) Threading.ParallelFor(threads, 1, ref body);
-                else work.Run();
+                DynamicParallel.For(blocks * (slices + chunks), shared ? threads : 1, ref work);
             }
         }
         finally
@@ -92,16 +90,8 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         }
     }
 
-    private struct Body : IRangeBody
-    {
-        public Work* Work;
-
-        // Each invocation is one more thread taking items; the range itself does not matter.
-        public readonly void Invoke(int start, int end) => Work->Run();
-    }
-
     /// <summary>One product's work list and progress, shared by the threads that take items from it.</summary>
-    private struct Work
+    private struct Work : IUnitBody
     {
         public bool TransA, TransB;
         public int M, N, Depth, KcMax, KBlocks, RowChunk, Chunks, Slices, Blocks;
@@ -111,48 +101,42 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         public GemmEpilogue<T> Epilogue;
         public GemmGatherB<T> Gather;
         public int* SlicesPacked, ChunksDone, ChunkBlocks;
-        public int Next; // next item to claim
 
-        /// <summary>Claims and runs items until none is left.</summary>
+        /// <summary>
+        /// Runs item <paramref name="item"/>: per block (in order), first its B slices, then its row chunks.
+        /// Items are claimed in order (<see cref="DynamicParallel"/>), so the items waited for are running.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Run()
+        [SkipLocalsInit] // the edge tile is written before it is read
+        public readonly void Invoke(int item)
         {
-            int perBlock = Slices + Chunks, total = Blocks * perBlock;
-            T* packA = null;
-            T* edge = stackalloc T[K.MR * K.NR];
-            while (true)
+            int perBlock = Slices + Chunks;
+            int block = item / perBlock, index = item % perBlock;
+            int jc = block / KBlocks * K.NC, pc = block % KBlocks * KcMax;
+            int nc = Math.Min(K.NC, N - jc), kc = Math.Min(KcMax, Depth - pc);
+            T* packB = (block & 1) == 0 ? PackB0 : PackB1;
+            if (index < Slices)
             {
-                int item = Interlocked.Increment(ref Next) - 1;
-                if (item >= total) return;
-                int block = item / perBlock, index = item % perBlock;
-                int jc = block / KBlocks * K.NC, pc = block % KBlocks * KcMax;
-                int nc = Math.Min(K.NC, N - jc), kc = Math.Min(KcMax, Depth - pc);
-                T* packB = (block & 1) == 0 ? PackB0 : PackB1;
-                if (index < Slices)
-                {
-                    // The buffer was last read by block - 2: all its row chunks must be done.
-                    if (block >= 2) WaitFor(ref ChunksDone[block - 2], Chunks);
-                    PackSlice(index, jc, pc, nc, kc, packB);
-                    Interlocked.Increment(ref SlicesPacked[block]);
-                }
-                else
-                {
-                    int chunk = index - Slices;
-                    WaitFor(ref SlicesPacked[block], Slices);
-                    WaitFor(ref ChunkBlocks[chunk], block); // this chunk's previous block has written C
-                    if (packA is null)
-                        packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax + GemmPacking.Slack) * sizeof(T));
-                    int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
-                    GemmPacking.PackA(TransA, TransA ? A + pc * Lda + ic : A + ic * Lda + pc, Lda, mc, kc, packA, K.MR);
-                    T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
-                    // The bias joins with the first depth block, ReLU follows the last one.
-                    T* bias = pc == 0 && Epilogue.Bias != null ? Epilogue.Bias + jc : null;
-                    bool relu = Epilogue.Relu && pc + kc == Depth;
-                    MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
-                    Volatile.Write(ref ChunkBlocks[chunk], block + 1);
-                    Interlocked.Increment(ref ChunksDone[block]);
-                }
+                // The buffer was last read by block - 2: all its row chunks must be done.
+                if (block >= 2) WaitFor(ref ChunksDone[block - 2], Chunks);
+                PackSlice(index, jc, pc, nc, kc, packB);
+                Interlocked.Increment(ref SlicesPacked[block]);
+                return;
             }
+            int chunk = index - Slices;
+            WaitFor(ref SlicesPacked[block], Slices);
+            WaitFor(ref ChunkBlocks[chunk], block); // this chunk's previous block has written C
+            T* packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax + GemmPacking.Slack) * sizeof(T));
+            T* edge = stackalloc T[K.MR * K.NR];
+            int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
+            GemmPacking.PackA(TransA, TransA ? A + pc * Lda + ic : A + ic * Lda + pc, Lda, mc, kc, packA, K.MR);
+            T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
+            // The bias joins with the first depth block, ReLU follows the last one.
+            T* bias = pc == 0 && Epilogue.Bias != null ? Epilogue.Bias + jc : null;
+            bool relu = Epilogue.Relu && pc + kc == Depth;
+            MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
+            Volatile.Write(ref ChunkBlocks[chunk], block + 1);
+            Interlocked.Increment(ref ChunksDone[block]);
         }
 
         /// <summary>Packs slice <paramref name="index"/> (whole NR panels) of the block's B panel.</summary>

@@ -29,33 +29,50 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         Tensor x = input;
-        for (int i = 0; i < _layers.Count; i++)
-        {
-            // Linear then ReLU runs as one fused op: same values and gradients, one tensor less.
-            if (_layers[i] is Linear linear && i + 1 < _layers.Count && _layers[i + 1] is Relu)
-            {
-                x = Functional.LinearRelu(x, linear.Weight, linear.Bias);
-                i++;
-            }
-            // Conv2d, ReLU, 2×2 max pool likewise: the convolution output is pooled as it is produced.
-            else if (_layers[i] is Conv2d conv && i + 2 < _layers.Count && _layers[i + 1] is Relu && _layers[i + 2] is MaxPool2d { IsPlain2x2: true }
-                     && x.Rank == 4 && FusablePoolInput(x, conv))
-            {
-                x = Functional.Conv2dReluMaxPool2d(x, conv.Weight, conv.Bias, (conv.Stride, conv.Stride), (conv.Padding, conv.Padding),
-                    (conv.Dilation, conv.Dilation), conv.Groups);
-                i += 2;
-            }
-            else
-                x = _layers[i].Forward(x);
-        }
+        foreach (Module layer in _layers) x = layer.Forward(x);
         return x;
     }
 
-    /// <summary>The convolution output is at least 2×2 (else the unfused ops report the error).</summary>
-    private static bool FusablePoolInput(Tensor x, Conv2d conv)
+    /// <summary>
+    /// Replaces, in place, each Linear → ReLU pair by a <see cref="LinearRelu"/> and each Conv2d → ReLU →
+    /// MaxPool2d(2) run (2×2 window, stride 2, no padding or dilation, floor mode) by a
+    /// <see cref="Conv2dReluMaxPool2d"/>, here and in every Sequential nested below, so each runs as one
+    /// fused op with the same values and gradients. A fused module takes the first layer's slot and
+    /// shares its parameters; the slots of the layers it absorbed hold <see cref="Identity"/>, so parameter
+    /// names and order, the state dict and optimizers built earlier stay exactly as they were. Without
+    /// this call every intermediate output stays a tensor you can hook. Returns this model.
+    /// </summary>
+    public Sequential Fuse()
     {
-        int span = conv.Dilation * (conv.KernelSize - 1) + 1, h = x.Shape[2] + 2 * conv.Padding, w = x.Shape[3] + 2 * conv.Padding;
-        return h >= span && w >= span && (h - span) / conv.Stride + 1 >= 2 && (w - span) / conv.Stride + 1 >= 2;
+        var chains = new List<Sequential>();
+        foreach (Module m in Modules())
+            if (m is Sequential s) chains.Add(s);
+        foreach (Sequential s in chains) s.FuseChildren();
+        return this;
+    }
+
+    private void FuseChildren()
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Linear linear && i + 1 < _layers.Count && _layers[i + 1] is Relu)
+            {
+                Replace(i, new LinearRelu(linear));
+                Replace(++i, new Identity());
+            }
+            else if (_layers[i] is Conv2d conv && i + 2 < _layers.Count && _layers[i + 1] is Relu && _layers[i + 2] is MaxPool2d { IsPlain2x2: true })
+            {
+                Replace(i, new Conv2dReluMaxPool2d(conv));
+                Replace(++i, new Identity());
+                Replace(++i, new Identity());
+            }
+        }
+    }
+
+    private void Replace(int index, Module module)
+    {
+        ReplaceModule(index.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+        _layers[index] = module;
     }
 }
 

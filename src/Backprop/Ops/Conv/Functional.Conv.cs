@@ -32,17 +32,18 @@ public static partial class Functional
     }
 
     /// <summary>
-    /// MaxPool2d(2)(Relu(Conv2d(input))) for a 4-D input as one op, with the values and gradients of
-    /// the three ops (used by <see cref="NN.Sequential"/>): the convolution output is pooled as it is
-    /// produced and never stored.
+    /// MaxPool2d(2)(Relu(Conv2d(input))) for a 4-D input [N, C, H, W] as one fused op, with the values
+    /// and gradients of the three ops (used by <see cref="NN.Conv2dReluMaxPool2d"/>): the convolution output
+    /// is pooled as it is produced and never stored, so it cannot be hooked. Returns [N, outC, OH/2, OW/2].
     /// </summary>
-    /// <exception cref="ArgumentException">As <see cref="Conv2d(Tensor, Tensor, Tensor?, (int H, int W), (int H, int W), (int H, int W)?, int)"/>, or the output is smaller than 2×2.</exception>
-    internal static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
-                                               (int H, int W) dilation, int groups)
+    /// <exception cref="ArgumentException">As <see cref="Conv2d(Tensor, Tensor, Tensor?, (int H, int W), (int H, int W), (int H, int W)?, int)"/>, or the convolution output is smaller than 2×2.</exception>
+    /// <remarks>Differentiable once; a second derivative (createGraph through it) throws <see cref="NotSupportedException"/>.</remarks>
+    public static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
+                                             (int H, int W) dilation, int groups = 1)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
-        return Conv2dBackward.ForwardReluMaxPool2(input, weight, bias, stride, padding, dilation, groups);
+        return Conv2dReluMaxPool2dBackward.Forward(input, weight, bias, stride, padding, dilation, groups);
     }
 
     /// <summary>

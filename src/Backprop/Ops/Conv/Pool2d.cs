@@ -1,4 +1,3 @@
-using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -6,18 +5,6 @@ namespace Backprop.Ops;
 /// <summary>Shape checks and output sizes shared by the 2-D pooling ops (PyTorch rules).</summary>
 internal static class Pool2dGeometry
 {
-    /// <summary>
-    /// Output length: floor (or ceil) of (size + 2p − d(k−1) − 1) / s, plus 1; in ceil mode the last
-    /// window is dropped when it would start in the right padding.
-    /// </summary>
-    public static int OutputSize(int size, int k, int s, int p, int d, bool ceilMode)
-    {
-        int span = size + 2 * p - d * (k - 1) - 1 + (ceilMode ? s - 1 : 0);
-        int o = (int)Math.Floor((double)span / s) + 1;
-        if (ceilMode && (o - 1) * s >= size + p) o--;
-        return o;
-    }
-
     /// <summary>Validates a 4-D input and the window parameters and returns the geometry.</summary>
     public static Window2d Create(string op, Tensor x, (int H, int W) kernel, (int H, int W) stride, (int H, int W) padding,
                                   (int H, int W) dilation, bool ceilMode)
@@ -32,8 +19,8 @@ internal static class Pool2dGeometry
         if (padding.H < 0 || padding.W < 0 || padding.H > kernel.H / 2 || padding.W > kernel.W / 2)
             throw new ArgumentException($"{op}: padding must be between 0 and half the kernel size, got padding ({padding.H}, {padding.W}) for kernel ({kernel.H}, {kernel.W})");
         int h = x.Shape[2], w = x.Shape[3];
-        int oh = OutputSize(h, kernel.H, stride.H, padding.H, dilation.H, ceilMode);
-        int ow = OutputSize(w, kernel.W, stride.W, padding.W, dilation.W, ceilMode);
+        int oh = Window2d.OutputSize(h, kernel.H, stride.H, padding.H, dilation.H, ceilMode);
+        int ow = Window2d.OutputSize(w, kernel.W, stride.W, padding.W, dilation.W, ceilMode);
         if (oh < 1 || ow < 1)
             throw new ArgumentException($"{op}: input of shape {x.Shape} is too small for kernel ({kernel.H}, {kernel.W}) with padding ({padding.H}, {padding.W}) and dilation ({dilation.H}, {dilation.W}): the output would be ({oh}, {ow})");
         return new Window2d(h, w, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, oh, ow);
@@ -141,75 +128,4 @@ internal sealed class AvgPool2dAdjointBackward(Tensor dy, Window2d g, bool count
 
     // Linear map Aᵀ; its derivative's adjoint is A, the average pool itself.
     protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dBackward.Forward(ddx, g, countIncludePad)];
-}
-
-/// <summary>
-/// Runs the per-plane pooling kernels over ranges of planes on <see cref="Threading"/>'s threads.
-/// Planes are independent, so the result does not depend on how they are shared out.
-/// </summary>
-internal static unsafe class PlaneParallel
-{
-    /// <summary>Below this many outputs per range the threads would cost more than they save.</summary>
-    private const int MinOutputsPerRange = 16384;
-
-    private static int Grain(int outPlane) => Math.Max(1, MinOutputsPerRange / Math.Max(outPlane, 1));
-
-    /// <summary><see cref="PoolKernels.MaxForward"/> split over planes.</summary>
-    public static void MaxForward<T>(ReadOnlySpan<T> x, int planes, in Window2d g, Span<T> y, Span<int> idx)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int plane = g.H * g.W, outPlane = g.OH * g.OW;
-        if ((long)planes * plane > x.Length || (long)planes * outPlane > y.Length || (long)planes * outPlane > idx.Length)
-            throw new ArgumentException("MaxPool2d: buffers shorter than the planes");
-        fixed (T* px = x)
-        fixed (T* py = y)
-        fixed (int* pi = idx)
-        {
-            var body = new MaxBody<T> { X = px, Y = py, Idx = pi, G = g };
-            Threading.ParallelFor(planes, Grain(outPlane), ref body);
-        }
-    }
-
-    /// <summary><see cref="PoolKernels.ScatterAdd"/> split over planes.</summary>
-    public static void ScatterAdd<T>(ReadOnlySpan<T> dy, int planes, int outPlane, ReadOnlySpan<int> idx, int inPlane, Span<T> dx)
-        where T : unmanaged, INumber<T>
-    {
-        if ((long)planes * outPlane > dy.Length || (long)planes * outPlane > idx.Length || (long)planes * inPlane > dx.Length)
-            throw new ArgumentException("MaxPool2d backward: buffers shorter than the planes");
-        fixed (T* pdy = dy)
-        fixed (int* pi = idx)
-        fixed (T* pdx = dx)
-        {
-            var body = new ScatterBody<T> { Dy = pdy, Idx = pi, Dx = pdx, InPlane = inPlane, OutPlane = outPlane };
-            Threading.ParallelFor(planes, Grain(outPlane), ref body);
-        }
-    }
-
-    private struct MaxBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        public T* X, Y;
-        public int* Idx;
-        public Window2d G;
-
-        public readonly void Invoke(int start, int end)
-        {
-            int plane = G.H * G.W, outPlane = G.OH * G.OW, count = end - start;
-            PoolKernels.MaxForward(new ReadOnlySpan<T>(X + (nint)start * plane, count * plane), count, G,
-                new Span<T>(Y + (nint)start * outPlane, count * outPlane), new Span<int>(Idx + (nint)start * outPlane, count * outPlane));
-        }
-    }
-
-    private struct ScatterBody<T> : IRangeBody where T : unmanaged, INumber<T>
-    {
-        public T* Dy, Dx;
-        public int* Idx;
-        public int InPlane, OutPlane;
-
-        public readonly void Invoke(int start, int end)
-        {
-            int count = end - start;
-            PoolKernels.ScatterAdd(new ReadOnlySpan<T>(Dy + (nint)start * OutPlane, count * OutPlane), count, OutPlane,
-                new ReadOnlySpan<int>(Idx + (nint)start * OutPlane, count * OutPlane), InPlane, new Span<T>(Dx + (nint)start * InPlane, count * InPlane));
-        }
-    }
 }

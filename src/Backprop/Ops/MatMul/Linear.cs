@@ -64,13 +64,44 @@ internal sealed class LinearBackward : Node
             Tensor xv = x.Value;
             x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
         }
-        if (LinearGrads.Applies(dz, w is not null, x2 is not null))
-            return LinearGrads.Compute(dz, w!.Value, x2!, rows, wantDb);
+        // Both weight-side products with a second thread and no graph to record: side by side (LinearGrads).
+        if (w is not null && x2 is not null && Threading.ThreadCount > 1 && !ElementwiseMap.RecordsGraph(dz))
+            return SideBySide(dz, w.Value, x2, rows, wantDb);
         int outF = dz.Shape[dz.Rank - 1];
         Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
         Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
         Tensor? dw = x2 is null ? null : dz.Reshape(rows, outF).T().MatMul(x2);  // [out, rows]·[rows, in]
         return (dx, dw, db);
+    }
+
+    /// <summary>
+    /// dx = dz2·W ([..., in], shaped like dz with in features), dW = dz2ᵀ·x2 ([out, in]) and, when
+    /// <paramref name="wantDb"/>, db = Σ_r dz2_r ([out]), with dz2 = dz as [rows, out], by <see cref="LinearGrads"/>.
+    /// </summary>
+    private static (Tensor Dx, Tensor Dw, Tensor? Db) SideBySide(Tensor dz, Tensor w, Tensor x2, int rows, bool wantDb)
+    {
+        int outF = w.Shape[0], inF = w.Shape[1];
+        Tensor dz2 = dz.Reshape(rows, outF);                                  // [..., out] -> [rows, out]
+        if (!MatrixLayout.TryGet(rows, outF, dz2.Strides[0], dz2.Strides[1], out _)) dz2 = dz2.Contiguous();
+        int[] dxDims = dz.Shape.ToArray();
+        dxDims[^1] = inF;
+        var dx = Tensor.Uninitialized(new Shape(dxDims), dz.DType);
+        var dw = Tensor.Uninitialized(new Shape(outF, inF), dz.DType);
+        // The dW thread sums db straight from dz2's row-major storage; any other layout is summed here.
+        bool fusedDb = wantDb && dz2.IsContiguous;
+        Tensor? db = !wantDb ? null : fusedDb ? Tensor.Uninitialized(new Shape(outF), dz.DType) : dz2.Sum(0);
+        if (dz.DType == DType.Float32) RunGrads<float>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
+        else RunGrads<double>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
+        return (dx, dw, db);
+    }
+
+    private static void RunGrads<T>(Tensor dz2, Tensor w, Tensor x2, Tensor dx, Tensor dw, Tensor? db, int rows, int inF, int outF)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        MatrixLayout lz = MatrixLayout.Of(ref dz2), lw = MatrixLayout.Of(ref w), lx = MatrixLayout.Of(ref x2);
+        LinearGrads.Compute(rows, inF, outF,
+            dz2.Data<T>().AsSpan(dz2.Offset), lz.Trans, lz.Ld, w.Data<T>().AsSpan(w.Offset), lw.Trans, lw.Ld, x2.Data<T>().AsSpan(x2.Offset), lx.Trans, lx.Ld,
+            dx.Elements<T>(), dw.Elements<T>(), db is null ? default : db.Elements<T>());
     }
 
     private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)

@@ -3,7 +3,7 @@ using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
 
-/// <summary>The fused Linear+ReLU op against Linear followed by Relu, and Sequential's use of it.</summary>
+/// <summary>The fused Linear+ReLU op against Linear followed by Relu, and the fused module Sequential.Fuse() puts in.</summary>
 public class LinearReluTests
 {
     [Fact]
@@ -50,11 +50,12 @@ public class LinearReluTests
     }
 
     [Fact]
-    public void Sequential_FusesLinearRelu_WithTheSameTraining()
+    public void FusedSequential_RunsLinearRelu_WithTheSameGradients()
     {
         Sequential Make() => new(new Linear(6, 8, generator: new Generator(3)), new Relu(), new Linear(8, 3, generator: new Generator(4)), new Relu());
-        Sequential fused = Make(), plain = Make();
+        Sequential fused = Make().Fuse(), plain = Make();
         Tensor x = Tensor.Randn([5, 6], DType.Float32, new Generator(9));
+        Assert.Equal("ReluBackward", plain.Forward(x).GradFn!.Name); // unfused: the pre-activation is a tensor of its own
         Tensor y = fused.Forward(x);
         Assert.Equal("LinearReluBackward", y.GradFn!.Name);
         Tensor expected = ((Linear)plain[2]).Forward(((Linear)plain[0]).Forward(x).Relu()).Relu();

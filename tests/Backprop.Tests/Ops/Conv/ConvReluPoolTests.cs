@@ -3,7 +3,7 @@ using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
 
-/// <summary>Sequential runs Conv2d → ReLU → MaxPool2d(2) as one fused op; it must match the three ops exactly.</summary>
+/// <summary>The fused Conv2d → ReLU → MaxPool2d(2) op and its module must match the three ops exactly.</summary>
 [Collection(ThreadsCollection.Name)]
 public class ConvReluPoolTests
 {
@@ -65,13 +65,17 @@ public class ConvReluPoolTests
     }
 
     [Fact]
-    public void Sequential_FusesConvReluPool_AndMatchesTheLayers()
+    public void FusedSequential_RunsTheFusedOp_AndMatchesTheLayers()
     {
         var conv = new Conv2d(2, 3, 3, padding: 1, generator: new Generator(1));
         Tensor x = Tensor.Randn([2, 2, 6, 7], DType.Float32, new Generator(2));
-        Tensor y = new Sequential(conv, new Relu(), new MaxPool2d(2)).Forward(x);
+        var model = new Sequential(conv, new Relu(), new MaxPool2d(2));
+        Tensor plain = model.Forward(x);
+        Assert.Equal("MaxPool2dBackward", plain.GradFn!.Name); // unfused: every layer's output is a tensor of its own
+        Tensor y = model.Fuse().Forward(x);
         Assert.Equal("Conv2dReluMaxPool2dBackward", y.GradFn!.Name);
         Assert.Equal(new MaxPool2d(2).Forward(new Relu().Forward(conv.Forward(x))).ToDoubleArray(), y.ToDoubleArray());
+        Assert.Equal(plain.ToDoubleArray(), y.ToDoubleArray());
     }
 
     [Fact]
@@ -80,14 +84,40 @@ public class ConvReluPoolTests
         // well-separated values so the finite differences do not cross a ReLU kink or change a window's winner
         Tensor[] inputs = [T.Param(1, 2, 2, 6, 7), T.Param(2, 3, 2, 3, 3), T.Param(3, 3)];
         GradCheck.Verify(v => Functional.Conv2dReluMaxPool2d(v[0], v[1], v[2], (1, 1), (1, 1), (1, 1), 1), inputs);
+        // frozen weights and bias: dx only
+        GradCheck.Verify(v => Functional.Conv2dReluMaxPool2d(v[0], inputs[1].Detach(), inputs[2].Detach(), (1, 1), (1, 1), (1, 1), 1), [T.Param(4, 2, 2, 6, 7)]);
     }
 
     [Fact]
-    public void Sequential_FallsBackWhenPoolIsNotPlain2x2()
+    public void Fuse_LeavesRunsWhosePoolIsNotPlain2x2()
     {
-        var conv = new Conv2d(1, 2, 3, padding: 1, generator: new Generator(1));
-        Tensor x = Tensor.Randn([2, 1, 6, 6], DType.Float32, new Generator(2));
-        Tensor y = new Sequential(conv, new Relu(), new MaxPool2d(3, 1)).Forward(x);
-        Assert.Equal(Functional.MaxPool2d(Functional.Relu(conv.Forward(x)), 3, 1).ToDoubleArray(), y.ToDoubleArray());
+        foreach (MaxPool2d pool in new[] { new MaxPool2d(3, 1), new MaxPool2d(2, 1), new MaxPool2d(2, padding: 1), new MaxPool2d(2, dilation: 2), new MaxPool2d(2, ceilMode: true) })
+        {
+            var conv = new Conv2d(1, 2, 3, padding: 1, generator: new Generator(1));
+            var model = new Sequential(conv, new Relu(), pool).Fuse();
+            Assert.Same(conv, model[0]);
+            Assert.Same(pool, model[2]);
+        }
+    }
+
+    [Fact]
+    public void FusedModule_FallsBackToTheThreeOps_WhereTheFusedOpDoesNotApply()
+    {
+        var fused = new Conv2dReluMaxPool2d(new Conv2d(2, 3, 3, padding: 1, generator: new Generator(4)));
+        Tensor Plain(Tensor x) => Functional.MaxPool2d(Functional.Relu(fused.Conv.Forward(x)), 2);
+        // A 3-D input runs the three ops (the fused op takes 4-D only).
+        Tensor x3 = Tensor.Randn([2, 5, 6], DType.Float32, new Generator(5));
+        Assert.Equal(Plain(x3).ToDoubleArray(), fused.Forward(x3).ToDoubleArray());
+        // The smallest output the fused op takes is 2×2 (from a 2×2 input with padding 1 and a 3×3 kernel) ...
+        Tensor x2 = Tensor.Randn([1, 2, 2, 2], DType.Float32, new Generator(6));
+        Assert.Equal("Conv2dReluMaxPool2dBackward", fused.Forward(x2).GradFn!.Name);
+        Assert.Equal(Plain(x2).ToDoubleArray(), fused.Forward(x2).ToDoubleArray());
+        // ... a 1×2 output runs the three ops, and reports the pooling error they report.
+        Tensor x1 = Tensor.Randn([1, 2, 1, 2], DType.Float32, new Generator(7));
+        var expected = Assert.Throws<ArgumentException>(() => Plain(x1));
+        Assert.Equal(expected.Message, Assert.Throws<ArgumentException>(() => fused.Forward(x1)).Message);
+        // The functional fused op refuses it with its own message.
+        Assert.Contains("smaller than the 2×2 pooling window", Assert.Throws<ArgumentException>(
+            () => Functional.Conv2dReluMaxPool2d(x1, fused.Weight, fused.Bias, (1, 1), (1, 1), (1, 1))).Message);
     }
 }

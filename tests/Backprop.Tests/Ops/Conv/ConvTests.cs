@@ -115,6 +115,15 @@ public class ConvTests
         GradCheck.Verify(v => Functional.Conv2d(x, v[0], null, 2, 1), [T.Param(2, 3, 2, 3, 3)]);
     }
 
+    /// <summary>Frozen weights: the backward computes dx without the saved input (it used to unfold the absent input).</summary>
+    [Fact]
+    public void GradCheck_OnlyInputRequiresGrad()
+    {
+        Tensor w = Tensor.Randn([3, 2, 3, 3], DType.Float64, new Generator(9)), b = Tensor.Randn([3], DType.Float64, new Generator(10));
+        GradCheck.Verify(v => Functional.Conv2d(v[0], w, b, 1, 1), [T.Param(2, 3, 2, 5, 6)]);
+        GradCheck.Verify(v => Functional.Conv2d(v[0], w, null, 2, 0, 2), [T.Param(3, 2, 2, 7, 7)]);
+    }
+
     [Fact]
     public void Unbatched_MatchesBatchedAndGradChecks()
     {

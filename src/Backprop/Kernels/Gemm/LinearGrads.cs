@@ -1,0 +1,78 @@
+using System.Numerics;
+
+namespace Backprop.Kernels;
+
+/// <summary>
+/// The two weight-side GEMMs of a Linear backward, dx = dz·W and dW = dzᵀ·x, run side by side: with
+/// several threads each product takes one thread whole instead of both products being split over all
+/// threads in turn. A batch of 128 rows gives each GEMM too little work to split without losing time
+/// to the hand-offs between threads. Every tile of a product is computed the same way on any number
+/// of threads, so the values equal those of two separate <see cref="Gemm"/> calls. The bias gradient
+/// db = Σ_r dz_r is summed by the thread that computes dW, after its product, with the same kernel
+/// and order as a sum over dim 0, instead of on the calling thread before both.
+/// </summary>
+internal static unsafe class LinearGrads
+{
+    /// <summary>
+    /// dx [rows, inF] = dz·W, dW [outF, inF] = dzᵀ·x (both overwritten) and, when <paramref name="db"/> is
+    /// not empty, db [outF] = Σ_r dz_r. Operands are row-major with row stride ld, or (trans) the transpose
+    /// of one: dz is [rows, outF], w is [outF, inF], x is [rows, inF]. db needs dz stored row-major and
+    /// contiguous. If the worker pool is busy (or this is a nested call) the calling thread runs both
+    /// products, each on all threads.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size is negative or a buffer is shorter than its operand.</exception>
+    public static void Compute<T>(int rows, int inF, int outF,
+                                  ReadOnlySpan<T> dz, bool dzTrans, int ldz,
+                                  ReadOnlySpan<T> w, bool wTrans, int ldw,
+                                  ReadOnlySpan<T> x, bool xTrans, int ldx,
+                                  Span<T> dx, Span<T> dw, Span<T> db)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Gemm.CheckSizes(rows, inF, outF);
+        Gemm.CheckOperand("dz", dzTrans ? outF : rows, dzTrans ? rows : outF, ldz, dz.Length);
+        Gemm.CheckOperand("W", wTrans ? inF : outF, wTrans ? outF : inF, ldw, w.Length);
+        Gemm.CheckOperand("x", xTrans ? inF : rows, xTrans ? rows : inF, ldx, x.Length);
+        Gemm.CheckOperand("dx", rows, inF, inF, dx.Length);
+        Gemm.CheckOperand("dW", outF, inF, inF, dw.Length);
+        if (!db.IsEmpty && (db.Length < outF || dzTrans || rows > 1 && outF > 0 && ldz != outF))
+            throw new ArgumentException($"LinearGrads: db needs {outF} elements (got {db.Length}) and dz row-major and contiguous (got {(dzTrans ? "transposed" : "row-major")} with row stride {ldz} for {outF} columns)");
+        fixed (T* pz = dz)
+        fixed (T* pw = w)
+        fixed (T* px = x)
+        fixed (T* pdx = dx)
+        fixed (T* pdw = dw)
+        fixed (T* pdb = db)
+        {
+            var body = new Body<T>
+            {
+                Dz = pz, W = pw, X = px, Dx = pdx, Dw = pdw, Db = pdb,
+                DzTrans = dzTrans, WTrans = wTrans, XTrans = xTrans, Ldz = ldz, Ldw = ldw, Ldx = ldx, Rows = rows, In = inF, Out = outF,
+            };
+            Threading.ParallelFor(2, 1, ref body);
+        }
+    }
+
+    private struct Body<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Dz, W, X, Dx, Dw, Db; // Db null: not wanted
+        public bool DzTrans, WTrans, XTrans;
+        public int Ldz, Ldw, Ldx, Rows, In, Out;
+
+        public readonly void Invoke(int start, int end)
+        {
+            for (int i = start; i < end; i++)
+            {
+                // Run on all threads when this loop got only one (the pool was busy or this is a nested call).
+                bool parallel = end - start > 1;
+                if (i == 0) // dx [rows, in] = dz [rows, out] · W [out, in]
+                    Gemm.Multiply(DzTrans, WTrans, Rows, In, Out, T.One, Dz, Ldz, W, Ldw, T.Zero, Dx, In, parallel);
+                else        // dW [out, in] = dzᵀ [out, rows] · x [rows, in]; db [out] = Σ_r dz [r, :] (dz row-major here)
+                {
+                    Gemm.Multiply(!DzTrans, XTrans, Out, In, Rows, T.One, Dz, Ldz, X, Ldx, T.Zero, Dw, In, parallel);
+                    if (Db != null)
+                        SumKernel.SumMiddle(new ReadOnlySpan<T>(Dz, Rows * Out), 1, Rows, Out, new Span<T>(Db, Out));
+                }
+            }
+        }
+    }
+}

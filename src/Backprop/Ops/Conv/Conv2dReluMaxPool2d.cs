@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using Backprop.Kernels;
+
+namespace Backprop.Ops;
+
+/// <summary>
+/// MaxPool2d(2)(ReLU(Conv2d(x))) as one op: the convolution output is pooled block by block as the
+/// GEMMs produce it (<see cref="Conv2dDriver.ForwardReluMaxPool2{T}"/>) and never stored. Values and
+/// gradients are those of the three ops run separately.
+/// </summary>
+internal sealed class Conv2dReluMaxPool2dBackward : Node
+{
+    private readonly SavedTensor? _x, _w;
+    private readonly SavedTensor _routes; // per pooled output, one byte: the winning tap, or masked by ReLU
+    private readonly Conv2dShape _s;
+
+    private Conv2dReluMaxPool2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Tensor routes, Conv2dShape s) : base(x, w, b)
+    {
+        _s = s;
+        _routes = Save(routes);
+        if (NeedsInputGrad(1)) _x = Save(xc);
+        if (NeedsInputGrad(0)) _w = Save(wc);
+    }
+
+    /// <summary>Whether the fused op applies to an input of this shape: 4-D, with a convolution output of at least 2×2.</summary>
+    public static bool Applies(Shape input, int kernelSize, int stride, int padding, int dilation)
+        => input.Rank == 4
+           && Window2d.OutputSize(input[2], kernelSize, stride, padding, dilation) >= 2
+           && Window2d.OutputSize(input[3], kernelSize, stride, padding, dilation) >= 2;
+
+    /// <summary>x [N, C, H, W], w [outC, C/groups, KH, KW], b [outC] or null; returns [N, outC, OH/2, OW/2].</summary>
+    public static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
+    {
+        Conv2dShape s = Conv2dBackward.Validate(x, w, b, stride, padding, dilation, groups);
+        Window2d g = s.Window;
+        if (g.OH < 2 || g.OW < 2)
+            throw new ArgumentException($"Conv2d + MaxPool2d(2): the convolution output ({g.OH}, {g.OW}) of input shape {x.Shape} is smaller than the 2×2 pooling window");
+        var (xc, wc, bc) = Conv2dBackward.Contiguous(x, w, b);
+        var y = Tensor.Uninitialized(new Shape(s.N, s.OutC, g.OH / 2, g.OW / 2), x.DType); // the driver writes every element
+        // The routes live in an int64 tensor (8 per element, at least one element so the span pins to a real address),
+        // so the buffer pool takes them back with the rest of the graph.
+        var routes = Tensor.Uninitialized(new Shape(Math.Max(1, (y.Shape.Numel + 7) / 8)), DType.Int64);
+        Span<byte> r = MemoryMarshal.AsBytes(routes.Elements<long>());
+        if (x.DType == DType.Float32)
+            Conv2dDriver.ForwardReluMaxPool2(s, xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), Conv2dBackward.Read<float>(bc), y.Elements<float>(), r);
+        else
+            Conv2dDriver.ForwardReluMaxPool2(s, xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), Conv2dBackward.Read<double>(bc), y.Elements<double>(), r);
+        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dReluMaxPool2dBackward(x, w, b, xc, wc, routes, s));
+        return y;
+    }
+
+    // With z = conv(x) and y = maxpool2(relu(z)): dz = dy at each window's winning tap where z > 0, else 0,
+    // rebuilt block by block; then dx, dW, db of the convolution for dz (see Conv2dBackward).
+    // Runs kernels directly, so the backward itself is not differentiable.
+    protected internal override Tensor?[] Backward(Tensor dy)
+    {
+        Conv2dBackward.CheckNoDoubleBackward();
+        Tensor dyc = dy.Contiguous();
+        var (dx, dw, db) = Conv2dBackward.NewGrads(this, _s, dy.DType);
+        Tensor? x = _x?.Value, w = _w?.Value;
+        ReadOnlySpan<byte> routes = MemoryMarshal.AsBytes(_routes.Value.ReadOnlyElements<long>());
+        if (dy.DType == DType.Float32)
+            Conv2dDriver.BackwardReluMaxPool2(_s, dyc.ReadOnlyElements<float>(), routes, Conv2dBackward.Read<float>(x), Conv2dBackward.Read<float>(w),
+                Conv2dBackward.Write<float>(dx), Conv2dBackward.Write<float>(dw), Conv2dBackward.Write<float>(db));
+        else
+            Conv2dDriver.BackwardReluMaxPool2(_s, dyc.ReadOnlyElements<double>(), routes, Conv2dBackward.Read<double>(x), Conv2dBackward.Read<double>(w),
+                Conv2dBackward.Write<double>(dx), Conv2dBackward.Write<double>(dw), Conv2dBackward.Write<double>(db));
+        return [dx, dw, db];
+    }
+}
