@@ -57,6 +57,7 @@ internal static class Engine
             long mark = Storage.LastSerial;
             // Only a gradient nobody else can see may be overwritten by the node (see OwnsOutputGradient).
             node.OwnsOutputGradient = owned && !createGraph && node.OutputHooks is null && node.RetainGradTarget is null && capture is null;
+            node.DeliversToLeafGrads = !createGraph && capture is null;
             bool dyPrivate = node.OwnsOutputGradient;
             Tensor?[] dx;
             try
@@ -66,6 +67,7 @@ internal static class Engine
             finally
             {
                 node.OwnsOutputGradient = false;
+                node.DeliversToLeafGrads = false;
             }
             if (!retainGraph) node.Release();
             if (dx.Length != node.Edges.Length)
@@ -164,6 +166,19 @@ internal static class Engine
     private static void AccumulateGrad(Tensor target, Tensor g, bool createGraph, bool owned)
     {
         Tensor? existing = target.Grad;
+        if (target.GradInFlight is { } inFlight && ReferenceEquals(g, inFlight))
+        {
+            // A node wrote this gradient into the buffer ZeroGrad released (Node.NewInputGradient).
+            target.GradInFlight = null;
+            g.BumpVersion();
+            if (existing is null) target.Grad = g;
+            else
+            {
+                existing.AddInPlace(g);
+                target.SpareGrad = g;
+            }
+            return;
+        }
         if (createGraph)
         {
             target.Grad = existing is null ? g : existing + g; // part of a graph: never recycled

@@ -50,6 +50,32 @@ public abstract class Node
     /// </summary>
     internal bool OwnsOutputGradient { get; set; }
 
+    /// <summary>
+    /// Set by the engine during <see cref="Backward"/> when the gradients this node returns for leaves
+    /// go straight into <see cref="Tensor.Grad"/> (no createGraph, no Autograd.Grad capture), so
+    /// <see cref="NewInputGradient"/> may hand out the buffer a leaf's ZeroGrad released.
+    /// </summary>
+    internal bool DeliversToLeafGrads { get; set; }
+
+    /// <summary>
+    /// A tensor for the gradient of input <paramref name="index"/>, which the caller overwrites
+    /// entirely (or accumulates into, when <paramref name="clear"/>): the buffer the input's ZeroGrad
+    /// released when the input is a leaf without hooks and the gradient goes to its .Grad (the engine
+    /// then stores it without a copy), otherwise a new tensor.
+    /// </summary>
+    internal Tensor NewInputGradient(int index, Shape shape, DType dtype, bool clear)
+    {
+        if (DeliversToLeafGrads && Edges[index].Leaf is { LeafHooks: null } leaf && leaf.SpareGrad is { } spare
+            && spare.Shape == shape && spare.DType == dtype)
+        {
+            leaf.SpareGrad = null;        // a second node feeding the same leaf gets a buffer of its own
+            leaf.GradInFlight = spare;
+            if (clear) spare.Storage.Clear();
+            return spare;
+        }
+        return clear ? new Tensor(shape, dtype) : Tensor.Uninitialized(shape, dtype);
+    }
+
     /// <summary>Whether input <paramref name="index"/> needs a gradient.</summary>
     public bool NeedsInputGrad(int index) => Edges[index].IsActive;
 

@@ -51,6 +51,9 @@ public abstract class Storage
         _ => new Storage<long>(BufferPool.Rent<long>(length, clear: false)),
     });
 
+    /// <summary>Sets every element to zero.</summary>
+    internal abstract void Clear();
+
     /// <summary>Marks the storage recycled and hands its array over (to the pool); see <see cref="Ownership.Recycle"/>.</summary>
     internal abstract Array TakeArrayForRecycling();
 
@@ -91,6 +94,8 @@ public sealed class Storage<T> : Storage where T : unmanaged
 
     /// <inheritdoc/>
     public override int Length { get; }
+
+    internal override void Clear() => Array.Clear(Items);
 
     internal override Array TakeArrayForRecycling()
     {

@@ -228,6 +228,9 @@ public sealed partial class Tensor
     /// <summary>The buffer of a gradient that ZeroGrad released, for the next backward to overwrite (see <see cref="Grad"/>).</summary>
     internal Tensor? SpareGrad { get; set; }
 
+    /// <summary>The <see cref="SpareGrad"/> a node of the running backward is writing this tensor's gradient into.</summary>
+    internal Tensor? GradInFlight { get; set; }
+
     /// <summary>
     /// ZeroGrad with set-to-none: <see cref="Grad"/> becomes null and its buffer is kept for the next
     /// gradient when it is a plain contiguous tensor of its own.

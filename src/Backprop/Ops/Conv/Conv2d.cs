@@ -103,8 +103,8 @@ internal sealed class Conv2dBackward : Node
     {
         Window2d g = s.Window;
         Tensor? dx = node.NeedsInputGrad(0) ? new Tensor(new Shape(s.N, s.C, g.H, g.W), dtype) : null;
-        Tensor? dw = node.NeedsInputGrad(1) ? new Tensor(new Shape(s.OutC, s.C / s.Groups, g.KH, g.KW), dtype) : null;
-        Tensor? db = node.NeedsInputGrad(2) ? new Tensor(new Shape(s.OutC), dtype) : null;
+        Tensor? dw = node.NeedsInputGrad(1) ? node.NewInputGradient(1, new Shape(s.OutC, s.C / s.Groups, g.KH, g.KW), dtype, clear: true) : null;
+        Tensor? db = node.NeedsInputGrad(2) ? node.NewInputGradient(2, new Shape(s.OutC), dtype, clear: true) : null;
         return (dx, dw, db);
     }
 

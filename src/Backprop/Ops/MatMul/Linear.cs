@@ -48,7 +48,7 @@ internal sealed class LinearBackward : Node
     // dx = dy·W, dW = Σ_r dy_rᵀ·x_r = dy2ᵀ·x2, db = Σ_r dy_r.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
-        var (dx, dw, db) = Grads(dy, _w, _x, _rows, NeedsInputGrad(2));
+        var (dx, dw, db) = Grads(this, dy, _w, _x, _rows, NeedsInputGrad(2));
         return [dx, dw, db];
     }
 
@@ -56,7 +56,7 @@ internal sealed class LinearBackward : Node
     /// dx = dz·W and dW = dz2ᵀ·x2 for the saved W and x (null when not saved), and db = Σ_r dz2_r when
     /// <paramref name="wantDb"/>; side by side when dx and dW are both wanted.
     /// </summary>
-    internal static (Tensor? Dx, Tensor? Dw, Tensor? Db) Grads(Tensor dz, SavedTensor? w, SavedTensor? x, int rows, bool wantDb)
+    internal static (Tensor? Dx, Tensor? Dw, Tensor? Db) Grads(Node node, Tensor dz, SavedTensor? w, SavedTensor? x, int rows, bool wantDb)
     {
         Tensor? x2 = null;
         if (x is not null)
@@ -66,7 +66,7 @@ internal sealed class LinearBackward : Node
         }
         // Both weight-side products with a second thread and no graph to record: side by side (LinearGrads).
         if (w is not null && x2 is not null && Threading.ThreadCount > 1 && !ElementwiseMap.RecordsGraph(dz))
-            return SideBySide(dz, w.Value, x2, rows, wantDb);
+            return SideBySide(node, dz, w.Value, x2, rows, wantDb);
         int outF = dz.Shape[dz.Rank - 1];
         Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
         Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
@@ -78,7 +78,7 @@ internal sealed class LinearBackward : Node
     /// dx = dz2·W ([..., in], shaped like dz with in features), dW = dz2ᵀ·x2 ([out, in]) and, when
     /// <paramref name="wantDb"/>, db = Σ_r dz2_r ([out]), with dz2 = dz as [rows, out], by <see cref="LinearGrads"/>.
     /// </summary>
-    private static (Tensor Dx, Tensor Dw, Tensor? Db) SideBySide(Tensor dz, Tensor w, Tensor x2, int rows, bool wantDb)
+    private static (Tensor Dx, Tensor Dw, Tensor? Db) SideBySide(Node node, Tensor dz, Tensor w, Tensor x2, int rows, bool wantDb)
     {
         int outF = w.Shape[0], inF = w.Shape[1];
         Tensor dz2 = dz.Reshape(rows, outF);                                  // [..., out] -> [rows, out]
@@ -86,10 +86,10 @@ internal sealed class LinearBackward : Node
         int[] dxDims = dz.Shape.ToArray();
         dxDims[^1] = inF;
         var dx = Tensor.Uninitialized(new Shape(dxDims), dz.DType);
-        var dw = Tensor.Uninitialized(new Shape(outF, inF), dz.DType);
+        Tensor dw = node.NewInputGradient(1, new Shape(outF, inF), dz.DType, clear: false);
         // The dW thread sums db straight from dz2's row-major storage; any other layout is summed here.
         bool fusedDb = wantDb && dz2.IsContiguous;
-        Tensor? db = !wantDb ? null : fusedDb ? Tensor.Uninitialized(new Shape(outF), dz.DType) : dz2.Sum(0);
+        Tensor? db = !wantDb ? null : fusedDb ? node.NewInputGradient(2, new Shape(outF), dz.DType, clear: false) : dz2.Sum(0);
         if (dz.DType == DType.Float32) RunGrads<float>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
         else RunGrads<double>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
         return (dx, dw, db);

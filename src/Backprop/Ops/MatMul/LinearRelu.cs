@@ -46,7 +46,7 @@ internal sealed class LinearReluBackward : Node
         }
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
-        var (dx, dw, db) = LinearBackward.Grads(dz, _w, _x, _rows, NeedsInputGrad(2));
+        var (dx, dw, db) = LinearBackward.Grads(this, dz, _w, _x, _rows, NeedsInputGrad(2));
         return [dx, dw, db];
     }
 }
