@@ -12,7 +12,7 @@ internal sealed class AbsBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.Unary<AbsKernel<float>, AbsKernel<double>, AbsKernel<long>>(ElementwiseMap.Packed(x));
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new AbsBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new AbsBackward(x));
         return y;
     }
 
@@ -26,7 +26,7 @@ internal sealed class SignBackward(Tensor x) : Node(x)
     public static Tensor Forward(Tensor x)
     {
         Tensor y = Constant(x);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SignBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SignBackward(x));
         return y;
     }
 
@@ -51,7 +51,7 @@ internal sealed class RoundingBackward(Tensor x, string name) : Node(x)
 
     private static Tensor Record(Tensor x, Tensor y, string name)
     {
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new RoundingBackward(x, name));
+        if (GradMode.Records(x)) y.SetGradFn(new RoundingBackward(x, name));
         return y;
     }
 

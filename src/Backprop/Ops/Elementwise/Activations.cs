@@ -13,7 +13,7 @@ internal sealed class ReluBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ReluKernel<float>, ReluKernel<double>>(ElementwiseMap.Packed(x), "Relu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReluBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ReluBackward(x, y));
         return y;
     }
 
@@ -21,7 +21,7 @@ internal sealed class ReluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor y = _y.Value;
-        if (ElementwiseMap.RecordsGraph(dy))
+        if (GradMode.Records(dy))
             return [KeepWhereBackward.Forward(dy, y.Gt(0))];
         return [ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "ReluBackward")];
     }
@@ -47,7 +47,7 @@ internal sealed class LeakyReluBackward : Node
     public static Tensor Forward(Tensor x, double slope)
     {
         Tensor y = ElementwiseMap.Unary(x, new LeakyReluOp<float>((float)slope), new LeakyReluOp<double>(slope), "LeakyRelu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LeakyReluBackward(x, slope));
+        if (GradMode.Records(x)) y.SetGradFn(new LeakyReluBackward(x, slope));
         return y;
     }
 
@@ -57,7 +57,7 @@ internal sealed class LeakyReluBackward : Node
         var f = new LeakyReluBackwardOp<float>((float)_slope);
         var d = new LeakyReluBackwardOp<double>(_slope);
         Tensor x = _x.Value;
-        if (ElementwiseMap.RecordsGraph(dy))
+        if (GradMode.Records(dy))
             return [dy * ElementwiseMap.WithScalar(x, 1, f, d, "LeakyReluBackward")];
         return [ElementwiseMap.Binary(x, dy, f, d, "LeakyReluBackward")];
     }
@@ -84,7 +84,7 @@ internal sealed class GeluBackward : Node
             GeluApproximation.Tanh => ElementwiseMap.Unary(x, default(GeluTanhOp<float>), default(GeluTanhOp<double>), "Gelu"),
             _ => throw new ArgumentException($"Gelu: unknown approximation {approximate}; use GeluApproximation.None or GeluApproximation.Tanh"),
         };
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new GeluBackward(x, approximate));
+        if (GradMode.Records(x)) y.SetGradFn(new GeluBackward(x, approximate));
         return y;
     }
 
@@ -93,7 +93,7 @@ internal sealed class GeluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
         {
             return _approximate == GeluApproximation.None
                 ? [ElementwiseMap.Binary(x, dy, default(GeluBackwardOp), default(GeluBackwardOp), "GeluBackward")]
@@ -128,7 +128,7 @@ internal sealed class SoftplusBackward : Node
     public static Tensor Forward(Tensor x, double beta, double threshold)
     {
         Tensor y = ElementwiseMap.Unary(x, new SoftplusOp<float>((float)beta, (float)threshold), new SoftplusOp<double>(beta, threshold), "Softplus");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftplusBackward(x, beta, threshold));
+        if (GradMode.Records(x)) y.SetGradFn(new SoftplusBackward(x, beta, threshold));
         return y;
     }
 
@@ -136,7 +136,7 @@ internal sealed class SoftplusBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [ElementwiseMap.Binary(x, dy, new SoftplusBackwardOp<float>((float)_beta, (float)_threshold),
                 new SoftplusBackwardOp<double>(_beta, _threshold), "SoftplusBackward")];
         Tensor linear = (x.Detach() * _beta).Gt(_threshold); // constant 1/0 mask
@@ -154,7 +154,7 @@ internal sealed class SiluBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(SiluOp<float>), default(SiluOp<double>), "Silu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SiluBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SiluBackward(x));
         return y;
     }
 
@@ -162,7 +162,7 @@ internal sealed class SiluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [ElementwiseMap.Binary(x, dy, default(SiluBackwardOp<float>), default(SiluBackwardOp<double>), "SiluBackward")];
         Tensor s = x.Sigmoid();
         return [dy * (s * (1.0 + x * (1.0 - s)))];

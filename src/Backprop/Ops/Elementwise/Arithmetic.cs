@@ -10,7 +10,7 @@ internal sealed class AddBackward(Tensor a, Tensor b) : Node(a, b)
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<AddOp<float>, AddOp<double>, AddOp<long>>(a, b, "Add");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new AddBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new AddBackward(a, b));
         return y;
     }
 
@@ -30,7 +30,7 @@ internal sealed class SubBackward(Tensor a, Tensor b) : Node(a, b)
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<SubOp<float>, SubOp<double>, SubOp<long>>(a, b, "Sub");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new SubBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new SubBackward(a, b));
         return y;
     }
 
@@ -59,7 +59,7 @@ internal sealed class MulBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(a, b, "Mul");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MulBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MulBackward(a, b));
         return y;
     }
 
@@ -89,7 +89,7 @@ internal sealed class DivBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new DivBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new DivBackward(a, b));
         return y;
     }
 
@@ -111,7 +111,7 @@ internal sealed class NegBackward(Tensor x) : Node(x)
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(x, Tensor.Scalar(-1, x.DType), "Neg");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NegBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new NegBackward(x));
         return y;
     }
 

@@ -23,7 +23,7 @@ internal sealed class ClampBackward : Node
         if (double.IsNaN(lo) || double.IsNaN(hi))
             throw new ArgumentException($"{op}: bounds must not be NaN (min {min}, max {max})");
         Tensor y = ElementwiseMap.Unary(x, new ClampOp<float>((float)lo, (float)hi), new ClampOp<double>(lo, hi), op);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ClampBackward(x, lo, hi));
+        if (GradMode.Records(x)) y.SetGradFn(new ClampBackward(x, lo, hi));
         return y;
     }
 
@@ -33,7 +33,7 @@ internal sealed class ClampBackward : Node
         Tensor x = _x.Value;
         var f = new ClampBackwardOp<float>((float)_lo, (float)_hi);
         var d = new ClampBackwardOp<double>(_lo, _hi);
-        if (ElementwiseMap.RecordsGraph(dy))
+        if (GradMode.Records(dy))
             return [KeepWhereBackward.Forward(dy, ElementwiseMap.WithScalar(x, 1, f, d, "ClampBackward"))];
         return [ElementwiseMap.Binary(x, dy, f, d, "ClampBackward")];
     }
@@ -60,14 +60,14 @@ internal sealed class MaxMinBackward : Node
     public static Tensor Maximum(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MaxOp<float>, MaxOp<double>, MaxOp<long>>(a, b, "Maximum");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: true));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: true));
         return y;
     }
 
     public static Tensor Minimum(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MinOp<float>, MinOp<double>, MinOp<long>>(a, b, "Minimum");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: false));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: false));
         return y;
     }
 

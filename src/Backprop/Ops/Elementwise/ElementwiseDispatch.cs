@@ -81,13 +81,9 @@ internal static class ElementwiseDispatch
         return y;
     }
 
-    /// <summary>True when any tensor requires grad and grad mode is on: the op must record a node.</summary>
-    public static bool NeedsGrad(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+    // TODO(#8): Ops/Conv and Ops/MatMul/Linear* still call these two; they forward to GradMode.Records
+    // until those files (being rewritten in parallel) call it directly, then these go.
 
-    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
-    public static bool NeedsGrad(Tensor a, Tensor b) => GradMode.IsEnabled && (a.RequiresGrad || b.RequiresGrad);
-
-    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
-    public static bool NeedsGrad(Tensor? a, Tensor? b, Tensor? c) =>
-        GradMode.IsEnabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+    /// <summary>Forwards to <see cref="GradMode.Records(Tensor?, Tensor?, Tensor?)"/>.</summary>
+    public static bool NeedsGrad(Tensor? a, Tensor? b = null, Tensor? c = null) => GradMode.Records(a, b, c);
 }

@@ -20,14 +20,14 @@ internal sealed class ErfBackward : Node
     public static Tensor Erf(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(ErfOp), default(ErfOp), "Erf");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ErfBackward(x, complement: false));
+        if (GradMode.Records(x)) y.SetGradFn(new ErfBackward(x, complement: false));
         return y;
     }
 
     public static Tensor Erfc(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(ErfcOp), default(ErfcOp), "Erfc");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ErfBackward(x, complement: true));
+        if (GradMode.Records(x)) y.SetGradFn(new ErfBackward(x, complement: true));
         return y;
     }
 

@@ -12,7 +12,7 @@ internal sealed class ExpBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ExpKernel<float>, ExpKernel<double>>(x, "Exp");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ExpBackward(x, y));
         return y;
     }
 
@@ -30,7 +30,7 @@ internal sealed class LogBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<LogKernel<float>, LogKernel<double>>(x, "Log");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new LogBackward(x));
         return y;
     }
 

@@ -14,7 +14,7 @@ internal sealed class KeepWhereBackward(Tensor t, Tensor mask) : Node(t)
     {
         Tensor y = ElementwiseDispatch.Binary<VectorBinaryOp<float, KeepWhereOp<float>>, VectorBinaryOp<double, KeepWhereOp<double>>,
             VectorBinaryOp<long, KeepWhereOp<long>>>(t, mask.Detach(), "KeepWhere");
-        if (ElementwiseDispatch.NeedsGrad(t)) y.SetGradFn(new KeepWhereBackward(t, mask));
+        if (GradMode.Records(t)) y.SetGradFn(new KeepWhereBackward(t, mask));
         return y;
     }
 

@@ -21,7 +21,7 @@ internal sealed class PowBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(a, b, "Pow");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new PowBackward(a, b, y));
+        if (GradMode.Records(a, b)) y.SetGradFn(new PowBackward(a, b, y));
         return y;
     }
 
@@ -66,7 +66,7 @@ internal sealed class PowScalarBackward : Node
             -1 => ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Pow"),
             _ => ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(ElementwiseMap.Packed(x), Tensor.Scalar(e, x.DType), "Pow"),
         };
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PowScalarBackward(x, e));
+        if (GradMode.Records(x)) y.SetGradFn(new PowScalarBackward(x, e));
         return y;
     }
 
@@ -89,7 +89,7 @@ internal sealed class SqrtBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<SqrtKernel<float>, SqrtKernel<double>>(x, "Sqrt");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new SqrtBackward(x, y));
         return y;
     }
 
@@ -107,7 +107,7 @@ internal sealed class RsqrtBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<RsqrtKernel<float>, RsqrtKernel<double>>(x, "Rsqrt");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new RsqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new RsqrtBackward(x, y));
         return y;
     }
 
@@ -125,7 +125,7 @@ internal sealed class ReciprocalBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Reciprocal");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReciprocalBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ReciprocalBackward(x, y));
         return y;
     }
 

@@ -12,7 +12,7 @@ internal sealed class SigmoidBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<SigmoidKernel<float>, SigmoidKernel<double>>(x, "Sigmoid");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SigmoidBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new SigmoidBackward(x, y));
         return y;
     }
 
@@ -34,7 +34,7 @@ internal sealed class TanhBackward : Node
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<TanhKernel<float>, TanhKernel<double>>(x, "Tanh");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new TanhBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new TanhBackward(x, y));
         return y;
     }
 

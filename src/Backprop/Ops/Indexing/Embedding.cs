@@ -38,7 +38,7 @@ internal sealed class EmbeddingBackward : Node
             flat = indices.Reshape(-1).Contiguous(); // [...] -> [N]
             y = IndexSelectBackward.Forward(weight, 0, flat, op).Reshape(outDims); // [N, D] -> [..., D]
         }
-        if (ElementwiseDispatch.NeedsGrad(weight)) y.SetGradFn(new EmbeddingBackward(weight, flat, pad));
+        if (GradMode.Records(weight)) y.SetGradFn(new EmbeddingBackward(weight, flat, pad));
         return y;
     }
 

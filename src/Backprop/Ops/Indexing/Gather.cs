@@ -39,7 +39,7 @@ internal sealed class GatherBackward : Node
             case DType.Float64: IndexKernels.Gather(x.Data<double>(), x.Offset, strides, idx, indexShape, d, y.Elements<double>()); break;
             default: IndexKernels.Gather(x.Data<long>(), x.Offset, strides, idx, indexShape, d, y.Elements<long>()); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new GatherBackward(x, d, index));
+        if (GradMode.Records(x)) y.SetGradFn(new GatherBackward(x, d, index));
         return y;
     }
 
@@ -91,7 +91,7 @@ internal sealed class ScatterAddBackward : Node
             case DType.Float64: Run<double>(idx, index, d, src, y); break;
             default: Run<long>(idx, index, d, src, y); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(self, src)) y.SetGradFn(new ScatterAddBackward(self, src, d, index));
+        if (GradMode.Records(self, src)) y.SetGradFn(new ScatterAddBackward(self, src, d, index));
         return y;
     }
 

@@ -39,7 +39,7 @@ internal sealed class IndexSelectBackward : Node
             case DType.Float64: IndexKernels.IndexSelect(packed.ReadOnlyElements<double>(), outer, size, inner, idx, y.Elements<double>()); break;
             default: IndexKernels.IndexSelect(packed.ReadOnlyElements<long>(), outer, size, inner, idx, y.Elements<long>()); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
+        if (GradMode.Records(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
         return y;
     }
 
@@ -99,7 +99,7 @@ internal sealed class IndexAddBackward : Node
             case DType.Float64: Run<double>(y, outer, size, inner, idx, packed); break;
             default: Run<long>(y, outer, size, inner, idx, packed); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(self, source)) y.SetGradFn(new IndexAddBackward(self, source, d, index));
+        if (GradMode.Records(self, source)) y.SetGradFn(new IndexAddBackward(self, source, d, index));
         return y;
     }
 

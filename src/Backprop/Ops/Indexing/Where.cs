@@ -46,7 +46,7 @@ internal sealed class WhereBackward : Node
         {
             ArrayPool<byte>.Shared.Return(mask);
         }
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new WhereBackward(condition, a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new WhereBackward(condition, a, b));
         return y;
     }
 

@@ -47,7 +47,7 @@ internal sealed class BceWithLogitsBackward : Node
             Reduction.Sum => ClassTargets.Reduce(losses, Reduction.Sum, 1),
             _ => ClassTargets.Reduce(losses, Reduction.Mean, losses.Numel),
         };
-        if (ElementwiseDispatch.NeedsGrad(input, target, posWeight)) y.SetGradFn(new BceWithLogitsBackward(input, target, posWeight, reduction));
+        if (GradMode.Records(input, target, posWeight)) y.SetGradFn(new BceWithLogitsBackward(input, target, posWeight, reduction));
         return y;
     }
 
@@ -92,7 +92,7 @@ internal sealed class BceWithLogitsBackward : Node
                 Span<double> dst = y.Elements<double>();
                 for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
             }
-            if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftplusNode(x));
+            if (GradMode.Records(x)) y.SetGradFn(new SoftplusNode(x));
             return y;
         }
 

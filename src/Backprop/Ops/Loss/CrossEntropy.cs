@@ -41,7 +41,7 @@ internal sealed class CrossEntropyBackward : Node
             : ClassLossKernel.CrossEntropy(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
                                            n, c, s, ignoreIndex, labelSmoothing, losses.Elements<double>());
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
-        if (ElementwiseDispatch.NeedsGrad(input))
+        if (GradMode.Records(input))
             y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
         return y;
     }
@@ -55,7 +55,7 @@ internal sealed class CrossEntropyBackward : Node
         Tensor x = _x.Value;
         (Tensor? a, Tensor b) = ClassTargets.Coefficients(x.Shape, x.DType, _target.Value, _weight?.Value, _ignoreIndex, _smoothing, _reduction, _totalWeight, wantA: true);
         Tensor up = ClassTargets.Upstream(dy, x.Shape, _reduction);
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [Fused(x, a!, b, up)];
         Tensor p = x.Softmax(x.Rank == 1 ? 0 : 1);
         return [(p * a! - b) * up];
@@ -126,7 +126,7 @@ internal sealed class NllLossBackward : Node
             : ClassLossKernel.Nll(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
                                   n, c, s, ignoreIndex, losses.Elements<double>());
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
-        if (ElementwiseDispatch.NeedsGrad(input))
+        if (GradMode.Records(input))
             y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));
         return y;
     }

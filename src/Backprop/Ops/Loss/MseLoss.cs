@@ -41,7 +41,7 @@ internal sealed class MseLossBackward : Node
             // An empty mean is 0/0 = NaN, as PyTorch.
             y = Tensor.Scalar(reduction == Reduction.Mean ? sum / count : sum, d.DType);
         }
-        if (ElementwiseDispatch.NeedsGrad(input, target)) y.SetGradFn(new MseLossBackward(input, target, reduction, count));
+        if (GradMode.Records(input, target)) y.SetGradFn(new MseLossBackward(input, target, reduction, count));
         return y;
     }
 

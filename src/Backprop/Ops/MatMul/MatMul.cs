@@ -23,7 +23,7 @@ internal sealed class MatMulBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = Compute(a, b);
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MatMulBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MatMulBackward(a, b));
         return y;
     }
 

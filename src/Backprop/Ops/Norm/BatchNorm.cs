@@ -61,7 +61,7 @@ internal sealed class BatchNormBackward : Node
             Run<float>(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd);
         else
             Run<double>(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd);
-        if (ElementwiseDispatch.NeedsGrad(x, w, b))
+        if (GradMode.Records(x, w, b))
             y.SetGradFn(new BatchNormBackward(x, w, b, mean, rstd, dims, statShape, count, eps, training));
         return y;
     }

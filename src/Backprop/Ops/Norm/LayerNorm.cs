@@ -70,7 +70,7 @@ internal sealed class LayerNormBackward : Node
         else
             NormKernels.LayerNormRows(xc.ReadOnlyElements<double>(), rows, d, w is null ? default : wc.ReadOnlyElements<double>(),
                 b is null ? default : bc.ReadOnlyElements<double>(), eps, y.Elements<double>(), mean.Elements<double>(), rstd.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
+        if (GradMode.Records(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
         return y;
     }
 

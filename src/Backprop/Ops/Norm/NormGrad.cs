@@ -25,7 +25,7 @@ internal sealed class NormRsqrtBackward : Node
             Span<double> d = y.Elements<double>();
             for (int i = 0; i < s.Length; i++) d[i] = 1.0 / Math.Sqrt(s[i]);
         }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NormRsqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new NormRsqrtBackward(x, y));
         return y;
     }
 

@@ -28,7 +28,7 @@ internal sealed class LogSumExpBackward : Node
         if (x.DType == DType.Float32) SoftmaxKernel.LogSumExp(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>());
         else SoftmaxKernel.LogSumExp(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>());
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
         return y;
     }
 

@@ -32,7 +32,7 @@ internal sealed class ExtremumAllBackward : Node
             case DType.Float64: y.Elements<double>()[0] = Extreme(c.ReadOnlyElements<double>(), min); break;
             default: y.Elements<long>()[0] = Extreme(c.ReadOnlyElements<long>(), min); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExtremumAllBackward(x, y, min));
+        if (GradMode.Records(x)) y.SetGradFn(new ExtremumAllBackward(x, y, min));
         return y;
     }
 
@@ -94,7 +94,7 @@ internal sealed class ExtremumDimBackward : Node
         indices = ReduceLayout.Finish(indices, x.Shape, reduced, keepDim);
         if (!wantValues) return (null, indices);
         values = ReduceLayout.Finish(values, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) values.SetGradFn(new ExtremumDimBackward(x, indices, d, keepDim, min));
+        if (GradMode.Records(x)) values.SetGradFn(new ExtremumDimBackward(x, indices, d, keepDim, min));
         return (values, indices);
     }
 

@@ -18,7 +18,7 @@ internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int c
         // Sum wrote fresh contiguous storage: scale it in place. An empty reduction gives 0/0 = NaN, as PyTorch.
         if (y.DType == DType.Float32) TensorPrimitives.Divide(y.Elements<float>(), (float)count, y.Elements<float>());
         else TensorPrimitives.Divide(y.Elements<double>(), count, y.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
+        if (GradMode.Records(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
         return y;
     }
 

@@ -35,7 +35,7 @@ internal sealed class SoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: false, out int d);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new SoftmaxBackward(x, y, d));
         return y;
     }
 
@@ -62,7 +62,7 @@ internal sealed class LogSoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: true, out int d);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSoftmaxBackward(x, y, d));
         return y;
     }
 

@@ -20,7 +20,7 @@ internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node
             default: Run<long>(x, reduced, y); break;
         }
         if (!keepDim) y = y.Strided(ReduceDims.DroppedShape(x.Shape, reduced), ReduceDims.DroppedShape(x.Shape, reduced).ContiguousStrides(), 0);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SumBackward(x, reduced, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new SumBackward(x, reduced, keepDim));
         return y;
     }
 

@@ -42,7 +42,7 @@ internal sealed class VarBackward : Node
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Var");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Var", out double divisor);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new VarBackward(x, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new VarBackward(x, reduced, keepDim, divisor));
         return y;
     }
 
@@ -80,7 +80,7 @@ internal sealed class StdBackward : Node
         if (y.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<float>(), y.Elements<float>());
         else System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<double>(), y.Elements<double>());
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
         return y;
     }
 

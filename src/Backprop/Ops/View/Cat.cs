@@ -70,7 +70,7 @@ internal sealed class CatBackward : Node
             }
         }
 
-        if (GradMode.IsEnabled && AnyRequiresGrad(tensors))
+        if (GradMode.Records(tensors))
         {
             var inputs = new Tensor[tensors.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = tensors[i];
@@ -80,13 +80,6 @@ internal sealed class CatBackward : Node
     }
 
     private static bool IsLegacyEmpty(Tensor t) => t.Rank == 1 && t.Shape[0] == 0;
-
-    private static bool AnyRequiresGrad(IReadOnlyList<Tensor> tensors)
-    {
-        for (int i = 0; i < tensors.Count; i++)
-            if (tensors[i].RequiresGrad) return true;
-        return false;
-    }
 
     // Each input's gradient is its own block of dy along the concatenation dim.
     protected internal override Tensor?[] Backward(Tensor dy)

@@ -21,7 +21,7 @@ internal sealed class PermuteBackward(Tensor x, int[] order) : Node(x)
             strides[i] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PermuteBackward(x, order));
+        if (GradMode.Records(x)) y.SetGradFn(new PermuteBackward(x, order));
         return y;
     }
 

@@ -10,7 +10,7 @@ internal sealed class ReshapeBackward(Tensor x) : Node(x)
         Shape shape = InferShape(x.Shape, sizes, op);
         Tensor source = x.IsContiguous ? x : x.Detach().Contiguous();
         Tensor y = source.Strided(shape, shape.ContiguousStrides(), source.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReshapeBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new ReshapeBackward(x));
         return y;
     }
 
@@ -68,7 +68,7 @@ internal sealed class ExpandBackward(Tensor x) : Node(x)
             strides[d] = sd >= 0 && inSize == want ? x.Strides[sd] : 0;
         }
         Tensor y = x.Strided(new Shape(dims), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpandBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new ExpandBackward(x));
         return y;
     }
 
@@ -88,7 +88,7 @@ internal sealed class CloneBackward(Tensor x) : Node(x)
             case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<double>()); break;
             default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<long>()); break;
         }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CloneBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new CloneBackward(x));
         return y;
     }
 
@@ -118,7 +118,7 @@ internal sealed class CastBackward(Tensor x) : Node(x)
                 for (int i = 0; i < l.Length; i++) l[i] = (long)values[i]; // truncates toward zero, as PyTorch
                 break;
         }
-        if (dtype.IsFloatingPoint() && ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CastBackward(x));
+        if (dtype.IsFloatingPoint() && GradMode.Records(x)) y.SetGradFn(new CastBackward(x));
         return y;
     }
 

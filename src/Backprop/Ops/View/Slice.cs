@@ -17,7 +17,7 @@ internal sealed class SliceBackward(Tensor x, int dim, int start, int step) : No
         shape[dim] = length;
         strides[dim] = x.Strides[dim] * step;
         Tensor y = x.Strided(new Shape(shape), strides, offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SliceBackward(x, dim, start, step));
+        if (GradMode.Records(x)) y.SetGradFn(new SliceBackward(x, dim, start, step));
         return y;
     }
 
@@ -50,7 +50,7 @@ internal sealed class SlicePadBackward(Tensor g, int dim, int start, int step) :
                 default: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, g.Shape.Dims); break;
             }
         }
-        if (ElementwiseDispatch.NeedsGrad(g)) y.SetGradFn(new SlicePadBackward(g, dim, start, step));
+        if (GradMode.Records(g)) y.SetGradFn(new SlicePadBackward(g, dim, start, step));
         return y;
     }
 
@@ -75,7 +75,7 @@ internal sealed class SelectBackward(Tensor x, int dim, int index) : Node(x)
             strides[w++] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset + index * x.Strides[dim]);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SelectBackward(x, dim, index));
+        if (GradMode.Records(x)) y.SetGradFn(new SelectBackward(x, dim, index));
         return y;
     }
 

@@ -21,7 +21,7 @@ internal sealed class UnsqueezeBackward(Tensor x, int dim) : Node(x)
             strides[d] = x.Strides[r++];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new UnsqueezeBackward(x, dim));
+        if (GradMode.Records(x)) y.SetGradFn(new UnsqueezeBackward(x, dim));
         return y;
     }
 
@@ -47,7 +47,7 @@ internal sealed class SqueezeBackward(Tensor x) : Node(x)
             strides[w++] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SqueezeBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SqueezeBackward(x));
         return y;
     }
 
