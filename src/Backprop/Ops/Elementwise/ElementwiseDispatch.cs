@@ -51,10 +51,14 @@ internal static class ElementwiseDispatch
         int rank = y.Rank;
         Span<int> sa = stackalloc int[rank];
         Span<int> sb = stackalloc int[rank];
-        StridedLayout.BroadcastStrides(a, y.Shape, sa);
-        StridedLayout.BroadcastStrides(b, y.Shape, sb);
+        BroadcastStrides(a, y.Shape, sa);
+        BroadcastStrides(b, y.Shape, sb);
         BinaryKernel.Run<T, TOp>(a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, dst, y.Shape.Dims);
     }
+
+    /// <summary>Strides of <paramref name="t"/> broadcast to <paramref name="outShape"/> (0 where it is expanded).</summary>
+    public static void BroadcastStrides(Tensor t, Shape outShape, Span<int> strides)
+        => StridedLayout.BroadcastStrides(t.Shape.Dims, t.Strides, outShape.Dims, strides);
 
     /// <summary>Unary op on float32/float64; non-contiguous inputs are packed first.</summary>
     public static Tensor UnaryFloat<TF, TD>(Tensor x, string op) where TF : IUnaryOp<float> where TD : IUnaryOp<double>

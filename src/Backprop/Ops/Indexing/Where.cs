@@ -62,7 +62,7 @@ internal sealed class WhereBackward : Node
         try
         {
             Span<int> strides = stackalloc int[shape.Rank];
-            StridedLayout.BroadcastStrides(condition, shape, strides);
+            ElementwiseDispatch.BroadcastStrides(condition, shape, strides);
             Span<T> values = packed.AsSpan(0, mask.Length);
             CopyKernel.Run(condition.Data<T>(), condition.Offset, strides, shape.Dims, values);
             IndexKernels.NonZero<T>(values, mask);
@@ -77,8 +77,8 @@ internal sealed class WhereBackward : Node
     {
         Span<int> sa = stackalloc int[y.Rank];
         Span<int> sb = stackalloc int[y.Rank];
-        StridedLayout.BroadcastStrides(a, y.Shape, sa);
-        StridedLayout.BroadcastStrides(b, y.Shape, sb);
+        ElementwiseDispatch.BroadcastStrides(a, y.Shape, sa);
+        ElementwiseDispatch.BroadcastStrides(b, y.Shape, sb);
         IndexKernels.Where(mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.Elements<T>(), y.Shape.Dims);
     }
 
