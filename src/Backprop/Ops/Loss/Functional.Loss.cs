@@ -2,7 +2,6 @@ using Backprop.Ops;
 
 namespace Backprop;
 
-/// <summary>Stateless neural-network functions (losses, activations, ...), as in torch.nn.functional.</summary>
 public static partial class Functional
 {
     /// <summary>
