@@ -6,6 +6,8 @@ namespace Backprop.Ops;
 /// <summary>
 /// Allocates outputs and routes element-wise ops to the typed kernels: picks the dtype,
 /// broadcasts shapes and takes the contiguous fast path when both operands allow it.
+/// Element-wise ops name one kernel type per dtype (TF for float, TD for double, TL for long), so
+/// choosing among those types is their dtype dispatch; every other op goes through <see cref="DTypeSwitch"/>.
 /// </summary>
 internal static class ElementwiseDispatch
 {

@@ -33,14 +33,19 @@ internal sealed class GatherBackward : Node
         var y = new Tensor(index.Shape, x.DType);
         ReadOnlySpan<int> indexShape = x.Rank == 0 ? [1] : index.Shape.Dims;
         ReadOnlySpan<int> strides = x.Rank == 0 ? [0] : x.Strides;
-        switch (x.DType)
-        {
-            case DType.Float32: IndexKernels.Gather(x.Data<float>(), x.Offset, strides, idx, indexShape, d, y.Elements<float>()); break;
-            case DType.Float64: IndexKernels.Gather(x.Data<double>(), x.Offset, strides, idx, indexShape, d, y.Elements<double>()); break;
-            default: IndexKernels.Gather(x.Data<long>(), x.Offset, strides, idx, indexShape, d, y.Elements<long>()); break;
-        }
+        DTypeSwitch.Number(x.DType, new GatherKernel(x, strides, idx, indexShape, d, y));
         if (GradMode.Records(x)) y.SetGradFn(new GatherBackward(x, d, index));
         return y;
+    }
+
+    private readonly ref struct GatherKernel(Tensor x, ReadOnlySpan<int> strides, ReadOnlySpan<long> idx, ReadOnlySpan<int> indexShape, int dim, Tensor y)
+        : INumberAction
+    {
+        private readonly ReadOnlySpan<int> _strides = strides, _indexShape = indexShape;
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.Gather(x.Data<T>(), x.Offset, _strides, _idx, _indexShape, dim, y.Elements<T>());
     }
 
     // dx[q] = Σ over p with (p, dim ← index[p]) = q of dy[p]: scatter-add dy into zeros (repeated indices add up).
@@ -85,22 +90,22 @@ internal sealed class ScatterAddBackward : Node
 
         Tensor y;
         using (GradMode.Disable()) y = self.Clone();
-        switch (self.DType)
-        {
-            case DType.Float32: Run<float>(idx, index, d, src, y); break;
-            case DType.Float64: Run<double>(idx, index, d, src, y); break;
-            default: Run<long>(idx, index, d, src, y); break;
-        }
+        DTypeSwitch.Number(self.DType, new ScatterAddKernel(idx, index, d, src, y));
         if (GradMode.Records(self, src)) y.SetGradFn(new ScatterAddBackward(self, src, d, index));
         return y;
     }
 
-    private static void Run<T>(ReadOnlySpan<long> idx, Tensor index, int dim, Tensor src, Tensor y) where T : unmanaged, INumber<T>
+    private readonly ref struct ScatterAddKernel(ReadOnlySpan<long> idx, Tensor index, int dim, Tensor src, Tensor y) : INumberAction
     {
-        bool scalar = y.Rank == 0;
-        IndexKernels.ScatterAdd(idx, scalar ? [1] : index.Shape.Dims, dim,
-            src.Data<T>(), src.Offset, scalar ? [0] : src.Strides,
-            y.Elements<T>(), scalar ? [0] : y.Strides);
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+        {
+            bool scalar = y.Rank == 0;
+            IndexKernels.ScatterAdd(_idx, scalar ? [1] : index.Shape.Dims, dim,
+                src.Data<T>(), src.Offset, scalar ? [0] : src.Strides,
+                y.Elements<T>(), scalar ? [0] : y.Strides);
+        }
     }
 
     // dy/dself = identity; dy/dsrc[p] = dy[p with dim ← index[p]] = gather(dy) (zero where src is beyond the index).

@@ -33,14 +33,17 @@ internal sealed class IndexSelectBackward : Node
         (int outer, int size, int inner) = Blocks(x.Shape, d);
         Tensor packed;
         using (GradMode.Disable()) packed = x.Contiguous();
-        switch (x.DType)
-        {
-            case DType.Float32: IndexKernels.IndexSelect(packed.ReadOnlyElements<float>(), outer, size, inner, idx, y.Elements<float>()); break;
-            case DType.Float64: IndexKernels.IndexSelect(packed.ReadOnlyElements<double>(), outer, size, inner, idx, y.Elements<double>()); break;
-            default: IndexKernels.IndexSelect(packed.ReadOnlyElements<long>(), outer, size, inner, idx, y.Elements<long>()); break;
-        }
+        DTypeSwitch.Number(x.DType, new IndexSelectKernel(packed, outer, size, inner, idx, y));
         if (GradMode.Records(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
         return y;
+    }
+
+    private readonly ref struct IndexSelectKernel(Tensor x, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor y) : INumberAction
+    {
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.IndexSelect(x.ReadOnlyElements<T>(), outer, size, inner, _idx, y.Elements<T>());
     }
 
     /// <summary>Views a shape as [outer, size, inner] around dim d.</summary>
@@ -93,18 +96,18 @@ internal sealed class IndexAddBackward : Node
             packed = source.Contiguous();
         }
         (int outer, int size, int inner) = IndexSelectBackward.Blocks(self.Shape, d);
-        switch (self.DType)
-        {
-            case DType.Float32: Run<float>(y, outer, size, inner, idx, packed); break;
-            case DType.Float64: Run<double>(y, outer, size, inner, idx, packed); break;
-            default: Run<long>(y, outer, size, inner, idx, packed); break;
-        }
+        DTypeSwitch.Number(self.DType, new IndexAddKernel(y, outer, size, inner, idx, packed));
         if (GradMode.Records(self, source)) y.SetGradFn(new IndexAddBackward(self, source, d, index));
         return y;
     }
 
-    private static void Run<T>(Tensor y, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor source) where T : unmanaged, INumber<T>
-        => IndexKernels.IndexAdd(y.Elements<T>(), outer, size, inner, idx, source.ReadOnlyElements<T>());
+    private readonly ref struct IndexAddKernel(Tensor y, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor source) : INumberAction
+    {
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.IndexAdd(y.Elements<T>(), outer, size, inner, _idx, source.ReadOnlyElements<T>());
+    }
 
     // dy/dself = identity; dy/dsource[.., j, ..] = dy[.., index[j], ..].
     protected internal override Tensor?[] Backward(Tensor dy) =>

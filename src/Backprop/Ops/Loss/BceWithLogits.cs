@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -37,10 +38,7 @@ internal sealed class BceWithLogitsBackward : Node
             p = posWeight.Detach().BroadcastTo(input.Shape).Contiguous();
         }
         var losses = new Tensor(input.Shape, input.DType);
-        if (input.DType == DType.Float32)
-            BceWithLogitsKernel.Forward(x.ReadOnlyElements<float>(), t.ReadOnlyElements<float>(), p is null ? default : p.ReadOnlyElements<float>(), losses.Elements<float>());
-        else
-            BceWithLogitsKernel.Forward(x.ReadOnlyElements<double>(), t.ReadOnlyElements<double>(), p is null ? default : p.ReadOnlyElements<double>(), losses.Elements<double>());
+        DTypeSwitch.Float(input.DType, new LossesKernel(x, t, p, losses));
         Tensor y = reduction switch
         {
             Reduction.None => losses,
@@ -49,6 +47,12 @@ internal sealed class BceWithLogitsBackward : Node
         };
         if (GradMode.Records(input, target, posWeight)) y.SetGradFn(new BceWithLogitsBackward(input, target, posWeight, reduction));
         return y;
+    }
+
+    private readonly struct LossesKernel(Tensor x, Tensor t, Tensor? p, Tensor losses) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => BceWithLogitsKernel.Forward(x.ReadOnlyElements<T>(), t.ReadOnlyElements<T>(), p is null ? default : p.ReadOnlyElements<T>(), losses.Elements<T>());
     }
 
     // With σ = sigmoid(x) and sp(−x) = softplus(−x):
@@ -80,23 +84,22 @@ internal sealed class BceWithLogitsBackward : Node
         {
             Tensor c = x.Detach().Contiguous();
             var y = new Tensor(x.Shape, x.DType);
-            if (x.DType == DType.Float32)
-            {
-                ReadOnlySpan<float> src = c.ReadOnlyElements<float>();
-                Span<float> dst = y.Elements<float>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
-            }
-            else
-            {
-                ReadOnlySpan<double> src = c.ReadOnlyElements<double>();
-                Span<double> dst = y.Elements<double>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
-            }
+            DTypeSwitch.Float(x.DType, new SoftplusKernel(c, y));
             if (GradMode.Records(x)) y.SetGradFn(new SoftplusNode(x));
             return y;
         }
 
         public override string Name => "SoftplusBackward";
+
+        private readonly struct SoftplusKernel(Tensor x, Tensor y) : IFloatAction
+        {
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                ReadOnlySpan<T> src = x.ReadOnlyElements<T>();
+                Span<T> dst = y.Elements<T>();
+                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
+            }
+        }
 
         // d/dx log(1 + eˣ) = σ(x).
         protected internal override Tensor?[] Backward(Tensor dy) => [dy * _x.Value.Sigmoid()];

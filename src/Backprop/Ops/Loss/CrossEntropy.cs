@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -33,17 +34,23 @@ internal sealed class CrossEntropyBackward : Node
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be between 0 and 1, got {labelSmoothing}");
         ClassTargets.Validate(input, target, weight, ignoreIndex, op, out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
+        Tensor t = target.Contiguous();
         var losses = new Tensor(target.Shape, input.DType);
-        double total = input.DType == DType.Float32
-            ? ClassLossKernel.CrossEntropy(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<float>())
-            : ClassLossKernel.CrossEntropy(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<double>());
+        double total = DTypeSwitch.Float<LossesKernel, double>(input.DType,
+            new LossesKernel(x, t, weight?.Detach().Contiguous(), n, c, s, ignoreIndex, labelSmoothing, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (GradMode.Records(input))
             y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
         return y;
+    }
+
+    /// <summary>Per-position losses into <c>losses</c>; returns the total weight of the non-ignored targets.</summary>
+    private readonly struct LossesKernel(Tensor x, Tensor target, Tensor? weight, int n, int c, int s, long ignoreIndex, double smoothing, Tensor losses)
+        : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.CrossEntropy(x.ReadOnlyElements<T>(), target.ReadOnlyElements<long>(), weight is null ? default : weight.ReadOnlyElements<T>(),
+                                            n, c, s, ignoreIndex, smoothing, losses.Elements<T>());
     }
 
     // With p = softmax(x), t the target, w the class weights, ε the smoothing and C classes:
@@ -67,28 +74,29 @@ internal sealed class CrossEntropyBackward : Node
         Tensor p = SoftmaxForward.Compute(x, x.Rank == 1 ? 0 : 1, log: false, out _);
         int n = x.Rank == 1 ? 1 : x.Shape[0], c = x.Rank == 1 ? x.Shape[0] : x.Shape[1], s = c == 0 ? 0 : x.Numel / Math.Max(n * c, 1);
         Tensor u = up.Contiguous();
-        if (x.DType == DType.Float32)
-            Combine(p.Elements<float>(), a.ReadOnlyElements<float>(), b.ReadOnlyElements<float>(), u.ReadOnlyElements<float>(), n, c, s);
-        else
-            Combine(p.Elements<double>(), a.ReadOnlyElements<double>(), b.ReadOnlyElements<double>(), u.ReadOnlyElements<double>(), n, c, s);
+        DTypeSwitch.Float(x.DType, new Combine(p, a, b, u, n, c, s));
         return p;
     }
 
     // p is [n, c, s], a and a per-position upstream are [n, s], b is [n, c, s]; a scalar upstream has one element.
-    private static void Combine<T>(Span<T> p, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> up, int n, int c, int s)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct Combine(Tensor pt, Tensor at, Tensor bt, Tensor upt, int n, int c, int s) : IFloatAction
     {
-        bool scalar = up.Length == 1;
-        for (int o = 0; o < n; o++)
-            for (int k = 0; k < c; k++)
-            {
-                int row = (o * c + k) * s;
-                for (int i = 0; i < s; i++)
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Span<T> p = pt.Elements<T>();
+            ReadOnlySpan<T> a = at.ReadOnlyElements<T>(), b = bt.ReadOnlyElements<T>(), up = upt.ReadOnlyElements<T>();
+            bool scalar = up.Length == 1;
+            for (int o = 0; o < n; o++)
+                for (int k = 0; k < c; k++)
                 {
-                    int pos = o * s + i;
-                    p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
+                    int row = (o * c + k) * s;
+                    for (int i = 0; i < s; i++)
+                    {
+                        int pos = o * s + i;
+                        p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
+                    }
                 }
-            }
+        }
     }
 }
 
@@ -118,17 +126,21 @@ internal sealed class NllLossBackward : Node
     {
         ClassTargets.Validate(input, target, weight, ignoreIndex, "NllLoss", out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         var losses = new Tensor(target.Shape, input.DType);
-        double total = input.DType == DType.Float32
-            ? ClassLossKernel.Nll(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
-                                  n, c, s, ignoreIndex, losses.Elements<float>())
-            : ClassLossKernel.Nll(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
-                                  n, c, s, ignoreIndex, losses.Elements<double>());
+        double total = DTypeSwitch.Float<LossesKernel, double>(input.DType,
+            new LossesKernel(x, target.Contiguous(), weight?.Detach().Contiguous(), n, c, s, ignoreIndex, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (GradMode.Records(input))
             y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));
         return y;
+    }
+
+    /// <summary>Per-position losses into <c>losses</c>; returns the total weight of the non-ignored targets.</summary>
+    private readonly struct LossesKernel(Tensor x, Tensor target, Tensor? weight, int n, int c, int s, long ignoreIndex, Tensor losses) : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.Nll(x.ReadOnlyElements<T>(), target.ReadOnlyElements<long>(), weight is null ? default : weight.ReadOnlyElements<T>(),
+                                   n, c, s, ignoreIndex, losses.Elements<T>());
     }
 
     // dloss/dx[i, k] = −w_t·δ_kt (divided by Σ w_t for the mean; 0 at ignored targets): linear in x.

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -14,9 +15,14 @@ internal static class SoftmaxForward
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(x.Shape, x.DType);
         // The last dim of a contiguous tensor has inner = 1 and takes the SIMD row path.
-        if (x.DType == DType.Float32) SoftmaxKernel.Softmax(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>(), log);
-        else SoftmaxKernel.Softmax(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>(), log);
+        DTypeSwitch.Float(x.DType, new SoftmaxRows(c, outer, n, inner, y, log));
         return y;
+    }
+
+    private readonly struct SoftmaxRows(Tensor x, int outer, int n, int inner, Tensor y, bool log) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => SoftmaxKernel.Softmax(x.ReadOnlyElements<T>(), outer, n, inner, y.Elements<T>(), log);
     }
 }
 

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -15,9 +17,22 @@ internal static class VarianceForward
         Tensor src = ReduceLayout.Prepare(x, reduced, out int outer, out int n, out int inner);
         divisor = Math.Max(0, n - correction);
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
-        if (x.DType == DType.Float32) VarKernel.Run(src.ReadOnlyElements<float>(), outer, n, inner, (float)divisor, y.Elements<float>());
-        else VarKernel.Run(src.ReadOnlyElements<double>(), outer, n, inner, divisor, y.Elements<double>());
+        DTypeSwitch.Float(x.DType, new VarianceKernel(src, outer, n, inner, divisor, y));
         return y;
+    }
+
+    private readonly struct VarianceKernel(Tensor x, int outer, int n, int inner, double divisor, Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => VarKernel.Run(x.ReadOnlyElements<T>(), outer, n, inner, T.CreateTruncating(divisor), y.Elements<T>());
+    }
+
+    /// <summary>y = √y in place (y is fresh and contiguous).</summary>
+    public static void SqrtInPlace(Tensor y) => DTypeSwitch.Float(y.DType, new SqrtKernel(y));
+
+    private readonly struct SqrtKernel(Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sqrt(y.Elements<T>(), y.Elements<T>());
     }
 }
 
@@ -77,8 +92,7 @@ internal sealed class StdBackward : Node
     {
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Std");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Std", out double divisor);
-        if (y.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<float>(), y.Elements<float>());
-        else System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<double>(), y.Elements<double>());
+        VarianceForward.SqrtInPlace(y);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
         if (GradMode.Records(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
         return y;

@@ -1,5 +1,3 @@
-using Backprop.Kernels;
-
 namespace Backprop.Ops;
 
 /// <summary>Concatenation along an existing dim into a new contiguous tensor.</summary>
@@ -62,12 +60,7 @@ internal sealed class CatBackward : Node
             Tensor packed;
             using (GradMode.Disable()) packed = t.Contiguous();
             int offset = starts[i] * strides[d];
-            switch (y.DType)
-            {
-                case DType.Float32: CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, t.Shape.Dims); break;
-                case DType.Float64: CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, t.Shape.Dims); break;
-                default: CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, t.Shape.Dims); break;
-            }
+            StridedCopy.Scatter(packed, y, offset, strides, t.Shape.Dims);
         }
 
         if (GradMode.Records(tensors))

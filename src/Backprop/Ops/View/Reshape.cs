@@ -82,12 +82,7 @@ internal sealed class CloneBackward(Tensor x) : Node(x)
     public static Tensor Forward(Tensor x)
     {
         var y = new Tensor(x.Shape, x.DType);
-        switch (x.DType)
-        {
-            case DType.Float32: Kernels.CopyKernel.Run(x.Data<float>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<float>()); break;
-            case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<double>()); break;
-            default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<long>()); break;
-        }
+        StridedCopy.Pack(x, y);
         if (GradMode.Records(x)) y.SetGradFn(new CloneBackward(x));
         return y;
     }

@@ -43,12 +43,7 @@ internal sealed class SlicePadBackward(Tensor g, int dim, int start, int step) :
             int[] strides = (int[])y.StridesArray.Clone();
             int offset = start * strides[dim];
             strides[dim] *= step;
-            switch (g.DType)
-            {
-                case DType.Float32: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, g.Shape.Dims); break;
-                case DType.Float64: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, g.Shape.Dims); break;
-                default: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, g.Shape.Dims); break;
-            }
+            StridedCopy.Scatter(packed, y, offset, strides, g.Shape.Dims);
         }
         if (GradMode.Records(g)) y.SetGradFn(new SlicePadBackward(g, dim, start, step));
         return y;
