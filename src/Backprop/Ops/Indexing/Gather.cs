@@ -4,13 +4,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y[p] = x[p with coordinate dim replaced by index[p]]; y has the index's shape.</summary>
-internal sealed class GatherBackward : Node
+internal sealed class GatherNode : Node
 {
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly SavedTensor _index;
 
-    private GatherBackward(Tensor x, int dim, Tensor index) : base(x)
+    private GatherNode(Tensor x, int dim, Tensor index) : base(x)
     {
         _inputShape = x.Shape;
         _dim = dim;
@@ -34,7 +34,7 @@ internal sealed class GatherBackward : Node
         ReadOnlySpan<int> indexShape = x.Rank == 0 ? [1] : index.Shape.Dims;
         ReadOnlySpan<int> strides = x.Rank == 0 ? [0] : x.Strides;
         DTypeSwitch.Number(x.DType, new GatherKernel(x, strides, idx, indexShape, d, y));
-        if (GradMode.Records(x)) y.SetGradFn(new GatherBackward(x, d, index));
+        if (GradMode.Records(x)) y.SetGradFn(new GatherNode(x, d, index));
         return y;
     }
 
@@ -50,20 +50,20 @@ internal sealed class GatherBackward : Node
 
     // dx[q] = Σ over p with (p, dim ← index[p]) = q of dy[p]: scatter-add dy into zeros (repeated indices add up).
     protected internal override Tensor?[] Backward(Tensor dy)
-        => [ScatterAddBackward.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
+        => [ScatterAddNode.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
 }
 
 /// <summary>
 /// Out-of-place scatter-add: y = copy of self, then y[p with coordinate dim replaced by index[p]] += src[p]
 /// for every position p of index.
 /// </summary>
-internal sealed class ScatterAddBackward : Node
+internal sealed class ScatterAddNode : Node
 {
     private readonly int _dim;
     private readonly Shape _srcShape;
     private readonly SavedTensor? _index;
 
-    private ScatterAddBackward(Tensor self, Tensor src, int dim, Tensor index) : base(self, src)
+    private ScatterAddNode(Tensor self, Tensor src, int dim, Tensor index) : base(self, src)
     {
         _dim = dim;
         _srcShape = src.Shape;
@@ -91,7 +91,7 @@ internal sealed class ScatterAddBackward : Node
         Tensor y;
         using (GradMode.Disable()) y = self.Clone();
         DTypeSwitch.Number(self.DType, new ScatterAddKernel(idx, index, d, src, y));
-        if (GradMode.Records(self, src)) y.SetGradFn(new ScatterAddBackward(self, src, d, index));
+        if (GradMode.Records(self, src)) y.SetGradFn(new ScatterAddNode(self, src, d, index));
         return y;
     }
 
@@ -115,7 +115,7 @@ internal sealed class ScatterAddBackward : Node
         if (_index is not null)
         {
             Tensor index = _index.Value;
-            dsrc = GatherBackward.Forward(dy, _dim, index);
+            dsrc = GatherNode.Forward(dy, _dim, index);
             if (index.Shape != _srcShape)
             {
                 int[] dims = index.Shape.ToArray();
@@ -123,7 +123,7 @@ internal sealed class ScatterAddBackward : Node
                 {
                     if (dims[k] == _srcShape[k]) continue;
                     dims[k] = _srcShape[k];
-                    dsrc = SlicePadBackward.Forward(dsrc, new Shape(dims), k, 0, 1);
+                    dsrc = SlicePadNode.Forward(dsrc, new Shape(dims), k, 0, 1);
                 }
             }
         }

@@ -4,13 +4,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = x with dim <c>dim</c> restricted to the rows listed in a 1-D index (repeats allowed).</summary>
-internal sealed class IndexSelectBackward : Node
+internal sealed class IndexSelectNode : Node
 {
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly SavedTensor _index;
 
-    private IndexSelectBackward(Tensor x, int dim, Tensor index) : base(x)
+    private IndexSelectNode(Tensor x, int dim, Tensor index) : base(x)
     {
         _inputShape = x.Shape;
         _dim = dim;
@@ -34,7 +34,7 @@ internal sealed class IndexSelectBackward : Node
         Tensor packed;
         using (GradMode.Disable()) packed = x.Contiguous();
         DTypeSwitch.Number(x.DType, new IndexSelectKernel(packed, outer, size, inner, idx, y));
-        if (GradMode.Records(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
+        if (GradMode.Records(x)) y.SetGradFn(new IndexSelectNode(x, d, index));
         return y;
     }
 
@@ -57,16 +57,16 @@ internal sealed class IndexSelectBackward : Node
 
     // dx[.., i, ..] = Σ_{j: index[j] = i} dy[.., j, ..]: index-add dy into zeros.
     protected internal override Tensor?[] Backward(Tensor dy)
-        => [IndexAddBackward.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
+        => [IndexAddNode.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
 }
 
 /// <summary>Out-of-place index-add: y = copy of self, then y[.., index[j], ..] += source[.., j, ..].</summary>
-internal sealed class IndexAddBackward : Node
+internal sealed class IndexAddNode : Node
 {
     private readonly int _dim;
     private readonly SavedTensor? _index;
 
-    private IndexAddBackward(Tensor self, Tensor source, int dim, Tensor index) : base(self, source)
+    private IndexAddNode(Tensor self, Tensor source, int dim, Tensor index) : base(self, source)
     {
         _dim = dim;
         if (NeedsInputGrad(1)) _index = Save(index);
@@ -95,9 +95,9 @@ internal sealed class IndexAddBackward : Node
             y = self.Clone();
             packed = source.Contiguous();
         }
-        (int outer, int size, int inner) = IndexSelectBackward.Blocks(self.Shape, d);
+        (int outer, int size, int inner) = IndexSelectNode.Blocks(self.Shape, d);
         DTypeSwitch.Number(self.DType, new IndexAddKernel(y, outer, size, inner, idx, packed));
-        if (GradMode.Records(self, source)) y.SetGradFn(new IndexAddBackward(self, source, d, index));
+        if (GradMode.Records(self, source)) y.SetGradFn(new IndexAddNode(self, source, d, index));
         return y;
     }
 
@@ -113,6 +113,6 @@ internal sealed class IndexAddBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy) =>
     [
         NeedsInputGrad(0) ? dy : null,
-        _index is null ? null : IndexSelectBackward.Forward(dy, _dim, _index.Value),
+        _index is null ? null : IndexSelectNode.Forward(dy, _dim, _index.Value),
     ];
 }

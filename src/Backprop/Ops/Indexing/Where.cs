@@ -5,12 +5,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = condition ? a : b element-wise, broadcasting all three; condition is nonzero-is-true of any dtype.</summary>
-internal sealed class WhereBackward : Node
+internal sealed class WhereNode : Node
 {
     private readonly SavedTensor _condition;
     private readonly Shape _aShape, _bShape;
 
-    private WhereBackward(Tensor condition, Tensor a, Tensor b) : base(a, b)
+    private WhereNode(Tensor condition, Tensor a, Tensor b) : base(a, b)
     {
         _condition = Save(condition);
         _aShape = a.Shape;
@@ -36,7 +36,7 @@ internal sealed class WhereBackward : Node
         {
             ArrayPool<byte>.Shared.Return(mask);
         }
-        if (GradMode.Records(a, b)) y.SetGradFn(new WhereBackward(condition, a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new WhereNode(condition, a, b));
         return y;
     }
 

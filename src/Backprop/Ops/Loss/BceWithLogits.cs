@@ -7,13 +7,13 @@ namespace Backprop.Ops;
 /// Binary cross-entropy on logits: (1 − t)·x + (1 + (p − 1)·t)·softplus(−x), which equals
 /// −[p·t·log σ(x) + (1 − t)·log(1 − σ(x))] without overflow. p (posWeight) broadcasts against the input.
 /// </summary>
-internal sealed class BceWithLogitsBackward : Node
+internal sealed class BceWithLogitsNode : Node
 {
     private readonly SavedTensor _x, _t;
     private readonly SavedTensor? _p;
     private readonly Reduction _reduction;
 
-    private BceWithLogitsBackward(Tensor x, Tensor t, Tensor? p, Reduction reduction) : base(x, t, p)
+    private BceWithLogitsNode(Tensor x, Tensor t, Tensor? p, Reduction reduction) : base(x, t, p)
     {
         _x = Save(x);
         _t = Save(t);
@@ -45,7 +45,7 @@ internal sealed class BceWithLogitsBackward : Node
             Reduction.Sum => ClassTargets.Reduce(losses, Reduction.Sum, 1),
             _ => ClassTargets.Reduce(losses, Reduction.Mean, losses.Numel),
         };
-        if (GradMode.Records(input, target, posWeight)) y.SetGradFn(new BceWithLogitsBackward(input, target, posWeight, reduction));
+        if (GradMode.Records(input, target, posWeight)) y.SetGradFn(new BceWithLogitsNode(input, target, posWeight, reduction));
         return y;
     }
 
@@ -65,7 +65,7 @@ internal sealed class BceWithLogitsBackward : Node
         Tensor? dx = null, dt = null, dp = null;
         if (NeedsInputGrad(0))
             dx = p is null ? g * (x.Sigmoid() - t) : g * (x.Sigmoid() * (1.0 - t + p * t) - p * t);
-        Tensor? spNeg = NeedsInputGrad(2) || (NeedsInputGrad(1) && p is not null) ? SoftplusNode.Forward(-x) : null;
+        Tensor? spNeg = NeedsInputGrad(2) || (NeedsInputGrad(1) && p is not null) ? LossSoftplusNode.Forward(-x) : null;
         if (NeedsInputGrad(1))
             dt = p is null ? g * -x : g * ((p - 1.0) * spNeg! - x);
         if (NeedsInputGrad(2))
@@ -74,18 +74,18 @@ internal sealed class BceWithLogitsBackward : Node
     }
 
     /// <summary>softplus(x) = log(1 + eˣ), private to this loss so its target and posWeight gradients stay differentiable.</summary>
-    private sealed class SoftplusNode : Node
+    private sealed class LossSoftplusNode : Node
     {
         private readonly SavedTensor _x;
 
-        private SoftplusNode(Tensor x) : base(x) => _x = Save(x);
+        private LossSoftplusNode(Tensor x) : base(x) => _x = Save(x);
 
         public static Tensor Forward(Tensor x)
         {
             Tensor c = x.Detach().Contiguous();
             var y = new Tensor(x.Shape, x.DType);
             DTypeSwitch.Float(x.DType, new SoftplusKernel(c, y));
-            if (GradMode.Records(x)) y.SetGradFn(new SoftplusNode(x));
+            if (GradMode.Records(x)) y.SetGradFn(new LossSoftplusNode(x));
             return y;
         }
 

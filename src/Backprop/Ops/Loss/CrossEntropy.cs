@@ -7,7 +7,7 @@ namespace Backprop.Ops;
 /// Cross-entropy on logits with class-index targets: log-softmax and NLL fused in one kernel,
 /// with label smoothing, ignoreIndex and class weights as in PyTorch.
 /// </summary>
-internal sealed class CrossEntropyBackward : Node
+internal sealed class CrossEntropyNode : Node
 {
     private readonly SavedTensor _x, _target;
     private readonly SavedTensor? _weight;
@@ -15,7 +15,7 @@ internal sealed class CrossEntropyBackward : Node
     private readonly double _smoothing, _totalWeight;
     private readonly long _ignoreIndex;
 
-    private CrossEntropyBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, double smoothing, long ignoreIndex, double totalWeight)
+    private CrossEntropyNode(Tensor input, Tensor target, Tensor? weight, Reduction reduction, double smoothing, long ignoreIndex, double totalWeight)
         : base(input) // class weights are constants: PyTorch has no gradient for them either
     {
         _x = Save(input);
@@ -40,7 +40,7 @@ internal sealed class CrossEntropyBackward : Node
             new LossesKernel(x, t, weight?.Detach().Contiguous(), n, c, s, ignoreIndex, labelSmoothing, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (GradMode.Records(input))
-            y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
+            y.SetGradFn(new CrossEntropyNode(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
         return y;
     }
 
@@ -101,7 +101,7 @@ internal sealed class CrossEntropyBackward : Node
 }
 
 /// <summary>Negative log-likelihood: loss = −w_t · input[t] for log-probability inputs.</summary>
-internal sealed class NllLossBackward : Node
+internal sealed class NllLossNode : Node
 {
     private readonly SavedTensor _target;
     private readonly SavedTensor? _weight;
@@ -111,7 +111,7 @@ internal sealed class NllLossBackward : Node
     private readonly double _totalWeight;
     private readonly long _ignoreIndex;
 
-    private NllLossBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double totalWeight) : base(input)
+    private NllLossNode(Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double totalWeight) : base(input)
     {
         _inputShape = input.Shape;
         _dtype = input.DType;
@@ -131,7 +131,7 @@ internal sealed class NllLossBackward : Node
             new LossesKernel(x, target.Contiguous(), weight?.Detach().Contiguous(), n, c, s, ignoreIndex, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
         if (GradMode.Records(input))
-            y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));
+            y.SetGradFn(new NllLossNode(input, target, weight, reduction, ignoreIndex, total));
         return y;
     }
 

@@ -4,13 +4,13 @@ using System.Numerics.Tensors;
 namespace Backprop.Ops;
 
 /// <summary>Mean squared error (x − t)², reduced; input and target broadcast as in PyTorch.</summary>
-internal sealed class MseLossBackward : Node
+internal sealed class MseLossNode : Node
 {
     private readonly SavedTensor _x, _t;
     private readonly Reduction _reduction;
     private readonly int _count;
 
-    private MseLossBackward(Tensor input, Tensor target, Reduction reduction, int count) : base(input, target)
+    private MseLossNode(Tensor input, Tensor target, Reduction reduction, int count) : base(input, target)
     {
         _x = Save(input);
         _t = Save(target);
@@ -41,7 +41,7 @@ internal sealed class MseLossBackward : Node
             // An empty mean is 0/0 = NaN, as PyTorch.
             y = Tensor.Scalar(reduction == Reduction.Mean ? sum / count : sum, d.DType);
         }
-        if (GradMode.Records(input, target)) y.SetGradFn(new MseLossBackward(input, target, reduction, count));
+        if (GradMode.Records(input, target)) y.SetGradFn(new MseLossNode(input, target, reduction, count));
         return y;
     }
 

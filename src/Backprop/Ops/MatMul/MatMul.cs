@@ -7,12 +7,12 @@ namespace Backprop.Ops;
 /// y = a·b for a [..., m, k] and b [..., k, n] (both rank ≥ 2), batch dims broadcast. Vector
 /// cases are promoted to matrices by <see cref="Tensor.MatMul"/> before reaching this node.
 /// </summary>
-internal sealed class MatMulBackward : Node
+internal sealed class MatMulNode : Node
 {
     private readonly SavedTensor? _a, _b;
     private readonly Shape _aShape, _bShape;
 
-    private MatMulBackward(Tensor a, Tensor b) : base(a, b)
+    private MatMulNode(Tensor a, Tensor b) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -23,7 +23,7 @@ internal sealed class MatMulBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = Compute(a, b);
-        if (GradMode.Records(a, b)) y.SetGradFn(new MatMulBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MatMulNode(a, b));
         return y;
     }
 

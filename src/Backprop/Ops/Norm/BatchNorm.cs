@@ -8,7 +8,7 @@ namespace Backprop.Ops;
 /// the batch statistics (biased variance) and updates the running ones (unbiased variance); eval
 /// uses the running statistics. Forward is a fused kernel; backward uses tensor ops.
 /// </summary>
-internal sealed class BatchNormBackward : Node
+internal sealed class BatchNormNode : Node
 {
     private readonly SavedTensor _x;
     private readonly SavedTensor? _w;
@@ -18,7 +18,7 @@ internal sealed class BatchNormBackward : Node
     private readonly double _eps;
     private readonly bool _training;
 
-    private BatchNormBackward(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int[] statShape, int count, double eps, bool training)
+    private BatchNormNode(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int[] statShape, int count, double eps, bool training)
         : base(x, w, b)
     {
         _x = Save(x);
@@ -60,7 +60,7 @@ internal sealed class BatchNormBackward : Node
         var rstd = new Tensor(new Shape(statShape), x.DType);
         DTypeSwitch.Float(x.DType, new ForwardKernel(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd));
         if (GradMode.Records(x, w, b))
-            y.SetGradFn(new BatchNormBackward(x, w, b, mean, rstd, dims, statShape, count, eps, training));
+            y.SetGradFn(new BatchNormNode(x, w, b, mean, rstd, dims, statShape, count, eps, training));
         return y;
     }
 

@@ -7,7 +7,7 @@ namespace Backprop.Ops;
 /// Layer normalisation over the trailing dims: y = (x − mean)·rstd·w + b, statistics per row
 /// (biased variance). Forward is one fused kernel; backward uses tensor ops, so it has second derivatives.
 /// </summary>
-internal sealed class LayerNormBackward : Node
+internal sealed class LayerNormNode : Node
 {
     private readonly SavedTensor _x;
     private readonly SavedTensor? _w;
@@ -17,7 +17,7 @@ internal sealed class LayerNormBackward : Node
     private readonly double _eps;
     private readonly Shape? _wShape, _bShape;
 
-    private LayerNormBackward(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int count, double eps) : base(x, w, b)
+    private LayerNormNode(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int count, double eps) : base(x, w, b)
     {
         _x = Save(x);
         if (w is not null) _w = Save(w);
@@ -66,7 +66,7 @@ internal sealed class LayerNormBackward : Node
         var mean = new Tensor(new Shape(statDims), x.DType);
         var rstd = new Tensor(new Shape(statDims), x.DType);
         DTypeSwitch.Float(x.DType, new ForwardKernel(xc, rows, d, wc, bc, eps, y, mean, rstd));
-        if (GradMode.Records(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
+        if (GradMode.Records(x, w, b)) y.SetGradFn(new LayerNormNode(x, w, b, mean, rstd, dims, d, eps));
         return y;
     }
 

@@ -3,11 +3,11 @@ using System.Numerics;
 namespace Backprop.Ops;
 
 /// <summary>y = 1/√x element-wise; a small recorded op so normalisation backwards can be differentiated again.</summary>
-internal sealed class NormRsqrtBackward : Node
+internal sealed class NormRsqrtNode : Node
 {
     private readonly SavedTensor _y;
 
-    private NormRsqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private NormRsqrtNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
@@ -16,7 +16,7 @@ internal sealed class NormRsqrtBackward : Node
         using (GradMode.Disable()) xc = x.Contiguous();
         var y = new Tensor(x.Shape, x.DType);
         DTypeSwitch.Float(x.DType, new RsqrtKernel(xc, y));
-        if (GradMode.Records(x)) y.SetGradFn(new NormRsqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new NormRsqrtNode(x, y));
         return y;
     }
 
@@ -46,7 +46,7 @@ internal static class NormGrad
     {
         Tensor mean = x.Sum(dims, keepDim: true) / count;
         Tensor xc = x - mean;
-        Tensor rstd = NormRsqrtBackward.Forward((xc * xc).Sum(dims, keepDim: true) / count + eps);
+        Tensor rstd = NormRsqrtNode.Forward((xc * xc).Sum(dims, keepDim: true) / count + eps);
         return (mean, rstd);
     }
 

@@ -4,13 +4,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = log Σ exp(x) along one dim, computed with the max shifted out.</summary>
-internal sealed class LogSumExpBackward : Node
+internal sealed class LogSumExpNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly int _dim;
     private readonly bool _keepDim;
 
-    private LogSumExpBackward(Tensor x, Tensor y, int dim, bool keepDim) : base(x)
+    private LogSumExpNode(Tensor x, Tensor y, int dim, bool keepDim) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -28,7 +28,7 @@ internal sealed class LogSumExpBackward : Node
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
         DTypeSwitch.Float(x.DType, new LogSumExpKernel(c, outer, n, inner, y));
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (GradMode.Records(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSumExpNode(x, y, d, keepDim));
         return y;
     }
 

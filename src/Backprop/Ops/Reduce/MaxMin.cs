@@ -5,12 +5,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>Max or min over all elements (0-d result); the gradient is shared equally among tied elements.</summary>
-internal sealed class ExtremumAllBackward : Node
+internal sealed class ExtremumAllNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly bool _min;
 
-    private ExtremumAllBackward(Tensor x, Tensor y, bool min) : base(x)
+    private ExtremumAllNode(Tensor x, Tensor y, bool min) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -27,7 +27,7 @@ internal sealed class ExtremumAllBackward : Node
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(Shape.Scalar, x.DType);
         DTypeSwitch.Number(x.DType, new ExtremeKernel(c, y, min));
-        if (GradMode.Records(x)) y.SetGradFn(new ExtremumAllBackward(x, y, min));
+        if (GradMode.Records(x)) y.SetGradFn(new ExtremumAllNode(x, y, min));
         return y;
     }
 
@@ -55,14 +55,14 @@ internal sealed class ExtremumAllBackward : Node
 }
 
 /// <summary>Max or min along one dim with the index of the first extreme element; the gradient goes to that index.</summary>
-internal sealed class ExtremumDimBackward : Node
+internal sealed class ExtremumDimNode : Node
 {
     private readonly SavedTensor _indices;
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly bool _keepDim, _min;
 
-    private ExtremumDimBackward(Tensor x, Tensor indices, int dim, bool keepDim, bool min) : base(x)
+    private ExtremumDimNode(Tensor x, Tensor indices, int dim, bool keepDim, bool min) : base(x)
     {
         _inputShape = x.Shape;
         _indices = Save(indices);
@@ -89,7 +89,7 @@ internal sealed class ExtremumDimBackward : Node
         indices = ReduceLayout.Finish(indices, x.Shape, reduced, keepDim);
         if (!wantValues) return (null, indices);
         values = ReduceLayout.Finish(values, x.Shape, reduced, keepDim);
-        if (GradMode.Records(x)) values.SetGradFn(new ExtremumDimBackward(x, indices, d, keepDim, min));
+        if (GradMode.Records(x)) values.SetGradFn(new ExtremumDimNode(x, indices, d, keepDim, min));
         return (values, indices);
     }
 

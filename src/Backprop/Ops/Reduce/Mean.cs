@@ -4,7 +4,7 @@ using System.Numerics.Tensors;
 namespace Backprop.Ops;
 
 /// <summary>Mean over all elements or over given dims, optionally keeping them as size 1.</summary>
-internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)
+internal sealed class MeanNode(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -18,7 +18,7 @@ internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int c
         using (GradMode.Disable()) y = x.Sum(dims, keepDim);
         // Sum wrote fresh contiguous storage: scale it in place. An empty reduction gives 0/0 = NaN, as PyTorch.
         DTypeSwitch.Float(y.DType, new DivideInPlace(y, count));
-        if (GradMode.Records(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
+        if (GradMode.Records(x)) y.SetGradFn(new MeanNode(x, reduced, keepDim, count));
         return y;
     }
 

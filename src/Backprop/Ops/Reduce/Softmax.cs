@@ -27,12 +27,12 @@ internal static class SoftmaxForward
 }
 
 /// <summary>y = exp(x − max) / Σ exp(x − max) along one dim.</summary>
-internal sealed class SoftmaxBackward : Node
+internal sealed class SoftmaxNode : Node
 {
     private readonly SavedTensor _y;
     private readonly int _dim;
 
-    private SoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    private SoftmaxNode(Tensor x, Tensor y, int dim) : base(x)
     {
         _y = Save(y);
         _dim = dim;
@@ -41,7 +41,7 @@ internal sealed class SoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: false, out int d);
-        if (GradMode.Records(x)) y.SetGradFn(new SoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new SoftmaxNode(x, y, d));
         return y;
     }
 
@@ -54,12 +54,12 @@ internal sealed class SoftmaxBackward : Node
 }
 
 /// <summary>y = x − max − log Σ exp(x − max) along one dim.</summary>
-internal sealed class LogSoftmaxBackward : Node
+internal sealed class LogSoftmaxNode : Node
 {
     private readonly SavedTensor _y;
     private readonly int _dim;
 
-    private LogSoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    private LogSoftmaxNode(Tensor x, Tensor y, int dim) : base(x)
     {
         _y = Save(y);
         _dim = dim;
@@ -68,7 +68,7 @@ internal sealed class LogSoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: true, out int d);
-        if (GradMode.Records(x)) y.SetGradFn(new LogSoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSoftmaxNode(x, y, d));
         return y;
     }
 

@@ -4,7 +4,7 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>Sum over all elements or over given dims, optionally keeping them as size 1.</summary>
-internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node(x)
+internal sealed class SumNode(Tensor x, bool[] reduced, bool keepDim) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -15,7 +15,7 @@ internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node
         var y = new Tensor(keptShape, x.DType);
         DTypeSwitch.Number(x.DType, new SumKernelCall(x, reduced, y));
         if (!keepDim) y = y.Strided(ReduceDims.DroppedShape(x.Shape, reduced), ReduceDims.DroppedShape(x.Shape, reduced).ContiguousStrides(), 0);
-        if (GradMode.Records(x)) y.SetGradFn(new SumBackward(x, reduced, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new SumNode(x, reduced, keepDim));
         return y;
     }
 

@@ -37,14 +37,14 @@ internal static class VarianceForward
 }
 
 /// <summary>y = Σ (x − mean)² / (n − correction) over the reduced dims.</summary>
-internal sealed class VarBackward : Node
+internal sealed class VarNode : Node
 {
     private readonly SavedTensor _x;
     private readonly bool[] _reduced;
     private readonly bool _keepDim;
     private readonly double _divisor;
 
-    private VarBackward(Tensor x, bool[] reduced, bool keepDim, double divisor) : base(x)
+    private VarNode(Tensor x, bool[] reduced, bool keepDim, double divisor) : base(x)
     {
         _x = Save(x);
         _reduced = reduced;
@@ -57,7 +57,7 @@ internal sealed class VarBackward : Node
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Var");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Var", out double divisor);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (GradMode.Records(x)) y.SetGradFn(new VarBackward(x, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new VarNode(x, reduced, keepDim, divisor));
         return y;
     }
 
@@ -72,14 +72,14 @@ internal sealed class VarBackward : Node
 }
 
 /// <summary>y = √var(x) over the reduced dims.</summary>
-internal sealed class StdBackward : Node
+internal sealed class StdNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly bool[] _reduced;
     private readonly bool _keepDim;
     private readonly double _divisor;
 
-    private StdBackward(Tensor x, Tensor y, bool[] reduced, bool keepDim, double divisor) : base(x)
+    private StdNode(Tensor x, Tensor y, bool[] reduced, bool keepDim, double divisor) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -94,7 +94,7 @@ internal sealed class StdBackward : Node
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Std", out double divisor);
         VarianceForward.SqrtInPlace(y);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (GradMode.Records(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new StdNode(x, y, reduced, keepDim, divisor));
         return y;
     }
 

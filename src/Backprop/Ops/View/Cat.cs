@@ -1,12 +1,12 @@
 namespace Backprop.Ops;
 
 /// <summary>Concatenation along an existing dim into a new contiguous tensor.</summary>
-internal sealed class CatBackward : Node
+internal sealed class CatNode : Node
 {
     private readonly int _dim;
     private readonly int[] _starts, _lengths;
 
-    private CatBackward(Tensor[] inputs, int dim, int[] starts, int[] lengths) : base(inputs)
+    private CatNode(Tensor[] inputs, int dim, int[] starts, int[] lengths) : base(inputs)
     {
         _dim = dim;
         _starts = starts;
@@ -67,7 +67,7 @@ internal sealed class CatBackward : Node
         {
             var inputs = new Tensor[tensors.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = tensors[i];
-            y.SetGradFn(new CatBackward(inputs, d, starts, lengths));
+            y.SetGradFn(new CatNode(inputs, d, starts, lengths));
         }
         return y;
     }
@@ -84,7 +84,7 @@ internal sealed class CatBackward : Node
             Shape inputShape = Edges[i].InputShape!;
             // A skipped legacy-empty input gets an empty gradient of its own shape.
             dx[i] = inputShape.Rank == dy.Rank
-                ? SliceBackward.Forward(dy, _dim, _starts[i], _lengths[i], 1)
+                ? SliceNode.Forward(dy, _dim, _starts[i], _lengths[i], 1)
                 : new Tensor(inputShape, dy.DType);
         }
         return dx;
