@@ -23,7 +23,7 @@ public abstract class CustomFunction
         var needs = new bool[inputs.Length];
         bool any = false;
         for (int i = 0; i < inputs.Length; i++)
-            any |= needs[i] = inputs[i].RequiresGrad && GradMode.IsEnabled;
+            any |= needs[i] = GradMode.Records(inputs[i]);
         var ctx = new FunctionContext(needs);
         Tensor output;
         using (GradMode.Disable())

@@ -26,6 +26,29 @@ public static class GradMode
     }
 
     internal static void Restore(bool enabled) => t_disabled = !enabled;
+
+    /// <summary>
+    /// The one test every op makes before recording a node: grad mode is on and at least one
+    /// input requires grad. Null inputs (an absent bias, weight, ...) never do.
+    /// </summary>
+    internal static bool Records(Tensor? a) => !t_disabled && a is not null && a.RequiresGrad;
+
+    /// <inheritdoc cref="Records(Tensor?)"/>
+    internal static bool Records(Tensor? a, Tensor? b)
+        => !t_disabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false));
+
+    /// <inheritdoc cref="Records(Tensor?)"/>
+    internal static bool Records(Tensor? a, Tensor? b, Tensor? c)
+        => !t_disabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+
+    /// <inheritdoc cref="Records(Tensor?)"/>
+    internal static bool Records(IReadOnlyList<Tensor> inputs)
+    {
+        if (t_disabled) return false;
+        for (int i = 0; i < inputs.Count; i++)
+            if (inputs[i].RequiresGrad) return true;
+        return false;
+    }
 }
 
 /// <summary>Restores the previous grad mode when disposed.</summary>

@@ -24,8 +24,18 @@ public abstract class Node
         }
     }
 
-    /// <summary>Readable name, e.g. "MulBackward".</summary>
-    public virtual string Name => GetType().Name;
+    /// <summary>
+    /// Readable name as PyTorch prints it, e.g. "MulBackward" (shown in errors and as grad_fn): a node
+    /// class named after its op, FooNode, is shown as "FooBackward"; other class names are shown as they are.
+    /// </summary>
+    public virtual string Name
+    {
+        get
+        {
+            string type = GetType().Name;
+            return type.Length > 4 && type.EndsWith("Node", StringComparison.Ordinal) ? string.Concat(type.AsSpan(0, type.Length - 4), "Backward") : type;
+        }
+    }
 
     internal Edge[] Edges { get; }
 

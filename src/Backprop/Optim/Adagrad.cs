@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 using Backprop.NN;
 
@@ -31,9 +32,13 @@ public sealed class Adagrad : Optimizer
         long step = NextStep(state);
         Tensor sum = StateTensor(state, "sum", p, _options.InitialAccumulatorValue);
         double clr = group.LearningRate / (1 + (step - 1) * _options.LearningRateDecay);
-        if (p.DType == DType.Float32)
-            OptimizerKernels.Adagrad(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), sum.Elements<float>(), (float)clr, (float)_options.Eps, (float)group.WeightDecay, _options.Maximize);
-        else
-            OptimizerKernels.Adagrad(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), sum.Elements<double>(), clr, _options.Eps, group.WeightDecay, _options.Maximize);
+        DTypeSwitch.Float(p.DType, new AdagradKernel(p.Data, grad, sum, clr, _options.Eps, group.WeightDecay, _options.Maximize));
+    }
+
+    private readonly struct AdagradKernel(Tensor p, Tensor grad, Tensor sum, double clr, double eps, double weightDecay, bool maximize) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => OptimizerKernels.Adagrad(p.Elements<T>(), grad.ReadOnlyElements<T>(), sum.Elements<T>(),
+                T.CreateTruncating(clr), T.CreateTruncating(eps), T.CreateTruncating(weightDecay), maximize);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 using Backprop.NN;
 
@@ -38,14 +39,15 @@ public class Adam : Optimizer
         long step = NextStep(state);
         Tensor m = StateTensor(state, "exp_avg", p), v = StateTensor(state, "exp_avg_sq", p);
         Tensor? vMax = _options.Amsgrad ? StateTensor(state, "max_exp_avg_sq", p) : null;
-        if (p.DType == DType.Float32)
-            OptimizerKernels.Adam(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), m.Elements<float>(), v.Elements<float>(),
-                vMax is null ? default : vMax.Elements<float>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
-                group.WeightDecay, _decoupled, _options.Amsgrad, _options.Maximize);
-        else
-            OptimizerKernels.Adam(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), m.Elements<double>(), v.Elements<double>(),
-                vMax is null ? default : vMax.Elements<double>(), step, group.LearningRate, _options.Beta1, _options.Beta2, _options.Eps,
-                group.WeightDecay, _decoupled, _options.Amsgrad, _options.Maximize);
+        DTypeSwitch.Float(p.DType, new AdamKernel(p.Data, grad, m, v, vMax, step, group.LearningRate, group.WeightDecay, _options, _decoupled));
+    }
+
+    private readonly struct AdamKernel(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vMax, long step, double lr, double weightDecay,
+                                       AdamOptions o, bool decoupled) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => OptimizerKernels.Adam(p.Elements<T>(), grad.ReadOnlyElements<T>(), m.Elements<T>(), v.Elements<T>(),
+                vMax is null ? default : vMax.Elements<T>(), step, lr, o.Beta1, o.Beta2, o.Eps, weightDecay, decoupled, o.Amsgrad, o.Maximize);
     }
 }
 

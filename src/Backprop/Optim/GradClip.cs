@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.NN;
 
 namespace Backprop.Optim;
@@ -42,18 +43,19 @@ public static class GradClip
         {
             if (p.Grad is not Tensor g) continue;
             Tensor c = g.Contiguous();
-            if (c.DType == DType.Float32)
-            {
-                Span<float> s = c.Elements<float>();
-                for (int i = 0; i < s.Length; i++) s[i] = Math.Clamp(s[i], (float)-clipValue, (float)clipValue);
-            }
-            else
-            {
-                Span<double> s = c.Elements<double>();
-                for (int i = 0; i < s.Length; i++) s[i] = Math.Clamp(s[i], -clipValue, clipValue);
-            }
+            DTypeSwitch.Float(c.DType, new ClampKernel(c, clipValue));
             if (!ReferenceEquals(c, g)) using (GradMode.Disable()) g.CopyFrom(c);
             g.BumpVersion();
+        }
+    }
+
+    private readonly struct ClampKernel(Tensor x, double bound) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Span<T> s = x.Elements<T>();
+            T lo = T.CreateTruncating(-bound), hi = T.CreateTruncating(bound);
+            for (int i = 0; i < s.Length; i++) s[i] = T.Clamp(s[i], lo, hi);
         }
     }
 }

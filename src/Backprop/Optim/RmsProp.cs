@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 using Backprop.NN;
 
@@ -33,11 +34,15 @@ public sealed class RmsProp : Optimizer
         Tensor sq = StateTensor(state, "square_avg", p);
         Tensor ga = _options.Centered ? StateTensor(state, "grad_avg", p) : sq;
         Tensor buf = _options.Momentum > 0 ? StateTensor(state, "momentum_buffer", p) : sq;
-        if (p.DType == DType.Float32)
-            OptimizerKernels.RmsProp(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), sq.Elements<float>(), ga.Elements<float>(), buf.Elements<float>(),
-                (float)group.LearningRate, (float)_options.Alpha, (float)_options.Eps, (float)group.WeightDecay, (float)_options.Momentum, _options.Centered, _options.Maximize);
-        else
-            OptimizerKernels.RmsProp(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), sq.Elements<double>(), ga.Elements<double>(), buf.Elements<double>(),
-                group.LearningRate, _options.Alpha, _options.Eps, group.WeightDecay, _options.Momentum, _options.Centered, _options.Maximize);
+        DTypeSwitch.Float(p.DType, new RmsPropKernel(p.Data, grad, sq, ga, buf, group.LearningRate, group.WeightDecay, _options));
+    }
+
+    private readonly struct RmsPropKernel(Tensor p, Tensor grad, Tensor sq, Tensor ga, Tensor buf, double lr, double weightDecay, RmsPropOptions o)
+        : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => OptimizerKernels.RmsProp(p.Elements<T>(), grad.ReadOnlyElements<T>(), sq.Elements<T>(), ga.Elements<T>(), buf.Elements<T>(),
+                T.CreateTruncating(lr), T.CreateTruncating(o.Alpha), T.CreateTruncating(o.Eps), T.CreateTruncating(weightDecay), T.CreateTruncating(o.Momentum),
+                o.Centered, o.Maximize);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 using Backprop.NN;
 
@@ -33,11 +34,13 @@ public sealed class Sgd : Optimizer
     {
         bool first = !state.ContainsKey("momentum_buffer");
         Tensor buf = _options.Momentum != 0 ? StateTensor(state, "momentum_buffer", p) : p.Data;
-        if (p.DType == DType.Float32)
-            OptimizerKernels.Sgd(p.Data.Elements<float>(), grad.ReadOnlyElements<float>(), _options.Momentum != 0 ? buf.Elements<float>() : default,
-                first, (float)group.LearningRate, (float)_options.Momentum, (float)_options.Dampening, (float)group.WeightDecay, _options.Nesterov, _options.Maximize);
-        else
-            OptimizerKernels.Sgd(p.Data.Elements<double>(), grad.ReadOnlyElements<double>(), _options.Momentum != 0 ? buf.Elements<double>() : default,
-                first, group.LearningRate, _options.Momentum, _options.Dampening, group.WeightDecay, _options.Nesterov, _options.Maximize);
+        DTypeSwitch.Float(p.DType, new SgdKernel(p.Data, grad, _options.Momentum != 0 ? buf : null, first, group.LearningRate, group.WeightDecay, _options));
+    }
+
+    private readonly struct SgdKernel(Tensor p, Tensor grad, Tensor? buf, bool first, double lr, double weightDecay, SgdOptions o) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => OptimizerKernels.Sgd(p.Elements<T>(), grad.ReadOnlyElements<T>(), buf is null ? default : buf.Elements<T>(), first,
+                T.CreateTruncating(lr), T.CreateTruncating(o.Momentum), T.CreateTruncating(o.Dampening), T.CreateTruncating(weightDecay), o.Nesterov, o.Maximize);
     }
 }

@@ -45,14 +45,17 @@ internal static class StridedLayout
         return w + 1;
     }
 
-    /// <summary>Strides of a tensor broadcast to <paramref name="outShape"/> (0 where it is expanded).</summary>
-    public static void BroadcastStrides(Tensor t, Shape outShape, Span<int> strides)
+    /// <summary>
+    /// Strides of an operand with dims <paramref name="inShape"/> and strides <paramref name="inStrides"/>
+    /// broadcast to <paramref name="outShape"/> (dims aligned from the right): 0 where it is expanded.
+    /// </summary>
+    public static void BroadcastStrides(ReadOnlySpan<int> inShape, ReadOnlySpan<int> inStrides, ReadOnlySpan<int> outShape, Span<int> strides)
     {
-        int shift = outShape.Rank - t.Rank;
-        for (int d = 0; d < outShape.Rank; d++)
+        int shift = outShape.Length - inShape.Length;
+        for (int d = 0; d < outShape.Length; d++)
         {
             int sd = d - shift;
-            strides[d] = sd < 0 || t.Shape[sd] == 1 ? 0 : t.Strides[sd];
+            strides[d] = sd < 0 || inShape[sd] == 1 ? 0 : inStrides[sd];
         }
     }
 }

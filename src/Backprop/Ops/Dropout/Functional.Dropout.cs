@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Backprop;
 
 public static partial class Functional
@@ -26,18 +28,17 @@ public static partial class Functional
     {
         var mask = new Tensor(shape, dtype);
         if (p >= 1) return mask;
-        double scale = 1.0 / (1.0 - p);
-        if (dtype == DType.Float32)
-        {
-            Span<float> m = mask.Elements<float>();
-            float keep = (float)scale;
-            for (int i = 0; i < m.Length; i++) m[i] = generator.NextDouble() < p ? 0f : keep;
-        }
-        else
-        {
-            Span<double> m = mask.Elements<double>();
-            for (int i = 0; i < m.Length; i++) m[i] = generator.NextDouble() < p ? 0.0 : scale;
-        }
+        DTypeSwitch.Float(dtype, new DropoutMaskKernel(mask, p, 1.0 / (1.0 - p), generator));
         return mask;
+    }
+
+    private readonly struct DropoutMaskKernel(Tensor mask, double p, double scale, Generator generator) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Span<T> m = mask.Elements<T>();
+            T keep = T.CreateTruncating(scale);
+            for (int i = 0; i < m.Length; i++) m[i] = generator.NextDouble() < p ? T.Zero : keep;
+        }
     }
 }

@@ -3,30 +3,30 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = |x|.</summary>
-internal sealed class AbsBackward : Node
+internal sealed class AbsNode : Node
 {
     private readonly SavedTensor _x;
 
-    private AbsBackward(Tensor x) : base(x) => _x = Save(x);
+    private AbsNode(Tensor x) : base(x) => _x = Save(x);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.Unary<AbsKernel<float>, AbsKernel<double>, AbsKernel<long>>(ElementwiseMap.Packed(x));
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new AbsBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new AbsNode(x));
         return y;
     }
 
     // d/dx |x| = sign(x), 0 at x = 0; the sign is a constant (its own derivative is 0).
-    protected internal override Tensor?[] Backward(Tensor dy) => [dy * SignBackward.Constant(_x.Value)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [dy * SignNode.Constant(_x.Value)];
 }
 
 /// <summary>y = sign(x) ∈ {−1, 0, 1}.</summary>
-internal sealed class SignBackward(Tensor x) : Node(x)
+internal sealed class SignNode(Tensor x) : Node(x)
 {
     public static Tensor Forward(Tensor x)
     {
         Tensor y = Constant(x);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SignBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SignNode(x));
         return y;
     }
 
@@ -39,7 +39,7 @@ internal sealed class SignBackward(Tensor x) : Node(x)
 }
 
 /// <summary>y = round(x) (half to even) or floor(x): piecewise constant, zero gradient.</summary>
-internal sealed class RoundingBackward(Tensor x, string name) : Node(x)
+internal sealed class RoundingNode(Tensor x, string name) : Node(x)
 {
     public override string Name => name;
 
@@ -51,7 +51,7 @@ internal sealed class RoundingBackward(Tensor x, string name) : Node(x)
 
     private static Tensor Record(Tensor x, Tensor y, string name)
     {
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new RoundingBackward(x, name));
+        if (GradMode.Records(x)) y.SetGradFn(new RoundingNode(x, name));
         return y;
     }
 

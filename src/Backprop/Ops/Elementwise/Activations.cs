@@ -4,16 +4,16 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = max(x, 0).</summary>
-internal sealed class ReluBackward : Node
+internal sealed class ReluNode : Node
 {
     private readonly SavedTensor _y;
 
-    private ReluBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private ReluNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ReluKernel<float>, ReluKernel<double>>(ElementwiseMap.Packed(x), "Relu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReluBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ReluNode(x, y));
         return y;
     }
 
@@ -21,8 +21,8 @@ internal sealed class ReluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor y = _y.Value;
-        if (ElementwiseMap.RecordsGraph(dy))
-            return [KeepWhereBackward.Forward(dy, y.Gt(0))];
+        if (GradMode.Records(dy))
+            return [KeepWhereNode.Forward(dy, y.Gt(0))];
         return [ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "ReluBackward")];
     }
 
@@ -33,12 +33,12 @@ internal sealed class ReluBackward : Node
 }
 
 /// <summary>y = x &gt; 0 ? x : slope·x.</summary>
-internal sealed class LeakyReluBackward : Node
+internal sealed class LeakyReluNode : Node
 {
     private readonly SavedTensor _x;
     private readonly double _slope;
 
-    private LeakyReluBackward(Tensor x, double slope) : base(x)
+    private LeakyReluNode(Tensor x, double slope) : base(x)
     {
         _x = Save(x);
         _slope = slope;
@@ -47,7 +47,7 @@ internal sealed class LeakyReluBackward : Node
     public static Tensor Forward(Tensor x, double slope)
     {
         Tensor y = ElementwiseMap.Unary(x, new LeakyReluOp<float>((float)slope), new LeakyReluOp<double>(slope), "LeakyRelu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LeakyReluBackward(x, slope));
+        if (GradMode.Records(x)) y.SetGradFn(new LeakyReluNode(x, slope));
         return y;
     }
 
@@ -57,20 +57,20 @@ internal sealed class LeakyReluBackward : Node
         var f = new LeakyReluBackwardOp<float>((float)_slope);
         var d = new LeakyReluBackwardOp<double>(_slope);
         Tensor x = _x.Value;
-        if (ElementwiseMap.RecordsGraph(dy))
+        if (GradMode.Records(dy))
             return [dy * ElementwiseMap.WithScalar(x, 1, f, d, "LeakyReluBackward")];
         return [ElementwiseMap.Binary(x, dy, f, d, "LeakyReluBackward")];
     }
 }
 
 /// <summary>y = GELU(x), exact (erf) or tanh-approximated.</summary>
-internal sealed class GeluBackward : Node
+internal sealed class GeluNode : Node
 {
     private const double Rsqrt2 = 0.70710678118654752440, InvSqrt2Pi = 0.39894228040143267794;
     private readonly SavedTensor _x;
     private readonly GeluApproximation _approximate;
 
-    private GeluBackward(Tensor x, GeluApproximation approximate) : base(x)
+    private GeluNode(Tensor x, GeluApproximation approximate) : base(x)
     {
         _x = Save(x);
         _approximate = approximate;
@@ -84,7 +84,7 @@ internal sealed class GeluBackward : Node
             GeluApproximation.Tanh => ElementwiseMap.Unary(x, default(GeluTanhOp<float>), default(GeluTanhOp<double>), "Gelu"),
             _ => throw new ArgumentException($"Gelu: unknown approximation {approximate}; use GeluApproximation.None or GeluApproximation.Tanh"),
         };
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new GeluBackward(x, approximate));
+        if (GradMode.Records(x)) y.SetGradFn(new GeluNode(x, approximate));
         return y;
     }
 
@@ -93,7 +93,7 @@ internal sealed class GeluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
         {
             return _approximate == GeluApproximation.None
                 ? [ElementwiseMap.Binary(x, dy, default(GeluBackwardOp), default(GeluBackwardOp), "GeluBackward")]
@@ -113,12 +113,12 @@ internal sealed class GeluBackward : Node
 }
 
 /// <summary>y = ln(1 + e^(βx))/β, or x where βx &gt; threshold.</summary>
-internal sealed class SoftplusBackward : Node
+internal sealed class SoftplusNode : Node
 {
     private readonly SavedTensor _x;
     private readonly double _beta, _threshold;
 
-    private SoftplusBackward(Tensor x, double beta, double threshold) : base(x)
+    private SoftplusNode(Tensor x, double beta, double threshold) : base(x)
     {
         _x = Save(x);
         _beta = beta;
@@ -128,7 +128,7 @@ internal sealed class SoftplusBackward : Node
     public static Tensor Forward(Tensor x, double beta, double threshold)
     {
         Tensor y = ElementwiseMap.Unary(x, new SoftplusOp<float>((float)beta, (float)threshold), new SoftplusOp<double>(beta, threshold), "Softplus");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftplusBackward(x, beta, threshold));
+        if (GradMode.Records(x)) y.SetGradFn(new SoftplusNode(x, beta, threshold));
         return y;
     }
 
@@ -136,7 +136,7 @@ internal sealed class SoftplusBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [ElementwiseMap.Binary(x, dy, new SoftplusBackwardOp<float>((float)_beta, (float)_threshold),
                 new SoftplusBackwardOp<double>(_beta, _threshold), "SoftplusBackward")];
         Tensor linear = (x.Detach() * _beta).Gt(_threshold); // constant 1/0 mask
@@ -145,16 +145,16 @@ internal sealed class SoftplusBackward : Node
 }
 
 /// <summary>y = x·σ(x) (SiLU, swish).</summary>
-internal sealed class SiluBackward : Node
+internal sealed class SiluNode : Node
 {
     private readonly SavedTensor _x;
 
-    private SiluBackward(Tensor x) : base(x) => _x = Save(x);
+    private SiluNode(Tensor x) : base(x) => _x = Save(x);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(SiluOp<float>), default(SiluOp<double>), "Silu");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SiluBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SiluNode(x));
         return y;
     }
 
@@ -162,7 +162,7 @@ internal sealed class SiluBackward : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [ElementwiseMap.Binary(x, dy, default(SiluBackwardOp<float>), default(SiluBackwardOp<double>), "SiluBackward")];
         Tensor s = x.Sigmoid();
         return [dy * (s * (1.0 + x * (1.0 - s)))];

@@ -3,14 +3,14 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = a + b (broadcasting).</summary>
-internal sealed class AddBackward(Tensor a, Tensor b) : Node(a, b)
+internal sealed class AddNode(Tensor a, Tensor b) : Node(a, b)
 {
     private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<AddOp<float>, AddOp<double>, AddOp<long>>(a, b, "Add");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new AddBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new AddNode(a, b));
         return y;
     }
 
@@ -23,14 +23,14 @@ internal sealed class AddBackward(Tensor a, Tensor b) : Node(a, b)
 }
 
 /// <summary>y = a − b (broadcasting).</summary>
-internal sealed class SubBackward(Tensor a, Tensor b) : Node(a, b)
+internal sealed class SubNode(Tensor a, Tensor b) : Node(a, b)
 {
     private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<SubOp<float>, SubOp<double>, SubOp<long>>(a, b, "Sub");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new SubBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new SubNode(a, b));
         return y;
     }
 
@@ -43,12 +43,12 @@ internal sealed class SubBackward(Tensor a, Tensor b) : Node(a, b)
 }
 
 /// <summary>y = a · b (broadcasting).</summary>
-internal sealed class MulBackward : Node
+internal sealed class MulNode : Node
 {
     private readonly SavedTensor? _a, _b;
     private readonly Shape _aShape, _bShape;
 
-    private MulBackward(Tensor a, Tensor b) : base(a, b)
+    private MulNode(Tensor a, Tensor b) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -59,7 +59,7 @@ internal sealed class MulBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(a, b, "Mul");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MulBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MulNode(a, b));
         return y;
     }
 
@@ -72,13 +72,13 @@ internal sealed class MulBackward : Node
 }
 
 /// <summary>y = a / b (broadcasting).</summary>
-internal sealed class DivBackward : Node
+internal sealed class DivNode : Node
 {
     private readonly SavedTensor? _a;
     private readonly SavedTensor _b;
     private readonly Shape _aShape, _bShape;
 
-    private DivBackward(Tensor a, Tensor b) : base(a, b)
+    private DivNode(Tensor a, Tensor b) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -89,7 +89,7 @@ internal sealed class DivBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new DivBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new DivNode(a, b));
         return y;
     }
 
@@ -106,12 +106,12 @@ internal sealed class DivBackward : Node
 }
 
 /// <summary>y = −x.</summary>
-internal sealed class NegBackward(Tensor x) : Node(x)
+internal sealed class NegNode(Tensor x) : Node(x)
 {
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(x, Tensor.Scalar(-1, x.DType), "Neg");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NegBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new NegNode(x));
         return y;
     }
 

@@ -3,12 +3,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = min(max(x, lo), hi) with optional bounds.</summary>
-internal sealed class ClampBackward : Node
+internal sealed class ClampNode : Node
 {
     private readonly SavedTensor _x;
     private readonly double _lo, _hi;
 
-    private ClampBackward(Tensor x, double lo, double hi) : base(x)
+    private ClampNode(Tensor x, double lo, double hi) : base(x)
     {
         _x = Save(x);
         _lo = lo;
@@ -23,7 +23,7 @@ internal sealed class ClampBackward : Node
         if (double.IsNaN(lo) || double.IsNaN(hi))
             throw new ArgumentException($"{op}: bounds must not be NaN (min {min}, max {max})");
         Tensor y = ElementwiseMap.Unary(x, new ClampOp<float>((float)lo, (float)hi), new ClampOp<double>(lo, hi), op);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ClampBackward(x, lo, hi));
+        if (GradMode.Records(x)) y.SetGradFn(new ClampNode(x, lo, hi));
         return y;
     }
 
@@ -33,20 +33,20 @@ internal sealed class ClampBackward : Node
         Tensor x = _x.Value;
         var f = new ClampBackwardOp<float>((float)_lo, (float)_hi);
         var d = new ClampBackwardOp<double>(_lo, _hi);
-        if (ElementwiseMap.RecordsGraph(dy))
-            return [KeepWhereBackward.Forward(dy, ElementwiseMap.WithScalar(x, 1, f, d, "ClampBackward"))];
+        if (GradMode.Records(dy))
+            return [KeepWhereNode.Forward(dy, ElementwiseMap.WithScalar(x, 1, f, d, "ClampBackward"))];
         return [ElementwiseMap.Binary(x, dy, f, d, "ClampBackward")];
     }
 }
 
 /// <summary>y = max(a, b) or min(a, b) element-wise (broadcasting).</summary>
-internal sealed class MaxMinBackward : Node
+internal sealed class MaxMinNode : Node
 {
     private readonly SavedTensor _a, _b;
     private readonly Shape _aShape, _bShape;
     private readonly bool _isMax;
 
-    private MaxMinBackward(Tensor a, Tensor b, bool isMax) : base(a, b)
+    private MaxMinNode(Tensor a, Tensor b, bool isMax) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -60,14 +60,14 @@ internal sealed class MaxMinBackward : Node
     public static Tensor Maximum(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MaxOp<float>, MaxOp<double>, MaxOp<long>>(a, b, "Maximum");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: true));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinNode(a, b, isMax: true));
         return y;
     }
 
     public static Tensor Minimum(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.Binary<MinOp<float>, MinOp<double>, MinOp<long>>(a, b, "Minimum");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MaxMinBackward(a, b, isMax: false));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinNode(a, b, isMax: false));
         return y;
     }
 
@@ -80,12 +80,12 @@ internal sealed class MaxMinBackward : Node
         if (NeedsInputGrad(0))
         {
             Tensor w = _isMax ? LessWeight(a, b) : GreaterWeight(a, b);
-            da = KeepWhereBackward.Forward(dy * w, w).SumToShape(_aShape);
+            da = KeepWhereNode.Forward(dy * w, w).SumToShape(_aShape);
         }
         if (NeedsInputGrad(1))
         {
             Tensor w = _isMax ? GreaterWeight(a, b) : LessWeight(a, b);
-            db = KeepWhereBackward.Forward(dy * w, w).SumToShape(_bShape);
+            db = KeepWhereNode.Forward(dy * w, w).SumToShape(_bShape);
         }
         return [da, db];
     }

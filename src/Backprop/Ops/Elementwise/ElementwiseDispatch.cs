@@ -6,6 +6,8 @@ namespace Backprop.Ops;
 /// <summary>
 /// Allocates outputs and routes element-wise ops to the typed kernels: picks the dtype,
 /// broadcasts shapes and takes the contiguous fast path when both operands allow it.
+/// Element-wise ops name one kernel type per dtype (TF for float, TD for double, TL for long), so
+/// choosing among those types is their dtype dispatch; every other op goes through <see cref="DTypeSwitch"/>.
 /// </summary>
 internal static class ElementwiseDispatch
 {
@@ -51,10 +53,14 @@ internal static class ElementwiseDispatch
         int rank = y.Rank;
         Span<int> sa = stackalloc int[rank];
         Span<int> sb = stackalloc int[rank];
-        StridedLayout.BroadcastStrides(a, y.Shape, sa);
-        StridedLayout.BroadcastStrides(b, y.Shape, sb);
+        BroadcastStrides(a, y.Shape, sa);
+        BroadcastStrides(b, y.Shape, sb);
         BinaryKernel.Run<T, TOp>(a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, dst, y.Shape.Dims);
     }
+
+    /// <summary>Strides of <paramref name="t"/> broadcast to <paramref name="outShape"/> (0 where it is expanded).</summary>
+    public static void BroadcastStrides(Tensor t, Shape outShape, Span<int> strides)
+        => StridedLayout.BroadcastStrides(t.Shape.Dims, t.Strides, outShape.Dims, strides);
 
     /// <summary>Unary op on float32/float64; non-contiguous inputs are packed first.</summary>
     public static Tensor UnaryFloat<TF, TD>(Tensor x, string op) where TF : IUnaryOp<float> where TD : IUnaryOp<double>
@@ -81,13 +87,9 @@ internal static class ElementwiseDispatch
         return y;
     }
 
-    /// <summary>True when any tensor requires grad and grad mode is on: the op must record a node.</summary>
-    public static bool NeedsGrad(Tensor a) => GradMode.IsEnabled && a.RequiresGrad;
+    // TODO(#8): Ops/Conv and Ops/MatMul/Linear* still call these two; they forward to GradMode.Records
+    // until those files (being rewritten in parallel) call it directly, then these go.
 
-    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
-    public static bool NeedsGrad(Tensor a, Tensor b) => GradMode.IsEnabled && (a.RequiresGrad || b.RequiresGrad);
-
-    /// <inheritdoc cref="NeedsGrad(Tensor)"/>
-    public static bool NeedsGrad(Tensor? a, Tensor? b, Tensor? c) =>
-        GradMode.IsEnabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false));
+    /// <summary>Forwards to <see cref="GradMode.Records(Tensor?, Tensor?, Tensor?)"/>.</summary>
+    public static bool NeedsGrad(Tensor? a, Tensor? b = null, Tensor? c = null) => GradMode.Records(a, b, c);
 }

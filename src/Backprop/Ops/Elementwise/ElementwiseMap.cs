@@ -60,7 +60,6 @@ internal static class ElementwiseMap
         where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double>
         => ElementwiseDispatch.BinaryFloat<VectorBinaryOp<float, TF>, VectorBinaryOp<double, TD>>(a.Detach(), b.Detach(), op);
 
-    /// <summary>True when a backward must be built from differentiable ops (the graph is being recorded).</summary>
-    public static bool RecordsGraph(Tensor? a, Tensor? b = null)
-        => GradMode.IsEnabled && ((a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false));
+    /// <summary>Forwards to <see cref="GradMode.Records(Tensor?, Tensor?)"/>; see the TODO in <see cref="ElementwiseDispatch"/>.</summary>
+    public static bool RecordsGraph(Tensor? a, Tensor? b = null) => GradMode.Records(a, b);
 }

@@ -3,13 +3,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = erf(x) or erfc(x) = 1 − erf(x).</summary>
-internal sealed class ErfBackward : Node
+internal sealed class ErfNode : Node
 {
     private const double TwoOverSqrtPi = 1.12837916709551257390;
     private readonly SavedTensor _x;
     private readonly bool _complement;
 
-    private ErfBackward(Tensor x, bool complement) : base(x)
+    private ErfNode(Tensor x, bool complement) : base(x)
     {
         _x = Save(x);
         _complement = complement;
@@ -20,14 +20,14 @@ internal sealed class ErfBackward : Node
     public static Tensor Erf(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(ErfOp), default(ErfOp), "Erf");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ErfBackward(x, complement: false));
+        if (GradMode.Records(x)) y.SetGradFn(new ErfNode(x, complement: false));
         return y;
     }
 
     public static Tensor Erfc(Tensor x)
     {
         Tensor y = ElementwiseMap.Unary(x, default(ErfcOp), default(ErfcOp), "Erfc");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ErfBackward(x, complement: true));
+        if (GradMode.Records(x)) y.SetGradFn(new ErfNode(x, complement: true));
         return y;
     }
 

@@ -3,16 +3,16 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = eˣ.</summary>
-internal sealed class ExpBackward : Node
+internal sealed class ExpNode : Node
 {
     private readonly SavedTensor _y;
 
-    private ExpBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private ExpNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ExpKernel<float>, ExpKernel<double>>(x, "Exp");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ExpNode(x, y));
         return y;
     }
 
@@ -21,16 +21,16 @@ internal sealed class ExpBackward : Node
 }
 
 /// <summary>y = ln x.</summary>
-internal sealed class LogBackward : Node
+internal sealed class LogNode : Node
 {
     private readonly SavedTensor _x;
 
-    private LogBackward(Tensor x) : base(x) => _x = Save(x);
+    private LogNode(Tensor x) : base(x) => _x = Save(x);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<LogKernel<float>, LogKernel<double>>(x, "Log");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new LogNode(x));
         return y;
     }
 

@@ -6,7 +6,7 @@ namespace Backprop.Ops;
 /// y = mask ≠ 0 ? t : 0 (broadcasting), with a constant mask. The differentiable form of PyTorch's
 /// where(cond, grad, 0) used by backward formulas: unlike t·mask, an inf or NaN in t is dropped.
 /// </summary>
-internal sealed class KeepWhereBackward(Tensor t, Tensor mask) : Node(t)
+internal sealed class KeepWhereNode(Tensor t, Tensor mask) : Node(t)
 {
     private readonly Shape _tShape = t.Shape;
 
@@ -14,7 +14,7 @@ internal sealed class KeepWhereBackward(Tensor t, Tensor mask) : Node(t)
     {
         Tensor y = ElementwiseDispatch.Binary<VectorBinaryOp<float, KeepWhereOp<float>>, VectorBinaryOp<double, KeepWhereOp<double>>,
             VectorBinaryOp<long, KeepWhereOp<long>>>(t, mask.Detach(), "KeepWhere");
-        if (ElementwiseDispatch.NeedsGrad(t)) y.SetGradFn(new KeepWhereBackward(t, mask));
+        if (GradMode.Records(t)) y.SetGradFn(new KeepWhereNode(t, mask));
         return y;
     }
 

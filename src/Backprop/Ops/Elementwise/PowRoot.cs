@@ -3,13 +3,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = aᵇ (broadcasting).</summary>
-internal sealed class PowBackward : Node
+internal sealed class PowNode : Node
 {
     private readonly SavedTensor _a, _b;
     private readonly SavedTensor? _y;
     private readonly Shape _aShape, _bShape;
 
-    private PowBackward(Tensor a, Tensor b, Tensor y) : base(a, b)
+    private PowNode(Tensor a, Tensor b, Tensor y) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -21,7 +21,7 @@ internal sealed class PowBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(a, b, "Pow");
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new PowBackward(a, b, y));
+        if (GradMode.Records(a, b)) y.SetGradFn(new PowNode(a, b, y));
         return y;
     }
 
@@ -32,23 +32,23 @@ internal sealed class PowBackward : Node
         Tensor a = _a.Value, b = _b.Value;
         Tensor? da = null, db = null;
         if (NeedsInputGrad(0))
-            da = KeepWhereBackward.Forward(dy * (b * a.Pow(b - 1.0)), b.Ne(0)).SumToShape(_aShape);
+            da = KeepWhereNode.Forward(dy * (b * a.Pow(b - 1.0)), b.Ne(0)).SumToShape(_aShape);
         if (_y is not null)
         {
             Tensor keep = a.Ne(0).Maximum(b.Lt(0));
-            db = (dy * KeepWhereBackward.Forward(_y.Value * a.Log(), keep)).SumToShape(_bShape);
+            db = (dy * KeepWhereNode.Forward(_y.Value * a.Log(), keep)).SumToShape(_bShape);
         }
         return [da, db];
     }
 }
 
 /// <summary>y = xᵉ for a constant exponent e.</summary>
-internal sealed class PowScalarBackward : Node
+internal sealed class PowScalarNode : Node
 {
     private readonly SavedTensor _x;
     private readonly double _e;
 
-    private PowScalarBackward(Tensor x, double e) : base(x)
+    private PowScalarNode(Tensor x, double e) : base(x)
     {
         _x = Save(x);
         _e = e;
@@ -66,7 +66,7 @@ internal sealed class PowScalarBackward : Node
             -1 => ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Pow"),
             _ => ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(ElementwiseMap.Packed(x), Tensor.Scalar(e, x.DType), "Pow"),
         };
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PowScalarBackward(x, e));
+        if (GradMode.Records(x)) y.SetGradFn(new PowScalarNode(x, e));
         return y;
     }
 
@@ -80,16 +80,16 @@ internal sealed class PowScalarBackward : Node
 }
 
 /// <summary>y = √x.</summary>
-internal sealed class SqrtBackward : Node
+internal sealed class SqrtNode : Node
 {
     private readonly SavedTensor _y;
 
-    private SqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private SqrtNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<SqrtKernel<float>, SqrtKernel<double>>(x, "Sqrt");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new SqrtNode(x, y));
         return y;
     }
 
@@ -98,16 +98,16 @@ internal sealed class SqrtBackward : Node
 }
 
 /// <summary>y = 1/√x.</summary>
-internal sealed class RsqrtBackward : Node
+internal sealed class RsqrtNode : Node
 {
     private readonly SavedTensor _y;
 
-    private RsqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private RsqrtNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<RsqrtKernel<float>, RsqrtKernel<double>>(x, "Rsqrt");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new RsqrtBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new RsqrtNode(x, y));
         return y;
     }
 
@@ -116,16 +116,16 @@ internal sealed class RsqrtBackward : Node
 }
 
 /// <summary>y = 1/x.</summary>
-internal sealed class ReciprocalBackward : Node
+internal sealed class ReciprocalNode : Node
 {
     private readonly SavedTensor _y;
 
-    private ReciprocalBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private ReciprocalNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<ReciprocalKernel<float>, ReciprocalKernel<double>>(x, "Reciprocal");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReciprocalBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new ReciprocalNode(x, y));
         return y;
     }
 

@@ -3,16 +3,16 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = σ(x) = 1 / (1 + e⁻ˣ).</summary>
-internal sealed class SigmoidBackward : Node
+internal sealed class SigmoidNode : Node
 {
     private readonly SavedTensor _y;
 
-    private SigmoidBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private SigmoidNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<SigmoidKernel<float>, SigmoidKernel<double>>(x, "Sigmoid");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SigmoidBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new SigmoidNode(x, y));
         return y;
     }
 
@@ -25,16 +25,16 @@ internal sealed class SigmoidBackward : Node
 }
 
 /// <summary>y = tanh x.</summary>
-internal sealed class TanhBackward : Node
+internal sealed class TanhNode : Node
 {
     private readonly SavedTensor _y;
 
-    private TanhBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private TanhNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
         Tensor y = ElementwiseDispatch.UnaryFloat<TanhKernel<float>, TanhKernel<double>>(x, "Tanh");
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new TanhBackward(x, y));
+        if (GradMode.Records(x)) y.SetGradFn(new TanhNode(x, y));
         return y;
     }
 

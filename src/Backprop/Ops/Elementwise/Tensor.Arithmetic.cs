@@ -6,19 +6,19 @@ public sealed partial class Tensor
 {
     /// <summary>Element-wise sum with broadcasting.</summary>
     /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
-    public Tensor Add(Tensor other) => AddBackward.Forward(this, other);
+    public Tensor Add(Tensor other) => AddNode.Forward(this, other);
 
     /// <summary>Element-wise difference with broadcasting.</summary>
-    public Tensor Sub(Tensor other) => SubBackward.Forward(this, other);
+    public Tensor Sub(Tensor other) => SubNode.Forward(this, other);
 
     /// <summary>Element-wise product with broadcasting.</summary>
-    public Tensor Mul(Tensor other) => MulBackward.Forward(this, other);
+    public Tensor Mul(Tensor other) => MulNode.Forward(this, other);
 
     /// <summary>Element-wise quotient with broadcasting.</summary>
-    public Tensor Div(Tensor other) => DivBackward.Forward(this, other);
+    public Tensor Div(Tensor other) => DivNode.Forward(this, other);
 
     /// <summary>Element-wise negation.</summary>
-    public Tensor Neg() => NegBackward.Forward(this);
+    public Tensor Neg() => NegNode.Forward(this);
 
     /// <summary>A 0-d tensor of this tensor's dtype, for scalar operands.</summary>
     private Tensor ScalarLike(double value) => Scalar(value, DType);

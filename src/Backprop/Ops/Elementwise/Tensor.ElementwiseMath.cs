@@ -7,78 +7,78 @@ public sealed partial class Tensor
     /// <summary>Element-wise power thisᵉˣᵖᵒⁿᵉⁿᵗ with broadcasting; both operands are differentiable.</summary>
     /// <remarks>The exponent's gradient aᵇ·ln a is taken as 0 where a = 0 and b ≥ 0, as PyTorch.</remarks>
     /// <exception cref="ArgumentException">Shapes cannot broadcast, dtypes differ, or the dtype is not floating point.</exception>
-    public Tensor Pow(Tensor exponent) => PowBackward.Forward(this, exponent);
+    public Tensor Pow(Tensor exponent) => PowNode.Forward(this, exponent);
 
     /// <summary>Element-wise power with a constant exponent.</summary>
     /// <exception cref="ArgumentException">The tensor is not floating point.</exception>
-    public Tensor Pow(double exponent) => PowScalarBackward.Forward(this, exponent);
+    public Tensor Pow(double exponent) => PowScalarNode.Forward(this, exponent);
 
     /// <summary>Element-wise x².</summary>
-    public Tensor Square() => PowScalarBackward.Forward(this, 2);
+    public Tensor Square() => PowScalarNode.Forward(this, 2);
 
     /// <summary>Element-wise √x (NaN for x &lt; 0; the gradient is inf at 0).</summary>
-    public Tensor Sqrt() => SqrtBackward.Forward(this);
+    public Tensor Sqrt() => SqrtNode.Forward(this);
 
     /// <summary>Element-wise 1/√x.</summary>
-    public Tensor Rsqrt() => RsqrtBackward.Forward(this);
+    public Tensor Rsqrt() => RsqrtNode.Forward(this);
 
     /// <summary>Element-wise 1/x.</summary>
-    public Tensor Reciprocal() => ReciprocalBackward.Forward(this);
+    public Tensor Reciprocal() => ReciprocalNode.Forward(this);
 
     /// <summary>Element-wise |x| (float32, float64, int64); the gradient is sign(x), 0 at 0.</summary>
-    public Tensor Abs() => AbsBackward.Forward(this);
+    public Tensor Abs() => AbsNode.Forward(this);
 
     /// <summary>Element-wise sign, −1, 0 or 1 (NaN gives 0); zero gradient.</summary>
-    public Tensor Sign() => SignBackward.Forward(this);
+    public Tensor Sign() => SignNode.Forward(this);
 
     /// <summary>Element-wise rounding to the nearest integer, halves to even; zero gradient.</summary>
-    public Tensor Round() => RoundingBackward.Round(this);
+    public Tensor Round() => RoundingNode.Round(this);
 
     /// <summary>Element-wise floor; zero gradient.</summary>
-    public Tensor Floor() => RoundingBackward.Floor(this);
+    public Tensor Floor() => RoundingNode.Floor(this);
 
     /// <summary>Element-wise error function erf(x).</summary>
-    public Tensor Erf() => ErfBackward.Erf(this);
+    public Tensor Erf() => ErfNode.Erf(this);
 
     /// <summary>Element-wise complementary error function 1 − erf(x), accurate for large x.</summary>
-    public Tensor Erfc() => ErfBackward.Erfc(this);
+    public Tensor Erfc() => ErfNode.Erfc(this);
 
     /// <summary>
     /// Limits every element to [min, max]; a null bound is not applied. If min &gt; max every
     /// element becomes max (as PyTorch). The gradient is 1 inside [min, max], bounds included, 0 outside.
     /// </summary>
     /// <exception cref="ArgumentException">Both bounds are null or NaN, or the tensor is not floating point.</exception>
-    public Tensor Clamp(double? min, double? max) => ClampBackward.Forward(this, min, max, "Clamp");
+    public Tensor Clamp(double? min, double? max) => ClampNode.Forward(this, min, max, "Clamp");
 
     /// <summary>Element-wise max(x, min).</summary>
-    public Tensor ClampMin(double min) => ClampBackward.Forward(this, min, null, "ClampMin");
+    public Tensor ClampMin(double min) => ClampNode.Forward(this, min, null, "ClampMin");
 
     /// <summary>Element-wise min(x, max).</summary>
-    public Tensor ClampMax(double max) => ClampBackward.Forward(this, null, max, "ClampMax");
+    public Tensor ClampMax(double max) => ClampNode.Forward(this, null, max, "ClampMax");
 
     /// <summary>
     /// Element-wise maximum with broadcasting (NaN propagates). On ties the gradient is split
     /// half and half between the operands, as PyTorch.
     /// </summary>
     /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
-    public Tensor Maximum(Tensor other) => MaxMinBackward.Maximum(this, other);
+    public Tensor Maximum(Tensor other) => MaxMinNode.Maximum(this, other);
 
     /// <summary>Element-wise minimum with broadcasting; ties split the gradient half and half.</summary>
     /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
-    public Tensor Minimum(Tensor other) => MaxMinBackward.Minimum(this, other);
+    public Tensor Minimum(Tensor other) => MaxMinNode.Minimum(this, other);
 
     /// <summary>Rectified linear unit max(x, 0); the gradient at 0 is 0.</summary>
-    public Tensor Relu() => ReluBackward.Forward(this);
+    public Tensor Relu() => ReluNode.Forward(this);
 
     /// <summary>x for x &gt; 0, negativeSlope·x otherwise.</summary>
-    public Tensor LeakyRelu(double negativeSlope = 0.01) => LeakyReluBackward.Forward(this, negativeSlope);
+    public Tensor LeakyRelu(double negativeSlope = 0.01) => LeakyReluNode.Forward(this, negativeSlope);
 
     /// <summary>Gaussian error linear unit, exact (erf) or with the tanh approximation.</summary>
-    public Tensor Gelu(GeluApproximation approximate = GeluApproximation.None) => GeluBackward.Forward(this, approximate);
+    public Tensor Gelu(GeluApproximation approximate = GeluApproximation.None) => GeluNode.Forward(this, approximate);
 
     /// <summary>ln(1 + e^(β·x))/β, or x itself where β·x &gt; threshold (for numerical stability, as PyTorch).</summary>
-    public Tensor Softplus(double beta = 1, double threshold = 20) => SoftplusBackward.Forward(this, beta, threshold);
+    public Tensor Softplus(double beta = 1, double threshold = 20) => SoftplusNode.Forward(this, beta, threshold);
 
     /// <summary>Sigmoid linear unit (swish) x·σ(x).</summary>
-    public Tensor Silu() => SiluBackward.Forward(this);
+    public Tensor Silu() => SiluNode.Forward(this);
 }

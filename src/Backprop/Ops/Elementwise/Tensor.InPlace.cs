@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 using Backprop.Ops;
 
@@ -19,14 +20,7 @@ public sealed partial class Tensor
             if (!Shape.TryBroadcast(Shape, addend.Shape, out Shape b) || b != Shape)
                 throw new ArgumentException($"AddInPlace: cannot add shape {other.Shape} into shape {Shape}");
             if (IsContiguous)
-            {
-                switch (DType)
-                {
-                    case DType.Float32: ElementwiseDispatch.Run<float, AddOp<float>>(this, addend, this); break;
-                    case DType.Float64: ElementwiseDispatch.Run<double, AddOp<double>>(this, addend, this); break;
-                    default: ElementwiseDispatch.Run<long, AddOp<long>>(this, addend, this); break;
-                }
-            }
+                DTypeSwitch.Number(DType, new AddInto(this, addend));
             else
                 WriteFrom(this + addend);
         }
@@ -89,6 +83,12 @@ public sealed partial class Tensor
                 "several of its elements share one memory location (it is an expanded view); call Contiguous() or Clone() first");
     }
 
+    /// <summary>y += addend in y's own (contiguous) storage.</summary>
+    private readonly struct AddInto(Tensor y, Tensor addend) : INumberAction
+    {
+        public void Run<T>() where T : unmanaged, INumber<T> => ElementwiseDispatch.Run<T, AddOp<T>>(y, addend, y);
+    }
+
     /// <summary>Writes values (broadcast to this shape) into this tensor's positions in storage.</summary>
     private void WriteFrom(Tensor source)
     {
@@ -99,11 +99,6 @@ public sealed partial class Tensor
             if (ReadsOtherPositionsOfThis(packed)) packed = packed.Clone(); // overlapping slices of one storage
         }
         if (ReferenceEquals(packed.Storage, Storage) && packed.Offset == Offset && IsContiguous) return;
-        switch (DType)
-        {
-            case DType.Float32: CopyKernel.Scatter(packed.ReadOnlyElements<float>(), Data<float>(), Offset, Strides, Shape.Dims); break;
-            case DType.Float64: CopyKernel.Scatter(packed.ReadOnlyElements<double>(), Data<double>(), Offset, Strides, Shape.Dims); break;
-            default: CopyKernel.Scatter(packed.ReadOnlyElements<long>(), Data<long>(), Offset, Strides, Shape.Dims); break;
-        }
+        StridedCopy.Scatter(packed, this, Offset, Strides, Shape.Dims);
     }
 }

@@ -5,14 +5,14 @@ namespace Backprop;
 public sealed partial class Tensor
 {
     /// <summary>Element-wise eˣ.</summary>
-    public Tensor Exp() => ExpBackward.Forward(this);
+    public Tensor Exp() => ExpNode.Forward(this);
 
     /// <summary>Element-wise natural logarithm.</summary>
-    public Tensor Log() => LogBackward.Forward(this);
+    public Tensor Log() => LogNode.Forward(this);
 
     /// <summary>Element-wise logistic sigmoid 1 / (1 + e⁻ˣ).</summary>
-    public Tensor Sigmoid() => SigmoidBackward.Forward(this);
+    public Tensor Sigmoid() => SigmoidNode.Forward(this);
 
     /// <summary>Element-wise hyperbolic tangent.</summary>
-    public Tensor Tanh() => TanhBackward.Forward(this);
+    public Tensor Tanh() => TanhNode.Forward(this);
 }

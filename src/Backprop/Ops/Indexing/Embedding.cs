@@ -1,13 +1,13 @@
 namespace Backprop.Ops;
 
 /// <summary>Embedding lookup: y[..., :] = weight[indices[...], :]; rows at paddingIdx get no gradient.</summary>
-internal sealed class EmbeddingBackward : Node
+internal sealed class EmbeddingNode : Node
 {
     private readonly Shape _weightShape;
     private readonly SavedTensor _flat;
     private readonly long? _paddingIdx;
 
-    private EmbeddingBackward(Tensor weight, Tensor flat, long? paddingIdx) : base(weight)
+    private EmbeddingNode(Tensor weight, Tensor flat, long? paddingIdx) : base(weight)
     {
         _weightShape = weight.Shape;
         _flat = Save(flat);
@@ -36,9 +36,9 @@ internal sealed class EmbeddingBackward : Node
         using (GradMode.Disable())
         {
             flat = indices.Reshape(-1).Contiguous(); // [...] -> [N]
-            y = IndexSelectBackward.Forward(weight, 0, flat, op).Reshape(outDims); // [N, D] -> [..., D]
+            y = IndexSelectNode.Forward(weight, 0, flat, op).Reshape(outDims); // [N, D] -> [..., D]
         }
-        if (ElementwiseDispatch.NeedsGrad(weight)) y.SetGradFn(new EmbeddingBackward(weight, flat, pad));
+        if (GradMode.Records(weight)) y.SetGradFn(new EmbeddingNode(weight, flat, pad));
         return y;
     }
 
@@ -54,6 +54,6 @@ internal sealed class EmbeddingBackward : Node
             for (int n = 0; n < idx.Length; n++) keep[n] = idx[n] == pad ? 0 : 1;
             g = g * Tensor.WrapArray(keep, new Shape(idx.Length, 1)).To(dy.DType);
         }
-        return [IndexAddBackward.Forward(new Tensor(_weightShape, dy.DType), 0, flat, g)];
+        return [IndexAddNode.Forward(new Tensor(_weightShape, dy.DType), 0, flat, g)];
     }
 }

@@ -4,13 +4,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y[p] = x[p with coordinate dim replaced by index[p]]; y has the index's shape.</summary>
-internal sealed class GatherBackward : Node
+internal sealed class GatherNode : Node
 {
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly SavedTensor _index;
 
-    private GatherBackward(Tensor x, int dim, Tensor index) : base(x)
+    private GatherNode(Tensor x, int dim, Tensor index) : base(x)
     {
         _inputShape = x.Shape;
         _dim = dim;
@@ -33,32 +33,37 @@ internal sealed class GatherBackward : Node
         var y = new Tensor(index.Shape, x.DType);
         ReadOnlySpan<int> indexShape = x.Rank == 0 ? [1] : index.Shape.Dims;
         ReadOnlySpan<int> strides = x.Rank == 0 ? [0] : x.Strides;
-        switch (x.DType)
-        {
-            case DType.Float32: IndexKernels.Gather(x.Data<float>(), x.Offset, strides, idx, indexShape, d, y.Elements<float>()); break;
-            case DType.Float64: IndexKernels.Gather(x.Data<double>(), x.Offset, strides, idx, indexShape, d, y.Elements<double>()); break;
-            default: IndexKernels.Gather(x.Data<long>(), x.Offset, strides, idx, indexShape, d, y.Elements<long>()); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new GatherBackward(x, d, index));
+        DTypeSwitch.Number(x.DType, new GatherKernel(x, strides, idx, indexShape, d, y));
+        if (GradMode.Records(x)) y.SetGradFn(new GatherNode(x, d, index));
         return y;
+    }
+
+    private readonly ref struct GatherKernel(Tensor x, ReadOnlySpan<int> strides, ReadOnlySpan<long> idx, ReadOnlySpan<int> indexShape, int dim, Tensor y)
+        : INumberAction
+    {
+        private readonly ReadOnlySpan<int> _strides = strides, _indexShape = indexShape;
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.Gather(x.Data<T>(), x.Offset, _strides, _idx, _indexShape, dim, y.Elements<T>());
     }
 
     // dx[q] = Σ over p with (p, dim ← index[p]) = q of dy[p]: scatter-add dy into zeros (repeated indices add up).
     protected internal override Tensor?[] Backward(Tensor dy)
-        => [ScatterAddBackward.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
+        => [ScatterAddNode.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
 }
 
 /// <summary>
 /// Out-of-place scatter-add: y = copy of self, then y[p with coordinate dim replaced by index[p]] += src[p]
 /// for every position p of index.
 /// </summary>
-internal sealed class ScatterAddBackward : Node
+internal sealed class ScatterAddNode : Node
 {
     private readonly int _dim;
     private readonly Shape _srcShape;
     private readonly SavedTensor? _index;
 
-    private ScatterAddBackward(Tensor self, Tensor src, int dim, Tensor index) : base(self, src)
+    private ScatterAddNode(Tensor self, Tensor src, int dim, Tensor index) : base(self, src)
     {
         _dim = dim;
         _srcShape = src.Shape;
@@ -85,22 +90,22 @@ internal sealed class ScatterAddBackward : Node
 
         Tensor y;
         using (GradMode.Disable()) y = self.Clone();
-        switch (self.DType)
-        {
-            case DType.Float32: Run<float>(idx, index, d, src, y); break;
-            case DType.Float64: Run<double>(idx, index, d, src, y); break;
-            default: Run<long>(idx, index, d, src, y); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(self, src)) y.SetGradFn(new ScatterAddBackward(self, src, d, index));
+        DTypeSwitch.Number(self.DType, new ScatterAddKernel(idx, index, d, src, y));
+        if (GradMode.Records(self, src)) y.SetGradFn(new ScatterAddNode(self, src, d, index));
         return y;
     }
 
-    private static void Run<T>(ReadOnlySpan<long> idx, Tensor index, int dim, Tensor src, Tensor y) where T : unmanaged, INumber<T>
+    private readonly ref struct ScatterAddKernel(ReadOnlySpan<long> idx, Tensor index, int dim, Tensor src, Tensor y) : INumberAction
     {
-        bool scalar = y.Rank == 0;
-        IndexKernels.ScatterAdd(idx, scalar ? [1] : index.Shape.Dims, dim,
-            src.Data<T>(), src.Offset, scalar ? [0] : src.Strides,
-            y.Elements<T>(), scalar ? [0] : y.Strides);
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+        {
+            bool scalar = y.Rank == 0;
+            IndexKernels.ScatterAdd(_idx, scalar ? [1] : index.Shape.Dims, dim,
+                src.Data<T>(), src.Offset, scalar ? [0] : src.Strides,
+                y.Elements<T>(), scalar ? [0] : y.Strides);
+        }
     }
 
     // dy/dself = identity; dy/dsrc[p] = dy[p with dim ← index[p]] = gather(dy) (zero where src is beyond the index).
@@ -110,7 +115,7 @@ internal sealed class ScatterAddBackward : Node
         if (_index is not null)
         {
             Tensor index = _index.Value;
-            dsrc = GatherBackward.Forward(dy, _dim, index);
+            dsrc = GatherNode.Forward(dy, _dim, index);
             if (index.Shape != _srcShape)
             {
                 int[] dims = index.Shape.ToArray();
@@ -118,7 +123,7 @@ internal sealed class ScatterAddBackward : Node
                 {
                     if (dims[k] == _srcShape[k]) continue;
                     dims[k] = _srcShape[k];
-                    dsrc = SlicePadBackward.Forward(dsrc, new Shape(dims), k, 0, 1);
+                    dsrc = SlicePadNode.Forward(dsrc, new Shape(dims), k, 0, 1);
                 }
             }
         }

@@ -4,13 +4,13 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = x with dim <c>dim</c> restricted to the rows listed in a 1-D index (repeats allowed).</summary>
-internal sealed class IndexSelectBackward : Node
+internal sealed class IndexSelectNode : Node
 {
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly SavedTensor _index;
 
-    private IndexSelectBackward(Tensor x, int dim, Tensor index) : base(x)
+    private IndexSelectNode(Tensor x, int dim, Tensor index) : base(x)
     {
         _inputShape = x.Shape;
         _dim = dim;
@@ -33,14 +33,17 @@ internal sealed class IndexSelectBackward : Node
         (int outer, int size, int inner) = Blocks(x.Shape, d);
         Tensor packed;
         using (GradMode.Disable()) packed = x.Contiguous();
-        switch (x.DType)
-        {
-            case DType.Float32: IndexKernels.IndexSelect(packed.ReadOnlyElements<float>(), outer, size, inner, idx, y.Elements<float>()); break;
-            case DType.Float64: IndexKernels.IndexSelect(packed.ReadOnlyElements<double>(), outer, size, inner, idx, y.Elements<double>()); break;
-            default: IndexKernels.IndexSelect(packed.ReadOnlyElements<long>(), outer, size, inner, idx, y.Elements<long>()); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new IndexSelectBackward(x, d, index));
+        DTypeSwitch.Number(x.DType, new IndexSelectKernel(packed, outer, size, inner, idx, y));
+        if (GradMode.Records(x)) y.SetGradFn(new IndexSelectNode(x, d, index));
         return y;
+    }
+
+    private readonly ref struct IndexSelectKernel(Tensor x, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor y) : INumberAction
+    {
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.IndexSelect(x.ReadOnlyElements<T>(), outer, size, inner, _idx, y.Elements<T>());
     }
 
     /// <summary>Views a shape as [outer, size, inner] around dim d.</summary>
@@ -54,16 +57,16 @@ internal sealed class IndexSelectBackward : Node
 
     // dx[.., i, ..] = Σ_{j: index[j] = i} dy[.., j, ..]: index-add dy into zeros.
     protected internal override Tensor?[] Backward(Tensor dy)
-        => [IndexAddBackward.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
+        => [IndexAddNode.Forward(new Tensor(_inputShape, dy.DType), _dim, _index.Value, dy)];
 }
 
 /// <summary>Out-of-place index-add: y = copy of self, then y[.., index[j], ..] += source[.., j, ..].</summary>
-internal sealed class IndexAddBackward : Node
+internal sealed class IndexAddNode : Node
 {
     private readonly int _dim;
     private readonly SavedTensor? _index;
 
-    private IndexAddBackward(Tensor self, Tensor source, int dim, Tensor index) : base(self, source)
+    private IndexAddNode(Tensor self, Tensor source, int dim, Tensor index) : base(self, source)
     {
         _dim = dim;
         if (NeedsInputGrad(1)) _index = Save(index);
@@ -92,24 +95,24 @@ internal sealed class IndexAddBackward : Node
             y = self.Clone();
             packed = source.Contiguous();
         }
-        (int outer, int size, int inner) = IndexSelectBackward.Blocks(self.Shape, d);
-        switch (self.DType)
-        {
-            case DType.Float32: Run<float>(y, outer, size, inner, idx, packed); break;
-            case DType.Float64: Run<double>(y, outer, size, inner, idx, packed); break;
-            default: Run<long>(y, outer, size, inner, idx, packed); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(self, source)) y.SetGradFn(new IndexAddBackward(self, source, d, index));
+        (int outer, int size, int inner) = IndexSelectNode.Blocks(self.Shape, d);
+        DTypeSwitch.Number(self.DType, new IndexAddKernel(y, outer, size, inner, idx, packed));
+        if (GradMode.Records(self, source)) y.SetGradFn(new IndexAddNode(self, source, d, index));
         return y;
     }
 
-    private static void Run<T>(Tensor y, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor source) where T : unmanaged, INumber<T>
-        => IndexKernels.IndexAdd(y.Elements<T>(), outer, size, inner, idx, source.ReadOnlyElements<T>());
+    private readonly ref struct IndexAddKernel(Tensor y, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor source) : INumberAction
+    {
+        private readonly ReadOnlySpan<long> _idx = idx;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => IndexKernels.IndexAdd(y.Elements<T>(), outer, size, inner, _idx, source.ReadOnlyElements<T>());
+    }
 
     // dy/dself = identity; dy/dsource[.., j, ..] = dy[.., index[j], ..].
     protected internal override Tensor?[] Backward(Tensor dy) =>
     [
         NeedsInputGrad(0) ? dy : null,
-        _index is null ? null : IndexSelectBackward.Forward(dy, _dim, _index.Value),
+        _index is null ? null : IndexSelectNode.Forward(dy, _dim, _index.Value),
     ];
 }

@@ -5,12 +5,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = condition ? a : b element-wise, broadcasting all three; condition is nonzero-is-true of any dtype.</summary>
-internal sealed class WhereBackward : Node
+internal sealed class WhereNode : Node
 {
     private readonly SavedTensor _condition;
     private readonly Shape _aShape, _bShape;
 
-    private WhereBackward(Tensor condition, Tensor a, Tensor b) : base(a, b)
+    private WhereNode(Tensor condition, Tensor a, Tensor b) : base(a, b)
     {
         _condition = Save(condition);
         _aShape = a.Shape;
@@ -29,57 +29,57 @@ internal sealed class WhereBackward : Node
         byte[] mask = ArrayPool<byte>.Shared.Rent(n);
         try
         {
-            switch (condition.DType)
-            {
-                case DType.Float32: Mask<float>(condition, shape, mask.AsSpan(0, n)); break;
-                case DType.Float64: Mask<double>(condition, shape, mask.AsSpan(0, n)); break;
-                default: Mask<long>(condition, shape, mask.AsSpan(0, n)); break;
-            }
-            switch (a.DType)
-            {
-                case DType.Float32: Select<float>(mask.AsSpan(0, n), a, b, y); break;
-                case DType.Float64: Select<double>(mask.AsSpan(0, n), a, b, y); break;
-                default: Select<long>(mask.AsSpan(0, n), a, b, y); break;
-            }
+            DTypeSwitch.Number(condition.DType, new MaskKernel(condition, shape, mask.AsSpan(0, n)));
+            DTypeSwitch.Number(a.DType, new SelectKernel(mask.AsSpan(0, n), a, b, y));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(mask);
         }
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new WhereBackward(condition, a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new WhereNode(condition, a, b));
         return y;
     }
 
     /// <summary>mask = condition broadcast to <paramref name="shape"/>, != 0.</summary>
-    private static void Mask<T>(Tensor condition, Shape shape, Span<byte> mask) where T : unmanaged, INumber<T>
+    private readonly ref struct MaskKernel(Tensor condition, Shape shape, Span<byte> mask) : INumberAction
     {
-        if (condition.IsContiguous && condition.Numel == shape.Numel)
+        private readonly Span<byte> _mask = mask;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
         {
-            IndexKernels.NonZero(condition.ReadOnlyElements<T>(), mask);
-            return;
-        }
-        T[] packed = ArrayPool<T>.Shared.Rent(mask.Length);
-        try
-        {
-            Span<int> strides = stackalloc int[shape.Rank];
-            StridedLayout.BroadcastStrides(condition, shape, strides);
-            Span<T> values = packed.AsSpan(0, mask.Length);
-            CopyKernel.Run(condition.Data<T>(), condition.Offset, strides, shape.Dims, values);
-            IndexKernels.NonZero<T>(values, mask);
-        }
-        finally
-        {
-            ArrayPool<T>.Shared.Return(packed);
+            if (condition.IsContiguous && condition.Numel == shape.Numel)
+            {
+                IndexKernels.NonZero(condition.ReadOnlyElements<T>(), _mask);
+                return;
+            }
+            T[] packed = ArrayPool<T>.Shared.Rent(_mask.Length);
+            try
+            {
+                Span<int> strides = stackalloc int[shape.Rank];
+                ElementwiseDispatch.BroadcastStrides(condition, shape, strides);
+                Span<T> values = packed.AsSpan(0, _mask.Length);
+                CopyKernel.Run(condition.Data<T>(), condition.Offset, strides, shape.Dims, values);
+                IndexKernels.NonZero<T>(values, _mask);
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(packed);
+            }
         }
     }
 
-    private static void Select<T>(ReadOnlySpan<byte> mask, Tensor a, Tensor b, Tensor y) where T : unmanaged
+    private readonly ref struct SelectKernel(ReadOnlySpan<byte> mask, Tensor a, Tensor b, Tensor y) : INumberAction
     {
-        Span<int> sa = stackalloc int[y.Rank];
-        Span<int> sb = stackalloc int[y.Rank];
-        StridedLayout.BroadcastStrides(a, y.Shape, sa);
-        StridedLayout.BroadcastStrides(b, y.Shape, sb);
-        IndexKernels.Where(mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.Elements<T>(), y.Shape.Dims);
+        private readonly ReadOnlySpan<byte> _mask = mask;
+
+        public void Run<T>() where T : unmanaged, INumber<T>
+        {
+            Span<int> sa = stackalloc int[y.Rank];
+            Span<int> sb = stackalloc int[y.Rank];
+            ElementwiseDispatch.BroadcastStrides(a, y.Shape, sa);
+            ElementwiseDispatch.BroadcastStrides(b, y.Shape, sb);
+            IndexKernels.Where(_mask, a.Data<T>(), a.Offset, sa, b.Data<T>(), b.Offset, sb, y.Elements<T>(), y.Shape.Dims);
+        }
     }
 
     // dy/da = [condition], dy/db = [!condition]; broadcast dims are summed back.

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -6,13 +7,13 @@ namespace Backprop.Ops;
 /// Binary cross-entropy on logits: (1 − t)·x + (1 + (p − 1)·t)·softplus(−x), which equals
 /// −[p·t·log σ(x) + (1 − t)·log(1 − σ(x))] without overflow. p (posWeight) broadcasts against the input.
 /// </summary>
-internal sealed class BceWithLogitsBackward : Node
+internal sealed class BceWithLogitsNode : Node
 {
     private readonly SavedTensor _x, _t;
     private readonly SavedTensor? _p;
     private readonly Reduction _reduction;
 
-    private BceWithLogitsBackward(Tensor x, Tensor t, Tensor? p, Reduction reduction) : base(x, t, p)
+    private BceWithLogitsNode(Tensor x, Tensor t, Tensor? p, Reduction reduction) : base(x, t, p)
     {
         _x = Save(x);
         _t = Save(t);
@@ -37,18 +38,21 @@ internal sealed class BceWithLogitsBackward : Node
             p = posWeight.Detach().BroadcastTo(input.Shape).Contiguous();
         }
         var losses = new Tensor(input.Shape, input.DType);
-        if (input.DType == DType.Float32)
-            BceWithLogitsKernel.Forward(x.ReadOnlyElements<float>(), t.ReadOnlyElements<float>(), p is null ? default : p.ReadOnlyElements<float>(), losses.Elements<float>());
-        else
-            BceWithLogitsKernel.Forward(x.ReadOnlyElements<double>(), t.ReadOnlyElements<double>(), p is null ? default : p.ReadOnlyElements<double>(), losses.Elements<double>());
+        DTypeSwitch.Float(input.DType, new LossesKernel(x, t, p, losses));
         Tensor y = reduction switch
         {
             Reduction.None => losses,
             Reduction.Sum => ClassTargets.Reduce(losses, Reduction.Sum, 1),
             _ => ClassTargets.Reduce(losses, Reduction.Mean, losses.Numel),
         };
-        if (ElementwiseDispatch.NeedsGrad(input, target, posWeight)) y.SetGradFn(new BceWithLogitsBackward(input, target, posWeight, reduction));
+        if (GradMode.Records(input, target, posWeight)) y.SetGradFn(new BceWithLogitsNode(input, target, posWeight, reduction));
         return y;
+    }
+
+    private readonly struct LossesKernel(Tensor x, Tensor t, Tensor? p, Tensor losses) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => BceWithLogitsKernel.Forward(x.ReadOnlyElements<T>(), t.ReadOnlyElements<T>(), p is null ? default : p.ReadOnlyElements<T>(), losses.Elements<T>());
     }
 
     // With σ = sigmoid(x) and sp(−x) = softplus(−x):
@@ -61,7 +65,7 @@ internal sealed class BceWithLogitsBackward : Node
         Tensor? dx = null, dt = null, dp = null;
         if (NeedsInputGrad(0))
             dx = p is null ? g * (x.Sigmoid() - t) : g * (x.Sigmoid() * (1.0 - t + p * t) - p * t);
-        Tensor? spNeg = NeedsInputGrad(2) || (NeedsInputGrad(1) && p is not null) ? SoftplusNode.Forward(-x) : null;
+        Tensor? spNeg = NeedsInputGrad(2) || (NeedsInputGrad(1) && p is not null) ? LossSoftplusNode.Forward(-x) : null;
         if (NeedsInputGrad(1))
             dt = p is null ? g * -x : g * ((p - 1.0) * spNeg! - x);
         if (NeedsInputGrad(2))
@@ -70,33 +74,32 @@ internal sealed class BceWithLogitsBackward : Node
     }
 
     /// <summary>softplus(x) = log(1 + eˣ), private to this loss so its target and posWeight gradients stay differentiable.</summary>
-    private sealed class SoftplusNode : Node
+    private sealed class LossSoftplusNode : Node
     {
         private readonly SavedTensor _x;
 
-        private SoftplusNode(Tensor x) : base(x) => _x = Save(x);
+        private LossSoftplusNode(Tensor x) : base(x) => _x = Save(x);
 
         public static Tensor Forward(Tensor x)
         {
             Tensor c = x.Detach().Contiguous();
             var y = new Tensor(x.Shape, x.DType);
-            if (x.DType == DType.Float32)
-            {
-                ReadOnlySpan<float> src = c.ReadOnlyElements<float>();
-                Span<float> dst = y.Elements<float>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
-            }
-            else
-            {
-                ReadOnlySpan<double> src = c.ReadOnlyElements<double>();
-                Span<double> dst = y.Elements<double>();
-                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
-            }
-            if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftplusNode(x));
+            DTypeSwitch.Float(x.DType, new SoftplusKernel(c, y));
+            if (GradMode.Records(x)) y.SetGradFn(new LossSoftplusNode(x));
             return y;
         }
 
         public override string Name => "SoftplusBackward";
+
+        private readonly struct SoftplusKernel(Tensor x, Tensor y) : IFloatAction
+        {
+            public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            {
+                ReadOnlySpan<T> src = x.ReadOnlyElements<T>();
+                Span<T> dst = y.Elements<T>();
+                for (int i = 0; i < src.Length; i++) dst[i] = BceWithLogitsKernel.SoftplusNeg(-src[i]);
+            }
+        }
 
         // d/dx log(1 + eˣ) = σ(x).
         protected internal override Tensor?[] Backward(Tensor dy) => [dy * _x.Value.Sigmoid()];

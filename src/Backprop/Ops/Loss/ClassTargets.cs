@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text;
 using Backprop.Kernels;
 
@@ -69,11 +70,14 @@ internal static class ClassTargets
     public static Tensor Reduce(Tensor losses, Reduction reduction, double totalWeight)
     {
         if (reduction == Reduction.None) return losses;
-        double sum = losses.DType == DType.Float32
-            ? SumKernel.SumContiguous(losses.ReadOnlyElements<float>())
-            : SumKernel.SumContiguous(losses.ReadOnlyElements<double>());
+        double sum = DTypeSwitch.Float<SumAll, double>(losses.DType, new SumAll(losses));
         // 0/0 = NaN when every target is ignored, as PyTorch.
         return Tensor.Scalar(reduction == Reduction.Mean ? sum / totalWeight : sum, losses.DType);
+    }
+
+    private readonly struct SumAll(Tensor x) : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => double.CreateTruncating(SumKernel.SumContiguous(x.ReadOnlyElements<T>()));
     }
 
     /// <summary>The shape of the gradient's per-position factors: the input shape with the class dim set to 1.</summary>
@@ -97,19 +101,15 @@ internal static class ClassTargets
         double scale = reduction == Reduction.Mean ? 1.0 / totalWeight : 1.0;
         Tensor? a = wantA ? new Tensor(PerPositionShape(shape), dtype) : null;
         var b = new Tensor(shape, dtype);
-        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
-        if (dtype == DType.Float32)
-        {
-            ReadOnlySpan<float> w = weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>();
-            ClassLossKernel.GradientCoefficients(t, w, n, c, s, ignoreIndex, smoothing, (float)scale,
-                a is null ? default : a.Elements<float>(), b.Elements<float>());
-        }
-        else
-        {
-            ReadOnlySpan<double> w = weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>();
-            ClassLossKernel.GradientCoefficients(t, w, n, c, s, ignoreIndex, smoothing, scale,
-                a is null ? default : a.Elements<double>(), b.Elements<double>());
-        }
+        DTypeSwitch.Float(dtype, new CoefficientsKernel(target.Contiguous(), weight?.Detach().Contiguous(), n, c, s, ignoreIndex, smoothing, scale, a, b));
         return (a, b);
+    }
+
+    private readonly struct CoefficientsKernel(Tensor target, Tensor? weight, int n, int c, int s, long ignoreIndex, double smoothing, double scale,
+                                               Tensor? a, Tensor b) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.GradientCoefficients(target.ReadOnlyElements<long>(), weight is null ? default : weight.ReadOnlyElements<T>(),
+                n, c, s, ignoreIndex, smoothing, T.CreateTruncating(scale), a is null ? default : a.Elements<T>(), b.Elements<T>());
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -6,7 +7,7 @@ namespace Backprop.Ops;
 /// Cross-entropy on logits with class-index targets: log-softmax and NLL fused in one kernel,
 /// with label smoothing, ignoreIndex and class weights as in PyTorch.
 /// </summary>
-internal sealed class CrossEntropyBackward : Node
+internal sealed class CrossEntropyNode : Node
 {
     private readonly SavedTensor _x, _target;
     private readonly SavedTensor? _weight;
@@ -14,7 +15,7 @@ internal sealed class CrossEntropyBackward : Node
     private readonly double _smoothing, _totalWeight;
     private readonly long _ignoreIndex;
 
-    private CrossEntropyBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, double smoothing, long ignoreIndex, double totalWeight)
+    private CrossEntropyNode(Tensor input, Tensor target, Tensor? weight, Reduction reduction, double smoothing, long ignoreIndex, double totalWeight)
         : base(input) // class weights are constants: PyTorch has no gradient for them either
     {
         _x = Save(input);
@@ -33,17 +34,23 @@ internal sealed class CrossEntropyBackward : Node
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be between 0 and 1, got {labelSmoothing}");
         ClassTargets.Validate(input, target, weight, ignoreIndex, op, out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
+        Tensor t = target.Contiguous();
         var losses = new Tensor(target.Shape, input.DType);
-        double total = input.DType == DType.Float32
-            ? ClassLossKernel.CrossEntropy(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<float>())
-            : ClassLossKernel.CrossEntropy(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
-                                           n, c, s, ignoreIndex, labelSmoothing, losses.Elements<double>());
+        double total = DTypeSwitch.Float<LossesKernel, double>(input.DType,
+            new LossesKernel(x, t, weight?.Detach().Contiguous(), n, c, s, ignoreIndex, labelSmoothing, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
-        if (ElementwiseDispatch.NeedsGrad(input))
-            y.SetGradFn(new CrossEntropyBackward(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
+        if (GradMode.Records(input))
+            y.SetGradFn(new CrossEntropyNode(input, target, weight, reduction, labelSmoothing, ignoreIndex, total));
         return y;
+    }
+
+    /// <summary>Per-position losses into <c>losses</c>; returns the total weight of the non-ignored targets.</summary>
+    private readonly struct LossesKernel(Tensor x, Tensor target, Tensor? weight, int n, int c, int s, long ignoreIndex, double smoothing, Tensor losses)
+        : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.CrossEntropy(x.ReadOnlyElements<T>(), target.ReadOnlyElements<long>(), weight is null ? default : weight.ReadOnlyElements<T>(),
+                                            n, c, s, ignoreIndex, smoothing, losses.Elements<T>());
     }
 
     // With p = softmax(x), t the target, w the class weights, ε the smoothing and C classes:
@@ -55,7 +62,7 @@ internal sealed class CrossEntropyBackward : Node
         Tensor x = _x.Value;
         (Tensor? a, Tensor b) = ClassTargets.Coefficients(x.Shape, x.DType, _target.Value, _weight?.Value, _ignoreIndex, _smoothing, _reduction, _totalWeight, wantA: true);
         Tensor up = ClassTargets.Upstream(dy, x.Shape, _reduction);
-        if (!ElementwiseMap.RecordsGraph(dy, x))
+        if (!GradMode.Records(dy, x))
             return [Fused(x, a!, b, up)];
         Tensor p = x.Softmax(x.Rank == 1 ? 0 : 1);
         return [(p * a! - b) * up];
@@ -67,33 +74,34 @@ internal sealed class CrossEntropyBackward : Node
         Tensor p = SoftmaxForward.Compute(x, x.Rank == 1 ? 0 : 1, log: false, out _);
         int n = x.Rank == 1 ? 1 : x.Shape[0], c = x.Rank == 1 ? x.Shape[0] : x.Shape[1], s = c == 0 ? 0 : x.Numel / Math.Max(n * c, 1);
         Tensor u = up.Contiguous();
-        if (x.DType == DType.Float32)
-            Combine(p.Elements<float>(), a.ReadOnlyElements<float>(), b.ReadOnlyElements<float>(), u.ReadOnlyElements<float>(), n, c, s);
-        else
-            Combine(p.Elements<double>(), a.ReadOnlyElements<double>(), b.ReadOnlyElements<double>(), u.ReadOnlyElements<double>(), n, c, s);
+        DTypeSwitch.Float(x.DType, new Combine(p, a, b, u, n, c, s));
         return p;
     }
 
     // p is [n, c, s], a and a per-position upstream are [n, s], b is [n, c, s]; a scalar upstream has one element.
-    private static void Combine<T>(Span<T> p, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> up, int n, int c, int s)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct Combine(Tensor pt, Tensor at, Tensor bt, Tensor upt, int n, int c, int s) : IFloatAction
     {
-        bool scalar = up.Length == 1;
-        for (int o = 0; o < n; o++)
-            for (int k = 0; k < c; k++)
-            {
-                int row = (o * c + k) * s;
-                for (int i = 0; i < s; i++)
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Span<T> p = pt.Elements<T>();
+            ReadOnlySpan<T> a = at.ReadOnlyElements<T>(), b = bt.ReadOnlyElements<T>(), up = upt.ReadOnlyElements<T>();
+            bool scalar = up.Length == 1;
+            for (int o = 0; o < n; o++)
+                for (int k = 0; k < c; k++)
                 {
-                    int pos = o * s + i;
-                    p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
+                    int row = (o * c + k) * s;
+                    for (int i = 0; i < s; i++)
+                    {
+                        int pos = o * s + i;
+                        p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
+                    }
                 }
-            }
+        }
     }
 }
 
 /// <summary>Negative log-likelihood: loss = −w_t · input[t] for log-probability inputs.</summary>
-internal sealed class NllLossBackward : Node
+internal sealed class NllLossNode : Node
 {
     private readonly SavedTensor _target;
     private readonly SavedTensor? _weight;
@@ -103,7 +111,7 @@ internal sealed class NllLossBackward : Node
     private readonly double _totalWeight;
     private readonly long _ignoreIndex;
 
-    private NllLossBackward(Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double totalWeight) : base(input)
+    private NllLossNode(Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double totalWeight) : base(input)
     {
         _inputShape = input.Shape;
         _dtype = input.DType;
@@ -118,17 +126,21 @@ internal sealed class NllLossBackward : Node
     {
         ClassTargets.Validate(input, target, weight, ignoreIndex, "NllLoss", out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
-        ReadOnlySpan<long> t = target.Contiguous().ReadOnlyElements<long>();
         var losses = new Tensor(target.Shape, input.DType);
-        double total = input.DType == DType.Float32
-            ? ClassLossKernel.Nll(x.ReadOnlyElements<float>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<float>(),
-                                  n, c, s, ignoreIndex, losses.Elements<float>())
-            : ClassLossKernel.Nll(x.ReadOnlyElements<double>(), t, weight is null ? default : weight.Detach().Contiguous().ReadOnlyElements<double>(),
-                                  n, c, s, ignoreIndex, losses.Elements<double>());
+        double total = DTypeSwitch.Float<LossesKernel, double>(input.DType,
+            new LossesKernel(x, target.Contiguous(), weight?.Detach().Contiguous(), n, c, s, ignoreIndex, losses));
         Tensor y = ClassTargets.Reduce(losses, reduction, total);
-        if (ElementwiseDispatch.NeedsGrad(input))
-            y.SetGradFn(new NllLossBackward(input, target, weight, reduction, ignoreIndex, total));
+        if (GradMode.Records(input))
+            y.SetGradFn(new NllLossNode(input, target, weight, reduction, ignoreIndex, total));
         return y;
+    }
+
+    /// <summary>Per-position losses into <c>losses</c>; returns the total weight of the non-ignored targets.</summary>
+    private readonly struct LossesKernel(Tensor x, Tensor target, Tensor? weight, int n, int c, int s, long ignoreIndex, Tensor losses) : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.Nll(x.ReadOnlyElements<T>(), target.ReadOnlyElements<long>(), weight is null ? default : weight.ReadOnlyElements<T>(),
+                                   n, c, s, ignoreIndex, losses.Elements<T>());
     }
 
     // dloss/dx[i, k] = −w_t·δ_kt (divided by Σ w_t for the mean; 0 at ignored targets): linear in x.

@@ -1,15 +1,16 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Backprop.Ops;
 
 /// <summary>Mean squared error (x − t)², reduced; input and target broadcast as in PyTorch.</summary>
-internal sealed class MseLossBackward : Node
+internal sealed class MseLossNode : Node
 {
     private readonly SavedTensor _x, _t;
     private readonly Reduction _reduction;
     private readonly int _count;
 
-    private MseLossBackward(Tensor input, Tensor target, Reduction reduction, int count) : base(input, target)
+    private MseLossNode(Tensor input, Tensor target, Reduction reduction, int count) : base(input, target)
     {
         _x = Save(input);
         _t = Save(target);
@@ -31,27 +32,36 @@ internal sealed class MseLossBackward : Node
         Tensor y;
         if (reduction == Reduction.None)
         {
-            if (d.DType == DType.Float32) TensorPrimitives.Multiply(d.Elements<float>(), d.Elements<float>(), d.Elements<float>());
-            else TensorPrimitives.Multiply(d.Elements<double>(), d.Elements<double>(), d.Elements<double>());
+            DTypeSwitch.Float(d.DType, new SquareInPlace(d));
             y = d;
         }
         else
         {
-            double sum = d.DType == DType.Float32 ? SumOfSquares(d.ReadOnlyElements<float>()) : SumOfSquares(d.ReadOnlyElements<double>());
+            double sum = DTypeSwitch.Float<SumOfSquares, double>(d.DType, new SumOfSquares(d));
             // An empty mean is 0/0 = NaN, as PyTorch.
             y = Tensor.Scalar(reduction == Reduction.Mean ? sum / count : sum, d.DType);
         }
-        if (ElementwiseDispatch.NeedsGrad(input, target)) y.SetGradFn(new MseLossBackward(input, target, reduction, count));
+        if (GradMode.Records(input, target)) y.SetGradFn(new MseLossNode(input, target, reduction, count));
         return y;
     }
 
-    // float32 blocks are totalled in double so long inputs do not lose precision.
-    private static double SumOfSquares<T>(ReadOnlySpan<T> d) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct SquareInPlace(Tensor d) : IFloatAction
     {
-        double total = 0;
-        for (int i = 0; i < d.Length; i += 4096)
-            total += double.CreateTruncating(TensorPrimitives.SumOfSquares(d.Slice(i, Math.Min(4096, d.Length - i))));
-        return total;
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => TensorPrimitives.Multiply(d.Elements<T>(), d.Elements<T>(), d.Elements<T>());
+    }
+
+    // float32 blocks are totalled in double so long inputs do not lose precision.
+    private readonly struct SumOfSquares(Tensor x) : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            ReadOnlySpan<T> d = x.ReadOnlyElements<T>();
+            double total = 0;
+            for (int i = 0; i < d.Length; i += 4096)
+                total += double.CreateTruncating(TensorPrimitives.SumOfSquares(d.Slice(i, Math.Min(4096, d.Length - i))));
+            return total;
+        }
     }
 
     // d/dx (x − t)² = 2(x − t), d/dt = −2(x − t); the mean divides by the element count; broadcast dims are summed back.

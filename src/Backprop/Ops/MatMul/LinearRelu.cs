@@ -3,7 +3,7 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>
-/// y = max(x·Wᵀ + b, 0): <see cref="LinearBackward"/> and <see cref="ReluBackward"/> fused, so the
+/// y = max(x·Wᵀ + b, 0): <see cref="LinearBackward"/> and <see cref="ReluNode"/> fused, so the
 /// pre-activation is never kept (ReLU runs in place on the GEMM output) and the backward masks the
 /// gradient once before the GEMMs. Bit-identical to Linear followed by Relu.
 /// </summary>
@@ -35,7 +35,7 @@ internal sealed class LinearReluBackward : Node
         Tensor y = _y.Value;
         Tensor dz;
         if (ElementwiseMap.RecordsGraph(dy))
-            dz = KeepWhereBackward.Forward(dy, y.Gt(0));
+            dz = KeepWhereNode.Forward(dy, y.Gt(0));
         else if (OwnsOutputGradient && dy.IsContiguous && y.IsContiguous)
         {
             dz = dy; // the engine's private tensor: mask it in place

@@ -7,12 +7,12 @@ namespace Backprop.Ops;
 /// y = a·b for a [..., m, k] and b [..., k, n] (both rank ≥ 2), batch dims broadcast. Vector
 /// cases are promoted to matrices by <see cref="Tensor.MatMul"/> before reaching this node.
 /// </summary>
-internal sealed class MatMulBackward : Node
+internal sealed class MatMulNode : Node
 {
     private readonly SavedTensor? _a, _b;
     private readonly Shape _aShape, _bShape;
 
-    private MatMulBackward(Tensor a, Tensor b) : base(a, b)
+    private MatMulNode(Tensor a, Tensor b) : base(a, b)
     {
         _aShape = a.Shape;
         _bShape = b.Shape;
@@ -23,7 +23,7 @@ internal sealed class MatMulBackward : Node
     public static Tensor Forward(Tensor a, Tensor b)
     {
         Tensor y = Compute(a, b);
-        if (ElementwiseDispatch.NeedsGrad(a, b)) y.SetGradFn(new MatMulBackward(a, b));
+        if (GradMode.Records(a, b)) y.SetGradFn(new MatMulNode(a, b));
         return y;
     }
 
@@ -56,21 +56,22 @@ internal sealed class MatMulBackward : Node
         int[] aOffsets = BatchOffsets(a, batch), bOffsets = BatchOffsets(b, batch), cOffsets = new int[count];
         for (int i = 0; i < count; i++) cOffsets[i] = i * m * n;
 
-        if (a.DType == DType.Float32) Run<float>(a, b, y, la, lb, m, n, k, aOffsets, bOffsets, cOffsets);
-        else Run<double>(a, b, y, la, lb, m, n, k, aOffsets, bOffsets, cOffsets);
+        DTypeSwitch.Float(a.DType, new GemmKernel(a, b, y, la, lb, m, n, k, aOffsets, bOffsets, cOffsets));
         return y;
     }
 
-    private static void Run<T>(Tensor a, Tensor b, Tensor y, MatrixLayout la, MatrixLayout lb, int m, int n, int k,
-                               int[] aOffsets, int[] bOffsets, int[] cOffsets)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly struct GemmKernel(Tensor a, Tensor b, Tensor y, MatrixLayout la, MatrixLayout lb, int m, int n, int k,
+                                       int[] aOffsets, int[] bOffsets, int[] cOffsets) : IFloatAction
     {
-        if (cOffsets.Length == 1)
-            Gemm.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(aOffsets[0]), la.Ld,
-                          b.Data<T>().AsSpan(bOffsets[0]), lb.Ld, T.Zero, y.Elements<T>(), n);
-        else
-            Gemm.MultiplyBatched(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>(), aOffsets, la.Ld,
-                                 b.Data<T>(), bOffsets, lb.Ld, T.Zero, y.Data<T>(), cOffsets, n);
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (cOffsets.Length == 1)
+                Gemm.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(aOffsets[0]), la.Ld,
+                              b.Data<T>().AsSpan(bOffsets[0]), lb.Ld, T.Zero, y.Elements<T>(), n);
+            else
+                Gemm.MultiplyBatched(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>(), aOffsets, la.Ld,
+                                     b.Data<T>(), bOffsets, lb.Ld, T.Zero, y.Data<T>(), cOffsets, n);
+        }
     }
 
     /// <summary>Storage offset of x's matrix for every index of the (broadcast) batch shape, row-major.</summary>

@@ -33,14 +33,14 @@ public sealed partial class Tensor
         {
             // [..., m, k]·[k, n]: fold the batch into the rows, one large GEMM instead of many.
             int rows = Product(a2.Shape.Dims[..^1]);
-            Tensor flat = MatMulBackward.Forward(a2.Reshape(rows, k), b2);   // [B*m, n]
+            Tensor flat = MatMulNode.Forward(a2.Reshape(rows, k), b2);   // [B*m, n]
             int[] dims = a2.Shape.ToArray();
             dims[^1] = b2.Shape[1];
             y = flat.Reshape(dims);                                           // [..., m, n]
         }
         else
         {
-            y = MatMulBackward.Forward(a2, b2);
+            y = MatMulNode.Forward(a2, b2);
         }
 
         if (a.Rank == 1 && b.Rank == 1) return y.Reshape();                   // [1, 1] -> []

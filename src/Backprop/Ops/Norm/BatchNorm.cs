@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -7,7 +8,7 @@ namespace Backprop.Ops;
 /// the batch statistics (biased variance) and updates the running ones (unbiased variance); eval
 /// uses the running statistics. Forward is a fused kernel; backward uses tensor ops.
 /// </summary>
-internal sealed class BatchNormBackward : Node
+internal sealed class BatchNormNode : Node
 {
     private readonly SavedTensor _x;
     private readonly SavedTensor? _w;
@@ -17,7 +18,7 @@ internal sealed class BatchNormBackward : Node
     private readonly double _eps;
     private readonly bool _training;
 
-    private BatchNormBackward(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int[] statShape, int count, double eps, bool training)
+    private BatchNormNode(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int[] statShape, int count, double eps, bool training)
         : base(x, w, b)
     {
         _x = Save(x);
@@ -57,58 +58,57 @@ internal sealed class BatchNormBackward : Node
         var y = new Tensor(x.Shape, x.DType);
         var mean = new Tensor(new Shape(statShape), x.DType);
         var rstd = new Tensor(new Shape(statShape), x.DType);
-        if (x.DType == DType.Float32)
-            Run<float>(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd);
-        else
-            Run<double>(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd);
-        if (ElementwiseDispatch.NeedsGrad(x, w, b))
-            y.SetGradFn(new BatchNormBackward(x, w, b, mean, rstd, dims, statShape, count, eps, training));
+        DTypeSwitch.Float(x.DType, new ForwardKernel(xc, runningMean, runningVar, w, b, training, momentum, eps, n, c, s, y, mean, rstd));
+        if (GradMode.Records(x, w, b))
+            y.SetGradFn(new BatchNormNode(x, w, b, mean, rstd, dims, statShape, count, eps, training));
         return y;
     }
 
-    private static void Run<T>(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? w, Tensor? b, bool training, double momentum, double eps,
-                               int n, int c, int s, Tensor y, Tensor mean, Tensor rstd)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct ForwardKernel(Tensor x, Tensor? runningMean, Tensor? runningVar, Tensor? w, Tensor? b, bool training, double momentum,
+                                          double eps, int n, int c, int s, Tensor y, Tensor mean, Tensor rstd) : IFloatAction
     {
-        Span<T> m = mean.Elements<T>(), r = rstd.Elements<T>();
-        T[] wv, bv;
-        using (GradMode.Disable())
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            wv = w?.ToArray<T>() ?? [];
-            bv = b?.ToArray<T>() ?? [];
-        }
-        if (training)
-        {
-            NormKernels.ChannelMeanVar(x.ReadOnlyElements<T>(), n, c, s, m, r, y.Elements<T>()); // r holds the biased variance for now
-            if (runningMean is not null || runningVar is not null)
+            Span<T> m = mean.Elements<T>(), r = rstd.Elements<T>();
+            T[] wv, bv;
+            using (GradMode.Disable())
             {
-                double unbias = (double)n * s / ((double)n * s - 1);
-                using (GradMode.Disable())
+                wv = w?.ToArray<T>() ?? [];
+                bv = b?.ToArray<T>() ?? [];
+            }
+            if (training)
+            {
+                NormKernels.ChannelMeanVar(x.ReadOnlyElements<T>(), n, c, s, m, r, y.Elements<T>()); // r holds the biased variance for now
+                if (runningMean is not null || runningVar is not null)
                 {
-                    var batchVar = new Tensor(new Shape(c), x.DType);
-                    r.CopyTo(batchVar.Elements<T>());
-                    var batchMean = new Tensor(new Shape(c), x.DType);
-                    m.CopyTo(batchMean.Elements<T>());
-                    runningMean?.CopyFrom(runningMean * (1 - momentum) + batchMean * momentum);
-                    runningVar?.CopyFrom(runningVar * (1 - momentum) + batchVar * (momentum * unbias));
+                    double unbias = (double)n * s / ((double)n * s - 1);
+                    using (GradMode.Disable())
+                    {
+                        var batchVar = new Tensor(new Shape(c), x.DType);
+                        r.CopyTo(batchVar.Elements<T>());
+                        var batchMean = new Tensor(new Shape(c), x.DType);
+                        m.CopyTo(batchMean.Elements<T>());
+                        runningMean?.CopyFrom(runningMean * (1 - momentum) + batchMean * momentum);
+                        runningVar?.CopyFrom(runningVar * (1 - momentum) + batchVar * (momentum * unbias));
+                    }
                 }
             }
+            else
+            {
+                runningMean!.ToArray<T>().CopyTo(m);
+                runningVar!.ToArray<T>().CopyTo(r);
+            }
+            T e = T.CreateChecked(eps);
+            var scale = new T[c];
+            var shift = new T[c];
+            for (int ch = 0; ch < c; ch++)
+            {
+                r[ch] = T.One / T.Sqrt(r[ch] + e);
+                scale[ch] = wv.Length > 0 ? r[ch] * wv[ch] : r[ch];
+                shift[ch] = (bv.Length > 0 ? bv[ch] : T.Zero) - m[ch] * scale[ch];
+            }
+            NormKernels.ChannelAffine<T>(x.ReadOnlyElements<T>(), n, c, s, scale, shift, y.Elements<T>());
         }
-        else
-        {
-            runningMean!.ToArray<T>().CopyTo(m);
-            runningVar!.ToArray<T>().CopyTo(r);
-        }
-        T e = T.CreateChecked(eps);
-        var scale = new T[c];
-        var shift = new T[c];
-        for (int ch = 0; ch < c; ch++)
-        {
-            r[ch] = T.One / T.Sqrt(r[ch] + e);
-            scale[ch] = wv.Length > 0 ? r[ch] * wv[ch] : r[ch];
-            shift[ch] = (bv.Length > 0 ? bv[ch] : T.Zero) - m[ch] * scale[ch];
-        }
-        NormKernels.ChannelAffine<T>(x.ReadOnlyElements<T>(), n, c, s, scale, shift, y.Elements<T>());
     }
 
     // x̂ = (x − mean)·rstd, y = x̂·w + b, g = dy·w. Training (batch statistics depend on x):
@@ -142,25 +142,27 @@ internal sealed class BatchNormBackward : Node
         Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
         Tensor? dw = NeedsInputGrad(1) ? new Tensor(new Shape(c), x.DType) : null;
         Tensor? db = NeedsInputGrad(2) ? new Tensor(new Shape(c), x.DType) : null;
-        if (x.DType == DType.Float32) RunFused<float>(dyc, x, w, dx, dw, db);
-        else RunFused<double>(dyc, x, w, dx, dw, db);
+        DTypeSwitch.Float(x.DType, new BackwardKernel(dyc, x, w, _mean, _rstd, _training, dx, dw, db));
         return [dx, dw, db];
     }
 
-    private void RunFused<T>(Tensor dy, Tensor x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct BackwardKernel(Tensor dy, Tensor x, Tensor? w, Tensor mean, Tensor rstd, bool training, Tensor? dx, Tensor? dw, Tensor? db)
+        : IFloatAction
     {
-        int n = x.Shape[0], c = x.Shape[1], s = n * c == 0 ? 0 : x.Numel / (n * c);
-        T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(5 * c, 1));
-        try
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            NormKernels.BatchNormBackward<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), n, c, s,
-                w is null ? default : w.ReadOnlyElements<T>(), _mean.ReadOnlyElements<T>(), _rstd.ReadOnlyElements<T>(), _training,
-                dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            int n = x.Shape[0], c = x.Shape[1], s = n * c == 0 ? 0 : x.Numel / (n * c);
+            T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(5 * c, 1));
+            try
+            {
+                NormKernels.BatchNormBackward<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), n, c, s,
+                    w is null ? default : w.ReadOnlyElements<T>(), mean.ReadOnlyElements<T>(), rstd.ReadOnlyElements<T>(), training,
+                    dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            }
         }
     }
 }

@@ -14,7 +14,7 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(normalizedShape);
-        return LayerNormBackward.Forward(input, normalizedShape, weight, bias, eps);
+        return LayerNormNode.Forward(input, normalizedShape, weight, bias, eps);
     }
 
     /// <summary>
@@ -28,6 +28,6 @@ public static partial class Functional
                                    bool training = false, double momentum = 0.1, double eps = 1e-5)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return BatchNormBackward.Forward(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+        return BatchNormNode.Forward(input, runningMean, runningVar, weight, bias, training, momentum, eps);
     }
 }

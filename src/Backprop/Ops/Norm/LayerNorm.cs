@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -6,7 +7,7 @@ namespace Backprop.Ops;
 /// Layer normalisation over the trailing dims: y = (x − mean)·rstd·w + b, statistics per row
 /// (biased variance). Forward is one fused kernel; backward uses tensor ops, so it has second derivatives.
 /// </summary>
-internal sealed class LayerNormBackward : Node
+internal sealed class LayerNormNode : Node
 {
     private readonly SavedTensor _x;
     private readonly SavedTensor? _w;
@@ -16,7 +17,7 @@ internal sealed class LayerNormBackward : Node
     private readonly double _eps;
     private readonly Shape? _wShape, _bShape;
 
-    private LayerNormBackward(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int count, double eps) : base(x, w, b)
+    private LayerNormNode(Tensor x, Tensor? w, Tensor? b, Tensor mean, Tensor rstd, int[] dims, int count, double eps) : base(x, w, b)
     {
         _x = Save(x);
         if (w is not null) _w = Save(w);
@@ -64,14 +65,16 @@ internal sealed class LayerNormBackward : Node
         var y = new Tensor(x.Shape, x.DType);
         var mean = new Tensor(new Shape(statDims), x.DType);
         var rstd = new Tensor(new Shape(statDims), x.DType);
-        if (x.DType == DType.Float32)
-            NormKernels.LayerNormRows(xc.ReadOnlyElements<float>(), rows, d, w is null ? default : wc.ReadOnlyElements<float>(),
-                b is null ? default : bc.ReadOnlyElements<float>(), (float)eps, y.Elements<float>(), mean.Elements<float>(), rstd.Elements<float>());
-        else
-            NormKernels.LayerNormRows(xc.ReadOnlyElements<double>(), rows, d, w is null ? default : wc.ReadOnlyElements<double>(),
-                b is null ? default : bc.ReadOnlyElements<double>(), eps, y.Elements<double>(), mean.Elements<double>(), rstd.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new LayerNormBackward(x, w, b, mean, rstd, dims, d, eps));
+        DTypeSwitch.Float(x.DType, new ForwardKernel(xc, rows, d, wc, bc, eps, y, mean, rstd));
+        if (GradMode.Records(x, w, b)) y.SetGradFn(new LayerNormNode(x, w, b, mean, rstd, dims, d, eps));
         return y;
+    }
+
+    private readonly struct ForwardKernel(Tensor x, int rows, int d, Tensor? w, Tensor? b, double eps, Tensor y, Tensor mean, Tensor rstd) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => NormKernels.LayerNormRows(x.ReadOnlyElements<T>(), rows, d, w is null ? default : w.ReadOnlyElements<T>(),
+                b is null ? default : b.ReadOnlyElements<T>(), T.CreateTruncating(eps), y.Elements<T>(), mean.Elements<T>(), rstd.Elements<T>());
     }
 
     // x̂ = (x − mean)·rstd, y = x̂·w + b:
@@ -100,25 +103,27 @@ internal sealed class LayerNormBackward : Node
         Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
         Tensor? dw = NeedsInputGrad(1) ? new Tensor(_wShape!, x.DType) : null;
         Tensor? db = NeedsInputGrad(2) ? new Tensor(_bShape!, x.DType) : null;
-        if (x.DType == DType.Float32) RunFused<float>(dyc, x, w, dx, dw, db);
-        else RunFused<double>(dyc, x, w, dx, dw, db);
+        DTypeSwitch.Float(x.DType, new BackwardKernel(dyc, x, w, _mean, _rstd, _count, dx, dw, db));
         return [dx, dw, db];
     }
 
-    private void RunFused<T>(Tensor dy, Tensor x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct BackwardKernel(Tensor dy, Tensor x, Tensor? w, Tensor mean, Tensor rstd, int d, Tensor? dx, Tensor? dw, Tensor? db)
+        : IFloatAction
     {
-        int d = _count, rows = d == 0 ? 0 : x.Numel / d;
-        T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
-        try
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            NormKernels.LayerNormBackwardRows<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), rows, d,
-                w is null ? default : w.ReadOnlyElements<T>(), _mean.ReadOnlyElements<T>(), _rstd.ReadOnlyElements<T>(),
-                dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            int rows = d == 0 ? 0 : x.Numel / d;
+            T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
+            try
+            {
+                NormKernels.LayerNormBackwardRows<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), rows, d,
+                    w is null ? default : w.ReadOnlyElements<T>(), mean.ReadOnlyElements<T>(), rstd.ReadOnlyElements<T>(),
+                    dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
+            }
         }
     }
 }

@@ -1,11 +1,13 @@
+using System.Numerics;
+
 namespace Backprop.Ops;
 
 /// <summary>y = 1/√x element-wise; a small recorded op so normalisation backwards can be differentiated again.</summary>
-internal sealed class NormRsqrtBackward : Node
+internal sealed class NormRsqrtNode : Node
 {
     private readonly SavedTensor _y;
 
-    private NormRsqrtBackward(Tensor x, Tensor y) : base(x) => _y = Save(y);
+    private NormRsqrtNode(Tensor x, Tensor y) : base(x) => _y = Save(y);
 
     public static Tensor Forward(Tensor x)
     {
@@ -13,20 +15,19 @@ internal sealed class NormRsqrtBackward : Node
         Tensor xc;
         using (GradMode.Disable()) xc = x.Contiguous();
         var y = new Tensor(x.Shape, x.DType);
-        if (x.DType == DType.Float32)
-        {
-            ReadOnlySpan<float> s = xc.ReadOnlyElements<float>();
-            Span<float> d = y.Elements<float>();
-            for (int i = 0; i < s.Length; i++) d[i] = 1f / MathF.Sqrt(s[i]);
-        }
-        else
-        {
-            ReadOnlySpan<double> s = xc.ReadOnlyElements<double>();
-            Span<double> d = y.Elements<double>();
-            for (int i = 0; i < s.Length; i++) d[i] = 1.0 / Math.Sqrt(s[i]);
-        }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new NormRsqrtBackward(x, y));
+        DTypeSwitch.Float(x.DType, new RsqrtKernel(xc, y));
+        if (GradMode.Records(x)) y.SetGradFn(new NormRsqrtNode(x, y));
         return y;
+    }
+
+    private readonly struct RsqrtKernel(Tensor x, Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            ReadOnlySpan<T> s = x.ReadOnlyElements<T>();
+            Span<T> d = y.Elements<T>();
+            for (int i = 0; i < s.Length; i++) d[i] = T.One / T.Sqrt(s[i]);
+        }
     }
 
     // d/dx x^(−1/2) = −½·x^(−3/2) = −½·y³.
@@ -45,7 +46,7 @@ internal static class NormGrad
     {
         Tensor mean = x.Sum(dims, keepDim: true) / count;
         Tensor xc = x - mean;
-        Tensor rstd = NormRsqrtBackward.Forward((xc * xc).Sum(dims, keepDim: true) / count + eps);
+        Tensor rstd = NormRsqrtNode.Forward((xc * xc).Sum(dims, keepDim: true) / count + eps);
         return (mean, rstd);
     }
 

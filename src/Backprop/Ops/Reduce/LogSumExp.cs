@@ -1,15 +1,16 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
 
 /// <summary>y = log Σ exp(x) along one dim, computed with the max shifted out.</summary>
-internal sealed class LogSumExpBackward : Node
+internal sealed class LogSumExpNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly int _dim;
     private readonly bool _keepDim;
 
-    private LogSumExpBackward(Tensor x, Tensor y, int dim, bool keepDim) : base(x)
+    private LogSumExpNode(Tensor x, Tensor y, int dim, bool keepDim) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -25,11 +26,16 @@ internal sealed class LogSumExpBackward : Node
         bool[] reduced = ReduceLayout.SingleDim(x.Shape, d);
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
-        if (x.DType == DType.Float32) SoftmaxKernel.LogSumExp(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>());
-        else SoftmaxKernel.LogSumExp(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>());
+        DTypeSwitch.Float(x.DType, new LogSumExpKernel(c, outer, n, inner, y));
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSumExpBackward(x, y, d, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSumExpNode(x, y, d, keepDim));
         return y;
+    }
+
+    private readonly struct LogSumExpKernel(Tensor x, int outer, int n, int inner, Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => SoftmaxKernel.LogSumExp(x.ReadOnlyElements<T>(), outer, n, inner, y.Elements<T>());
     }
 
     // d/dx_i log Σ_j e^{x_j} = e^{x_i} / Σ_j e^{x_j} = exp(x_i − y): the softmax, from the saved output.

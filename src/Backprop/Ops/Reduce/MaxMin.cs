@@ -5,12 +5,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>Max or min over all elements (0-d result); the gradient is shared equally among tied elements.</summary>
-internal sealed class ExtremumAllBackward : Node
+internal sealed class ExtremumAllNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly bool _min;
 
-    private ExtremumAllBackward(Tensor x, Tensor y, bool min) : base(x)
+    private ExtremumAllNode(Tensor x, Tensor y, bool min) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -26,18 +26,22 @@ internal sealed class ExtremumAllBackward : Node
             throw new ArgumentException($"{op}: cannot reduce an empty tensor of shape {x.Shape} over all elements; pass a dim instead");
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(Shape.Scalar, x.DType);
-        switch (x.DType)
-        {
-            case DType.Float32: y.Elements<float>()[0] = Extreme(c.ReadOnlyElements<float>(), min); break;
-            case DType.Float64: y.Elements<double>()[0] = Extreme(c.ReadOnlyElements<double>(), min); break;
-            default: y.Elements<long>()[0] = Extreme(c.ReadOnlyElements<long>(), min); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExtremumAllBackward(x, y, min));
+        DTypeSwitch.Number(x.DType, new ExtremeKernel(c, y, min));
+        if (GradMode.Records(x)) y.SetGradFn(new ExtremumAllNode(x, y, min));
         return y;
     }
 
-    private static T Extreme<T>(ReadOnlySpan<T> x, bool min) where T : unmanaged, INumber<T>
-        => min ? TensorPrimitives.Min(x) : TensorPrimitives.Max(x);
+    private readonly struct ExtremeKernel(Tensor x, Tensor y, bool min) : INumberAction
+    {
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => y.Elements<T>()[0] = min ? TensorPrimitives.Min(x.ReadOnlyElements<T>()) : TensorPrimitives.Max(x.ReadOnlyElements<T>());
+    }
+
+    private readonly struct TieMaskKernel(Tensor x, Tensor y, Tensor mask) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ArgReduceKernel.TieMask(x.ReadOnlyElements<T>(), y.ReadOnlyElements<T>()[0], mask.Elements<T>());
+    }
 
     // d max/dx_i = 1/k for each of the k elements equal to the max, 0 elsewhere (PyTorch's evenly
     // shared subgradient). The mask is a constant, so dx = mask · dy stays differentiable in dy.
@@ -45,23 +49,20 @@ internal sealed class ExtremumAllBackward : Node
     {
         Tensor x = _x.Value.Detach().Contiguous();
         var mask = new Tensor(x.Shape, x.DType);
-        if (x.DType == DType.Float32)
-            ArgReduceKernel.TieMask(x.ReadOnlyElements<float>(), _y.Value.ReadOnlyElements<float>()[0], mask.Elements<float>());
-        else
-            ArgReduceKernel.TieMask(x.ReadOnlyElements<double>(), _y.Value.ReadOnlyElements<double>()[0], mask.Elements<double>());
+        DTypeSwitch.Float(x.DType, new TieMaskKernel(x, _y.Value, mask));
         return [mask * dy];
     }
 }
 
 /// <summary>Max or min along one dim with the index of the first extreme element; the gradient goes to that index.</summary>
-internal sealed class ExtremumDimBackward : Node
+internal sealed class ExtremumDimNode : Node
 {
     private readonly SavedTensor _indices;
     private readonly Shape _inputShape;
     private readonly int _dim;
     private readonly bool _keepDim, _min;
 
-    private ExtremumDimBackward(Tensor x, Tensor indices, int dim, bool keepDim, bool min) : base(x)
+    private ExtremumDimNode(Tensor x, Tensor indices, int dim, bool keepDim, bool min) : base(x)
     {
         _inputShape = x.Shape;
         _indices = Save(indices);
@@ -84,17 +85,11 @@ internal sealed class ExtremumDimBackward : Node
         Tensor c = x.Detach().Contiguous();
         var values = new Tensor(kept, x.DType);
         var indices = new Tensor(kept, DType.Int64);
-        Span<long> idx = indices.Elements<long>();
-        switch (x.DType)
-        {
-            case DType.Float32: ArgReduceKernel.Run(c.ReadOnlyElements<float>(), outer, n, inner, values.Elements<float>(), idx, min); break;
-            case DType.Float64: ArgReduceKernel.Run(c.ReadOnlyElements<double>(), outer, n, inner, values.Elements<double>(), idx, min); break;
-            default: ArgReduceKernel.Run(c.ReadOnlyElements<long>(), outer, n, inner, values.Elements<long>(), idx, min); break;
-        }
+        DTypeSwitch.Number(x.DType, new ArgReduceKernelCall(c, outer, n, inner, values, indices, min));
         indices = ReduceLayout.Finish(indices, x.Shape, reduced, keepDim);
         if (!wantValues) return (null, indices);
         values = ReduceLayout.Finish(values, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) values.SetGradFn(new ExtremumDimBackward(x, indices, d, keepDim, min));
+        if (GradMode.Records(x)) values.SetGradFn(new ExtremumDimNode(x, indices, d, keepDim, min));
         return (values, indices);
     }
 
@@ -106,8 +101,19 @@ internal sealed class ExtremumDimBackward : Node
         Tensor indices = _indices.Value.Contiguous();
         ReduceLayout.AroundDim(_inputShape, _dim, out int outer, out int n, out int inner);
         var mask = new Tensor(_inputShape, dy.DType);
-        if (dy.DType == DType.Float32) ArgReduceKernel.OneHot(indices.ReadOnlyElements<long>(), outer, n, inner, mask.Elements<float>());
-        else ArgReduceKernel.OneHot(indices.ReadOnlyElements<long>(), outer, n, inner, mask.Elements<double>());
+        DTypeSwitch.Float(dy.DType, new OneHotKernel(indices, outer, n, inner, mask));
         return [mask * ReduceLayout.Unsqueeze(dy, _inputShape, reduced, _keepDim)];
+    }
+
+    private readonly struct ArgReduceKernelCall(Tensor x, int outer, int n, int inner, Tensor values, Tensor indices, bool min) : INumberAction
+    {
+        public void Run<T>() where T : unmanaged, INumber<T>
+            => ArgReduceKernel.Run(x.ReadOnlyElements<T>(), outer, n, inner, values.Elements<T>(), indices.Elements<long>(), min);
+    }
+
+    private readonly struct OneHotKernel(Tensor indices, int outer, int n, int inner, Tensor mask) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ArgReduceKernel.OneHot(indices.ReadOnlyElements<long>(), outer, n, inner, mask.Elements<T>());
     }
 }

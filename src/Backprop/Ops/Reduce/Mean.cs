@@ -1,9 +1,10 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace Backprop.Ops;
 
 /// <summary>Mean over all elements or over given dims, optionally keeping them as size 1.</summary>
-internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)
+internal sealed class MeanNode(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -16,10 +17,14 @@ internal sealed class MeanBackward(Tensor x, bool[] reduced, bool keepDim, int c
         Tensor y;
         using (GradMode.Disable()) y = x.Sum(dims, keepDim);
         // Sum wrote fresh contiguous storage: scale it in place. An empty reduction gives 0/0 = NaN, as PyTorch.
-        if (y.DType == DType.Float32) TensorPrimitives.Divide(y.Elements<float>(), (float)count, y.Elements<float>());
-        else TensorPrimitives.Divide(y.Elements<double>(), count, y.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new MeanBackward(x, reduced, keepDim, count));
+        DTypeSwitch.Float(y.DType, new DivideInPlace(y, count));
+        if (GradMode.Records(x)) y.SetGradFn(new MeanNode(x, reduced, keepDim, count));
         return y;
+    }
+
+    private readonly struct DivideInPlace(Tensor y, int count) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(y.Elements<T>(), T.CreateTruncating(count), y.Elements<T>());
     }
 
     // d(mean)/dx = 1/n for every averaged element: spread dy evenly back over the reduced dims.

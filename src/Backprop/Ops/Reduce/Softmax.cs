@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -14,19 +15,24 @@ internal static class SoftmaxForward
         Tensor c = x.Detach().Contiguous();
         var y = new Tensor(x.Shape, x.DType);
         // The last dim of a contiguous tensor has inner = 1 and takes the SIMD row path.
-        if (x.DType == DType.Float32) SoftmaxKernel.Softmax(c.ReadOnlyElements<float>(), outer, n, inner, y.Elements<float>(), log);
-        else SoftmaxKernel.Softmax(c.ReadOnlyElements<double>(), outer, n, inner, y.Elements<double>(), log);
+        DTypeSwitch.Float(x.DType, new SoftmaxRows(c, outer, n, inner, y, log));
         return y;
+    }
+
+    private readonly struct SoftmaxRows(Tensor x, int outer, int n, int inner, Tensor y, bool log) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => SoftmaxKernel.Softmax(x.ReadOnlyElements<T>(), outer, n, inner, y.Elements<T>(), log);
     }
 }
 
 /// <summary>y = exp(x − max) / Σ exp(x − max) along one dim.</summary>
-internal sealed class SoftmaxBackward : Node
+internal sealed class SoftmaxNode : Node
 {
     private readonly SavedTensor _y;
     private readonly int _dim;
 
-    private SoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    private SoftmaxNode(Tensor x, Tensor y, int dim) : base(x)
     {
         _y = Save(y);
         _dim = dim;
@@ -35,7 +41,7 @@ internal sealed class SoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: false, out int d);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new SoftmaxNode(x, y, d));
         return y;
     }
 
@@ -48,12 +54,12 @@ internal sealed class SoftmaxBackward : Node
 }
 
 /// <summary>y = x − max − log Σ exp(x − max) along one dim.</summary>
-internal sealed class LogSoftmaxBackward : Node
+internal sealed class LogSoftmaxNode : Node
 {
     private readonly SavedTensor _y;
     private readonly int _dim;
 
-    private LogSoftmaxBackward(Tensor x, Tensor y, int dim) : base(x)
+    private LogSoftmaxNode(Tensor x, Tensor y, int dim) : base(x)
     {
         _y = Save(y);
         _dim = dim;
@@ -62,7 +68,7 @@ internal sealed class LogSoftmaxBackward : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         Tensor y = SoftmaxForward.Compute(x, dim, log: true, out int d);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new LogSoftmaxBackward(x, y, d));
+        if (GradMode.Records(x)) y.SetGradFn(new LogSoftmaxNode(x, y, d));
         return y;
     }
 

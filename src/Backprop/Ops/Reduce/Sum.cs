@@ -4,7 +4,7 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>Sum over all elements or over given dims, optionally keeping them as size 1.</summary>
-internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node(x)
+internal sealed class SumNode(Tensor x, bool[] reduced, bool keepDim) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -13,31 +13,29 @@ internal sealed class SumBackward(Tensor x, bool[] reduced, bool keepDim) : Node
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Sum");
         Shape keptShape = ReduceDims.KeptShape(x.Shape, reduced);
         var y = new Tensor(keptShape, x.DType);
-        switch (x.DType)
-        {
-            case DType.Float32: Run<float>(x, reduced, y); break;
-            case DType.Float64: Run<double>(x, reduced, y); break;
-            default: Run<long>(x, reduced, y); break;
-        }
+        DTypeSwitch.Number(x.DType, new SumKernelCall(x, reduced, y));
         if (!keepDim) y = y.Strided(ReduceDims.DroppedShape(x.Shape, reduced), ReduceDims.DroppedShape(x.Shape, reduced).ContiguousStrides(), 0);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SumBackward(x, reduced, keepDim));
+        if (GradMode.Records(x)) y.SetGradFn(new SumNode(x, reduced, keepDim));
         return y;
     }
 
-    private static void Run<T>(Tensor x, bool[] reduced, Tensor y) where T : unmanaged, INumber<T>
+    private readonly struct SumKernelCall(Tensor x, bool[] reduced, Tensor y) : INumberAction
     {
-        // A contiguous run of reduced dims sums in place as [outer, reduce, inner];
-        // anything else is permuted so the reduced dims come last.
-        if (ReduceDims.TryBlock(x.Shape, reduced, out int outer, out int reduce, out int inner))
+        public void Run<T>() where T : unmanaged, INumber<T>
         {
-            SumKernel.SumMiddle(x.Contiguous().ReadOnlyElements<T>(), outer, reduce, inner, y.Elements<T>());
-            return;
+            // A contiguous run of reduced dims sums in place as [outer, reduce, inner];
+            // anything else is permuted so the reduced dims come last.
+            if (ReduceDims.TryBlock(x.Shape, reduced, out int outer, out int reduce, out int inner))
+            {
+                SumKernel.SumMiddle(x.Contiguous().ReadOnlyElements<T>(), outer, reduce, inner, y.Elements<T>());
+                return;
+            }
+            int[] order = ReduceDims.KeptFirstOrder(reduced);
+            Tensor permuted;
+            using (GradMode.Disable()) permuted = x.Permute(order).Contiguous();
+            int kept = y.Numel;
+            SumKernel.SumMiddle(permuted.ReadOnlyElements<T>(), kept, kept == 0 ? 0 : x.Numel / Math.Max(kept, 1), 1, y.Elements<T>());
         }
-        int[] order = ReduceDims.KeptFirstOrder(reduced);
-        Tensor permuted;
-        using (GradMode.Disable()) permuted = x.Permute(order).Contiguous();
-        int kept = y.Numel;
-        SumKernel.SumMiddle(permuted.ReadOnlyElements<T>(), kept, kept == 0 ? 0 : x.Numel / Math.Max(kept, 1), 1, y.Elements<T>());
     }
 
     // d(sum)/dx = 1 for every summed element: broadcast dy back over the reduced dims.

@@ -5,13 +5,13 @@ namespace Backprop;
 public sealed partial class Tensor
 {
     /// <summary>Sum of all elements, as a 0-d tensor.</summary>
-    public Tensor Sum() => SumBackward.Forward(this, [], false);
+    public Tensor Sum() => SumNode.Forward(this, [], false);
 
     /// <summary>Sum over one dimension.</summary>
-    public Tensor Sum(int dim, bool keepDim = false) => SumBackward.Forward(this, [dim], keepDim);
+    public Tensor Sum(int dim, bool keepDim = false) => SumNode.Forward(this, [dim], keepDim);
 
     /// <summary>Sum over several dimensions.</summary>
-    public Tensor Sum(int[] dims, bool keepDim = false) => SumBackward.Forward(this, dims, keepDim);
+    public Tensor Sum(int[] dims, bool keepDim = false) => SumNode.Forward(this, dims, keepDim);
 
     /// <summary>
     /// Sums a broadcast gradient back to <paramref name="shape"/>: the leading extra dims and

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -15,21 +17,34 @@ internal static class VarianceForward
         Tensor src = ReduceLayout.Prepare(x, reduced, out int outer, out int n, out int inner);
         divisor = Math.Max(0, n - correction);
         var y = new Tensor(ReduceDims.KeptShape(x.Shape, reduced), x.DType);
-        if (x.DType == DType.Float32) VarKernel.Run(src.ReadOnlyElements<float>(), outer, n, inner, (float)divisor, y.Elements<float>());
-        else VarKernel.Run(src.ReadOnlyElements<double>(), outer, n, inner, divisor, y.Elements<double>());
+        DTypeSwitch.Float(x.DType, new VarianceKernel(src, outer, n, inner, divisor, y));
         return y;
+    }
+
+    private readonly struct VarianceKernel(Tensor x, int outer, int n, int inner, double divisor, Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => VarKernel.Run(x.ReadOnlyElements<T>(), outer, n, inner, T.CreateTruncating(divisor), y.Elements<T>());
+    }
+
+    /// <summary>y = √y in place (y is fresh and contiguous).</summary>
+    public static void SqrtInPlace(Tensor y) => DTypeSwitch.Float(y.DType, new SqrtKernel(y));
+
+    private readonly struct SqrtKernel(Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sqrt(y.Elements<T>(), y.Elements<T>());
     }
 }
 
 /// <summary>y = Σ (x − mean)² / (n − correction) over the reduced dims.</summary>
-internal sealed class VarBackward : Node
+internal sealed class VarNode : Node
 {
     private readonly SavedTensor _x;
     private readonly bool[] _reduced;
     private readonly bool _keepDim;
     private readonly double _divisor;
 
-    private VarBackward(Tensor x, bool[] reduced, bool keepDim, double divisor) : base(x)
+    private VarNode(Tensor x, bool[] reduced, bool keepDim, double divisor) : base(x)
     {
         _x = Save(x);
         _reduced = reduced;
@@ -42,7 +57,7 @@ internal sealed class VarBackward : Node
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Var");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Var", out double divisor);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new VarBackward(x, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new VarNode(x, reduced, keepDim, divisor));
         return y;
     }
 
@@ -57,14 +72,14 @@ internal sealed class VarBackward : Node
 }
 
 /// <summary>y = √var(x) over the reduced dims.</summary>
-internal sealed class StdBackward : Node
+internal sealed class StdNode : Node
 {
     private readonly SavedTensor _x, _y;
     private readonly bool[] _reduced;
     private readonly bool _keepDim;
     private readonly double _divisor;
 
-    private StdBackward(Tensor x, Tensor y, bool[] reduced, bool keepDim, double divisor) : base(x)
+    private StdNode(Tensor x, Tensor y, bool[] reduced, bool keepDim, double divisor) : base(x)
     {
         _x = Save(x);
         _y = Save(y);
@@ -77,10 +92,9 @@ internal sealed class StdBackward : Node
     {
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Std");
         Tensor y = VarianceForward.Compute(x, reduced, correction, "Std", out double divisor);
-        if (y.DType == DType.Float32) System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<float>(), y.Elements<float>());
-        else System.Numerics.Tensors.TensorPrimitives.Sqrt(y.Elements<double>(), y.Elements<double>());
+        VarianceForward.SqrtInPlace(y);
         y = ReduceLayout.Finish(y, x.Shape, reduced, keepDim);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new StdBackward(x, y, reduced, keepDim, divisor));
+        if (GradMode.Records(x)) y.SetGradFn(new StdNode(x, y, reduced, keepDim, divisor));
         return y;
     }
 

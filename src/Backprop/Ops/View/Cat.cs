@@ -1,14 +1,12 @@
-using Backprop.Kernels;
-
 namespace Backprop.Ops;
 
 /// <summary>Concatenation along an existing dim into a new contiguous tensor.</summary>
-internal sealed class CatBackward : Node
+internal sealed class CatNode : Node
 {
     private readonly int _dim;
     private readonly int[] _starts, _lengths;
 
-    private CatBackward(Tensor[] inputs, int dim, int[] starts, int[] lengths) : base(inputs)
+    private CatNode(Tensor[] inputs, int dim, int[] starts, int[] lengths) : base(inputs)
     {
         _dim = dim;
         _starts = starts;
@@ -62,31 +60,19 @@ internal sealed class CatBackward : Node
             Tensor packed;
             using (GradMode.Disable()) packed = t.Contiguous();
             int offset = starts[i] * strides[d];
-            switch (y.DType)
-            {
-                case DType.Float32: CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, t.Shape.Dims); break;
-                case DType.Float64: CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, t.Shape.Dims); break;
-                default: CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, t.Shape.Dims); break;
-            }
+            StridedCopy.Scatter(packed, y, offset, strides, t.Shape.Dims);
         }
 
-        if (GradMode.IsEnabled && AnyRequiresGrad(tensors))
+        if (GradMode.Records(tensors))
         {
             var inputs = new Tensor[tensors.Count];
             for (int i = 0; i < inputs.Length; i++) inputs[i] = tensors[i];
-            y.SetGradFn(new CatBackward(inputs, d, starts, lengths));
+            y.SetGradFn(new CatNode(inputs, d, starts, lengths));
         }
         return y;
     }
 
     private static bool IsLegacyEmpty(Tensor t) => t.Rank == 1 && t.Shape[0] == 0;
-
-    private static bool AnyRequiresGrad(IReadOnlyList<Tensor> tensors)
-    {
-        for (int i = 0; i < tensors.Count; i++)
-            if (tensors[i].RequiresGrad) return true;
-        return false;
-    }
 
     // Each input's gradient is its own block of dy along the concatenation dim.
     protected internal override Tensor?[] Backward(Tensor dy)
@@ -98,7 +84,7 @@ internal sealed class CatBackward : Node
             Shape inputShape = Edges[i].InputShape!;
             // A skipped legacy-empty input gets an empty gradient of its own shape.
             dx[i] = inputShape.Rank == dy.Rank
-                ? SliceBackward.Forward(dy, _dim, _starts[i], _lengths[i], 1)
+                ? SliceNode.Forward(dy, _dim, _starts[i], _lengths[i], 1)
                 : new Tensor(inputShape, dy.DType);
         }
         return dx;

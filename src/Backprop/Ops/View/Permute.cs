@@ -1,7 +1,7 @@
 namespace Backprop.Ops;
 
 /// <summary>Reorders dimensions as a view (no copy); transpose is the two-dim case.</summary>
-internal sealed class PermuteBackward(Tensor x, int[] order) : Node(x)
+internal sealed class PermuteNode(Tensor x, int[] order) : Node(x)
 {
     public static Tensor Forward(Tensor x, ReadOnlySpan<int> dims)
     {
@@ -21,7 +21,7 @@ internal sealed class PermuteBackward(Tensor x, int[] order) : Node(x)
             strides[i] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PermuteBackward(x, order));
+        if (GradMode.Records(x)) y.SetGradFn(new PermuteNode(x, order));
         return y;
     }
 

@@ -1,7 +1,7 @@
 namespace Backprop.Ops;
 
 /// <summary>Reshape: a view when the input is contiguous, otherwise a copy.</summary>
-internal sealed class ReshapeBackward(Tensor x) : Node(x)
+internal sealed class ReshapeNode(Tensor x) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -10,7 +10,7 @@ internal sealed class ReshapeBackward(Tensor x) : Node(x)
         Shape shape = InferShape(x.Shape, sizes, op);
         Tensor source = x.IsContiguous ? x : x.Detach().Contiguous();
         Tensor y = source.Strided(shape, shape.ContiguousStrides(), source.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ReshapeBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new ReshapeNode(x));
         return y;
     }
 
@@ -46,7 +46,7 @@ internal sealed class ReshapeBackward(Tensor x) : Node(x)
 }
 
 /// <summary>Expand: broadcast size-1 dims to larger sizes as a stride-0 view (no copy).</summary>
-internal sealed class ExpandBackward(Tensor x) : Node(x)
+internal sealed class ExpandNode(Tensor x) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -68,7 +68,7 @@ internal sealed class ExpandBackward(Tensor x) : Node(x)
             strides[d] = sd >= 0 && inSize == want ? x.Strides[sd] : 0;
         }
         Tensor y = x.Strided(new Shape(dims), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new ExpandBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new ExpandNode(x));
         return y;
     }
 
@@ -77,18 +77,13 @@ internal sealed class ExpandBackward(Tensor x) : Node(x)
 }
 
 /// <summary>Contiguous copy (Clone, Contiguous): identity gradient.</summary>
-internal sealed class CloneBackward(Tensor x) : Node(x)
+internal sealed class CloneNode(Tensor x) : Node(x)
 {
     public static Tensor Forward(Tensor x)
     {
         var y = new Tensor(x.Shape, x.DType);
-        switch (x.DType)
-        {
-            case DType.Float32: Kernels.CopyKernel.Run(x.Data<float>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<float>()); break;
-            case DType.Float64: Kernels.CopyKernel.Run(x.Data<double>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<double>()); break;
-            default: Kernels.CopyKernel.Run(x.Data<long>(), x.Offset, x.Strides, x.Shape.Dims, y.Elements<long>()); break;
-        }
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CloneBackward(x));
+        StridedCopy.Pack(x, y);
+        if (GradMode.Records(x)) y.SetGradFn(new CloneNode(x));
         return y;
     }
 
@@ -97,7 +92,7 @@ internal sealed class CloneBackward(Tensor x) : Node(x)
 }
 
 /// <summary>Conversion between dtypes; gradients flow between float types only.</summary>
-internal sealed class CastBackward(Tensor x) : Node(x)
+internal sealed class CastNode(Tensor x) : Node(x)
 {
     private readonly DType _inputDType = x.DType;
 
@@ -118,7 +113,7 @@ internal sealed class CastBackward(Tensor x) : Node(x)
                 for (int i = 0; i < l.Length; i++) l[i] = (long)values[i]; // truncates toward zero, as PyTorch
                 break;
         }
-        if (dtype.IsFloatingPoint() && ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new CastBackward(x));
+        if (dtype.IsFloatingPoint() && GradMode.Records(x)) y.SetGradFn(new CastNode(x));
         return y;
     }
 

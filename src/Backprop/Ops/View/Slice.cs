@@ -4,7 +4,7 @@ namespace Backprop.Ops;
 /// Slice along one dim, elements start, start+step, ... (length of them), as a view (no copy).
 /// Narrow is the step-1 case; Split and Chunk are made of narrows.
 /// </summary>
-internal sealed class SliceBackward(Tensor x, int dim, int start, int step) : Node(x)
+internal sealed class SliceNode(Tensor x, int dim, int start, int step) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -17,19 +17,19 @@ internal sealed class SliceBackward(Tensor x, int dim, int start, int step) : No
         shape[dim] = length;
         strides[dim] = x.Strides[dim] * step;
         Tensor y = x.Strided(new Shape(shape), strides, offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SliceBackward(x, dim, start, step));
+        if (GradMode.Records(x)) y.SetGradFn(new SliceNode(x, dim, start, step));
         return y;
     }
 
     // dx is zero except at the sliced positions, which receive dy: pad dy back into the input shape.
-    protected internal override Tensor?[] Backward(Tensor dy) => [SlicePadBackward.Forward(dy, _inputShape, dim, start, step)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [SlicePadNode.Forward(dy, _inputShape, dim, start, step)];
 }
 
 /// <summary>
-/// The adjoint of <see cref="SliceBackward"/>: a zero tensor of <c>shape</c> whose slice
+/// The adjoint of <see cref="SliceNode"/>: a zero tensor of <c>shape</c> whose slice
 /// (dim, start, step) holds g. Used by the backward of every slicing view.
 /// </summary>
-internal sealed class SlicePadBackward(Tensor g, int dim, int start, int step) : Node(g)
+internal sealed class SlicePadNode(Tensor g, int dim, int start, int step) : Node(g)
 {
     private readonly int _length = g.Shape[dim];
 
@@ -43,23 +43,18 @@ internal sealed class SlicePadBackward(Tensor g, int dim, int start, int step) :
             int[] strides = (int[])y.StridesArray.Clone();
             int offset = start * strides[dim];
             strides[dim] *= step;
-            switch (g.DType)
-            {
-                case DType.Float32: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<float>(), y.Data<float>(), offset, strides, g.Shape.Dims); break;
-                case DType.Float64: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<double>(), y.Data<double>(), offset, strides, g.Shape.Dims); break;
-                default: Kernels.CopyKernel.Scatter(packed.ReadOnlyElements<long>(), y.Data<long>(), offset, strides, g.Shape.Dims); break;
-            }
+            StridedCopy.Scatter(packed, y, offset, strides, g.Shape.Dims);
         }
-        if (ElementwiseDispatch.NeedsGrad(g)) y.SetGradFn(new SlicePadBackward(g, dim, start, step));
+        if (GradMode.Records(g)) y.SetGradFn(new SlicePadNode(g, dim, start, step));
         return y;
     }
 
     // Padding is linear and only places g: its adjoint takes the same slice back out.
-    protected internal override Tensor?[] Backward(Tensor dy) => [SliceBackward.Forward(dy, dim, start, _length, step)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [SliceNode.Forward(dy, dim, start, _length, step)];
 }
 
 /// <summary>Select: one index along a dim, dropping that dim, as a view.</summary>
-internal sealed class SelectBackward(Tensor x, int dim, int index) : Node(x)
+internal sealed class SelectNode(Tensor x, int dim, int index) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -75,10 +70,10 @@ internal sealed class SelectBackward(Tensor x, int dim, int index) : Node(x)
             strides[w++] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset + index * x.Strides[dim]);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SelectBackward(x, dim, index));
+        if (GradMode.Records(x)) y.SetGradFn(new SelectNode(x, dim, index));
         return y;
     }
 
     // dx is dy placed at row `index` of dim, zero elsewhere.
-    protected internal override Tensor?[] Backward(Tensor dy) => [SlicePadBackward.Forward(dy.Unsqueeze(dim), _inputShape, dim, index, 1)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [SlicePadNode.Forward(dy.Unsqueeze(dim), _inputShape, dim, index, 1)];
 }

@@ -1,7 +1,7 @@
 namespace Backprop.Ops;
 
 /// <summary>Inserts a size-1 dim as a view.</summary>
-internal sealed class UnsqueezeBackward(Tensor x, int dim) : Node(x)
+internal sealed class UnsqueezeNode(Tensor x, int dim) : Node(x)
 {
     /// <summary>The view; dim must already be normalized to 0..rank.</summary>
     public static Tensor Forward(Tensor x, int dim)
@@ -21,16 +21,16 @@ internal sealed class UnsqueezeBackward(Tensor x, int dim) : Node(x)
             strides[d] = x.Strides[r++];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new UnsqueezeBackward(x, dim));
+        if (GradMode.Records(x)) y.SetGradFn(new UnsqueezeNode(x, dim));
         return y;
     }
 
     // Only the indexing changes: drop the inserted dim from the gradient.
-    protected internal override Tensor?[] Backward(Tensor dy) => [SqueezeBackward.Forward(dy, [dim])];
+    protected internal override Tensor?[] Backward(Tensor dy) => [SqueezeNode.Forward(dy, [dim])];
 }
 
 /// <summary>Removes size-1 dims as a view.</summary>
-internal sealed class SqueezeBackward(Tensor x) : Node(x)
+internal sealed class SqueezeNode(Tensor x) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
@@ -47,7 +47,7 @@ internal sealed class SqueezeBackward(Tensor x) : Node(x)
             strides[w++] = x.Strides[d];
         }
         Tensor y = x.Strided(new Shape(shape), strides, x.Offset);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new SqueezeBackward(x));
+        if (GradMode.Records(x)) y.SetGradFn(new SqueezeNode(x));
         return y;
     }
 

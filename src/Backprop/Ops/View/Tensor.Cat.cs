@@ -9,7 +9,7 @@ public sealed partial class Tensor
     /// <paramref name="dim"/> (1-D empty tensors are skipped, as in PyTorch).
     /// </summary>
     /// <exception cref="ArgumentException">The list is empty, or shapes, ranks or dtypes differ.</exception>
-    public static Tensor Cat(IReadOnlyList<Tensor> tensors, int dim = 0) => CatBackward.Forward(tensors, dim);
+    public static Tensor Cat(IReadOnlyList<Tensor> tensors, int dim = 0) => CatNode.Forward(tensors, dim);
 
     /// <summary>Joins equally shaped tensors along a new dim <paramref name="dim"/> (in −rank−1..rank): n × [s...] → [.., n, ..].</summary>
     /// <exception cref="ArgumentException">The list is empty or the shapes differ.</exception>
@@ -26,7 +26,7 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(dim), $"Stack: dimension {dim} is out of range for tensors of shape {shape} (expected {-shape.Rank - 1}..{shape.Rank})");
         var parts = new Tensor[tensors.Count];
         for (int i = 0; i < parts.Length; i++) parts[i] = tensors[i].Unsqueeze(d);
-        return CatBackward.Forward(parts, d);
+        return CatNode.Forward(parts, d);
     }
 
     /// <summary>

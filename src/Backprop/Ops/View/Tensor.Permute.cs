@@ -5,7 +5,7 @@ namespace Backprop;
 public sealed partial class Tensor
 {
     /// <summary>Reorders dimensions (a view): output dim i is input dim dims[i].</summary>
-    public Tensor Permute(params int[] dims) => PermuteBackward.Forward(this, dims);
+    public Tensor Permute(params int[] dims) => PermuteNode.Forward(this, dims);
 
     /// <summary>Swaps two dimensions (a view).</summary>
     public Tensor Transpose(int dim0, int dim1)
@@ -15,7 +15,7 @@ public sealed partial class Tensor
         int a = Shape.NormalizeDim(dim0, "Transpose"), b = Shape.NormalizeDim(dim1, "Transpose");
         if (Rank == 0) return this;
         (order[a], order[b]) = (order[b], order[a]);
-        return PermuteBackward.Forward(this, order);
+        return PermuteNode.Forward(this, order);
     }
 
     /// <summary>Transpose of a 2-D tensor (a view); for higher ranks swaps the last two dims.</summary>

@@ -6,7 +6,7 @@ public sealed partial class Tensor
 {
     /// <summary>Same elements in a new shape (one size may be −1); a view when contiguous, a copy otherwise.</summary>
     /// <exception cref="ArgumentException">The element counts differ.</exception>
-    public Tensor Reshape(params int[] shape) => ReshapeBackward.Forward(this, shape, "Reshape");
+    public Tensor Reshape(params int[] shape) => ReshapeNode.Forward(this, shape, "Reshape");
 
     /// <summary>Same elements in a new shape, always without copying.</summary>
     /// <exception cref="InvalidOperationException">The tensor is not contiguous (use Reshape).</exception>
@@ -14,23 +14,23 @@ public sealed partial class Tensor
     {
         if (!IsContiguous)
             throw new InvalidOperationException($"View: tensor of shape {Shape} is not contiguous, so it cannot be viewed as [{string.Join(", ", shape)}]; use Reshape (copies) or Contiguous() first");
-        return ReshapeBackward.Forward(this, shape, "View");
+        return ReshapeNode.Forward(this, shape, "View");
     }
 
     /// <summary>Broadcasts size-1 dimensions to the given sizes without copying (−1 keeps a size).</summary>
-    public Tensor Expand(params int[] shape) => ExpandBackward.Forward(this, shape);
+    public Tensor Expand(params int[] shape) => ExpandNode.Forward(this, shape);
 
     /// <summary>Broadcasts to <paramref name="shape"/> without copying.</summary>
-    public Tensor BroadcastTo(Shape shape) => ExpandBackward.Forward(this, shape.Dims);
+    public Tensor BroadcastTo(Shape shape) => ExpandNode.Forward(this, shape.Dims);
 
     /// <summary>This tensor if already contiguous, else a contiguous copy.</summary>
-    public Tensor Contiguous() => IsContiguous ? this : CloneBackward.Forward(this);
+    public Tensor Contiguous() => IsContiguous ? this : CloneNode.Forward(this);
 
     /// <summary>A contiguous copy with its own storage (differentiable).</summary>
-    public Tensor Clone() => CloneBackward.Forward(this);
+    public Tensor Clone() => CloneNode.Forward(this);
 
     /// <summary>Converts to another dtype (differentiable between float32 and float64).</summary>
-    public Tensor To(DType dtype) => CastBackward.Forward(this, dtype);
+    public Tensor To(DType dtype) => CastNode.Forward(this, dtype);
 
     /// <summary>[d0, d1, ...] → [d0 * d1 * ...]; or flattens dims startDim..endDim.</summary>
     public Tensor Flatten(int startDim = 0, int endDim = -1)

@@ -20,7 +20,7 @@ public sealed partial class Tensor
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: start {start} is out of range for dimension {dim} of size {size} (shape {Shape})");
         if (s + length > size)
             throw new ArgumentOutOfRangeException(nameof(length), $"Narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {size} (shape {Shape})");
-        return SliceBackward.Forward(this, d, s, length, 1);
+        return SliceNode.Forward(this, d, s, length, 1);
     }
 
     /// <summary>
@@ -39,7 +39,7 @@ public sealed partial class Tensor
         s = Math.Clamp(s, 0, size);
         e = Math.Clamp(e, s, size);
         int length = (int)((e - s + step - 1) / step);
-        return SliceBackward.Forward(this, d, (int)s, length, step);
+        return SliceNode.Forward(this, d, (int)s, length, step);
     }
 
     /// <summary>The slice at <paramref name="index"/> along <paramref name="dim"/>, with that dim removed (a view).</summary>
@@ -51,7 +51,7 @@ public sealed partial class Tensor
         int i = index < 0 ? index + size : index;
         if ((uint)i >= (uint)size)
             throw new ArgumentOutOfRangeException(nameof(index), $"Select: index {index} is out of range for dimension {dim} of size {size} (shape {Shape})");
-        return SelectBackward.Forward(this, d, i);
+        return SelectNode.Forward(this, d, i);
     }
 
     /// <summary>Inserts a size-1 dim at <paramref name="dim"/> (in −rank−1..rank), as a view.</summary>
@@ -61,7 +61,7 @@ public sealed partial class Tensor
         int d = dim < 0 ? dim + Rank + 1 : dim;
         if (d < 0 || d > Rank)
             throw new ArgumentOutOfRangeException(nameof(dim), $"Unsqueeze: dimension {dim} is out of range for a tensor of shape {Shape} (expected {-Rank - 1}..{Rank})");
-        return UnsqueezeBackward.Forward(this, d);
+        return UnsqueezeNode.Forward(this, d);
     }
 
     /// <summary>Removes every size-1 dim, as a view.</summary>
@@ -70,7 +70,7 @@ public sealed partial class Tensor
         Span<int> drop = stackalloc int[Rank];
         int n = 0;
         for (int d = 0; d < Rank; d++) if (Shape[d] == 1) drop[n++] = d;
-        return SqueezeBackward.Forward(this, drop[..n]);
+        return SqueezeNode.Forward(this, drop[..n]);
     }
 
     /// <summary>Removes dim <paramref name="dim"/> if its size is 1 (otherwise returns this tensor), as a view.</summary>
@@ -79,7 +79,7 @@ public sealed partial class Tensor
     {
         int d = Shape.NormalizeDim(dim, "Squeeze");
         if (Rank == 0 || Shape[d] != 1) return this;
-        return SqueezeBackward.Forward(this, [d]);
+        return SqueezeNode.Forward(this, [d]);
     }
 
     /// <summary>
@@ -98,7 +98,7 @@ public sealed partial class Tensor
         for (int i = 0; i < count; i++)
         {
             int start = i * splitSize;
-            parts[i] = SliceBackward.Forward(this, d, start, Math.Min(splitSize, size - start), 1);
+            parts[i] = SliceNode.Forward(this, d, start, Math.Min(splitSize, size - start), 1);
         }
         return parts;
     }
@@ -121,7 +121,7 @@ public sealed partial class Tensor
         int start = 0;
         for (int i = 0; i < sizes.Length; i++)
         {
-            parts[i] = SliceBackward.Forward(this, d, start, sizes[i], 1);
+            parts[i] = SliceNode.Forward(this, d, start, sizes[i], 1);
             start += sizes[i];
         }
         return parts;
@@ -141,7 +141,7 @@ public sealed partial class Tensor
         if (size == 0)
         {
             var empty = new Tensor[chunks];
-            for (int i = 0; i < chunks; i++) empty[i] = SliceBackward.Forward(this, d, 0, 0, 1);
+            for (int i = 0; i < chunks; i++) empty[i] = SliceNode.Forward(this, d, 0, 0, 1);
             return empty;
         }
         return Split((size + chunks - 1) / chunks, d);

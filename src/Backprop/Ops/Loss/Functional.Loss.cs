@@ -2,7 +2,6 @@ using Backprop.Ops;
 
 namespace Backprop;
 
-/// <summary>Stateless neural-network functions (losses, activations, ...), as in torch.nn.functional.</summary>
 public static partial class Functional
 {
     /// <summary>
@@ -19,7 +18,7 @@ public static partial class Functional
     /// <exception cref="ArgumentException">The target is not int64, shapes do not match, or a target value is out of range.</exception>
     public static Tensor CrossEntropy(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, double labelSmoothing = 0,
                                       long ignoreIndex = -100, Tensor? weight = null)
-        => CrossEntropyBackward.Forward(input, target, reduction, labelSmoothing, ignoreIndex, weight);
+        => CrossEntropyNode.Forward(input, target, reduction, labelSmoothing, ignoreIndex, weight);
 
     /// <summary>
     /// Negative log-likelihood of log-probabilities, as torch.nn.functional.nll_loss: loss = −weight[t]·input[t].
@@ -27,12 +26,12 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentException">The target is not int64, shapes do not match, or a target value is out of range.</exception>
     public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, long ignoreIndex = -100, Tensor? weight = null)
-        => NllLossBackward.Forward(input, target, reduction, ignoreIndex, weight);
+        => NllLossNode.Forward(input, target, reduction, ignoreIndex, weight);
 
     /// <summary>Mean squared error (input − target)²; the two broadcast against each other.</summary>
     /// <exception cref="ArgumentException">The shapes cannot broadcast or the dtypes differ.</exception>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
-        => MseLossBackward.Forward(input, target, reduction);
+        => MseLossNode.Forward(input, target, reduction);
 
     /// <summary>
     /// Binary cross-entropy on logits, −[p·t·log σ(x) + (1 − t)·log(1 − σ(x))], computed without
@@ -41,5 +40,5 @@ public static partial class Functional
     /// </summary>
     /// <exception cref="ArgumentException">Shapes or dtypes do not match.</exception>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, Tensor? posWeight = null)
-        => BceWithLogitsBackward.Forward(input, target, posWeight, reduction);
+        => BceWithLogitsNode.Forward(input, target, posWeight, reduction);
 }

@@ -12,5 +12,5 @@ public static partial class Functional
     /// <exception cref="ArgumentException">weight is not 2-D or indices are not int64.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An index or paddingIdx is outside the embedding table.</exception>
     public static Tensor Embedding(Tensor indices, Tensor weight, long? paddingIdx = null)
-        => EmbeddingBackward.Forward(indices, weight, paddingIdx);
+        => EmbeddingNode.Forward(indices, weight, paddingIdx);
 }
