@@ -87,4 +87,15 @@ public class GradCheckTests
         Assert.True(copies[0].RequiresGrad && copies[0].IsLeaf);
         Assert.NotSame(x.Storage, copies[0].Storage);
     }
+
+    [Fact]
+    public void PoolSizedTrainingStep_PassesOnBothPaths()
+    {
+        // Big enough (gradients of 1280 and 1600 elements) for the buffer pool to recycle them
+        // between the repeated backward passes; the fused Linear+ReLU owns its output gradient.
+        Tensor x = T.Param(1, 32, 40);
+        Tensor w1 = T.Uniform(2, -0.3, 0.3, 40, 40), b1 = T.Param(3, 40), w2 = T.Uniform(4, -0.3, 0.3, 10, 40);
+        Tensor target = Tensor.FromArray(Enumerable.Range(0, 32).Select(i => (long)(i * 7 % 10)).ToArray());
+        GradCheck.Verify(v => Functional.CrossEntropy(Functional.Linear(Functional.LinearRelu(v[0], v[1], v[2]), v[3]), target), [x, w1, b1, w2]);
+    }
 }
