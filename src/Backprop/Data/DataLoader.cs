@@ -45,6 +45,9 @@ public sealed class DataLoader
     /// <summary>Batches prepared ahead.</summary>
     public int Prefetch { get; }
 
+    /// <summary>The prefetch thread of the most recently started epoch, or null (tests check that it ends).</summary>
+    internal Thread? PrefetchThread { get; private set; }
+
     /// <summary>Batches per epoch.</summary>
     public int BatchCount => DropLast ? _dataset.Count / BatchSize : (_dataset.Count + BatchSize - 1) / BatchSize;
 
@@ -86,6 +89,7 @@ public sealed class DataLoader
             catch (Exception e) { failure = e; }
             finally { queue.CompleteAdding(); }
         }) { IsBackground = true, Name = "DataLoader prefetch" };
+        PrefetchThread = producer;
         producer.Start();
         try
         {

@@ -20,6 +20,14 @@ public sealed class Checkpoint
 {
     private static readonly byte[] Magic = "BPCKPT01"u8.ToArray();
 
+    /// <summary>
+    /// Test hook for the calling thread: runs with the temporary file's path once the tensors are
+    /// written and flushed to it, before the metadata, the checksum and the rename, so a test sees
+    /// the disk as a kill at that moment would leave it, and a hook that throws stands in for a
+    /// crash in the middle of a save.
+    /// </summary>
+    [ThreadStatic] internal static Action<string>? InterruptSaveForTests;
+
     /// <summary>Creates a checkpoint in memory.</summary>
     public Checkpoint(List<KeyValuePair<string, Tensor>> tensors, Dictionary<string, string> metadata)
     {
@@ -83,6 +91,11 @@ public sealed class Checkpoint
                         case DType.Float64: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<double>())); break;
                         default: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<long>())); break;
                     }
+                }
+                if (InterruptSaveForTests is { } interrupt)
+                {
+                    stream.Flush();
+                    interrupt(temp);
                 }
                 WriteInt(Write, Metadata.Count);
                 foreach (var (key, value) in Metadata)

@@ -58,8 +58,27 @@ public class DataLoaderTests
     [Fact]
     public void StoppingEarly_EndsThePrefetchThread()
     {
-        var loader = new DataLoader(Numbers(1000), 10, prefetch: 2);
-        foreach (var _ in loader.Epoch(0)) break; // the finally block joins the producer; no hang
+        var data = new CountingDataset(Numbers(1000));
+        var loader = new DataLoader(data, 10, prefetch: 2);
+        int taken = 0;
+        foreach (var _ in loader.Epoch(0)) if (++taken == 3) break; // disposing the enumerator cancels and joins the producer
+        Thread producer = loader.PrefetchThread!;
+        Assert.False(producer.IsAlive);
+        Assert.Equal(ThreadState.Stopped, producer.ThreadState & ThreadState.Stopped);
+        // Cancelled, not drained: at most the batches taken, the queue's two and the one being added.
+        Assert.InRange(data.Batches, 3, 3 + 2 + 1);
+    }
+
+    /// <summary>Counts the batches the loader asked for.</summary>
+    private sealed class CountingDataset(IBatchDataset inner) : IBatchDataset
+    {
+        public int Batches;
+        public int Count => inner.Count;
+        public (Tensor Inputs, Tensor Targets) GetBatch(ReadOnlySpan<int> indices)
+        {
+            Interlocked.Increment(ref Batches);
+            return inner.GetBatch(indices);
+        }
     }
 
     [Fact]

@@ -68,16 +68,80 @@ public class CheckpointTests : IDisposable
         Assert.Contains("not a backprop checkpoint", e.Message);
     }
 
+    private static float FirstWeight(string path) => Checkpoint.Load(path).Get("model.weight").ToArray<float>()[0];
+
+    /// <summary>Runs <paramref name="save"/> with <paramref name="interrupt"/> installed at the known point inside Checkpoint.Save.</summary>
+    private static void WithInterrupt(Action<string> interrupt, Action save)
+    {
+        Checkpoint.InterruptSaveForTests = interrupt;
+        try { save(); }
+        finally { Checkpoint.InterruptSaveForTests = null; }
+    }
+
     [Fact]
-    public void FailedSave_LeavesPreviousCheckpointLoadable()
+    public void CrashMidSave_KeepsThePreviousCheckpoint_AndRemovesTheTempFile()
     {
         string path = Path.Combine(_dir, "keep.ckpt");
         Sample(1).Save(path);
-        // A tensor whose storage cannot be read mid-write makes the save throw after the temp file was opened.
-        var broken = new Checkpoint([new("w", Tensor.Zeros([2])), new("bad", null!)], []);
-        Assert.ThrowsAny<Exception>(() => broken.Save(path));
-        Assert.Equal(1f, Checkpoint.Load(path).Get("model.weight").ToArray<float>()[0]);
-        Assert.Single(Directory.GetFiles(_dir)); // the temp file was removed
+        string? temp = null;
+        WithInterrupt(t => { temp = t; throw new InvalidOperationException("simulated crash"); }, () =>
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => Sample(2).Save(path));
+            Assert.Equal("simulated crash", e.Message);
+        });
+        Assert.NotNull(temp);
+        Assert.False(File.Exists(temp));
+        Assert.Equal(1f, FirstWeight(path));
+        Assert.Equal([path], Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void DiskFailureMidSave_IsAnIOExceptionNamingThePath_AndKeepsThePreviousCheckpoint()
+    {
+        string path = Path.Combine(_dir, "disk.ckpt");
+        Sample(1).Save(path);
+        WithInterrupt(_ => throw new IOException("no space left on device"), () =>
+        {
+            var e = Assert.Throws<IOException>(() => Sample(2).Save(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("no space left on device", e.Message);
+            Assert.Contains("unchanged", e.Message);
+        });
+        Assert.Equal(1f, FirstWeight(path));
+        Assert.Equal([path], Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void KillMidSave_WouldLeaveThePreviousCheckpointLoadable_AndATornTempFileThatIsRefused()
+    {
+        // What a kill -9 in the middle of a save leaves on disk is the state at the hook: look at it there.
+        string path = Path.Combine(_dir, "kill.ckpt");
+        Sample(1).Save(path);
+        long full = new FileInfo(path).Length;
+        string? temp = null;
+        long written = 0;
+        float previous = float.NaN;
+        WithInterrupt(t =>
+        {
+            temp = t;
+            written = new FileInfo(t).Length; // the writer holds the file locked; its size is enough
+            previous = FirstWeight(path);
+        }, () => Sample(2).Save(path));
+        // The paused save then finished, so the torn file a kill leaves is the new file's first `written` bytes.
+        byte[] torn = File.ReadAllBytes(path)[..(int)written];
+
+        Assert.Equal(1f, previous); // the final name still held the previous checkpoint, complete
+        Assert.InRange(written, 9L, full - 9); // the temp file was partly written
+        Assert.Equal(_dir, Path.GetDirectoryName(temp));
+        Assert.StartsWith(".", Path.GetFileName(temp)); // hidden, and never matched by *.ckpt
+        Assert.False(Path.GetFileName(temp)!.EndsWith(".ckpt", StringComparison.Ordinal));
+        string leftover = Path.Combine(_dir, "torn.ckpt");
+        File.WriteAllBytes(leftover, torn);
+        Assert.False(Checkpoint.TryLoad(leftover, out _, out string? error));
+        Assert.Contains("corrupted or truncated", error);
+        // The new checkpoint replaced the old one, and no temp file is left.
+        Assert.Equal(2f, FirstWeight(path));
+        Assert.False(File.Exists(temp));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.Loss;
 
 /// <summary>
 /// Cross-entropy's fused backward (used when the backward is not recorded) against the

@@ -1,6 +1,6 @@
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.MatMul;
 
 public class MatMulTests
 {
