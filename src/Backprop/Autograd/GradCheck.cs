@@ -163,7 +163,7 @@ public static class GradCheck
         foreach (Tensor leaf in leaves) leaf.DropGrad(); // ZeroGrad(setToNone: true)
         CheckRepeat(first, BackwardOnce(f, copies, leaves), "after ZeroGrad(setToNone: true)", copies, report);
         using (GradMode.Disable())
-            foreach (Tensor leaf in leaves) leaf.PrivateGrad?.ZeroInPlace(); // ZeroGrad(setToNone: false)
+            foreach (Tensor leaf in leaves) leaf.Grad?.ZeroInPlace(); // ZeroGrad(setToNone: false)
         CheckRepeat(first, BackwardOnce(f, copies, leaves), "after ZeroGrad(setToNone: false)", copies, report);
         foreach (Tensor leaf in leaves) leaf.DropGrad();
         return first;
@@ -173,7 +173,7 @@ public static class GradCheck
     {
         Tensor y = Project(f(copies));
         List<(Tensor Leaf, Tensor? Grad)> others = OtherLeaves(y, leaves);
-        foreach (var (leaf, _) in others) leaf.SetPrivateGrad(null);
+        foreach (var (leaf, _) in others) leaf.Grad = null;
         try
         {
             y.Backward();
@@ -183,12 +183,12 @@ public static class GradCheck
             foreach (var (leaf, grad) in others)
             {
                 leaf.DropGrad();
-                if (grad is not null) leaf.Grad = grad; // marked as seen: a buffer the caller may hold is never recycled
+                if (grad is not null) leaf.Grad = grad; // the caller's gradient, as it was
             }
         }
         var result = new double[leaves.Length][];
         for (int k = 0; k < leaves.Length; k++)
-            result[k] = leaves[k].PrivateGrad?.ToDoubleArray() ?? new double[leaves[k].Numel];
+            result[k] = leaves[k].Grad?.ToDoubleArray() ?? new double[leaves[k].Numel];
         return result;
     }
 
@@ -208,7 +208,7 @@ public static class GradCheck
                     if (seen.Add(next)) stack.Push(next);
                 }
                 else if (e.Leaf is { } leaf && Array.IndexOf(leaves, leaf) < 0 && seen.Add(leaf))
-                    result.Add((leaf, leaf.PrivateGrad));
+                    result.Add((leaf, leaf.Grad));
             }
         return result;
     }
