@@ -43,7 +43,7 @@ public sealed class Conv2dReluMaxPool2d : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         Conv2d c = Conv;
-        if (Conv2dReluMaxPool2dBackward.Applies(input.Shape, c.KernelSize, c.Stride, c.Padding, c.Dilation))
+        if (Conv2dReluMaxPool2dNode.Applies(input.Shape, c.KernelSize, c.Stride, c.Padding, c.Dilation))
             return Functional.Conv2dReluMaxPool2d(input, Weight, Bias, (c.Stride, c.Stride), (c.Padding, c.Padding), (c.Dilation, c.Dilation), c.Groups);
         // The three ops, which also report what does not fit.
         return Functional.MaxPool2d(Functional.Conv2d(input, Weight, Bias, c.Stride, c.Padding, c.Dilation, c.Groups).Relu(), 2);

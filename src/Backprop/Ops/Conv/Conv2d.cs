@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -7,12 +8,12 @@ namespace Backprop.Ops;
 /// <see cref="Conv2dDriver"/> as one GEMM per (block of images, group):
 /// y_g [Og, L] = W_g [Og, K] · im2col(x_g) [K, L], K = Cg·KH·KW, L = OH·OW.
 /// </summary>
-internal sealed class Conv2dBackward : Node
+internal sealed class Conv2dNode : Node
 {
     private readonly SavedTensor? _x, _w;
     private readonly Conv2dShape _s;
 
-    private Conv2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Conv2dShape s) : base(x, w, b)
+    private Conv2dNode(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Conv2dShape s) : base(x, w, b)
     {
         _s = s;
         if (NeedsInputGrad(1)) _x = Save(xc);
@@ -25,11 +26,8 @@ internal sealed class Conv2dBackward : Node
         Conv2dShape s = Validate(x, w, b, stride, padding, dilation, groups);
         var (xc, wc, bc) = Contiguous(x, w, b);
         var y = Tensor.Uninitialized(new Shape(s.N, s.OutC, s.Window.OH, s.Window.OW), x.DType); // the driver writes every element
-        if (x.DType == DType.Float32)
-            Conv2dDriver.Forward(s, xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), Read<float>(bc), y.Elements<float>());
-        else
-            Conv2dDriver.Forward(s, xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), Read<double>(bc), y.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dBackward(x, w, b, xc, wc, s));
+        DTypeSwitch.Float(x.DType, new ForwardKernel(s, xc, wc, bc, y));
+        if (GradMode.Records(x, w, b)) y.SetGradFn(new Conv2dNode(x, w, b, xc, wc, s));
         return y;
     }
 
@@ -41,11 +39,20 @@ internal sealed class Conv2dBackward : Node
         Tensor dyc = dy.Contiguous();
         var (dx, dw, db) = NewGrads(this, _s, dy.DType);
         Tensor? x = _x?.Value, w = _w?.Value;
-        if (dy.DType == DType.Float32)
-            Conv2dDriver.Backward(_s, dyc.ReadOnlyElements<float>(), Read<float>(x), Read<float>(w), Write<float>(dx), Write<float>(dw), Write<float>(db));
-        else
-            Conv2dDriver.Backward(_s, dyc.ReadOnlyElements<double>(), Read<double>(x), Read<double>(w), Write<double>(dx), Write<double>(dw), Write<double>(db));
+        DTypeSwitch.Float(dy.DType, new BackwardKernel(_s, dyc, x, w, dx, dw, db));
         return [dx, dw, db];
+    }
+
+    private readonly struct ForwardKernel(Conv2dShape s, Tensor x, Tensor w, Tensor? b, Tensor y) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Conv2dDriver.Forward(s, x.ReadOnlyElements<T>(), w.ReadOnlyElements<T>(), Read<T>(b), y.Elements<T>());
+    }
+
+    private readonly struct BackwardKernel(Conv2dShape s, Tensor dy, Tensor? x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Conv2dDriver.Backward(s, dy.ReadOnlyElements<T>(), Read<T>(x), Read<T>(w), Write<T>(dx), Write<T>(dw), Write<T>(db));
     }
 
     /// <summary>Checks ranks, dtypes, channels, groups and window (PyTorch's rules) and returns the convolution's sizes.</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.InteropServices;
 using Backprop.Kernels;
 
@@ -8,13 +9,13 @@ namespace Backprop.Ops;
 /// GEMMs produce it (<see cref="Conv2dDriver.ForwardReluMaxPool2{T}"/>) and never stored. Values and
 /// gradients are those of the three ops run separately.
 /// </summary>
-internal sealed class Conv2dReluMaxPool2dBackward : Node
+internal sealed class Conv2dReluMaxPool2dNode : Node
 {
     private readonly SavedTensor? _x, _w;
     private readonly SavedTensor _routes; // per pooled output, one byte: the winning tap, or masked by ReLU
     private readonly Conv2dShape _s;
 
-    private Conv2dReluMaxPool2dBackward(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Tensor routes, Conv2dShape s) : base(x, w, b)
+    private Conv2dReluMaxPool2dNode(Tensor x, Tensor w, Tensor? b, Tensor xc, Tensor wc, Tensor routes, Conv2dShape s) : base(x, w, b)
     {
         _s = s;
         _routes = Save(routes);
@@ -31,40 +32,44 @@ internal sealed class Conv2dReluMaxPool2dBackward : Node
     /// <summary>x [N, C, H, W], w [outC, C/groups, KH, KW], b [outC] or null; returns [N, outC, OH/2, OW/2].</summary>
     public static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {
-        Conv2dShape s = Conv2dBackward.Validate(x, w, b, stride, padding, dilation, groups);
+        Conv2dShape s = Conv2dNode.Validate(x, w, b, stride, padding, dilation, groups);
         Window2d g = s.Window;
         if (g.OH < 2 || g.OW < 2)
             throw new ArgumentException($"Conv2d + MaxPool2d(2): the convolution output ({g.OH}, {g.OW}) of input shape {x.Shape} is smaller than the 2×2 pooling window");
-        var (xc, wc, bc) = Conv2dBackward.Contiguous(x, w, b);
+        var (xc, wc, bc) = Conv2dNode.Contiguous(x, w, b);
         var y = Tensor.Uninitialized(new Shape(s.N, s.OutC, g.OH / 2, g.OW / 2), x.DType); // the driver writes every element
         // The routes live in an int64 tensor (8 per element, at least one element so the span pins to a real address),
         // so the buffer pool takes them back with the rest of the graph.
         var routes = Tensor.Uninitialized(new Shape(Math.Max(1, (y.Shape.Numel + 7) / 8)), DType.Int64);
-        Span<byte> r = MemoryMarshal.AsBytes(routes.Elements<long>());
-        if (x.DType == DType.Float32)
-            Conv2dDriver.ForwardReluMaxPool2(s, xc.ReadOnlyElements<float>(), wc.ReadOnlyElements<float>(), Conv2dBackward.Read<float>(bc), y.Elements<float>(), r);
-        else
-            Conv2dDriver.ForwardReluMaxPool2(s, xc.ReadOnlyElements<double>(), wc.ReadOnlyElements<double>(), Conv2dBackward.Read<double>(bc), y.Elements<double>(), r);
-        if (ElementwiseDispatch.NeedsGrad(x, w, b)) y.SetGradFn(new Conv2dReluMaxPool2dBackward(x, w, b, xc, wc, routes, s));
+        DTypeSwitch.Float(x.DType, new ForwardKernel(s, xc, wc, bc, y, routes));
+        if (GradMode.Records(x, w, b)) y.SetGradFn(new Conv2dReluMaxPool2dNode(x, w, b, xc, wc, routes, s));
         return y;
     }
 
     // With z = conv(x) and y = maxpool2(relu(z)): dz = dy at each window's winning tap where z > 0, else 0,
-    // rebuilt block by block; then dx, dW, db of the convolution for dz (see Conv2dBackward).
+    // rebuilt block by block; then dx, dW, db of the convolution for dz (see Conv2dNode).
     // Runs kernels directly, so the backward itself is not differentiable.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
-        Conv2dBackward.CheckNoDoubleBackward();
+        Conv2dNode.CheckNoDoubleBackward();
         Tensor dyc = dy.Contiguous();
-        var (dx, dw, db) = Conv2dBackward.NewGrads(this, _s, dy.DType);
+        var (dx, dw, db) = Conv2dNode.NewGrads(this, _s, dy.DType);
         Tensor? x = _x?.Value, w = _w?.Value;
-        ReadOnlySpan<byte> routes = MemoryMarshal.AsBytes(_routes.Value.ReadOnlyElements<long>());
-        if (dy.DType == DType.Float32)
-            Conv2dDriver.BackwardReluMaxPool2(_s, dyc.ReadOnlyElements<float>(), routes, Conv2dBackward.Read<float>(x), Conv2dBackward.Read<float>(w),
-                Conv2dBackward.Write<float>(dx), Conv2dBackward.Write<float>(dw), Conv2dBackward.Write<float>(db));
-        else
-            Conv2dDriver.BackwardReluMaxPool2(_s, dyc.ReadOnlyElements<double>(), routes, Conv2dBackward.Read<double>(x), Conv2dBackward.Read<double>(w),
-                Conv2dBackward.Write<double>(dx), Conv2dBackward.Write<double>(dw), Conv2dBackward.Write<double>(db));
+        DTypeSwitch.Float(dy.DType, new BackwardKernel(_s, dyc, _routes.Value, x, w, dx, dw, db));
         return [dx, dw, db];
+    }
+
+    private readonly struct ForwardKernel(Conv2dShape s, Tensor x, Tensor w, Tensor? b, Tensor y, Tensor routes) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Conv2dDriver.ForwardReluMaxPool2(s, x.ReadOnlyElements<T>(), w.ReadOnlyElements<T>(), Conv2dNode.Read<T>(b), y.Elements<T>(),
+                MemoryMarshal.AsBytes(routes.Elements<long>()));
+    }
+
+    private readonly struct BackwardKernel(Conv2dShape s, Tensor dy, Tensor routes, Tensor? x, Tensor? w, Tensor? dx, Tensor? dw, Tensor? db) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Conv2dDriver.BackwardReluMaxPool2(s, dy.ReadOnlyElements<T>(), MemoryMarshal.AsBytes(routes.ReadOnlyElements<long>()),
+                Conv2dNode.Read<T>(x), Conv2dNode.Read<T>(w), Conv2dNode.Write<T>(dx), Conv2dNode.Write<T>(dw), Conv2dNode.Write<T>(db));
     }
 }

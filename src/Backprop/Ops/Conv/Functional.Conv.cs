@@ -24,16 +24,16 @@ public static partial class Functional
         ArgumentNullException.ThrowIfNull(weight);
         if (input.Rank == 3)
         {
-            Tensor y = Conv2dBackward.Forward(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), weight, bias,
+            Tensor y = Conv2dNode.Forward(input.Reshape(1, input.Shape[0], input.Shape[1], input.Shape[2]), weight, bias,
                 stride, padding, dilation ?? (1, 1), groups);
             return y.Reshape(y.Shape[1], y.Shape[2], y.Shape[3]);
         }
-        return Conv2dBackward.Forward(input, weight, bias, stride, padding, dilation ?? (1, 1), groups);
+        return Conv2dNode.Forward(input, weight, bias, stride, padding, dilation ?? (1, 1), groups);
     }
 
     /// <summary>
     /// MaxPool2d(2)(Relu(Conv2d(input))) for a 4-D input [N, C, H, W] as one fused op, with the values
-    /// and gradients of the three ops (used by <see cref="NN.Conv2dReluMaxPool2d"/>): the convolution output
+    /// and gradients of the three ops (used by the fused Conv2dReluMaxPool2d module): the convolution output
     /// is pooled as it is produced and never stored, so it cannot be hooked. Returns [N, outC, OH/2, OW/2].
     /// </summary>
     /// <exception cref="ArgumentException">As <see cref="Conv2d(Tensor, Tensor, Tensor?, (int H, int W), (int H, int W), (int H, int W)?, int)"/>, or the convolution output is smaller than 2×2.</exception>
@@ -43,7 +43,7 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
-        return Conv2dReluMaxPool2dBackward.Forward(input, weight, bias, stride, padding, dilation, groups);
+        return Conv2dReluMaxPool2dNode.Forward(input, weight, bias, stride, padding, dilation, groups);
     }
 
     /// <summary>
@@ -64,7 +64,7 @@ public static partial class Functional
         return Batched(input, "MaxPool2d", x =>
         {
             Window2d g = Pool2dGeometry.Create("MaxPool2d", x, kernelSize, stride ?? kernelSize, padding, dilation ?? (1, 1), ceilMode);
-            return PlaneGatherBackward.MaxPool(x, g);
+            return PlaneGatherNode.MaxPool(x, g);
         });
     }
 
@@ -85,7 +85,7 @@ public static partial class Functional
         return Batched(input, "AvgPool2d", x =>
         {
             Window2d g = Pool2dGeometry.Create("AvgPool2d", x, kernelSize, stride ?? kernelSize, padding, (1, 1), ceilMode);
-            return AvgPool2dBackward.Forward(x, g, countIncludePad);
+            return AvgPool2dNode.Forward(x, g, countIncludePad);
         });
     }
 

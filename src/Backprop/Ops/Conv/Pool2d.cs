@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -31,7 +32,7 @@ internal static class Pool2dGeometry
 /// y[p, o] = x[p, idx[p, o]] for fixed in-plane indices: the forward of max pooling (idx = argmax)
 /// and the adjoint of <see cref="PlaneScatterBackward"/>.
 /// </summary>
-internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : Node(x)
+internal sealed class PlaneGatherNode(Tensor x, int[] idx, string name) : Node(x)
 {
     private readonly Shape _inShape = x.Shape;
 
@@ -44,9 +45,8 @@ internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : No
         var outShape = new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW);
         var y = new Tensor(outShape, x.DType);
         var idx = new int[outShape.Numel];
-        if (x.DType == DType.Float32) PlaneParallel.MaxForward(xc.ReadOnlyElements<float>(), planes, g, y.Elements<float>(), idx);
-        else PlaneParallel.MaxForward(xc.ReadOnlyElements<double>(), planes, g, y.Elements<double>(), idx);
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "MaxPool2dBackward"));
+        DTypeSwitch.Float(x.DType, new MaxForwardKernel(xc, planes, g, y, idx));
+        if (GradMode.Records(x)) y.SetGradFn(new PlaneGatherNode(x, idx, "MaxPool2dBackward"));
         return y;
     }
 
@@ -57,21 +57,20 @@ internal sealed class PlaneGatherBackward(Tensor x, int[] idx, string name) : No
         using (GradMode.Disable()) xc = x.Contiguous();
         int planes = outShape[0] * outShape[1], inPlane = x.Shape[2] * x.Shape[3], outPlane = outShape[2] * outShape[3];
         var y = new Tensor(outShape, x.DType);
-        if (x.DType == DType.Float32) PoolKernels.Gather(xc.ReadOnlyElements<float>(), planes, inPlane, idx, outPlane, y.Elements<float>());
-        else PoolKernels.Gather(xc.ReadOnlyElements<double>(), planes, inPlane, idx, outPlane, y.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new PlaneGatherBackward(x, idx, "PlaneGatherBackward"));
+        DTypeSwitch.Float(x.DType, new GatherKernel(xc, planes, inPlane, idx, outPlane, y));
+        if (GradMode.Records(x)) y.SetGradFn(new PlaneGatherNode(x, idx, "PlaneGatherBackward"));
         return y;
     }
 
     // dy/dx[p, i] = Σ_o [idx[p, o] = i]: route each output gradient to its source pixel.
-    protected internal override Tensor?[] Backward(Tensor dy) => [PlaneScatterBackward.Forward(dy, idx, _inShape)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [PlaneScatterNode.Forward(dy, idx, _inShape)];
 
     /// <summary>"MaxPool2dBackward" when it records a max pool.</summary>
     public override string Name => name;
 }
 
 /// <summary>dx[p, idx[p, o]] += dy[p, o]: the max-pool gradient, itself differentiable (its adjoint is the gather).</summary>
-internal sealed class PlaneScatterBackward(Tensor dy, int[] idx, Shape outShape) : Node(dy)
+internal sealed class PlaneScatterNode(Tensor dy, int[] idx, Shape outShape) : Node(dy)
 {
     /// <summary>Scatters dy [N, C, OH, OW] into zeros of <paramref name="inShape"/> [N, C, H, W].</summary>
     public static Tensor Forward(Tensor dy, int[] idx, Shape inShape)
@@ -80,18 +79,17 @@ internal sealed class PlaneScatterBackward(Tensor dy, int[] idx, Shape outShape)
         using (GradMode.Disable()) dyc = dy.Contiguous();
         int planes = inShape[0] * inShape[1], inPlane = inShape[2] * inShape[3], outPlane = dy.Shape[2] * dy.Shape[3];
         var dx = new Tensor(inShape, dy.DType);
-        if (dy.DType == DType.Float32) PlaneParallel.ScatterAdd(dyc.ReadOnlyElements<float>(), planes, outPlane, idx, inPlane, dx.Elements<float>());
-        else PlaneParallel.ScatterAdd(dyc.ReadOnlyElements<double>(), planes, outPlane, idx, inPlane, dx.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new PlaneScatterBackward(dy, idx, dy.Shape));
+        DTypeSwitch.Float(dy.DType, new ScatterAddKernel(dyc, planes, outPlane, idx, inPlane, dx));
+        if (GradMode.Records(dy)) dx.SetGradFn(new PlaneScatterNode(dy, idx, dy.Shape));
         return dx;
     }
 
     // The scatter is linear; its adjoint gathers at the same indices.
-    protected internal override Tensor?[] Backward(Tensor ddx) => [PlaneGatherBackward.Forward(ddx, idx, outShape)];
+    protected internal override Tensor?[] Backward(Tensor ddx) => [PlaneGatherNode.Forward(ddx, idx, outShape)];
 }
 
 /// <summary>Average pooling over [N, C, H, W] (PyTorch divisor rules); linear, so its backward is its adjoint op.</summary>
-internal sealed class AvgPool2dBackward(Tensor x, Window2d g, bool countIncludePad) : Node(x)
+internal sealed class AvgPool2dNode(Tensor x, Window2d g, bool countIncludePad) : Node(x)
 {
     private readonly Shape _inShape = x.Shape;
 
@@ -101,18 +99,17 @@ internal sealed class AvgPool2dBackward(Tensor x, Window2d g, bool countIncludeP
         using (GradMode.Disable()) xc = x.Contiguous();
         int planes = x.Shape[0] * x.Shape[1];
         var y = new Tensor(new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW), x.DType);
-        if (x.DType == DType.Float32) PoolKernels.AvgForward(xc.ReadOnlyElements<float>(), planes, g, countIncludePad, y.Elements<float>());
-        else PoolKernels.AvgForward(xc.ReadOnlyElements<double>(), planes, g, countIncludePad, y.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(x)) y.SetGradFn(new AvgPool2dBackward(x, g, countIncludePad));
+        DTypeSwitch.Float(x.DType, new AvgForwardKernel(xc, planes, g, countIncludePad, y));
+        if (GradMode.Records(x)) y.SetGradFn(new AvgPool2dNode(x, g, countIncludePad));
         return y;
     }
 
     // dy/dx[i] = Σ over windows o containing i of 1/divisor(o).
-    protected internal override Tensor?[] Backward(Tensor dy) => [AvgPool2dAdjointBackward.Forward(dy, g, countIncludePad, _inShape)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [AvgPool2dAdjointNode.Forward(dy, g, countIncludePad, _inShape)];
 }
 
 /// <summary>The average-pool gradient dx = Aᵀ·dy as a recorded op, so average pooling has second derivatives.</summary>
-internal sealed class AvgPool2dAdjointBackward(Tensor dy, Window2d g, bool countIncludePad) : Node(dy)
+internal sealed class AvgPool2dAdjointNode(Tensor dy, Window2d g, bool countIncludePad) : Node(dy)
 {
     public static Tensor Forward(Tensor dy, Window2d g, bool countIncludePad, Shape inShape)
     {
@@ -120,12 +117,37 @@ internal sealed class AvgPool2dAdjointBackward(Tensor dy, Window2d g, bool count
         using (GradMode.Disable()) dyc = dy.Contiguous();
         int planes = inShape[0] * inShape[1];
         var dx = new Tensor(inShape, dy.DType);
-        if (dy.DType == DType.Float32) PoolKernels.AvgBackwardAdd(dyc.ReadOnlyElements<float>(), planes, g, countIncludePad, dx.Elements<float>());
-        else PoolKernels.AvgBackwardAdd(dyc.ReadOnlyElements<double>(), planes, g, countIncludePad, dx.Elements<double>());
-        if (ElementwiseDispatch.NeedsGrad(dy)) dx.SetGradFn(new AvgPool2dAdjointBackward(dy, g, countIncludePad));
+        DTypeSwitch.Float(dy.DType, new AvgBackwardAddKernel(dyc, planes, g, countIncludePad, dx));
+        if (GradMode.Records(dy)) dx.SetGradFn(new AvgPool2dAdjointNode(dy, g, countIncludePad));
         return dx;
     }
 
     // Linear map Aᵀ; its derivative's adjoint is A, the average pool itself.
-    protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dBackward.Forward(ddx, g, countIncludePad)];
+    protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dNode.Forward(ddx, g, countIncludePad)];
+}
+
+/// <summary>The pooling kernels, written once for float and double (see <see cref="DTypeSwitch"/>).</summary>
+file readonly struct MaxForwardKernel(Tensor x, int planes, Window2d g, Tensor y, int[] idx) : IFloatAction
+{
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PlaneParallel.MaxForward(x.ReadOnlyElements<T>(), planes, g, y.Elements<T>(), idx);
+}
+
+file readonly struct GatherKernel(Tensor x, int planes, int inPlane, int[] idx, int outPlane, Tensor y) : IFloatAction
+{
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.Gather(x.ReadOnlyElements<T>(), planes, inPlane, idx, outPlane, y.Elements<T>());
+}
+
+file readonly struct ScatterAddKernel(Tensor dy, int planes, int outPlane, int[] idx, int inPlane, Tensor dx) : IFloatAction
+{
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PlaneParallel.ScatterAdd(dy.ReadOnlyElements<T>(), planes, outPlane, idx, inPlane, dx.Elements<T>());
+}
+
+file readonly struct AvgForwardKernel(Tensor x, int planes, Window2d g, bool countIncludePad, Tensor y) : IFloatAction
+{
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgForward(x.ReadOnlyElements<T>(), planes, g, countIncludePad, y.Elements<T>());
+}
+
+file readonly struct AvgBackwardAddKernel(Tensor dy, int planes, Window2d g, bool countIncludePad, Tensor dx) : IFloatAction
+{
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgBackwardAdd(dy.ReadOnlyElements<T>(), planes, g, countIncludePad, dx.Elements<T>());
 }

@@ -86,10 +86,4 @@ internal static class ElementwiseDispatch
         }
         return y;
     }
-
-    // TODO(#8): Ops/Conv and Ops/MatMul/Linear* still call these two; they forward to GradMode.Records
-    // until those files (being rewritten in parallel) call it directly, then these go.
-
-    /// <summary>Forwards to <see cref="GradMode.Records(Tensor?, Tensor?, Tensor?)"/>.</summary>
-    public static bool NeedsGrad(Tensor? a, Tensor? b = null, Tensor? c = null) => GradMode.Records(a, b, c);
 }

@@ -59,7 +59,4 @@ internal static class ElementwiseMap
     public static Tensor BroadcastFloat<TF, TD>(Tensor a, Tensor b, string op)
         where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double>
         => ElementwiseDispatch.BinaryFloat<VectorBinaryOp<float, TF>, VectorBinaryOp<double, TD>>(a.Detach(), b.Detach(), op);
-
-    /// <summary>Forwards to <see cref="GradMode.Records(Tensor?, Tensor?)"/>; see the TODO in <see cref="ElementwiseDispatch"/>.</summary>
-    public static bool RecordsGraph(Tensor? a, Tensor? b = null) => GradMode.Records(a, b);
 }

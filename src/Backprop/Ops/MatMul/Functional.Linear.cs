@@ -16,7 +16,7 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
-        return LinearBackward.Forward(input, weight, bias);
+        return LinearNode.Forward(input, weight, bias);
     }
 
     /// <summary>
@@ -28,6 +28,6 @@ public static partial class Functional
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
-        return LinearReluBackward.Forward(input, weight, bias);
+        return LinearReluNode.Forward(input, weight, bias);
     }
 }

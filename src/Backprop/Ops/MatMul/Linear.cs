@@ -4,12 +4,12 @@ using Backprop.Kernels;
 namespace Backprop.Ops;
 
 /// <summary>y = x·Wᵀ + b for x [..., in], W [out, in], b [out]: one GEMM (transB) onto rows pre-filled with the bias.</summary>
-internal sealed class LinearBackward : Node
+internal sealed class LinearNode : Node
 {
     private readonly SavedTensor? _x, _w;
     private readonly int _rows;
 
-    private LinearBackward(Tensor x, Tensor w, Tensor? bias, int rows) : base(x, w, bias)
+    private LinearNode(Tensor x, Tensor w, Tensor? bias, int rows) : base(x, w, bias)
     {
         _rows = rows;
         if (NeedsInputGrad(0)) _w = Save(w);
@@ -19,7 +19,7 @@ internal sealed class LinearBackward : Node
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
         Tensor y = Compute(x, w, bias, out int rows);
-        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearBackward(x, w, bias, rows));
+        if (GradMode.Records(x, w, bias)) y.SetGradFn(new LinearNode(x, w, bias, rows));
         return y;
     }
 
@@ -38,8 +38,7 @@ internal sealed class LinearBackward : Node
         var y = Tensor.Uninitialized(new Shape(dims), x.DType); // the GEMM writes every element, also for inF = 0
         if (y.Numel > 0)
         {
-            if (x.DType == DType.Float32) Run<float>(x, w, bias, y, rows, inF, outF, relu);
-            else Run<double>(x, w, bias, y, rows, inF, outF, relu);
+            DTypeSwitch.Float(x.DType, new ForwardKernel(x, w, bias, y, rows, inF, outF, relu));
         }
         return y;
     }
@@ -65,7 +64,7 @@ internal sealed class LinearBackward : Node
             x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
         }
         // Both weight-side products with a second thread and no graph to record: side by side (LinearGrads).
-        if (w is not null && x2 is not null && Threading.ThreadCount > 1 && !ElementwiseMap.RecordsGraph(dz))
+        if (w is not null && x2 is not null && Threading.ThreadCount > 1 && !GradMode.Records(dz))
             return SideBySide(node, dz, w.Value, x2, rows, wantDb);
         int outF = dz.Shape[dz.Rank - 1];
         Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
@@ -90,9 +89,13 @@ internal sealed class LinearBackward : Node
         // The dW thread sums db straight from dz2's row-major storage; any other layout is summed here.
         bool fusedDb = wantDb && dz2.IsContiguous;
         Tensor? db = !wantDb ? null : fusedDb ? node.NewInputGradient(2, new Shape(outF), dz.DType, clear: false) : dz2.Sum(0);
-        if (dz.DType == DType.Float32) RunGrads<float>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
-        else RunGrads<double>(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF);
+        DTypeSwitch.Float(dz.DType, new GradsKernel(dz2, w, x2, dx, dw, fusedDb ? db : null, rows, inF, outF));
         return (dx, dw, db);
+    }
+
+    private readonly struct GradsKernel(Tensor dz2, Tensor w, Tensor x2, Tensor dx, Tensor dw, Tensor? db, int rows, int inF, int outF) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => RunGrads<T>(dz2, w, x2, dx, dw, db, rows, inF, outF);
     }
 
     private static void RunGrads<T>(Tensor dz2, Tensor w, Tensor x2, Tensor dx, Tensor dw, Tensor? db, int rows, int inF, int outF)
@@ -104,7 +107,12 @@ internal sealed class LinearBackward : Node
             dx.Elements<T>(), dw.Elements<T>(), db is null ? default : db.Elements<T>());
     }
 
-    private static void Run<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)
+    private readonly struct ForwardKernel(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Forward<T>(x, w, bias, y, rows, inF, outF, relu);
+    }
+
+    private static void Forward<T>(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows, int inF, int outF, bool relu)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> dst = y.Elements<T>();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Backprop.Kernels;
 
 namespace Backprop.Ops;
@@ -7,13 +8,13 @@ namespace Backprop.Ops;
 /// pre-activation is never kept (ReLU runs in place on the GEMM output) and the backward masks the
 /// gradient once before the GEMMs. Bit-identical to Linear followed by Relu.
 /// </summary>
-internal sealed class LinearReluBackward : Node
+internal sealed class LinearReluNode : Node
 {
     private readonly SavedTensor? _x, _w;
     private readonly SavedTensor _y;
     private readonly int _rows;
 
-    private LinearReluBackward(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows) : base(x, w, bias)
+    private LinearReluNode(Tensor x, Tensor w, Tensor? bias, Tensor y, int rows) : base(x, w, bias)
     {
         _rows = rows;
         _y = Save(y);
@@ -23,8 +24,8 @@ internal sealed class LinearReluBackward : Node
 
     public static Tensor Forward(Tensor x, Tensor w, Tensor? bias)
     {
-        Tensor y = LinearBackward.Compute(x, w, bias, out int rows, relu: true); // ReLU in the GEMM epilogue
-        if (ElementwiseDispatch.NeedsGrad(x, w, bias)) y.SetGradFn(new LinearReluBackward(x, w, bias, y, rows));
+        Tensor y = LinearNode.Compute(x, w, bias, out int rows, relu: true); // ReLU in the GEMM epilogue
+        if (GradMode.Records(x, w, bias)) y.SetGradFn(new LinearReluNode(x, w, bias, y, rows));
         return y;
     }
 
@@ -34,19 +35,23 @@ internal sealed class LinearReluBackward : Node
     {
         Tensor y = _y.Value;
         Tensor dz;
-        if (ElementwiseMap.RecordsGraph(dy))
+        if (GradMode.Records(dy))
             dz = KeepWhereNode.Forward(dy, y.Gt(0));
         else if (OwnsOutputGradient && dy.IsContiguous && y.IsContiguous)
         {
             dz = dy; // the engine's private tensor: mask it in place
-            if (dy.DType == DType.Float32)
-                VectorLoop.Binary(default(ReluBackwardOp<float>), y.ReadOnlyElements<float>(), dy.ReadOnlyElements<float>(), dy.Elements<float>());
-            else
-                VectorLoop.Binary(default(ReluBackwardOp<double>), y.ReadOnlyElements<double>(), dy.ReadOnlyElements<double>(), dy.Elements<double>());
+            DTypeSwitch.Float(dy.DType, new MaskInPlace(y, dy));
         }
         else
             dz = ElementwiseMap.Binary(y, dy, default(ReluBackwardOp<float>), default(ReluBackwardOp<double>), "LinearReluBackward");
-        var (dx, dw, db) = LinearBackward.Grads(this, dz, _w, _x, _rows, NeedsInputGrad(2));
+        var (dx, dw, db) = LinearNode.Grads(this, dz, _w, _x, _rows, NeedsInputGrad(2));
         return [dx, dw, db];
+    }
+
+    /// <summary>dy ← dy where y &gt; 0, else 0, in dy's own storage.</summary>
+    private readonly struct MaskInPlace(Tensor y, Tensor dy) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => VectorLoop.Binary(default(ReluBackwardOp<T>), y.ReadOnlyElements<T>(), dy.ReadOnlyElements<T>(), dy.Elements<T>());
     }
 }
