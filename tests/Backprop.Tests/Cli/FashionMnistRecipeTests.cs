@@ -1,24 +1,25 @@
+using Backprop.Cli.Recipes;
 using Backprop.NN;
 using Backprop.Training;
 
-namespace Backprop.Tests.Training;
+namespace Backprop.Tests.Cli;
 
-/// <summary>Training on the real Fashion-MNIST files (installed by .ci/run from dataset-fashion-mnist).</summary>
+/// <summary>The Fashion-MNIST recipe of `backprop train`, on the real files (installed by .ci/run from dataset-fashion-mnist).</summary>
 [Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
-public class TrainerTests : IDisposable
+public class FashionMnistRecipeTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("trainer").FullName;
+    private readonly string _dir = Directory.CreateTempSubdirectory("recipe").FullName;
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static TrainOptions Quick(int limit = 2000) => new() { Model = "mlp", TrainLimit = limit, Epochs = 2, BatchSize = 64, Seed = 7 };
+    private static FashionMnistOptions Quick(int limit = 2000) => new() { Model = "mlp", TrainLimit = limit, Epochs = 2, BatchSize = 64, Seed = 7 };
 
     private static double[][] Weights(Module m) => m.StateDict().Select(kv => kv.Value.ToDoubleArray()).ToArray();
 
     [Fact]
     public void Mlp_OnFourThousandRealImages_BeatsChanceClearly()
     {
-        var trainer = new Trainer(Quick(4000) with { Epochs = 1 });
+        var trainer = new FashionMnistRecipe(Quick(4000) with { Epochs = 1 });
         EpochMetrics m = trainer.TrainEpoch();
         // chance is 10 %; one epoch over 4,000 images reaches about 75 %
         Assert.True(m.TestAccuracy > 0.65, $"test accuracy {m.TestAccuracy}");
@@ -29,8 +30,8 @@ public class TrainerTests : IDisposable
     [Fact]
     public void SameSeed_GivesBitIdenticalMetricsAndWeights()
     {
-        var a = new Trainer(Quick());
-        var b = new Trainer(Quick());
+        var a = new FashionMnistRecipe(Quick());
+        var b = new FashionMnistRecipe(Quick());
         EpochMetrics ma = a.TrainEpoch(), mb = b.TrainEpoch();
         Assert.Equal(ma.TrainLoss, mb.TrainLoss);
         Assert.Equal(ma.TestLoss, mb.TestLoss);
@@ -41,37 +42,37 @@ public class TrainerTests : IDisposable
     [Fact]
     public void DifferentSeed_GivesDifferentWeights()
     {
-        var a = new Trainer(Quick());
-        var b = new Trainer(Quick() with { Seed = 8 });
+        var a = new FashionMnistRecipe(Quick());
+        var b = new FashionMnistRecipe(Quick() with { Seed = 8 });
         Assert.NotEqual(Weights(a.Model)[0], Weights(b.Model)[0]);
     }
 
     [Fact]
     public void TwoEpochs_EqualOneEpochThenResumeForTheSecond()
     {
-        var straight = new Trainer(Quick());
+        var straight = new FashionMnistRecipe(Quick());
         straight.TrainEpoch();
         straight.TrainEpoch();
 
-        var first = new Trainer(Quick());
+        var first = new FashionMnistRecipe(Quick());
         first.TrainEpoch();
         string checkpoint = Path.Combine(_dir, "epoch-1.ckpt");
         first.SaveCheckpoint(checkpoint);
 
-        var resumed = new Trainer(Quick(), resumeFrom: checkpoint);
+        var resumed = new FashionMnistRecipe(Quick(), resumeFrom: checkpoint);
         Assert.Equal(1, resumed.CompletedEpochs);
         resumed.TrainEpoch();
         Assert.Equal(Weights(straight.Model), Weights(resumed.Model));
-        Assert.Equal(straight.Optimizer.ParamGroups[0].LearningRate, resumed.Optimizer.ParamGroups[0].LearningRate);
+        Assert.Equal(straight.Trainer.Optimizer.ParamGroups[0].LearningRate, resumed.Trainer.Optimizer.ParamGroups[0].LearningRate);
     }
 
     [Fact]
     public void Resume_IntoOtherArchitecture_ListsMismatchedParameters()
     {
-        var mlp = new Trainer(Quick() with { Epochs = 1 });
+        var mlp = new FashionMnistRecipe(Quick() with { Epochs = 1 });
         string checkpoint = Path.Combine(_dir, "mlp.ckpt");
         mlp.SaveCheckpoint(checkpoint);
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(Quick() with { Model = "cnn" }, resumeFrom: checkpoint));
+        var e = Assert.Throws<ArgumentException>(() => new FashionMnistRecipe(Quick() with { Model = "cnn" }, resumeFrom: checkpoint));
         Assert.Contains("'mlp' model", e.Message);
         Assert.Contains("'0.weight': checkpoint has shape [512, 784]", e.Message);
     }
@@ -79,17 +80,17 @@ public class TrainerTests : IDisposable
     [Fact]
     public void Resume_WithDifferentSettings_IsRefused()
     {
-        var t = new Trainer(Quick());
+        var t = new FashionMnistRecipe(Quick());
         string checkpoint = Path.Combine(_dir, "a.ckpt");
         t.SaveCheckpoint(checkpoint);
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(Quick() with { BatchSize = 32 }, resumeFrom: checkpoint));
+        var e = Assert.Throws<ArgumentException>(() => new FashionMnistRecipe(Quick() with { BatchSize = 32 }, resumeFrom: checkpoint));
         Assert.Contains("batch_size", e.Message);
     }
 
     [Fact]
     public void HugeLearningRate_StopsWithTheStepNamed()
     {
-        var t = new Trainer(Quick() with { Optimizer = "sgd", LearningRate = 1e12 });
+        var t = new FashionMnistRecipe(Quick() with { Optimizer = "sgd", LearningRate = 1e12 });
         var e = Assert.Throws<TrainingDivergedException>(() => t.TrainEpoch());
         Assert.Contains("epoch 1, step", e.Message);
         Assert.Equal(0, t.CompletedEpochs);
