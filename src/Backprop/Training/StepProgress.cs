@@ -9,14 +9,14 @@ namespace Backprop.Training;
 /// <param name="GradNorm">The gradient norm before clipping, or NaN when the trainer does not clip by norm.</param>
 /// <param name="Examples">Examples trained on so far in this epoch.</param>
 /// <param name="Elapsed">Time since the epoch started.</param>
-/// <param name="Metrics">The training metrics, holding their running values over the epoch so far.</param>
+/// <param name="Metrics">The training metrics; their values are live (the running values over the epoch so far), so read them inside the handler.</param>
 public readonly record struct StepProgress(int Epoch, int Step, int Steps, long GlobalStep, double Loss, double GradNorm,
                                            long Examples, TimeSpan Elapsed, IReadOnlyList<IMetric> Metrics)
 {
     /// <summary>Training throughput of this epoch so far.</summary>
     public double SamplesPerSec => Examples / Elapsed.TotalSeconds;
 
-    /// <summary>The running value of the training metric called <paramref name="name"/>.</summary>
+    /// <summary>The running value of the training metric called <paramref name="name"/> at this moment (read it inside the handler).</summary>
     /// <exception cref="KeyNotFoundException">No training metric has that name.</exception>
     public double Metric(string name)
     {

@@ -48,6 +48,7 @@ public sealed class Trainer
     private IMetric[] _trainingMetrics = [new MeanLoss()];
     private IMetric[] _evaluationMetrics = [new MeanLoss()];
     private double? _maxGradNorm, _maxGradValue;
+    private LearningRateScheduler? _epochScheduler, _stepScheduler;
 
     /// <summary>Creates a trainer; set the optional parts (schedules, clipping, metrics, evaluation data) with initialisers.</summary>
     /// <param name="model">The model to train; its parameters are the ones clipped.</param>
@@ -82,11 +83,21 @@ public sealed class Trainer
     /// <summary>Batches evaluated after every epoch (e.g. a non-shuffling <c>DataLoader.Epoch(0)</c>); null for none.</summary>
     public IEnumerable<(Tensor Inputs, Tensor Targets)>? EvaluationData { get; init; }
 
-    /// <summary>A schedule stepped once after every epoch (e.g. <see cref="StepLR"/>); null for none.</summary>
-    public LearningRateScheduler? EpochScheduler { get; init; }
+    /// <summary>A schedule of <see cref="Optimizer"/> stepped once after every epoch (e.g. <see cref="StepLR"/>); null for none.</summary>
+    /// <exception cref="ArgumentException">It schedules another optimizer, or <see cref="StepScheduler"/> is set too.</exception>
+    public LearningRateScheduler? EpochScheduler
+    {
+        get => _epochScheduler;
+        init => _epochScheduler = CheckScheduler(value, _stepScheduler);
+    }
 
-    /// <summary>A schedule stepped once after every optimizer step (e.g. <see cref="OneCycleLR"/>); null for none.</summary>
-    public LearningRateScheduler? StepScheduler { get; init; }
+    /// <summary>A schedule of <see cref="Optimizer"/> stepped once after every optimizer step (e.g. <see cref="OneCycleLR"/>); null for none.</summary>
+    /// <exception cref="ArgumentException">It schedules another optimizer, or <see cref="EpochScheduler"/> is set too.</exception>
+    public LearningRateScheduler? StepScheduler
+    {
+        get => _stepScheduler;
+        init => _stepScheduler = CheckScheduler(value, _epochScheduler);
+    }
 
     /// <summary>Clip the gradients' global norm to this value before each step (<see cref="GradClip.ClipGradNorm"/>); null for no norm clipping.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Not a positive finite number.</exception>
@@ -314,6 +325,18 @@ public sealed class Trainer
         GlobalStep = Count(meta, StepKey, (long)epoch * StepsPerEpoch);
         EpochScheduler?.SetStepCount(checked((int)Count(meta, EpochScheduleKey, epoch)));
         StepScheduler?.SetStepCount(checked((int)Count(meta, StepScheduleKey, GlobalStep)));
+    }
+
+    private LearningRateScheduler? CheckScheduler(LearningRateScheduler? scheduler, LearningRateScheduler? other)
+    {
+        if (scheduler is null) return null;
+        if (!ReferenceEquals(scheduler.Optimizer, Optimizer))
+            throw new ArgumentException($"Trainer: the {scheduler.GetType().Name} schedules another optimizer than the trainer's {Optimizer.GetType().Name}");
+        // A scheduler sets the rate from the group's initial rate in closed form, so a second one would
+        // overwrite the first instead of composing with it.
+        if (other is not null)
+            throw new ArgumentException($"Trainer: set EpochScheduler or StepScheduler, not both: each sets the learning rate in closed form from the initial rate, so the later would overwrite the earlier ({other.GetType().Name}, {scheduler.GetType().Name}); for a per-epoch shape under per-step stepping, use a per-step schedule over all steps");
+        return scheduler;
     }
 
     private static long Count(IReadOnlyDictionary<string, string> meta, string key, long fallback)
