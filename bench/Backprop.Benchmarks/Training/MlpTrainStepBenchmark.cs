@@ -1,3 +1,4 @@
+using Backprop.Cli.Recipes;
 using BenchmarkDotNet.Attributes;
 using Backprop.NN;
 using Backprop.Optim;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Backprop.Cli.Recipes;
 using Backprop.Data;
 using Backprop.Memory;
 using Backprop.NN;

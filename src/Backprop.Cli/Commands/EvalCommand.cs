@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using Backprop.Cli.Recipes;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.NN;
-using Backprop.Training;
 using Spectre.Console;
 
 namespace Backprop.Cli.Commands;
@@ -38,13 +38,13 @@ internal static class EvalCommand
             name = c.Metadata.GetValueOrDefault("model") ?? throw new InvalidDataException($"{path} has no model name; it was not written by `backprop train`");
             model = Models.Create(name);
             model.LoadStateDict(c.WithPrefix("model."));
-            test = Trainer.LoadTestSet(dataDir);
+            test = FashionMnistRecipe.LoadTestSet(dataDir);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
             throw new CliException(e.Message);
         }
-        var (loss, accuracy, confusion) = Trainer.Evaluate(model, name, test.Images, test.Labels);
+        var (loss, accuracy, confusion) = FashionMnistRecipe.Evaluate(model, name, test.Images, test.Labels);
 
         IAnsiConsole console = TrainCommand.ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]{Path.GetFileName(path)}[/]: {name} after epoch {c.Metadata.GetValueOrDefault("epoch", "?")}");

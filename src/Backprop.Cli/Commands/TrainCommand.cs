@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Backprop.Cli.Recipes;
 using Backprop.Cli.Reporting;
 using Backprop.Data;
 using Backprop.Training;
@@ -17,7 +18,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong("mlp", "cnn");
+        model.AcceptOnlyFromAmong(Models.Names);
         var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
         Option<int> epochs = CliOptions.Count("--epochs", 5, 1000, "Epochs to train (a resumed run continues up to this count).");
         Option<int> batchSize = CliOptions.Count("--batch-size", 128, 60000, "Examples per step.");
@@ -29,7 +30,7 @@ internal static class TrainCommand
         });
         var lrDecay = CliOptions.Double("--lr-decay", 0.7, "Learning-rate factor applied after every epoch (1 = constant).", positive: true);
         var optimizer = new Option<string>("--optimizer") { Description = "sgd (momentum 0.9), adam or adamw.", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong("sgd", "adam", "adamw");
+        optimizer.AcceptOnlyFromAmong(FashionMnistRecipe.OptimizerNames);
         var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0UL };
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs).", HelpName = "N" };
@@ -46,7 +47,7 @@ internal static class TrainCommand
         };
         command.SetAction(parse =>
         {
-            var options = new TrainOptions
+            var options = new FashionMnistOptions
             {
                 Model = parse.GetValue(model)!,
                 DataDir = parse.GetValue(dataDir)!,
@@ -64,7 +65,7 @@ internal static class TrainCommand
         return command;
     }
 
-    private static int Run(TrainOptions options, int threads, string? outDir, string? resume, TextWriter stdout, TextWriter stderr)
+    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, TextWriter stdout, TextWriter stderr)
     {
         Threading.ThreadCount = threads;
         if (resume is not null && !File.Exists(resume))
@@ -75,10 +76,10 @@ internal static class TrainCommand
         string checkpoints = Path.Combine(outDir, "checkpoints");
         Directory.CreateDirectory(checkpoints);
 
-        Trainer trainer;
+        FashionMnistRecipe recipe;
         try
         {
-            trainer = new Trainer(options, resume);
+            recipe = new FashionMnistRecipe(options, resume);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
@@ -86,30 +87,30 @@ internal static class TrainCommand
         }
 
         var console = ConsoleFor(stdout);
-        console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({trainer.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Threading.ThreadCount} thread(s), seed {options.Seed}");
-        console.MarkupLineInterpolated($"{trainer.Model.ParameterCount():N0} parameters; writing to [blue]{Path.GetFullPath(outDir)}[/]");
-        if (trainer.CompletedEpochs > 0)
-            console.MarkupLineInterpolated($"resumed from {resume} after epoch {trainer.CompletedEpochs}");
+        console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Threading.ThreadCount} thread(s), seed {options.Seed}");
+        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{Path.GetFullPath(outDir)}[/]");
+        if (recipe.CompletedEpochs > 0)
+            console.MarkupLineInterpolated($"resumed from {resume} after epoch {recipe.CompletedEpochs}");
 
-        var log = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), keepEpochsUpTo: trainer.CompletedEpochs);
-        if (trainer.CompletedEpochs >= options.Epochs)
-            console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {trainer.CompletedEpochs} epochs (--epochs {options.Epochs})");
+        var log = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), keepEpochsUpTo: recipe.CompletedEpochs);
+        if (recipe.CompletedEpochs >= options.Epochs)
+            console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {recipe.CompletedEpochs} epochs (--epochs {options.Epochs})");
 
-        while (trainer.CompletedEpochs < options.Epochs)
+        while (recipe.CompletedEpochs < options.Epochs)
         {
-            int epoch = trainer.CompletedEpochs + 1;
+            int epoch = recipe.CompletedEpochs + 1;
             EpochMetrics metrics;
             try
             {
-                metrics = EpochWithProgress(trainer, epoch, options.Epochs, console);
+                metrics = EpochWithProgress(recipe, epoch, options.Epochs, console);
             }
             catch (TrainingDivergedException e)
             {
                 string last = epoch > 1 ? Path.Combine(checkpoints, $"epoch-{epoch - 1}.ckpt") : "(none yet)";
-                throw new CliException($"{e.Message} Last good checkpoint: {last}");
+                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}");
             }
             string checkpoint = Path.Combine(checkpoints, $"epoch-{epoch}.ckpt");
-            trainer.SaveCheckpoint(checkpoint);
+            recipe.SaveCheckpoint(checkpoint);
             log.Append(metrics);
             SavePlot(log.Entries, Path.Combine(outDir, "curves.png"), options.Model);
             console.MarkupLineInterpolated(
@@ -131,24 +132,33 @@ internal static class TrainCommand
         CurvesPlot.Save(path, model, epochs, trainLoss, testLoss, trainAcc, testAcc);
     }
 
-    private static EpochMetrics EpochWithProgress(Trainer trainer, int epoch, int epochs, IAnsiConsole console)
+    private static EpochMetrics EpochWithProgress(FashionMnistRecipe recipe, int epoch, int epochs, IAnsiConsole console)
     {
         if (!console.Profile.Capabilities.Interactive)
-            return trainer.TrainEpoch();
+            return recipe.TrainEpoch();
         EpochMetrics result = null!;
         console.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: trainer.StepsPerEpoch);
-                result = trainer.TrainEpoch(p =>
+                var task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: recipe.StepsPerEpoch);
+                void OnStep(StepProgress p)
                 {
                     task.Value = p.Step;
                     if (p.Step % 10 == 0 || p.Step == p.Steps)
                         task.Description = string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{epochs}  loss {p.Loss:F4}  acc {p.Accuracy:P1}  {p.SamplesPerSec:N0}/s");
-                });
+                            $"epoch {epoch}/{epochs}  loss {p.Metric("loss"):F4}  acc {p.Metric("accuracy"):P1}  {p.SamplesPerSec:N0}/s");
+                }
+                recipe.Trainer.StepCompleted += OnStep;
+                try
+                {
+                    result = recipe.TrainEpoch();
+                }
+                finally
+                {
+                    recipe.Trainer.StepCompleted -= OnStep;
+                }
                 task.Description = $"epoch {epoch}/{epochs}  evaluating";
             });
         return result;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Backprop.Training;
+using Backprop.Cli.Recipes;
 
 namespace Backprop.Cli.Reporting;
 

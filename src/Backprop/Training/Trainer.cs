@@ -1,274 +1,352 @@
 using System.Diagnostics;
 using System.Globalization;
 using Backprop.Data;
+using Backprop.Memory;
 using Backprop.IO;
 using Backprop.NN;
 using Backprop.Optim;
 
 namespace Backprop.Training;
 
-/// <summary>Settings of a Fashion-MNIST training run (the CLI's `train` flags).</summary>
-public sealed record TrainOptions
-{
-    /// <summary>"mlp" or "cnn".</summary>
-    public string Model { get; init; } = "mlp";
-
-    /// <summary>Directory with the IDX files.</summary>
-    public string DataDir { get; init; } = FashionMnist.DefaultDirectory;
-
-    /// <summary>Number of epochs to reach (a resumed run continues up to this count).</summary>
-    public int Epochs { get; init; } = 5;
-
-    /// <summary>Examples per step.</summary>
-    public int BatchSize { get; init; } = 128;
-
-    /// <summary>Learning rate; null picks the optimizer's default for this recipe.</summary>
-    public double? LearningRate { get; init; }
-
-    /// <summary>"sgd" (momentum 0.9), "adam" or "adamw".</summary>
-    public string Optimizer { get; init; } = "adam";
-
-    /// <summary>Seed for initialisation and shuffling.</summary>
-    public ulong Seed { get; init; }
-
-    /// <summary>Learning-rate factor applied after every epoch (1 = constant). Per-epoch, so it does not depend on the run's length and resuming stays exact.</summary>
-    public double LearningRateDecay { get; init; } = 0.7;
-
-    /// <summary>Use only the first N training images (null = all).</summary>
-    public int? TrainLimit { get; init; }
-
-    /// <summary>Peak learning rate after the recipe's defaults are applied.</summary>
-    public double EffectiveLearningRate => LearningRate ?? (Optimizer == "sgd" ? 0.05 : 1e-3);
-}
-
-/// <summary>One epoch's results, as written to metrics.jsonl.</summary>
-public sealed record EpochMetrics(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
-                                  double SamplesPerSec, double Seconds);
-
-/// <summary>Live numbers during an epoch, for progress displays.</summary>
-public readonly record struct StepProgress(int Epoch, int Step, int Steps, double Loss, double Accuracy, double SamplesPerSec);
-
-/// <summary>Thrown when the loss stops being a finite number.</summary>
-public sealed class TrainingDivergedException(string message) : Exception(message);
-
 /// <summary>
-/// Trains a model on Fashion-MNIST with exact resume: the model, optimizer state, schedule
-/// position and epoch are checkpointed, and the data order of an epoch depends only on the seed
-/// and the epoch number, so training 2 epochs equals training 1, resuming, and training 1 more.
+/// Trains any model on any data with any loss: epochs of optimizer steps with optional
+/// learning-rate schedules (per epoch and per step), gradient clipping, pluggable metrics,
+/// evaluation after each epoch, divergence detection and checkpoints with exact resume.
+/// Progress is reported through <see cref="StepCompleted"/> and <see cref="EpochCompleted"/>;
+/// the trainer prints nothing.
 /// </summary>
+/// <remarks>
+/// Resume is exact at epoch boundaries: a checkpoint holds the model, the optimizer state, the
+/// schedules' positions, the state of <see cref="Generator"/> and the epoch, and the data order
+/// of an epoch depends only on the loader's seed and the epoch number, so training 2 epochs gives
+/// the same weights as training 1, saving, loading into a new trainer and training 1 more.
+/// </remarks>
+/// <example>
+/// <code>
+/// var trainer = new Trainer(model, optimizer, (y, t) => Functional.CrossEntropy(y, t), trainLoader)
+/// {
+///     EvaluationData = testLoader.Epoch(0),
+///     EpochScheduler = new StepLR(optimizer, stepSize: 1, gamma: 0.7),
+///     MaxGradNorm = 1.0,
+///     TrainingMetrics = [new MeanLoss(), new Accuracy()],
+///     EvaluationMetrics = [new MeanLoss(), new Accuracy()],
+/// };
+/// trainer.EpochCompleted += r => Console.WriteLine($"epoch {r.Epoch}: {r.Evaluation!["accuracy"]:P1}");
+/// trainer.Fit(epochs: 5, checkpointDirectory: "checkpoints");
+/// </code>
+/// </example>
 public sealed class Trainer
 {
-    private readonly Tensor _trainX, _trainY, _testX, _testY;
-    private readonly DataLoader _loader;
-    private readonly StepLR _schedule;
-    private readonly Generator _rng;
+    /// <summary>The "format" metadata value of a training checkpoint.</summary>
+    public const string CheckpointFormat = "backprop-train-1";
 
-    /// <summary>Loads the data, builds the model and optimizer, and restores <paramref name="resumeFrom"/> if given.</summary>
-    /// <exception cref="ArgumentException">Bad options, or a checkpoint of another model or optimizer.</exception>
-    public Trainer(TrainOptions options, string? resumeFrom = null)
+    // Metadata keys the trainer owns; a caller's extra metadata may not use them.
+    private const string FormatKey = "format", EpochKey = "epoch", StepKey = "step",
+                         EpochScheduleKey = "epoch_schedule_steps", StepScheduleKey = "step_schedule_steps";
+
+    private readonly Parameter[] _parameters;
+    private readonly MetricBatch _batch = new();
+    private IMetric[] _trainingMetrics = [new MeanLoss()];
+    private IMetric[] _evaluationMetrics = [new MeanLoss()];
+    private double? _maxGradNorm, _maxGradValue;
+    private LearningRateScheduler? _epochScheduler, _stepScheduler;
+
+    /// <summary>Creates a trainer; set the optional parts (schedules, clipping, metrics, evaluation data) with initialisers.</summary>
+    /// <param name="model">The model to train; its parameters are the ones clipped.</param>
+    /// <param name="optimizer">The optimizer over the model's parameters.</param>
+    /// <param name="loss">Loss function (outputs, targets) → scalar tensor, e.g. <c>(y, t) => Functional.CrossEntropy(y, t)</c>.</param>
+    /// <param name="trainingData">The training batches; epoch e (from 0) trains on <c>trainingData.Epoch(e)</c>.</param>
+    public Trainer(Module model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, DataLoader trainingData)
     {
-        if (options.Model is not ("mlp" or "cnn"))
-            throw new ArgumentException($"train: unknown model '{options.Model}' (use mlp or cnn)");
-        if (options.Optimizer is not ("sgd" or "adam" or "adamw"))
-            throw new ArgumentException($"train: unknown optimizer '{options.Optimizer}' (use sgd, adam or adamw)");
-        Options = options;
-        _rng = new Generator(options.Seed);
-
-        (Tensor trainX, Tensor trainY) = FashionMnist.Load(options.DataDir, train: true);
-        (Tensor testX, Tensor testY) = FashionMnist.Load(options.DataDir, train: false);
-        if (options.TrainLimit is int limit && limit < trainX.Shape[0])
-        {
-            trainX = trainX.Narrow(0, 0, limit).Contiguous();
-            trainY = trainY.Narrow(0, 0, limit).Contiguous();
-        }
-        _trainX = Normalize(trainX);
-        _trainY = trainY;
-        _testX = Normalize(testX);
-        _testY = testY;
-        _loader = new DataLoader(new TensorDataset(_trainX, _trainY), options.BatchSize, shuffle: true, dropLast: false, seed: options.Seed);
-
-        // Everything random in the run (initialisation here, dropout in models that have it) draws from
-        // the run's own generator, whose state goes into every checkpoint.
-        Model = Models.Create(options.Model, _rng);
-        double lr = options.EffectiveLearningRate;
-        Optimizer = options.Optimizer switch
-        {
-            "sgd" => new Sgd(Model.Parameters(), new SgdOptions(LearningRate: lr, Momentum: 0.9)),
-            "adamw" => new AdamW(Model.Parameters(), new AdamOptions(LearningRate: lr, WeightDecay: 0.01)),
-            _ => new Adam(Model.Parameters(), new AdamOptions(LearningRate: lr)),
-        };
-        // Exponential decay per epoch: the rate at epoch e never depends on how many epochs the run has.
-        _schedule = new StepLR(Optimizer, stepSize: 1, gamma: options.LearningRateDecay);
-        if (resumeFrom is not null) Restore(resumeFrom);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(trainingData);
+        Model = model;
+        Optimizer = optimizer;
+        LossFunction = loss;
+        TrainingData = trainingData;
+        _parameters = [.. model.Parameters()];
     }
 
-    /// <summary>The options of this run.</summary>
-    public TrainOptions Options { get; }
-
-    /// <summary>The network.</summary>
-    public Sequential Model { get; }
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; }
 
     /// <summary>The optimizer.</summary>
     public Optimizer Optimizer { get; }
 
-    /// <summary>Epochs already completed (0 for a fresh run).</summary>
+    /// <summary>The loss function (outputs, targets) → scalar tensor.</summary>
+    public Func<Tensor, Tensor, Tensor> LossFunction { get; }
+
+    /// <summary>The training batches.</summary>
+    public DataLoader TrainingData { get; }
+
+    /// <summary>Batches evaluated after every epoch (e.g. a non-shuffling <c>DataLoader.Epoch(0)</c>); null for none.</summary>
+    public IEnumerable<(Tensor Inputs, Tensor Targets)>? EvaluationData { get; init; }
+
+    /// <summary>A schedule of <see cref="Optimizer"/> stepped once after every epoch (e.g. <see cref="StepLR"/>); null for none.</summary>
+    /// <exception cref="ArgumentException">It schedules another optimizer, or <see cref="StepScheduler"/> is set too.</exception>
+    public LearningRateScheduler? EpochScheduler
+    {
+        get => _epochScheduler;
+        init => _epochScheduler = CheckScheduler(value, _stepScheduler);
+    }
+
+    /// <summary>A schedule of <see cref="Optimizer"/> stepped once after every optimizer step (e.g. <see cref="OneCycleLR"/>); null for none.</summary>
+    /// <exception cref="ArgumentException">It schedules another optimizer, or <see cref="EpochScheduler"/> is set too.</exception>
+    public LearningRateScheduler? StepScheduler
+    {
+        get => _stepScheduler;
+        init => _stepScheduler = CheckScheduler(value, _epochScheduler);
+    }
+
+    /// <summary>Clip the gradients' global norm to this value before each step (<see cref="GradClip.ClipGradNorm"/>); null for no norm clipping.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not a positive finite number.</exception>
+    public double? MaxGradNorm
+    {
+        get => _maxGradNorm;
+        init => _maxGradNorm = value is double v && !(v > 0 && double.IsFinite(v))
+            ? throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), v, "Trainer: MaxGradNorm must be a positive finite number")
+            : value;
+    }
+
+    /// <summary>The p of the norm <see cref="MaxGradNorm"/> limits (2 by default; infinity for the largest magnitude).</summary>
+    public double GradNormType { get; init; } = 2;
+
+    /// <summary>Clamp every gradient element into [−value, value] before each step (<see cref="GradClip.ClipGradValue"/>); null for none. Applied before norm clipping.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative or not a number.</exception>
+    public double? MaxGradValue
+    {
+        get => _maxGradValue;
+        init => _maxGradValue = value is double v && !(v >= 0)
+            ? throw new ArgumentOutOfRangeException(nameof(MaxGradValue), v, "Trainer: MaxGradValue must be zero or more")
+            : value;
+    }
+
+    /// <summary>Metrics accumulated over each training epoch (default: the mean loss, "loss").</summary>
+    /// <exception cref="ArgumentException">Two metrics share a name.</exception>
+    public IReadOnlyList<IMetric> TrainingMetrics
+    {
+        get => _trainingMetrics;
+        init
+        {
+            Evaluation.CheckNames(value);
+            _trainingMetrics = [.. value];
+        }
+    }
+
+    /// <summary>Metrics computed on <see cref="EvaluationData"/> after each epoch (default: the mean loss, "loss").</summary>
+    /// <exception cref="ArgumentException">Two metrics share a name.</exception>
+    public IReadOnlyList<IMetric> EvaluationMetrics
+    {
+        get => _evaluationMetrics;
+        init
+        {
+            Evaluation.CheckNames(value);
+            _evaluationMetrics = [.. value];
+        }
+    }
+
+    /// <summary>The run's random generator (initialisation, dropout), saved in checkpoints and restored on resume; null for none.</summary>
+    public Generator? Generator { get; init; }
+
+    /// <summary>Epochs completed so far (0 for a fresh run; the checkpoint's epoch after a resume).</summary>
     public int CompletedEpochs { get; private set; }
 
-    /// <summary>Training examples in use.</summary>
-    public int TrainCount => _trainX.Shape[0];
+    /// <summary>Optimizer steps taken so far, over all epochs.</summary>
+    public long GlobalStep { get; private set; }
 
     /// <summary>Steps per epoch.</summary>
-    public int StepsPerEpoch => _loader.BatchCount;
+    public int StepsPerEpoch => TrainingData.BatchCount;
 
-    private static Tensor Normalize(Tensor x) => Transforms.Normalize(x, FashionMnist.PixelMean, FashionMnist.PixelStd);
+    /// <summary>Raised after every optimizer step, with the running training metrics.</summary>
+    public event Action<StepProgress>? StepCompleted;
 
-    private Tensor Shape(Tensor x) => Options.Model == "cnn" ? x.View(x.Shape[0], 1, 28, 28) : x;
+    /// <summary>Raised after every epoch, once its evaluation is done and the epoch schedule has stepped.</summary>
+    public event Action<EpochResult>? EpochCompleted;
 
-    /// <summary>Trains the next epoch and evaluates on the test set.</summary>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite (the message names the step).</exception>
-    public EpochMetrics TrainEpoch(Action<StepProgress>? progress = null)
+    /// <summary>Trains until <see cref="CompletedEpochs"/> reaches <paramref name="epochs"/>, saving <c>epoch-N.ckpt</c> into <paramref name="checkpointDirectory"/> after every epoch when given.</summary>
+    /// <returns>The epochs trained by this call, in order (empty when the run is already that far).</returns>
+    /// <exception cref="TrainingDivergedException">A loss was NaN or infinite; earlier epochs' checkpoints are kept.</exception>
+    public List<EpochResult> Fit(int epochs, string? checkpointDirectory = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epochs);
+        var results = new List<EpochResult>();
+        while (CompletedEpochs < epochs)
+        {
+            EpochResult result = TrainEpoch();
+            if (checkpointDirectory is not null)
+                SaveCheckpoint(Path.Combine(checkpointDirectory, $"epoch-{result.Epoch}.ckpt"));
+            results.Add(result);
+        }
+        return results;
+    }
+
+    /// <summary>Trains the next epoch, evaluates on <see cref="EvaluationData"/> if set, and steps the epoch schedule.</summary>
+    /// <exception cref="TrainingDivergedException">A loss was NaN or infinite; the epoch is not counted as completed.</exception>
+    public EpochResult TrainEpoch()
     {
         int epoch = CompletedEpochs + 1;
+        int steps = TrainingData.BatchCount;
         Model.Train();
+        foreach (IMetric metric in _trainingMetrics) metric.Reset();
         var clock = Stopwatch.StartNew();
-        double lossSum = 0;
-        long correct = 0, seen = 0;
-        int step = 0, steps = _loader.BatchCount;
-        foreach (var (x, y) in _loader.Epoch(epoch - 1))
+        long examples = 0;
+        int step = 0;
+        foreach (var (inputs, targets) in TrainingData.Epoch(epoch - 1))
         {
             step++;
-            Optimizer.ZeroGrad();
-            Tensor logits = Model.Forward(Shape(x));
-            Tensor loss = Functional.CrossEntropy(logits, y);
-            double lossValue = loss.Item();
-            if (!double.IsFinite(lossValue))
-                throw new TrainingDivergedException(
-                    $"the loss became {lossValue.ToString(CultureInfo.InvariantCulture)} at epoch {epoch}, step {step} of {steps}; training stopped " +
-                    "(try a smaller --lr). Checkpoints of earlier epochs are kept.");
-            loss.Backward();
-            Optimizer.Step();
-
-            int n = x.Shape[0];
-            lossSum += lossValue * n;
-            seen += n;
-            correct += CountCorrect(logits, y);
-            progress?.Invoke(new StepProgress(epoch, step, steps, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds));
+            double loss, gradNorm;
+            using (TensorScope.Begin(inputs, targets)) // the step's tensors, the batch included, are recycled when it ends
+                (loss, gradNorm) = TrainStep(inputs, targets, epoch, step, steps);
+            GlobalStep++;
+            StepScheduler?.Step();
+            examples += inputs.Shape[0];
+            StepCompleted?.Invoke(new StepProgress(epoch, step, steps, GlobalStep, loss, gradNorm, examples, clock.Elapsed, _trainingMetrics));
         }
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        var (testLoss, testAccuracy, _) = Evaluate();
+        Dictionary<string, double> training = Evaluation.Values(_trainingMetrics);
+        Dictionary<string, double>? evaluation = EvaluationData is null ? null : Evaluate();
         CompletedEpochs = epoch;
-        _schedule.Step();
-        return new EpochMetrics(epoch, lossSum / seen, (double)correct / seen, testLoss, testAccuracy, seen / trainSeconds, clock.Elapsed.TotalSeconds);
+        EpochScheduler?.Step();
+        var result = new EpochResult(epoch, step, examples, training, evaluation, trainSeconds, clock.Elapsed.TotalSeconds);
+        EpochCompleted?.Invoke(result);
+        return result;
     }
 
-    /// <summary>Test-set loss, accuracy and confusion matrix [true, predicted].</summary>
-    public (double Loss, double Accuracy, int[,] Confusion) Evaluate() => Evaluate(Model, Options.Model, _testX, _testY);
-
-    /// <summary>Loss, accuracy and confusion matrix of <paramref name="model"/> on normalised images.</summary>
-    public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, string modelName, Tensor images, Tensor labels)
+    /// <summary>
+    /// One training step on one batch: zero the gradients, forward, loss, divergence check, backward,
+    /// gradient clipping, optimizer step, and the training metrics' update. Every tensor the step makes
+    /// is dead when it returns (the caller's <see cref="TensorScope"/> recycles them); it returns the loss and the gradient norm before clipping (NaN without
+    /// norm clipping).
+    /// </summary>
+    private (double Loss, double GradNorm) TrainStep(Tensor inputs, Tensor targets, int epoch, int step, int steps)
     {
-        model.Eval();
-        var confusion = new int[10, 10];
-        double lossSum = 0;
-        long correct = 0;
-        int n = images.Shape[0];
+        Optimizer.ZeroGrad();
+        Tensor outputs = Model.Forward(inputs);
+        Tensor loss = LossFunction(outputs, targets);
+        double lossValue = loss.Item();
+        if (!double.IsFinite(lossValue))
+            throw new TrainingDivergedException(lossValue, epoch, step, steps);
+        loss.Backward();
+        if (_maxGradValue is double clipValue) GradClip.ClipGradValue(_parameters, clipValue);
+        double gradNorm = _maxGradNorm is double maxNorm ? GradClip.ClipGradNorm(_parameters, maxNorm, GradNormType) : double.NaN;
+        Optimizer.Step();
+
         using (GradMode.Disable())
         {
-            for (int start = 0; start < n; start += 1000)
-            {
-                int count = Math.Min(1000, n - start);
-                Tensor x = images.Narrow(0, start, count);
-                if (modelName == "cnn") x = x.Reshape(count, 1, 28, 28);
-                Tensor y = labels.Narrow(0, start, count);
-                Tensor logits = model.Forward(x);
-                lossSum += Functional.CrossEntropy(logits, y, Reduction.Sum).Item();
-                long[] predicted = logits.ArgMax(1).ToArray<long>();
-                long[] truth = y.ToArray<long>();
-                for (int i = 0; i < count; i++)
-                {
-                    confusion[truth[i], predicted[i]]++;
-                    if (truth[i] == predicted[i]) correct++;
-                }
-            }
+            _batch.Set(inputs, outputs, targets, lossValue);
+            foreach (IMetric metric in _trainingMetrics) metric.Update(_batch);
+            _batch.Clear();
         }
-        model.Train();
-        return (lossSum / n, (double)correct / n, confusion);
+        return (lossValue, gradNorm);
     }
 
-    /// <summary>Loads and normalises the test split, for evaluating a checkpoint.</summary>
-    public static (Tensor Images, Tensor Labels) LoadTestSet(string dataDir)
+    /// <summary>The evaluation metrics on <see cref="EvaluationData"/>, by name (see <see cref="Evaluation.Run"/>).</summary>
+    /// <exception cref="InvalidOperationException">The trainer has no evaluation data.</exception>
+    public Dictionary<string, double> Evaluate()
     {
-        var (x, y) = FashionMnist.Load(dataDir, train: false);
-        return (Normalize(x), y);
+        if (EvaluationData is null)
+            throw new InvalidOperationException("Trainer.Evaluate: no EvaluationData was set");
+        return Evaluation.Run(Model, EvaluationData, _evaluationMetrics, LossFunction);
     }
 
-    private static long CountCorrect(Tensor logits, Tensor labels)
-    {
-        long[] predicted;
-        using (GradMode.Disable()) predicted = logits.ArgMax(1).ToArray<long>();
-        long[] truth = labels.ToArray<long>();
-        long correct = 0;
-        for (int i = 0; i < truth.Length; i++) if (predicted[i] == truth[i]) correct++;
-        return correct;
-    }
-
-    /// <summary>Writes model, optimizer, schedule position and epoch to <paramref name="path"/> (crash-safe).</summary>
-    public void SaveCheckpoint(string path)
+    /// <summary>
+    /// The training state as a checkpoint: tensors "model.*", "optimizer.*" and "rng" (when there is a
+    /// <see cref="Generator"/>); metadata "format", the caller's <paramref name="metadata"/>, "epoch",
+    /// "step" and the schedules' positions.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="metadata"/> uses a key the trainer writes itself.</exception>
+    public Checkpoint ToCheckpoint(IEnumerable<KeyValuePair<string, string>>? metadata = null)
     {
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (var (name, t) in Model.StateDict()) tensors.Add(new("model." + name, t));
         foreach (var (name, t) in Optimizer.StateDict()) tensors.Add(new("optimizer." + name, t));
-        ulong[] rng = _rng.GetState();
-        var rngWords = new long[rng.Length];
-        for (int i = 0; i < rng.Length; i++) rngWords[i] = unchecked((long)rng[i]);
-        tensors.Add(new("rng", Tensor.FromArray(rngWords)));
-        var metadata = new Dictionary<string, string>
+        if (Generator is not null)
         {
-            ["format"] = "backprop-train-1",
-            ["model"] = Options.Model,
-            ["optimizer"] = Options.Optimizer,
-            ["epoch"] = CompletedEpochs.ToString(CultureInfo.InvariantCulture),
-            ["epochs"] = Options.Epochs.ToString(CultureInfo.InvariantCulture),
-            ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
-            ["lr"] = Options.EffectiveLearningRate.ToString("R", CultureInfo.InvariantCulture),
-            ["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture),
-            ["train_count"] = TrainCount.ToString(CultureInfo.InvariantCulture),
-            ["lr_decay"] = Options.LearningRateDecay.ToString("R", CultureInfo.InvariantCulture),
-        };
-        new Checkpoint(tensors, metadata).Save(path);
+            ulong[] state = Generator.GetState();
+            var words = new long[state.Length];
+            for (int i = 0; i < state.Length; i++) words[i] = unchecked((long)state[i]);
+            tensors.Add(new("rng", Tensor.FromArray(words)));
+        }
+        var meta = new Dictionary<string, string> { [FormatKey] = CheckpointFormat };
+        foreach (var (key, value) in metadata ?? [])
+        {
+            if (key is FormatKey or EpochKey or StepKey or EpochScheduleKey or StepScheduleKey)
+                throw new ArgumentException($"Trainer.ToCheckpoint: the metadata key '{key}' is written by the trainer; use another name");
+            meta[key] = value;
+        }
+        meta[EpochKey] = CompletedEpochs.ToString(CultureInfo.InvariantCulture);
+        meta[StepKey] = GlobalStep.ToString(CultureInfo.InvariantCulture);
+        if (EpochScheduler is not null) meta[EpochScheduleKey] = EpochScheduler.StepCount.ToString(CultureInfo.InvariantCulture);
+        if (StepScheduler is not null) meta[StepScheduleKey] = StepScheduler.StepCount.ToString(CultureInfo.InvariantCulture);
+        return new Checkpoint(tensors, meta);
     }
 
-    private void Restore(string path)
+    /// <summary>Writes <see cref="ToCheckpoint"/> to <paramref name="path"/> crash-safely (see <see cref="Checkpoint.Save"/>).</summary>
+    /// <exception cref="IOException">The file could not be written; a previous file at the path is untouched.</exception>
+    public void SaveCheckpoint(string path, IEnumerable<KeyValuePair<string, string>>? metadata = null) => ToCheckpoint(metadata).Save(path);
+
+    /// <summary>Reads a checkpoint file and restores it (see <see cref="LoadCheckpoint(Checkpoint)"/>).</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">The file is damaged or not a training checkpoint.</exception>
+    /// <exception cref="ArgumentException">The checkpoint does not fit this model or optimizer.</exception>
+    public void LoadCheckpoint(string path) => LoadCheckpoint(Checkpoint.Load(path));
+
+    /// <summary>
+    /// Restores the model, the optimizer, the generator, the epoch and step counters and the schedules'
+    /// positions from a checkpoint written by <see cref="ToCheckpoint"/> (checkpoints without "step" or
+    /// schedule positions, from earlier versions, count full epochs).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a training checkpoint, or the generator state is missing.</exception>
+    /// <exception cref="ArgumentException">The model or optimizer state does not fit; nothing is copied when the model does not fit.</exception>
+    public void LoadCheckpoint(Checkpoint checkpoint)
     {
-        Checkpoint c = Checkpoint.Load(path);
-        if (!c.Metadata.TryGetValue("format", out string? format) || format != "backprop-train-1")
-            throw new ArgumentException($"resume: {path} is not a training checkpoint");
-        void Expect(string key, string actual)
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        IReadOnlyDictionary<string, string> meta = checkpoint.Metadata;
+        if (meta.GetValueOrDefault(FormatKey) != CheckpointFormat || !meta.TryGetValue(EpochKey, out string? epochText)
+            || !int.TryParse(epochText, NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
+            throw new InvalidDataException($"Trainer.LoadCheckpoint: not a training checkpoint (it needs format = {CheckpointFormat} and an epoch)");
+        Tensor? rng = null;
+        if (Generator is not null)
         {
-            if (c.Metadata.TryGetValue(key, out string? saved) && saved != actual)
-                throw new ArgumentException($"resume: {path} was trained with {key} = {saved}, but this run uses {key} = {actual}; use the same settings to resume exactly");
+            foreach (var (name, t) in checkpoint.Tensors) if (name == "rng") rng = t;
+            if (rng is null)
+                throw new InvalidDataException("Trainer.LoadCheckpoint: the checkpoint has no generator state ('rng'), but this trainer has a Generator to restore");
         }
-        Expect("optimizer", Options.Optimizer);
-        Expect("batch_size", Options.BatchSize.ToString(CultureInfo.InvariantCulture));
-        Expect("seed", Options.Seed.ToString(CultureInfo.InvariantCulture));
-        Expect("train_count", TrainCount.ToString(CultureInfo.InvariantCulture));
-        Expect("lr", Options.EffectiveLearningRate.ToString("R", CultureInfo.InvariantCulture));
-        Expect("lr_decay", Options.LearningRateDecay.ToString("R", CultureInfo.InvariantCulture));
-        try
+
+        Model.LoadStateDict(checkpoint.WithPrefix("model."));
+        Optimizer.LoadStateDict(checkpoint.WithPrefix("optimizer."));
+        if (rng is not null)
         {
-            Model.LoadStateDict(c.WithPrefix("model."));
+            long[] words = rng.ToArray<long>();
+            var state = new ulong[words.Length];
+            for (int i = 0; i < words.Length; i++) state[i] = unchecked((ulong)words[i]);
+            Generator!.SetState(state);
         }
-        catch (ArgumentException e)
-        {
-            string savedModel = c.Metadata.GetValueOrDefault("model", "?");
-            throw new ArgumentException($"resume: {path} holds a '{savedModel}' model that does not fit '{Options.Model}'. {e.Message}", e);
-        }
-        Optimizer.LoadStateDict(c.WithPrefix("optimizer."));
-        long[] words = c.Get("rng").ToArray<long>();
-        var state = new ulong[words.Length];
-        for (int i = 0; i < words.Length; i++) state[i] = unchecked((ulong)words[i]);
-        _rng.SetState(state);
-        CompletedEpochs = int.Parse(c.Metadata["epoch"], CultureInfo.InvariantCulture);
-        _schedule.SetStepCount(CompletedEpochs);
+        CompletedEpochs = epoch;
+        GlobalStep = Count(meta, StepKey, (long)epoch * StepsPerEpoch);
+        EpochScheduler?.SetStepCount(checked((int)Count(meta, EpochScheduleKey, epoch)));
+        StepScheduler?.SetStepCount(checked((int)Count(meta, StepScheduleKey, GlobalStep)));
+    }
+
+    private LearningRateScheduler? CheckScheduler(LearningRateScheduler? scheduler, LearningRateScheduler? other)
+    {
+        if (scheduler is null) return null;
+        if (!ReferenceEquals(scheduler.Optimizer, Optimizer))
+            throw new ArgumentException($"Trainer: the {scheduler.GetType().Name} schedules another optimizer than the trainer's {Optimizer.GetType().Name}");
+        // A scheduler sets the rate from the group's initial rate in closed form, so a second one would
+        // overwrite the first instead of composing with it.
+        if (other is not null)
+            throw new ArgumentException($"Trainer: set EpochScheduler or StepScheduler, not both: each sets the learning rate in closed form from the initial rate, so the later would overwrite the earlier ({other.GetType().Name}, {scheduler.GetType().Name}); for a per-epoch shape under per-step stepping, use a per-step schedule over all steps");
+        return scheduler;
+    }
+
+    private static long Count(IReadOnlyDictionary<string, string> meta, string key, long fallback)
+    {
+        if (!meta.TryGetValue(key, out string? text)) return fallback;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value))
+            throw new InvalidDataException($"Trainer.LoadCheckpoint: metadata '{key}' = '{text}' is not a count");
+        return value;
     }
 }

@@ -1,3 +1,4 @@
+using Backprop.Cli.Recipes;
 using Backprop.NN;
 using Backprop.Tests.Support;
 

@@ -1,6 +1,8 @@
-namespace Backprop.NN;
+using Backprop.NN;
 
-/// <summary>The reference models of the CLI and the benchmarks (../shared/peers/WORKLOADS.md).</summary>
+namespace Backprop.Cli.Recipes;
+
+/// <summary>The preset models of the Fashion-MNIST recipe and the benchmarks (../shared/peers/WORKLOADS.md).</summary>
 public static class Models
 {
     /// <summary>Names accepted by <see cref="Create"/>.</summary>

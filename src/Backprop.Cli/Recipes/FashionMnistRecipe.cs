@@ -1,0 +1,175 @@
+using System.Globalization;
+using Backprop.Data;
+using Backprop.IO;
+using Backprop.NN;
+using Backprop.Optim;
+using Backprop.Training;
+
+namespace Backprop.Cli.Recipes;
+
+/// <summary>
+/// The Fashion-MNIST recipe behind <c>backprop train</c>: normalised images, a preset model from
+/// <see cref="Models"/>, a named optimizer with a per-epoch learning-rate decay, cross-entropy, and
+/// loss and accuracy on the 10,000 test images after every epoch, trained by the library's
+/// <see cref="Trainer"/>. Checkpoints record the run's settings, and resuming with other settings is refused.
+/// </summary>
+internal sealed class FashionMnistRecipe
+{
+    /// <summary>Names accepted for <see cref="FashionMnistOptions.Optimizer"/>.</summary>
+    public static readonly string[] OptimizerNames = ["sgd", "adam", "adamw"];
+
+    private const int EvaluationBatch = 1000;
+
+    /// <summary>Loads the data, builds the model, optimizer and trainer, and restores <paramref name="resumeFrom"/> if given.</summary>
+    /// <exception cref="ArgumentException">Bad options, or a checkpoint of another model or other settings.</exception>
+    public FashionMnistRecipe(FashionMnistOptions options, string? resumeFrom = null)
+    {
+        if (!Models.Names.Contains(options.Model))
+            throw new ArgumentException($"train: unknown model '{options.Model}' (use {string.Join(" or ", Models.Names)})");
+        if (!OptimizerNames.Contains(options.Optimizer))
+            throw new ArgumentException($"train: unknown optimizer '{options.Optimizer}' (use sgd, adam or adamw)");
+        Options = options;
+        var rng = new Generator(options.Seed);
+
+        (Tensor trainX, Tensor trainY) = FashionMnist.Load(options.DataDir, train: true);
+        if (options.TrainLimit is int limit && limit < trainX.Shape[0])
+        {
+            trainX = trainX.Narrow(0, 0, limit).Contiguous();
+            trainY = trainY.Narrow(0, 0, limit).Contiguous();
+        }
+        (Tensor testX, Tensor testY) = LoadTestSet(options.DataDir);
+        TrainCount = trainX.Shape[0];
+        var loader = new DataLoader(new TensorDataset(ModelInput(Normalize(trainX), options.Model), trainY), options.BatchSize,
+                                    shuffle: true, dropLast: false, seed: options.Seed);
+
+        // Everything random in the run (initialisation here, dropout in models that have it) draws from
+        // the run's own generator, which the trainer saves in every checkpoint.
+        Model = Models.Create(options.Model, rng);
+        double lr = options.EffectiveLearningRate;
+        Optimizer optimizer = options.Optimizer switch
+        {
+            "sgd" => new Sgd(Model.Parameters(), new SgdOptions(LearningRate: lr, Momentum: 0.9)),
+            "adamw" => new AdamW(Model.Parameters(), new AdamOptions(LearningRate: lr, WeightDecay: 0.01)),
+            _ => new Adam(Model.Parameters(), new AdamOptions(LearningRate: lr)),
+        };
+        Trainer = new Trainer(Model, optimizer, (logits, labels) => Functional.CrossEntropy(logits, labels), loader)
+        {
+            EvaluationData = InBatches(ModelInput(testX, options.Model), testY),
+            // Exponential decay per epoch: the rate at epoch e never depends on how many epochs the run has.
+            EpochScheduler = new StepLR(optimizer, stepSize: 1, gamma: options.LearningRateDecay),
+            TrainingMetrics = [new MeanLoss(), new Accuracy()],
+            EvaluationMetrics = [TestLoss(), new Accuracy()],
+            Generator = rng,
+        };
+        if (resumeFrom is not null) Resume(resumeFrom);
+    }
+
+    /// <summary>The options of this run.</summary>
+    public FashionMnistOptions Options { get; }
+
+    /// <summary>The network.</summary>
+    public Sequential Model { get; }
+
+    /// <summary>The library trainer running this recipe (subscribe to its events for progress).</summary>
+    public Trainer Trainer { get; }
+
+    /// <summary>Epochs already completed (0 for a fresh run).</summary>
+    public int CompletedEpochs => Trainer.CompletedEpochs;
+
+    /// <summary>Training examples in use.</summary>
+    public int TrainCount { get; }
+
+    /// <summary>Steps per epoch.</summary>
+    public int StepsPerEpoch => Trainer.StepsPerEpoch;
+
+    /// <summary>Trains the next epoch and evaluates on the test set.</summary>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public EpochMetrics TrainEpoch()
+    {
+        EpochResult r = Trainer.TrainEpoch();
+        return new EpochMetrics(r.Epoch, r.Training["loss"], r.Training["accuracy"], r.Evaluation!["loss"], r.Evaluation["accuracy"],
+                                r.SamplesPerSec, r.Seconds);
+    }
+
+    /// <summary>The message for a diverged run: where it happened and what to try.</summary>
+    public static string DivergenceMessage(TrainingDivergedException e) =>
+        $"the loss became {e.Loss.ToString(CultureInfo.InvariantCulture)} at epoch {e.Epoch}, step {e.Step} of {e.Steps}; training stopped " +
+        "(try a smaller --lr). Checkpoints of earlier epochs are kept.";
+
+    /// <summary>Loads and normalises the test split, for evaluating a checkpoint: images [N, 784], labels [N].</summary>
+    public static (Tensor Images, Tensor Labels) LoadTestSet(string dataDir)
+    {
+        var (x, y) = FashionMnist.Load(dataDir, train: false);
+        return (Normalize(x), y);
+    }
+
+    /// <summary>Test loss, accuracy and confusion matrix [true, predicted] of a preset model on normalised images [N, 784].</summary>
+    public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, string modelName, Tensor images, Tensor labels)
+    {
+        var confusion = new ConfusionMatrix(FashionMnist.ClassNames.Length);
+        Dictionary<string, double> values = Evaluation.Run(model, InBatches(ModelInput(images, modelName), labels), [TestLoss(), new Accuracy(), confusion]);
+        return (values["loss"], values["accuracy"], confusion.Counts);
+    }
+
+    /// <summary>Writes the training state and this run's settings to <paramref name="path"/> (crash-safe).</summary>
+    public void SaveCheckpoint(string path) => Trainer.SaveCheckpoint(path, new Dictionary<string, string>
+    {
+        ["model"] = Options.Model,
+        ["optimizer"] = Options.Optimizer,
+        ["epochs"] = Options.Epochs.ToString(CultureInfo.InvariantCulture),
+        ["batch_size"] = Options.BatchSize.ToString(CultureInfo.InvariantCulture),
+        ["lr"] = Options.EffectiveLearningRate.ToString("R", CultureInfo.InvariantCulture),
+        ["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture),
+        ["train_count"] = TrainCount.ToString(CultureInfo.InvariantCulture),
+        ["lr_decay"] = Options.LearningRateDecay.ToString("R", CultureInfo.InvariantCulture),
+    });
+
+    private void Resume(string path)
+    {
+        Checkpoint c = Checkpoint.Load(path);
+        if (!c.Metadata.TryGetValue("format", out string? format) || format != Trainer.CheckpointFormat)
+            throw new ArgumentException($"resume: {path} is not a training checkpoint");
+        void Expect(string key, string actual)
+        {
+            if (c.Metadata.TryGetValue(key, out string? saved) && saved != actual)
+                throw new ArgumentException($"resume: {path} was trained with {key} = {saved}, but this run uses {key} = {actual}; use the same settings to resume exactly");
+        }
+        Expect("optimizer", Options.Optimizer);
+        Expect("batch_size", Options.BatchSize.ToString(CultureInfo.InvariantCulture));
+        Expect("seed", Options.Seed.ToString(CultureInfo.InvariantCulture));
+        Expect("train_count", TrainCount.ToString(CultureInfo.InvariantCulture));
+        Expect("lr", Options.EffectiveLearningRate.ToString("R", CultureInfo.InvariantCulture));
+        Expect("lr_decay", Options.LearningRateDecay.ToString("R", CultureInfo.InvariantCulture));
+        try
+        {
+            // Checked here for a message naming both models; LoadStateDict copies nothing when it refuses,
+            // and the trainer loads the same state again below.
+            Model.LoadStateDict(c.WithPrefix("model."));
+        }
+        catch (ArgumentException e)
+        {
+            string savedModel = c.Metadata.GetValueOrDefault("model", "?");
+            throw new ArgumentException($"resume: {path} holds a '{savedModel}' model that does not fit '{Options.Model}'. {e.Message}", e);
+        }
+        Trainer.LoadCheckpoint(c);
+    }
+
+    private static Tensor Normalize(Tensor x) => Transforms.Normalize(x, FashionMnist.PixelMean, FashionMnist.PixelStd);
+
+    /// <summary>Flattened images [N, 784] in the shape the model takes ([N, 1, 28, 28] for the cnn).</summary>
+    private static Tensor ModelInput(Tensor images, string model) => images.View(Models.InputShape(model, images.Shape[0]));
+
+    /// <summary>Mean cross-entropy over the test set: summed per batch, divided by the image count once.</summary>
+    private static MeanLoss TestLoss() => MeanLoss.FromSum((logits, labels) => Functional.CrossEntropy(logits, labels, Reduction.Sum));
+
+    /// <summary>Consecutive batches of <see cref="EvaluationBatch"/> rows, as views of the tensors.</summary>
+    private static IEnumerable<(Tensor Inputs, Tensor Targets)> InBatches(Tensor inputs, Tensor targets)
+    {
+        int n = inputs.Shape[0];
+        for (int start = 0; start < n; start += EvaluationBatch)
+        {
+            int count = Math.Min(EvaluationBatch, n - start);
+            yield return (inputs.Narrow(0, start, count), targets.Narrow(0, start, count));
+        }
+    }
+}
