@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using Backprop.Autograd;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
 namespace Backprop.Benchmarks.Kernels;
 

@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using Backprop.Kernels;
+using Backprop.Kernels.Gemm;
+using Backprop.Tensors;
+using Backprop.Threading;
 
 namespace Backprop.Benchmarks.Kernels;
 
@@ -37,7 +39,7 @@ public class GemmBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        Threading.ThreadCount = Threads;
+        Parallelism.ThreadCount = Threads;
         var rng = new Random(0);
         _a = Fill(rng, S.M * S.K);
         _b = Fill(rng, S.K * S.N);
@@ -48,7 +50,7 @@ public class GemmBenchmarks
     public void Multiply()
     {
         int lda = S.TransA ? S.M : S.K, ldb = S.TransB ? S.K : S.N;
-        Gemm.Multiply(S.TransA, S.TransB, S.M, S.N, S.K, 1f, _a, lda, _b, ldb, 0f, _c, S.N);
+        GemmKernel.Multiply(S.TransA, S.TransB, S.M, S.N, S.K, 1f, _a, lda, _b, ldb, 0f, _c, S.N);
     }
 
     internal static float[] Fill(Random rng, int count)

@@ -1,4 +1,6 @@
 using BenchmarkDotNet.Attributes;
+using Backprop.Autograd;
+using Backprop.Tensors;
 
 namespace Backprop.Benchmarks.Kernels;
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Backprop.NN;
 using Backprop.Optim;
+using Backprop.Tensors;
 
 namespace Backprop.Benchmarks.Optim;
 

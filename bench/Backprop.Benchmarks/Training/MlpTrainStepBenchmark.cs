@@ -1,7 +1,9 @@
-using Backprop.Cli.Recipes;
 using BenchmarkDotNet.Attributes;
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Tensors;
+using Backprop.Cli.Recipes;
 
 namespace Backprop.Benchmarks.Training;
 

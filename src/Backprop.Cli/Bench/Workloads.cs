@@ -1,9 +1,13 @@
 using System.Diagnostics;
-using Backprop.Cli.Recipes;
+using Backprop.Autograd;
 using Backprop.Data;
 using Backprop.Memory;
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Tensors;
+using Backprop.Threading;
+using Backprop.Cli.Recipes;
 
 namespace Backprop.Cli.Bench;
 
@@ -21,7 +25,7 @@ internal static class Workloads
         var g = new Generator(0);
         foreach (int threads in threadCounts)
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             foreach (var (n, reps) in sizes)
             {
                 Tensor a = Tensor.Uniform([n, n], -1, 1, generator: g), b = Tensor.Uniform([n, n], -1, 1, generator: g);

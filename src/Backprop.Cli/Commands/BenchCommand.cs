@@ -1,6 +1,7 @@
 using System.CommandLine;
-using Backprop.Cli.Bench;
 using Backprop.Data;
+using Backprop.Threading;
+using Backprop.Cli.Bench;
 
 namespace Backprop.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class BenchCommand
             string name = parse.GetValue(workload)!;
             int t = parse.GetValue(threads);
             var recorder = new BenchRecorder(parse.InvocationConfiguration.Output, t);
-            Threading.ThreadCount = t;
+            Parallelism.ThreadCount = t;
             try
             {
                 switch (name)

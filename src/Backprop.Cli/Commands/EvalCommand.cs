@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using Backprop.Cli.Recipes;
+using Spectre.Console;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.NN;
-using Spectre.Console;
+using Backprop.Tensors;
+using Backprop.Threading;
+using Backprop.Cli.Recipes;
 
 namespace Backprop.Cli.Commands;
 
@@ -27,7 +29,7 @@ internal static class EvalCommand
 
     private static int Run(string path, string dataDir, int threads, TextWriter stdout)
     {
-        Threading.ThreadCount = threads;
+        Parallelism.ThreadCount = threads;
         Checkpoint c;
         Module model;
         string name;

@@ -132,7 +132,7 @@ internal static class ExplainCommand
         o.WriteLine();
 
         o.WriteLine("2. Backward pass: loss.Backward() applies the chain rule from the loss back to w and b.");
-        o.WriteLine("   Each local factor below was asked of the engine (Autograd.Grad); the gradients are what");
+        o.WriteLine("   Each local factor below was asked of the engine (Gradients.Grad); the gradients are what");
         o.WriteLine("   loss.Backward() left in .Grad (z and p keep theirs because of RetainGrad()).");
         o.WriteLine($"   ∂loss/∂p = −(y − p)                = {N(s.GradP)}   (p.Grad)");
         o.WriteLine($"   ∂p/∂z    = p(1 − p)                = {N(s.LocalPZ)}   (the sigmoid's local slope)");

@@ -1,3 +1,7 @@
+using Backprop.Autograd;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+
 namespace Backprop.Cli.Commands;
 
 /// <summary>The numbers of one gradient-descent step on the one-neuron example, all read from the engine.</summary>
@@ -8,9 +12,9 @@ namespace Backprop.Cli.Commands;
 /// <param name="Loss">loss = ½(y − p)².</param>
 /// <param name="GradP">∂loss/∂p (p.Grad after loss.Backward(), kept by RetainGrad).</param>
 /// <param name="GradZ">∂loss/∂z (z.Grad after loss.Backward(), kept by RetainGrad).</param>
-/// <param name="LocalPZ">∂p/∂z, the sigmoid node's local derivative, from Autograd.Grad(p, z).</param>
-/// <param name="LocalZW">∂z/∂w, from Autograd.Grad(z, w).</param>
-/// <param name="LocalZB">∂z/∂b, from Autograd.Grad(z, b).</param>
+/// <param name="LocalPZ">∂p/∂z, the sigmoid node's local derivative, from Gradients.Grad(p, z).</param>
+/// <param name="LocalZW">∂z/∂w, from Gradients.Grad(z, w).</param>
+/// <param name="LocalZB">∂z/∂b, from Gradients.Grad(z, b).</param>
 /// <param name="GradW">∂loss/∂w (w.Grad).</param>
 /// <param name="GradB">∂loss/∂b (b.Grad).</param>
 /// <param name="NewW">w − lr·∂loss/∂w.</param>
@@ -82,11 +86,11 @@ internal sealed class OneNeuron
         double gradP = p.Grad!.Item(), gradZ = z.Grad!.Item();
         double gradW = W.Grad!.Item(), gradB = B.Grad!.Item();
 
-        // The local factors of the chain rule, each asked of the engine on its own. Autograd.Grad
+        // The local factors of the chain rule, each asked of the engine on its own. Gradients.Grad
         // leaves the leaves' Grad alone, but adds into retained non-leaf grads (as PyTorch does
         // for a root), so it runs after p.Grad and z.Grad were read.
-        double localPZ = Autograd.Grad(p, z, retainGraph: true).Item();
-        Tensor?[] dzdParams = Autograd.Grad([z], [W, B]);
+        double localPZ = Gradients.Grad(p, z, retainGraph: true).Item();
+        Tensor?[] dzdParams = Gradients.Grad([z], [W, B]);
         double localZW = dzdParams[0]!.Item(), localZB = dzdParams[1]!.Item();
 
         using (GradMode.Disable())

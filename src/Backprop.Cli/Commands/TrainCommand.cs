@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
+using Spectre.Console;
+using Backprop.Data;
+using Backprop.Optim;
+using Backprop.Threading;
+using Backprop.Training;
 using Backprop.Cli.Recipes;
 using Backprop.Cli.Reporting;
-using Backprop.Data;
-using Backprop.Training;
-using Spectre.Console;
 
 namespace Backprop.Cli.Commands;
 
@@ -67,7 +69,7 @@ internal static class TrainCommand
 
     private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, TextWriter stdout, TextWriter stderr)
     {
-        Threading.ThreadCount = threads;
+        Parallelism.ThreadCount = threads;
         if (resume is not null && !File.Exists(resume))
             throw new CliException($"--resume: checkpoint not found: {resume}", CliApp.UsageError);
         outDir ??= resume is not null
@@ -87,7 +89,7 @@ internal static class TrainCommand
         }
 
         var console = ConsoleFor(stdout);
-        console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Threading.ThreadCount} thread(s), seed {options.Seed}");
+        console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Parallelism.ThreadCount} thread(s), seed {options.Seed}");
         console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{Path.GetFullPath(outDir)}[/]");
         if (recipe.CompletedEpochs > 0)
             console.MarkupLineInterpolated($"resumed from {resume} after epoch {recipe.CompletedEpochs}");

@@ -1,4 +1,5 @@
 using Backprop.Data;
+using Backprop.Optim;
 
 namespace Backprop.Cli.Recipes;
 

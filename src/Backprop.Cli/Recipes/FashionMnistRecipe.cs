@@ -2,7 +2,11 @@ using System.Globalization;
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Ops.Loss;
 using Backprop.Optim;
+using Backprop.Optim.Schedulers;
+using Backprop.Tensors;
 using Backprop.Training;
 
 namespace Backprop.Cli.Recipes;

@@ -1,4 +1,5 @@
-using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
 namespace Backprop.Cli.Recipes;
 

@@ -1,4 +1,6 @@
-namespace Backprop;
+using Backprop.Tensors;
+
+namespace Backprop.Autograd;
 
 /// <summary>
 /// A user-defined differentiable function: write the forward with any tensor code (it runs

@@ -1,11 +1,12 @@
 using Backprop.Memory;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.Autograd;
 
 /// <summary>
 /// Executes the backward pass: orders the graph topologically (a node runs once every node
 /// that feeds it a gradient has run), sums gradients that meet at a node, and delivers leaf
-/// gradients either into <see cref="Tensor.Grad"/> or, for <see cref="Autograd.Grad"/>, into a result array.
+/// gradients either into <see cref="Tensor.Grad"/> or, for <see cref="Gradients.Grad"/>, into a result array.
 /// Gradients that only the engine can see are recycled as soon as they are consumed (see <see cref="Ownership"/>).
 /// </summary>
 internal static class Engine
@@ -49,7 +50,7 @@ internal static class Engine
             if (node.OutputHooks is not null)
                 foreach (var hook in node.OutputHooks.ToArray())
                     dy = hook(dy) ?? dy;
-            if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Autograd.Grad leaves .Grad alone
+            if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Gradients.Grad leaves .Grad alone
                 AccumulateGrad(retained, dy, createGraph, owned: false);
             if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
                 capture.Results[slot] = Sum(capture.Results[slot], dy);

@@ -1,6 +1,8 @@
 using System.Text;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.Autograd;
 
 /// <summary>
 /// Compares autograd gradients with central finite differences in float64. Use it to test
@@ -9,7 +11,7 @@ namespace Backprop;
 /// </summary>
 /// <remarks>
 /// First-order checks run the analytic gradient through both paths of the engine and hold each
-/// to the numbers: <see cref="Autograd.Grad(Tensor[], Tensor[], Tensor?[], bool?, bool, bool)"/>
+/// to the numbers: <see cref="Gradients.Grad(Tensor[], Tensor[], Tensor?[], bool?, bool, bool)"/>
 /// (which captures gradients and so turns the engine's buffer-ownership and in-place shortcuts
 /// off), and <see cref="Tensor.Backward"/> on fresh leaf copies of the inputs, the path a training
 /// step takes (gradients accumulated into .Grad, shortcuts on, no hooks). The two must also agree
@@ -22,7 +24,7 @@ public static class GradCheck
 {
     /// <summary>
     /// Checks first derivatives of f with respect to every input that requires grad, through both
-    /// <see cref="Autograd.Grad(Tensor[], Tensor[], Tensor?[], bool?, bool, bool)"/> and
+    /// <see cref="Gradients.Grad(Tensor[], Tensor[], Tensor?[], bool?, bool, bool)"/> and
     /// <see cref="Tensor.Backward"/> (see the remarks on <see cref="GradCheck"/>).
     /// </summary>
     /// <param name="f">The function; must be deterministic and compute from the tensors it is given (it also runs on copies of them).</param>
@@ -54,7 +56,7 @@ public static class GradCheck
         {
             Tensor y = Project(f(xs));
             Tensor[] wrt = Differentiable(xs);
-            Tensor?[] grads = Autograd.Grad([y], wrt, createGraph: true, allowUnused: true);
+            Tensor?[] grads = Gradients.Grad([y], wrt, createGraph: true, allowUnused: true);
             Tensor total = Tensor.Scalar(0, DType.Float64);
             for (int i = 0; i < grads.Length; i++)
                 if (grads[i] is { } gi) total = total + (gi * directions[i]).Sum();
@@ -67,7 +69,7 @@ public static class GradCheck
 
     /// <summary>
     /// The worst |analytic − numeric| / (1 + |numeric|) over all checked elements and both analytic
-    /// paths (Autograd.Grad and .Backward()); never throws for a mismatch.
+    /// paths (Gradients.Grad and .Backward()); never throws for a mismatch.
     /// </summary>
     public static double MaxError(Func<Tensor[], Tensor> f, Tensor[] inputs, double eps = 1e-6)
     {
@@ -104,7 +106,7 @@ public static class GradCheck
                 throw new ArgumentException($"GradCheck: inputs that require grad must be contiguous float64 leaves, got {x.DType.Name()} shape {x.Shape}");
         }
         Tensor[] wrt = Differentiable(inputs);
-        Tensor?[] analytic = Autograd.Grad([Project(f(inputs))], wrt, allowUnused: true);
+        Tensor?[] analytic = Gradients.Grad([Project(f(inputs))], wrt, allowUnused: true);
         var report = new StringBuilder();
         double[][] trained = ViaBackward(f, inputs, report);
 
@@ -129,12 +131,12 @@ public static class GradCheck
                 worst = Math.Max(worst, Math.Max(gap, gapBackward) / (1 + Math.Abs(numeric)));
                 if (report.Length >= 2000) continue;
                 if (gap > tolerance)
-                    report.Append($"Autograd.Grad: input {inputIndex} (shape {x.Shape}) element {i}: analytic {a[i]:G10}, numeric {numeric:G10}\n");
+                    report.Append($"Gradients.Grad: input {inputIndex} (shape {x.Shape}) element {i}: analytic {a[i]:G10}, numeric {numeric:G10}\n");
                 if (gapBackward > tolerance)
                     report.Append($".Backward(): input {inputIndex} (shape {x.Shape}) element {i}: analytic {b[i]:G10}, numeric {numeric:G10}\n");
                 // Both paths run the same backward formulas; only the engine's buffer handling differs.
                 if (!(Math.Abs(a[i] - b[i]) <= PathTolerance * (1 + Math.Abs(a[i]))) && !(double.IsNaN(a[i]) && double.IsNaN(b[i])))
-                    report.Append($".Backward() vs Autograd.Grad: input {inputIndex} (shape {x.Shape}) element {i}: {b[i]:G17} vs {a[i]:G17}\n");
+                    report.Append($".Backward() vs Gradients.Grad: input {inputIndex} (shape {x.Shape}) element {i}: {b[i]:G17} vs {a[i]:G17}\n");
             }
         }
         return report.Length == 0 ? null : "gradient mismatch\n" + report;

@@ -1,4 +1,6 @@
-namespace Backprop;
+using Backprop.Tensors;
+
+namespace Backprop.Autograd;
 
 /// <summary>
 /// Whether ops record a graph for backward on the current thread. Disable it for inference and

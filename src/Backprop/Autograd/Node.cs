@@ -1,4 +1,6 @@
-namespace Backprop;
+using Backprop.Tensors;
+
+namespace Backprop.Autograd;
 
 /// <summary>
 /// One recorded op in the autograd graph: knows its inputs (as edges) and how to turn the
@@ -62,7 +64,7 @@ public abstract class Node
 
     /// <summary>
     /// Set by the engine during <see cref="Backward"/> when the gradients this node returns for leaves
-    /// go straight into <see cref="Tensor.Grad"/> (no createGraph, no Autograd.Grad capture), so
+    /// go straight into <see cref="Tensor.Grad"/> (no createGraph, no Gradients.Grad capture), so
     /// <see cref="NewInputGradient"/> may hand out the buffer a leaf's ZeroGrad released.
     /// </summary>
     internal bool DeliversToLeafGrads { get; set; }

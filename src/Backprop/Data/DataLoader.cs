@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Backprop.Tensors;
 
 namespace Backprop.Data;
 

@@ -1,3 +1,5 @@
+using Backprop.Tensors;
+
 namespace Backprop.Data;
 
 /// <summary>A data set that can assemble a batch from a list of example indices.</summary>

@@ -1,3 +1,6 @@
+using Backprop.Autograd;
+using Backprop.Tensors;
+
 namespace Backprop.Data;
 
 /// <summary>Whole-tensor preprocessing applied once to an in-memory data set.</summary>

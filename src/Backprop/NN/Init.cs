@@ -1,3 +1,6 @@
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+
 namespace Backprop.NN;
 
 /// <summary>Which fan the Kaiming initialisers preserve the variance of.</summary>

@@ -1,3 +1,7 @@
+using Backprop.Autograd;
+using Backprop.Memory;
+using Backprop.Tensors;
+
 namespace Backprop.NN;
 
 /// <summary>

@@ -1,3 +1,6 @@
+using Backprop.Memory;
+using Backprop.Tensors;
+
 namespace Backprop.NN;
 
 /// <summary>

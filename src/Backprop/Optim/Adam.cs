@@ -1,6 +1,7 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Kernels.Optim;
 using Backprop.NN;
+using Backprop.Tensors;
 
 namespace Backprop.Optim;
 

@@ -1,5 +1,7 @@
 using System.Numerics;
+using Backprop.Autograd;
 using Backprop.NN;
+using Backprop.Tensors;
 
 namespace Backprop.Optim;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
+using Backprop.Autograd;
 using Backprop.Memory;
 using Backprop.NN;
+using Backprop.Tensors;
 
 namespace Backprop.Optim;
 

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>
 /// Runs a computation written once, generically, for the element type of a <see cref="DType"/>:

@@ -1,4 +1,4 @@
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>
 /// A seeded pseudo-random generator (xoshiro256**) whose whole state can be saved and restored,

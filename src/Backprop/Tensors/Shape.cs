@@ -2,7 +2,7 @@ using System.Collections;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>An immutable list of dimension sizes, printed as <c>[2, 3]</c>.</summary>
 [CollectionBuilder(typeof(Shape), nameof(Create))]

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Backprop.Memory;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>
 /// The flat buffer behind one or more tensors (views share it). Carries the version counter

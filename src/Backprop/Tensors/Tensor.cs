@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
+using Backprop.Autograd;
+using Backprop.Memory;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>
 /// An n-dimensional array with strides over a shared <see cref="Storage"/>, recorded by autograd.
@@ -298,7 +300,7 @@ public sealed partial class Tensor
     /// <param name="retainGraph">Keep saved tensors so backward can run again through this graph.</param>
     /// <param name="createGraph">Record the backward pass itself, for higher-order gradients.</param>
     public void Backward(Tensor? gradient = null, bool retainGraph = false, bool createGraph = false)
-        => Autograd.Backward([this], gradient is null ? null : [gradient], retainGraph || createGraph, createGraph);
+        => Gradients.Backward([this], gradient is null ? null : [gradient], retainGraph || createGraph, createGraph);
 
     /// <summary>A tensor sharing storage with this one but cut from the graph (no gradient flows back).</summary>
     public Tensor Detach() => new(Storage, Shape, _strides, Offset);

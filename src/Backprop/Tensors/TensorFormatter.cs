@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 /// <summary>Prints tensors like PyTorch: nested brackets, edge items only for large tensors.</summary>
 internal static class TensorFormatter

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Backprop;
+namespace Backprop.Threading;
 
 /// <summary>
 /// A dynamic parallel-for: units 0, 1, ..., units − 1 are claimed one at a time, in order, from one
@@ -14,7 +14,7 @@ internal static unsafe class DynamicParallel
 {
     /// <summary>
     /// Runs body.Invoke(u) for every u in [0, <paramref name="units"/>) on up to <paramref name="threads"/>
-    /// threads (capped by <see cref="Threading.ThreadCount"/>) and returns when all are done. The body
+    /// threads (capped by <see cref="Parallelism.ThreadCount"/>) and returns when all are done. The body
     /// must be a local of the caller (workers read it through its address). An exception thrown by a
     /// unit is rethrown here once every thread has stopped; units not yet claimed by the thread that
     /// threw may be left undone.
@@ -24,7 +24,7 @@ internal static unsafe class DynamicParallel
         if (units <= 0) return;
         int next = 0;
         var claim = new Claim<TBody> { Body = Unsafe.AsPointer(ref body), Next = &next, Units = units };
-        Threading.ParallelFor(Math.Clamp(threads, 1, units), 1, ref claim);
+        Parallelism.ParallelFor(Math.Clamp(threads, 1, units), 1, ref claim);
     }
 
     /// <summary>One thread's loop: claim the next unit until none is left (the range it is given does not matter).</summary>

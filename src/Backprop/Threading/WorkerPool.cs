@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 
-namespace Backprop;
+namespace Backprop.Threading;
 
 /// <summary>
 /// Long-lived worker threads that run the chunks of one parallel loop at a time. A loop is

@@ -1,5 +1,7 @@
+using Backprop.Autograd;
 using Backprop.Memory;
 using Backprop.NN;
+using Backprop.Tensors;
 
 namespace Backprop.Training;
 

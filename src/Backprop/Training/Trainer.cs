@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using Backprop.Autograd;
 using Backprop.Data;
-using Backprop.Memory;
 using Backprop.IO;
+using Backprop.Memory;
 using Backprop.NN;
 using Backprop.Optim;
+using Backprop.Optim.Schedulers;
+using Backprop.Tensors;
 
 namespace Backprop.Training;
 

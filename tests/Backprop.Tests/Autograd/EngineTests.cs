@@ -1,3 +1,5 @@
+using Backprop.Autograd;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Autograd;
@@ -146,7 +148,7 @@ public class EngineTests
     public void FunctionalGrad_DoesNotTouchDotGrad()
     {
         Tensor x = T.F64([3.0]).RequireGrad();
-        Tensor g = Backprop.Autograd.Grad((x * x).Sum(), x);
+        Tensor g = Gradients.Grad((x * x).Sum(), x);
         T.Close([6.0], g);
         Assert.Null(x.Grad);
     }
@@ -156,8 +158,8 @@ public class EngineTests
     {
         Tensor x = T.F64([3.0]).RequireGrad();
         Tensor z = T.F64([1.0]).RequireGrad();
-        Assert.Throws<InvalidOperationException>(() => Backprop.Autograd.Grad([(x * x).Sum()], [x, z]));
-        Tensor?[] r = Backprop.Autograd.Grad([(x * x).Sum()], [x, z], allowUnused: true);
+        Assert.Throws<InvalidOperationException>(() => Gradients.Grad([(x * x).Sum()], [x, z]));
+        Tensor?[] r = Gradients.Grad([(x * x).Sum()], [x, z], allowUnused: true);
         Assert.Null(r[1]);
     }
 
@@ -167,7 +169,7 @@ public class EngineTests
         Tensor x = T.F64([2.0]).RequireGrad();
         Tensor h = x * x;
         Tensor y = (h * 5).Sum();
-        T.Close([5.0], Backprop.Autograd.Grad(y, h));
+        T.Close([5.0], Gradients.Grad(y, h));
     }
 
     [Fact]
@@ -175,9 +177,9 @@ public class EngineTests
     {
         Tensor x = T.F64([2.0]).RequireGrad();
         Tensor y = (x * x * x).Sum();
-        Tensor dx = Backprop.Autograd.Grad(y, x, createGraph: true); // 3x^2 = 12
+        Tensor dx = Gradients.Grad(y, x, createGraph: true); // 3x^2 = 12
         T.Close([12.0], dx);
-        Tensor d2 = Backprop.Autograd.Grad(dx.Sum(), x);              // 6x = 12
+        Tensor d2 = Gradients.Grad(dx.Sum(), x);              // 6x = 12
         T.Close([12.0], d2);
     }
 
@@ -188,9 +190,9 @@ public class EngineTests
         Tensor x = T.F64([1.0, 2.0, 3.0]).RequireGrad();
         Tensor s = x.Sum();
         Tensor f = s * s;                        // f = s^2, H = 2·11ᵀ
-        Tensor g = Backprop.Autograd.Grad(f, x, createGraph: true);
+        Tensor g = Gradients.Grad(f, x, createGraph: true);
         Tensor v = T.F64([1.0, -1.0, 2.0]);
-        Tensor hv = Backprop.Autograd.Grad((g * v).Sum(), x);
+        Tensor hv = Gradients.Grad((g * v).Sum(), x);
         T.Close([4.0, 4.0, 4.0], hv);            // 2·Σv = 4 in each entry
     }
 

@@ -1,17 +1,20 @@
+using Backprop.Autograd;
 using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Autograd;
 
 /// <summary>
-/// GradCheck holds both engine paths to finite differences: Autograd.Grad (capture, shortcuts off)
+/// GradCheck holds both engine paths to finite differences: Gradients.Grad (capture, shortcuts off)
 /// and .Backward() into .Grad (shortcuts on), and repeats the .Backward() after each kind of ZeroGrad.
 /// </summary>
 public class GradCheckTests
 {
     /// <summary>
     /// y = 2x, trusted like a library op (so the engine hands it gradients it owns), whose backward
-    /// forgets the factor 2 only on that shortcut path: a bug Autograd.Grad alone never sees.
+    /// forgets the factor 2 only on that shortcut path: a bug Gradients.Grad alone never sees.
     /// </summary>
     private sealed class WrongWhenOwned : Node
     {
@@ -35,11 +38,11 @@ public class GradCheckTests
     {
         Tensor x = T.Param(1, 3, 4);
         // The capture path alone is right.
-        T.Close(Array.ConvertAll(new double[12], _ => 2.0), global::Backprop.Autograd.Grad(WrongWhenOwned.Apply(x).Sum(), x), 0);
+        T.Close(Array.ConvertAll(new double[12], _ => 2.0), global::Backprop.Autograd.Gradients.Grad(WrongWhenOwned.Apply(x).Sum(), x), 0);
         var e = Assert.Throws<GradCheckException>(() => GradCheck.Verify(xs => WrongWhenOwned.Apply(xs[0]), [x]));
         Assert.Contains(".Backward(): input 0", e.Message);
         Assert.DoesNotContain("\nAutograd.Grad: input", e.Message);
-        Assert.Contains(".Backward() vs Autograd.Grad: input 0", e.Message);
+        Assert.Contains(".Backward() vs Gradients.Grad: input 0", e.Message);
         Assert.True(GradCheck.MaxError(xs => WrongWhenOwned.Apply(xs[0]), [x]) > 0.1);
     }
 
@@ -55,7 +58,7 @@ public class GradCheckTests
     public void ARepeatedBackwardThatDiffers_IsCaught()
     {
         var f = new WrongWhenRepeated();
-        // Call 1 is Autograd.Grad, call 2 the first .Backward(), call 3 the one after ZeroGrad.
+        // Call 1 is Gradients.Grad, call 2 the first .Backward(), call 3 the one after ZeroGrad.
         var e = Assert.Throws<GradCheckException>(() => GradCheck.Verify(xs => f.Apply(xs[0]), [T.Param(2, 5)]));
         Assert.Contains("a second .Backward() after ZeroGrad(setToNone: true)", e.Message);
         Assert.DoesNotContain("numeric", e.Message);

@@ -1,3 +1,6 @@
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Autograd;

@@ -1,6 +1,7 @@
-using Backprop.Cli.Recipes;
 using Backprop.NN;
+using Backprop.Optim;
 using Backprop.Training;
+using Backprop.Cli.Recipes;
 
 namespace Backprop.Tests.Cli;
 

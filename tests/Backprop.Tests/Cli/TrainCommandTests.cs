@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Backprop.Cli;
 using Backprop.IO;
+using Backprop.Cli;
 
 namespace Backprop.Tests.Cli;
 

@@ -1,4 +1,5 @@
 using Backprop.Data;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Data;
 

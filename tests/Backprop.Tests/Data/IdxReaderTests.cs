@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Backprop.Data;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Data;
 

@@ -1,5 +1,8 @@
+using Backprop.Autograd;
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Docs;
 

@@ -1,4 +1,5 @@
 using Backprop.IO;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.IO;
 

@@ -1,6 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;

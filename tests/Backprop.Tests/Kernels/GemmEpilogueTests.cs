@@ -1,4 +1,5 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Gemm;
+using Backprop.Threading;
 
 namespace Backprop.Tests.Kernels;
 
@@ -19,12 +20,12 @@ public class GemmEpilogueTests
     [MemberData(nameof(Shapes))]
     public void BiasAndRelu_MatchPrefilledBiasThenRelu(int m, int n, int k)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 foreach (bool ta in new[] { false, true })
                     foreach (bool tb in new[] { false, true })
                         foreach (bool relu in new[] { false, true })
@@ -38,7 +39,7 @@ public class GemmEpilogueTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -46,7 +47,7 @@ public class GemmEpilogueTests
     public void ShortBias_Throws()
     {
         var e = Assert.Throws<ArgumentException>(() =>
-            Gemm.Multiply(false, false, 2, 3, 2, 1f, new float[4], 2, new float[6], 3, 0f, new float[6], 3, new float[2], relu: false));
+            GemmKernel.Multiply(false, false, 2, 3, 2, 1f, new float[4], 2, new float[6], 3, 0f, new float[6], 3, new float[2], relu: false));
         Assert.Contains("bias", e.Message);
     }
 
@@ -54,7 +55,7 @@ public class GemmEpilogueTests
     public void Relu_KeepsNaN()
     {
         float[] a = [float.NaN, 1, -1, 1], b = [1, 1, 1, 1], c = new float[4];
-        Gemm.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2, [1f, -5f], relu: true);
+        GemmKernel.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2, [1f, -5f], relu: true);
         Assert.True(float.IsNaN(c[0]) && float.IsNaN(c[1]));
         Assert.Equal([1f, 0f], c[2..]);
     }
@@ -72,12 +73,12 @@ public class GemmEpilogueTests
         T[] a = Fill<T>(rng, (ta ? k : m) * lda), b = Fill<T>(rng, (tb ? n : k) * ldb), bv = bias ? Fill<T>(rng, n) : [];
         var fused = new T[m * n];
         fused.AsSpan().Fill(T.CreateChecked(123)); // beta = 0 must overwrite
-        Gemm.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.Zero, fused, Math.Max(n, 1), bv, relu);
+        GemmKernel.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.Zero, fused, Math.Max(n, 1), bv, relu);
 
         var plain = new T[m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) plain[i * n + j] = bias ? bv[j] : T.Zero;
-        Gemm.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.One, plain, Math.Max(n, 1));
+        GemmKernel.Multiply(ta, tb, m, n, k, T.One, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), T.One, plain, Math.Max(n, 1));
         if (relu)
             for (int i = 0; i < plain.Length; i++) plain[i] = T.Max(plain[i], T.Zero);
 
@@ -85,7 +86,7 @@ public class GemmEpilogueTests
         T tol = T.CreateChecked(typeof(T) == typeof(float) ? 1e-5 * (k + 2) : 1e-13 * (k + 2));
         for (int i = 0; i < plain.Length; i++)
         {
-            string where = $"{typeof(T).Name} ta={ta} tb={tb} m={m} n={n} k={k} bias={bias} relu={relu} threads={Threading.ThreadCount}: C[{i / n},{i % n}]";
+            string where = $"{typeof(T).Name} ta={ta} tb={tb} m={m} n={n} k={k} bias={bias} relu={relu} threads={Parallelism.ThreadCount}: C[{i / n},{i % n}]";
             if (exact) Assert.True(plain[i].Equals(fused[i]), $"{where} = {fused[i]}, expected exactly {plain[i]}");
             else Assert.True(T.Abs(plain[i] - fused[i]) <= tol, $"{where} = {fused[i]}, expected {plain[i]}");
             if (relu) Assert.True(fused[i] >= T.Zero, $"{where} = {fused[i]} is negative after ReLU");

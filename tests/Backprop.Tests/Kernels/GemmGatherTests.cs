@@ -1,5 +1,6 @@
-using Backprop.Kernels;
-using Backprop.Ops;
+using Backprop.Kernels.Conv;
+using Backprop.Kernels.Gemm;
+using Backprop.Threading;
 
 namespace Backprop.Tests.Kernels;
 
@@ -23,12 +24,12 @@ public unsafe class GemmGatherTests
     [MemberData(nameof(Shapes))]
     public void GatheredB_MatchesStoredB(int m, int n, int k)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 foreach (bool ta in new[] { false, true })
                     foreach (int run in new[] { 0, 3, 9, 14 })
                     {
@@ -39,7 +40,7 @@ public unsafe class GemmGatherTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -61,8 +62,8 @@ public unsafe class GemmGatherTests
         fixed (T* pa = a, pb = b, pe = expected, pc = actual, ps = src)
         fixed (int* pr = rowOff, pcol = colOff)
         {
-            Gemm.Multiply(transA, false, m, n, k, alpha, pa, lda, pb, n, beta, pe, n, parallel: false);
-            Gemm.MultiplyGathered(transA, m, n, k, alpha, pa, lda, new GemmGatherB<T>(ps, pr, pcol), beta, pc, n, parallel: true);
+            GemmKernel.Multiply(transA, false, m, n, k, alpha, pa, lda, pb, n, beta, pe, n, parallel: false);
+            GemmKernel.MultiplyGathered(transA, m, n, k, alpha, pa, lda, new GemmGatherB<T>(ps, pr, pcol), beta, pc, n, parallel: true);
         }
         // Same panels, same kernel calls: bit-identical to the stored product (which takes a GEMV for one row or column).
         for (int i = 0; i < m * n && m > 1 && n > 1; i++)

@@ -1,4 +1,5 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Gemm;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;
@@ -62,7 +63,7 @@ public class GemmTests
     {
         float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8];
         float[] c = [float.NaN, float.NaN, float.NaN, float.NaN];
-        Gemm.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2);
+        GemmKernel.Multiply(false, false, 2, 2, 2, 1f, a, 2, b, 2, 0f, c, 2);
         Assert.Equal([19f, 22f, 43f, 50f], c);
     }
 
@@ -70,7 +71,7 @@ public class GemmTests
     public void ZeroDepth_ScalesC()
     {
         double[] c = [1, 2, 3, 4];
-        Gemm.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<double>.Empty, 0, ReadOnlySpan<double>.Empty, 2, 3.0, c, 2);
+        GemmKernel.Multiply(false, false, 2, 2, 0, 1.0, ReadOnlySpan<double>.Empty, 0, ReadOnlySpan<double>.Empty, 2, 3.0, c, 2);
         Assert.Equal([3.0, 6, 9, 12], c);
     }
 
@@ -78,11 +79,11 @@ public class GemmTests
     public void ShortSpan_ThrowsNamingOperand()
     {
         var e = Assert.Throws<ArgumentException>(() =>
-            Gemm.Multiply(false, false, 3, 3, 3, 1f, new float[8], 3, new float[9], 3, 0f, new float[9], 3));
+            GemmKernel.Multiply(false, false, 3, 3, 3, 1f, new float[8], 3, new float[9], 3, 0f, new float[9], 3));
         Assert.Contains("A", e.Message);
         Assert.Contains("9", e.Message);
         Assert.Throws<ArgumentException>(() =>
-            Gemm.Multiply(false, true, 2, 2, 3, 1f, new float[6], 2, new float[6], 3, 0f, new float[4], 2));
+            GemmKernel.Multiply(false, true, 2, 2, 3, 1f, new float[6], 2, new float[6], 3, 0f, new float[4], 2));
     }
 
     [Theory]
@@ -91,11 +92,11 @@ public class GemmTests
     [InlineData(3)]
     public void Threaded_MatchesReference(int threads)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
-            // Both above Gemm.ParallelThreshold; the first splits N, the second M.
+            Parallelism.ThreadCount = threads;
+            // Both above GemmKernel.ParallelThreshold; the first splits N, the second M.
             foreach (bool ta in new[] { false, true })
                 foreach (bool tb in new[] { false, true })
                 {
@@ -106,7 +107,7 @@ public class GemmTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -115,10 +116,10 @@ public class GemmTests
     [InlineData(3)]
     public void Threaded_SeveralDepthAndColumnBlocks_MatchesReference(int threads)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             foreach (bool ta in new[] { false, true })
                 foreach (bool tb in new[] { false, true })
                 {
@@ -137,7 +138,7 @@ public class GemmTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -147,7 +148,7 @@ public class GemmTests
     [InlineData(129, 257, 513)]
     public void Threaded_IsBitIdenticalToOneThread(int m, int n, int k)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             var rng = new Random(m + n + k);
@@ -155,31 +156,31 @@ public class GemmTests
             float[]? first = null;
             foreach (int threads in new[] { 1, 2, 3, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 var c = new float[m * n];
-                Gemm.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c, n);
+                GemmKernel.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c, n);
                 if (first is null) first = c;
                 else Assert.True(first.AsSpan().SequenceEqual(c), $"{threads} threads differ from 1 thread");
             }
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
     [Fact]
     public void Batched_ParallelOverSmallProducts_MatchesReference()
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = 2;
+            Parallelism.ThreadCount = 2;
             const int batch = 5, m = 7, n = 9, k = 6;
             var rng = new Random(3);
             float[] a = Fill(rng, batch * m * k), b = Fill(rng, k * n), c = new float[batch * m * n];
             int[] aOff = [0, 42, 84, 126, 168], bOff = [0, 0, 0, 0, 0], cOff = [0, 63, 126, 189, 252];
-            Gemm.MultiplyBatched(false, false, m, n, k, 1f, a, aOff, k, b, bOff, n, 0f, c, cOff, n);
+            GemmKernel.MultiplyBatched(false, false, m, n, k, 1f, a, aOff, k, b, bOff, n, 0f, c, cOff, n);
             for (int t = 0; t < batch; t++)
             {
                 var (expected, mag) = ReferenceGemm.Multiply(false, false, m, n, k, 1,
@@ -190,14 +191,14 @@ public class GemmTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
     [Fact]
     public void ThreadCount_RejectsZero()
     {
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Threading.ThreadCount = 0);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.ThreadCount = 0);
         Assert.Contains("ThreadCount", e.Message);
     }
 
@@ -208,18 +209,18 @@ public class GemmTests
     [InlineData(1000, 64)]
     public void ParallelFor_CoversEveryIndexOnce(int length, int grain)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = 2;
+            Parallelism.ThreadCount = 2;
             var hits = new int[length];
             var body = new CountBody { Hits = hits, Grain = grain, Length = length };
-            Threading.ParallelFor(length, grain, ref body);
+            Parallelism.ParallelFor(length, grain, ref body);
             Assert.All(hits, h => Assert.Equal(1, h));
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -247,7 +248,7 @@ public class GemmTests
         var (expected, magnitude) = ReferenceGemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
         TElem[] ca = Convert<TElem>(a), cb = Convert<TElem>(b), cc = Convert<TElem>(c);
-        Gemm.Multiply(ta, tb, m, n, k, TElem.CreateChecked(alpha), ca, lda, cb, ldb, TElem.CreateChecked(beta), cc, ldc);
+        GemmKernel.Multiply(ta, tb, m, n, k, TElem.CreateChecked(alpha), ca, lda, cb, ldb, TElem.CreateChecked(beta), cc, ldc);
 
         // Error bound of a length-k dot product: about k·u·Σ|a·b| (u = unit roundoff), plus input rounding.
         double u = typeof(TElem) == typeof(float) ? 6e-8 : 1.2e-16;

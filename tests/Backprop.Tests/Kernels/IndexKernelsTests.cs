@@ -1,5 +1,5 @@
 using System.Runtime.Intrinsics;
-using Backprop.Kernels;
+using Backprop.Kernels.Indexing;
 
 namespace Backprop.Tests.Kernels;
 

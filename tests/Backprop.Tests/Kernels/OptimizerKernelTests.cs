@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
-using Backprop.Kernels;
+using Backprop.Kernels.Optim;
+using Backprop.Optim;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;

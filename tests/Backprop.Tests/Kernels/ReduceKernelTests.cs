@@ -1,5 +1,7 @@
 using System.Runtime.Intrinsics;
-using Backprop.Kernels;
+using Backprop.Kernels.Loss;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;

@@ -1,7 +1,9 @@
 using Backprop.Data;
 using Backprop.Memory;
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Memory;

@@ -1,4 +1,6 @@
 using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.NN;
 

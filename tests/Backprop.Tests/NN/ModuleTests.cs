@@ -1,5 +1,8 @@
+using Backprop.Autograd;
+using Backprop.NN.Layers;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
 using Backprop.Cli.Recipes;
-using Backprop.NN;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.NN;

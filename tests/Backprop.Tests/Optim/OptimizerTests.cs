@@ -1,5 +1,6 @@
 using Backprop.NN;
 using Backprop.Optim;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Optim;

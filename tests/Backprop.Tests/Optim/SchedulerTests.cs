@@ -1,5 +1,7 @@
 using Backprop.NN;
 using Backprop.Optim;
+using Backprop.Optim.Schedulers;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Optim;
 

@@ -1,3 +1,6 @@
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+
 namespace Backprop.Tests.Support;
 
 /// <summary>Naive reference implementations for convolution tests (direct loops, float64).</summary>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using Backprop.Optim;
 
 namespace Backprop.Tests.Support;
 

@@ -1,3 +1,5 @@
+using Backprop.Tensors;
+
 namespace Backprop.Tests.Support;
 
 /// <summary>Short helpers for building test tensors.</summary>

@@ -1,7 +1,7 @@
 namespace Backprop.Tests.Support;
 
 /// <summary>
-/// Tests that set the process-wide <see cref="Threading.ThreadCount"/> (or depend on it staying put,
+/// Tests that set the process-wide <see cref="Parallelism.ThreadCount"/> (or depend on it staying put,
 /// like bit-identical training runs) share this collection so xunit never runs them concurrently.
 /// </summary>
 [CollectionDefinition(Name)]

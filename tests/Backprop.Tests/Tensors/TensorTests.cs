@@ -1,3 +1,6 @@
+using Backprop.Autograd;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Tensors;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 // Not Backprop.Tests.Threading: a namespace of that name would hide Backprop.Threading from every test namespace.
@@ -18,15 +19,15 @@ public class DynamicParallelTests
 
     private static void WithThreads(int threads, Action action)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             action();
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 // Not Backprop.Tests.Threading: that namespace would hide the Backprop.Threading class from every
-// test file that writes Threading.ThreadCount.
+// test file that writes Parallelism.ThreadCount.
 namespace Backprop.Tests;
 
 /// <summary>
@@ -54,15 +55,15 @@ public unsafe class WorkerPoolTests
 
     private static void WithThreads(int threads, Action action)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             action();
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -88,7 +89,7 @@ public unsafe class WorkerPoolTests
     {
         var recorder = new Recorder(length);
         var body = new RecordBody(recorder);
-        WithThreads(threads, () => Threading.ParallelFor(length, grain, ref body));
+        WithThreads(threads, () => Parallelism.ParallelFor(length, grain, ref body));
         AssertEachIndexOnce(recorder, $"{threads} threads, length {length}, grain {grain}");
         int units = (length + grain - 1) / grain;
         Assert.InRange(recorder.Ranges.Count, length == 0 ? 0 : 1, Math.Min(threads, units));
@@ -130,7 +131,7 @@ public unsafe class WorkerPoolTests
             {
                 var inner = new Recorder(50);
                 var innerBody = new RecordBody(inner);
-                Threading.ParallelFor(50, 1, ref innerBody);
+                Parallelism.ParallelFor(50, 1, ref innerBody);
                 inners.Add((Environment.CurrentManagedThreadId, inner));
             };
             RunOnPool(outer, 30, 1, 30, 3);
@@ -187,7 +188,7 @@ public unsafe class WorkerPoolTests
 
             var second = new Recorder(100);
             var body = new RecordBody(second);
-            Threading.ParallelFor(100, 1, ref body); // the pool is held by `owner` until `done` is set
+            Parallelism.ParallelFor(100, 1, ref body); // the pool is held by `owner` until `done` is set
             done.Set();
             owner.Join();
 
@@ -237,7 +238,7 @@ public unsafe class WorkerPoolTests
                     if (start <= 5 && 5 < end) throw new InvalidOperationException("index 5");
                 };
                 var body = new RecordBody(recorder);
-                var e = Assert.Throws<InvalidOperationException>(() => Threading.ParallelFor(12, 1, ref body));
+                var e = Assert.Throws<InvalidOperationException>(() => Parallelism.ParallelFor(12, 1, ref body));
                 Assert.Equal("index 5", e.Message);
                 Assert.Equal(1, recorder.Hits[5]);
             });

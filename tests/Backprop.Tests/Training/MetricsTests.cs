@@ -1,4 +1,7 @@
 using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Ops.Loss;
+using Backprop.Tensors;
 using Backprop.Training;
 
 namespace Backprop.Tests.Training;

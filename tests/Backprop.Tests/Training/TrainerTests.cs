@@ -1,7 +1,10 @@
 using Backprop.Data;
 using Backprop.IO;
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Optim.Schedulers;
+using Backprop.Tensors;
 using Backprop.Training;
 
 namespace Backprop.Tests.Training;

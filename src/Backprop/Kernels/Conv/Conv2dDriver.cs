@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Kernels.Gemm;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// 2-D convolution over contiguous buffers, y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, g·Cg + c] per group,
@@ -109,7 +111,7 @@ internal static unsafe class Conv2dDriver
     {
         int n = s.N;
         if (n == 0) return;
-        int threads = Threading.ThreadCount;
+        int threads = Parallelism.ThreadCount;
         bool perImage = n > 1 && threads > 1;
         int l = s.Window.OH * s.Window.OW;
         // Blocks of images are claimed one by one, so a thread that starts late or is descheduled
@@ -213,8 +215,8 @@ internal static unsafe class Conv2dDriver
         /// <summary>[Og, K] · [K, n] -> c (row stride n): B is the pointwise input <paramref name="cols"/> or the gathered columns.</summary>
         private readonly void Product(int og, int n, int k, T* w, T* cols, GemmGatherB<T> gather, T* c)
         {
-            if (gather.IsSet) Gemm.MultiplyGathered(false, og, n, k, T.One, w, k, gather, T.Zero, c, n, ParallelGemm);
-            else Gemm.Multiply(false, false, og, n, k, T.One, w, k, cols, n, T.Zero, c, n, ParallelGemm);
+            if (gather.IsSet) GemmKernel.MultiplyGathered(false, og, n, k, T.One, w, k, gather, T.Zero, c, n, ParallelGemm);
+            else GemmKernel.Multiply(false, false, og, n, k, T.One, w, k, cols, n, T.Zero, c, n, ParallelGemm);
         }
     }
 
@@ -232,7 +234,7 @@ internal static unsafe class Conv2dDriver
                     db[o] += TensorPrimitives.Sum(dy.Slice((img * outC + o) * l, l));
         if (n == 0) dw.Clear(); // no image to overwrite it
         if (!(needX || needW || needB && fused) || n == 0) return;
-        int threads = Threading.ThreadCount;
+        int threads = Parallelism.ThreadCount;
         int chunks = threads == 1 ? 1 : Math.Max(1, Math.Min(n, ChunksPerThread * threads));
         int wSize = dw.Length;
         T[]? partial = needW && chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * wSize) : null;
@@ -346,7 +348,7 @@ internal static unsafe class Conv2dDriver
                     T* dys = Routes is not null ? pdy + i * l : Dy + (nint)((img0 + i) * outC + grp * og) * l;
                     T* cols = pcol is null ? X + (nint)((img0 + i) * c + grp * cg) * plane : pcol + i * l;
                     // [Og, L] · [K, L]ᵀ -> [Og, K]; the chunk's first image overwrites (dw and the partials start unset)
-                    Gemm.Multiply(false, true, og, k, l, T.One, dys, Routes is not null ? ld : l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
+                    GemmKernel.Multiply(false, true, og, k, l, T.One, dys, Routes is not null ? ld : l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
                         dwChunk + (nint)grp * og * k, k, ParallelGemm);
                 }
             if (Dx is null) return;
@@ -355,7 +357,7 @@ internal static unsafe class Conv2dDriver
             if (pcol is null)
             {
                 nint xOff = (nint)(img0 * c + grp * cg) * plane;
-                Gemm.Multiply(true, false, k, l, og, T.One, ws, k, dyb, l, T.One, Dx + xOff, l, ParallelGemm);
+                GemmKernel.Multiply(true, false, k, l, og, T.One, ws, k, dyb, l, T.One, Dx + xOff, l, ParallelGemm);
                 return;
             }
             if (nb > 1 && Routes is null)
@@ -367,7 +369,7 @@ internal static unsafe class Conv2dDriver
                 dyb = pdy;
             }
             // [Og, K]ᵀ · [Og, nb·L] -> [K, nb·L], then fold each image back onto its input planes
-            Gemm.Multiply(true, false, k, ld, og, T.One, ws, k, dyb, ld, T.Zero, pcol, ld, ParallelGemm);
+            GemmKernel.Multiply(true, false, k, ld, og, T.One, ws, k, dyb, ld, T.Zero, pcol, ld, ParallelGemm);
             for (int i = 0; i < nb; i++)
                 Im2Col.FoldAddDestructive(new Span<T>(pcol + i * l, (k - 1) * ld + l), cg, g,
                     new Span<T>(Dx + (nint)((img0 + i) * c + grp * cg) * plane, cg * plane), ld);

@@ -1,4 +1,4 @@
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// Sizes of a batched, grouped 2-D convolution: input x [N, C, H, W], weight w [OutC, C/Groups, KH, KW],

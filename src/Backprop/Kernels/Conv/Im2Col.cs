@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// im2col / col2im for one image: unfolds a [C, H, W] plane stack into a [C·KH·KW, OH·OW]

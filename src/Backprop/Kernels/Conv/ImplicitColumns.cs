@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Backprop.Kernels.Gemm;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// im2col without the column matrix: pads a block of images (one group's channels) into a scratch

@@ -1,6 +1,7 @@
 using System.Numerics;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// Runs the per-plane pooling kernels over ranges of planes on <see cref="Threading"/>'s threads.
@@ -25,7 +26,7 @@ internal static unsafe class PlaneParallel
         fixed (int* pi = idx)
         {
             var body = new MaxBody<T> { X = px, Y = py, Idx = pi, G = g };
-            Threading.ParallelFor(planes, Grain(outPlane), ref body);
+            Parallelism.ParallelFor(planes, Grain(outPlane), ref body);
         }
     }
 
@@ -40,7 +41,7 @@ internal static unsafe class PlaneParallel
         fixed (T* pdx = dx)
         {
             var body = new ScatterBody<T> { Dy = pdy, Idx = pi, Dx = pdx, InPlane = inPlane, OutPlane = outPlane };
-            Threading.ParallelFor(planes, Grain(outPlane), ref body);
+            Parallelism.ParallelFor(planes, Grain(outPlane), ref body);
         }
     }
 

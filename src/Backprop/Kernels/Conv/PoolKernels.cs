@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// 2-D pooling over a stack of planes ([planes, H, W] in, [planes, OH, OW] out, contiguous).

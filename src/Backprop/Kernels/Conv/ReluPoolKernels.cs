@@ -2,8 +2,9 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Backprop.NN.Layers;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>
 /// Bias + ReLU + 2×2 max pool (stride 2, no padding) of one [H, W] plane in one pass, and its

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Conv;
 
 /// <summary>Geometry of a 2-D sliding window (convolution or pooling) over one [H, W] plane.</summary>
 internal readonly record struct Window2d(

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>Relu backward from the saved output: dx = y &gt; 0 ? dy : 0 (operands: y, dy).</summary>
 internal readonly struct ReluBackwardOp<T> : IVectorBinary<T> where T : unmanaged, IFloatingPointIeee754<T>

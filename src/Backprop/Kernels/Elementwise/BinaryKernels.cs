@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>An element-wise binary operation with span, span-scalar and scalar forms.</summary>
 internal interface IBinaryOp<T> where T : unmanaged, INumber<T>

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 // Comparisons write 1 where the relation holds and 0 elsewhere, in the operands' own type, so the
 // result can multiply a tensor as a mask. NaN compares false except under Ne.

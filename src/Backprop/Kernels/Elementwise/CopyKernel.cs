@@ -1,4 +1,4 @@
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>Copies strided elements into a contiguous destination, row by row.</summary>
 internal static class CopyKernel

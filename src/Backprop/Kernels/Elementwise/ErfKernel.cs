@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
 /// Error function erf and its complement erfc in double precision, scalar and vectorised (float

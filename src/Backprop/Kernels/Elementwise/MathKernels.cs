@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 internal readonly struct SqrtKernel<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>Exp and log for generic float/double vectors (the BCL has them per element type only).</summary>
 internal static class SimdMath

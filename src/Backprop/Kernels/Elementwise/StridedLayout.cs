@@ -1,4 +1,4 @@
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
 /// Shape and per-operand strides after merging dimensions that are laid out back to back in

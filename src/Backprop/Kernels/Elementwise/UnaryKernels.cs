@@ -1,6 +1,7 @@
 using System.Numerics;
+using Backprop.NN.Layers;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>An element-wise unary operation over contiguous spans.</summary>
 internal interface IUnaryOp<T> where T : unmanaged, INumber<T>

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>An element-wise function given at three widths: scalar, 256-bit and 512-bit vectors.</summary>
 internal interface IVectorUnary<T> where T : unmanaged

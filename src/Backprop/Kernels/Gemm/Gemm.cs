@@ -2,17 +2,19 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Backprop.NN.Layers;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// General matrix multiply on row-major buffers: C = alpha·op(A)·op(B) + beta·C, where op(X)
 /// is X or Xᵀ. A is M×K after op, B is K×N after op, C is M×N. lda/ldb/ldc are row strides.
 /// beta = 0 overwrites C without reading it. Packed, cache-blocked and register-tiled
-/// (<see cref="GemmDriver{T, K}"/>); large problems run on <see cref="Threading.ThreadCount"/>
+/// (<see cref="GemmDriver{T, K}"/>); large problems run on <see cref="Parallelism.ThreadCount"/>
 /// threads, which share the packed B and split M (or, for very few rows, split N).
 /// </summary>
-internal static unsafe class Gemm
+internal static unsafe class GemmKernel
 {
     /// <summary>Problems with fewer multiply-adds than this run on the calling thread only.</summary>
     internal const long ParallelThreshold = 1 << 20;
@@ -88,7 +90,7 @@ internal static unsafe class Gemm
         fixed (T* pb = b)
         fixed (T* pc = c)
         {
-            if (count > 1 && Threading.ThreadCount > 1 && (long)m * n * k < ParallelThreshold)
+            if (count > 1 && Parallelism.ThreadCount > 1 && (long)m * n * k < ParallelThreshold)
             {
                 var body = new BatchBody<T>
                 {
@@ -96,7 +98,7 @@ internal static unsafe class Gemm
                     A = pa, B = pb, C = pc, Lda = lda, Ldb = ldb, Ldc = ldc,
                     AOffsets = aOffsets, BOffsets = bOffsets, COffsets = cOffsets,
                 };
-                Threading.ParallelFor(count, 1, ref body);
+                Parallelism.ParallelFor(count, 1, ref body);
             }
             else
             {
@@ -184,7 +186,7 @@ internal static unsafe class Gemm
     private static void RunGathered<T, K>(bool transA, int m, int n, int k, T alpha, T* a, nint lda, GemmGatherB<T> b, T beta, T* c, nint ldc, bool parallel)
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
     {
-        int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Threading.ThreadCount, (m + K.MR - 1) / K.MR) : 1;
+        int threads = parallel && (long)m * n * k >= ParallelThreshold ? Math.Min(Parallelism.ThreadCount, (m + K.MR - 1) / K.MR) : 1;
         GemmDriver<T, K>.Run(transA, false, m, n, k, alpha, a, lda, null, 0, beta, c, ldc, Math.Max(threads, 1), default, b);
     }
 
@@ -208,7 +210,7 @@ internal static unsafe class Gemm
                                     T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool parallel, GemmEpilogue<T> epilogue)
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
     {
-        int threads = Threading.ThreadCount;
+        int threads = Parallelism.ThreadCount;
         if (!parallel || threads == 1 || (long)m * n * k < ParallelThreshold)
         {
             GemmDriver<T, K>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
@@ -225,7 +227,7 @@ internal static unsafe class Gemm
             TransA = transA, TransB = transB, M = m, N = n, Depth = k, Alpha = alpha, Beta = beta,
             A = a, B = b, C = c, Lda = lda, Ldb = ldb, Ldc = ldc, Epilogue = epilogue,
         };
-        Threading.ParallelFor(nTiles, 1, ref body);
+        Parallelism.ParallelFor(nTiles, 1, ref body);
     }
 
     /// <summary>One thread's share of a short, wide C: a range of column tiles, packing its own copy of A.</summary>

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Backprop.NN.Layers;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// Cache-blocked GEMM around micro-kernel <typeparamref name="K"/>. For each NC column block and

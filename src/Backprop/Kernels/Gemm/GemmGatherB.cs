@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// A B operand that is never stored: B(p, j) = Src[RowOff[p] + ColOff[j]]. The GEMM driver packs its

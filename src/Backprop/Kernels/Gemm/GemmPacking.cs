@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// Copies blocks of op(A) and op(B) into the panel layout the micro-kernels stream:

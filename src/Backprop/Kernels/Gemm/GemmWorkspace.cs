@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// Per-thread packing buffers, 64-byte aligned, allocated on the pinned object heap once and

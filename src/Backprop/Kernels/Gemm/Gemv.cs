@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// GEMM with one output row or column (m = 1 or n = 1): dot products or row updates straight

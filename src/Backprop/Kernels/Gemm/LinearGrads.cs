@@ -1,13 +1,15 @@
 using System.Numerics;
+using Backprop.Kernels.Reduce;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Gemm;
 
 /// <summary>
 /// The two weight-side GEMMs of a Linear backward, dx = dz·W and dW = dzᵀ·x, run side by side: with
 /// several threads each product takes one thread whole instead of both products being split over all
 /// threads in turn. A batch of 128 rows gives each GEMM too little work to split without losing time
 /// to the hand-offs between threads. Every tile of a product is computed the same way on any number
-/// of threads, so the values equal those of two separate <see cref="Gemm"/> calls. The bias gradient
+/// of threads, so the values equal those of two separate <see cref="GemmKernel"/> calls. The bias gradient
 /// db = Σ_r dz_r is summed by the thread that computes dW, after its product, with the same kernel
 /// and order as a sum over dim 0, instead of on the calling thread before both.
 /// </summary>
@@ -28,12 +30,12 @@ internal static unsafe class LinearGrads
                                   Span<T> dx, Span<T> dw, Span<T> db)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Gemm.CheckSizes(rows, inF, outF);
-        Gemm.CheckOperand("dz", dzTrans ? outF : rows, dzTrans ? rows : outF, ldz, dz.Length);
-        Gemm.CheckOperand("W", wTrans ? inF : outF, wTrans ? outF : inF, ldw, w.Length);
-        Gemm.CheckOperand("x", xTrans ? inF : rows, xTrans ? rows : inF, ldx, x.Length);
-        Gemm.CheckOperand("dx", rows, inF, inF, dx.Length);
-        Gemm.CheckOperand("dW", outF, inF, inF, dw.Length);
+        GemmKernel.CheckSizes(rows, inF, outF);
+        GemmKernel.CheckOperand("dz", dzTrans ? outF : rows, dzTrans ? rows : outF, ldz, dz.Length);
+        GemmKernel.CheckOperand("W", wTrans ? inF : outF, wTrans ? outF : inF, ldw, w.Length);
+        GemmKernel.CheckOperand("x", xTrans ? inF : rows, xTrans ? rows : inF, ldx, x.Length);
+        GemmKernel.CheckOperand("dx", rows, inF, inF, dx.Length);
+        GemmKernel.CheckOperand("dW", outF, inF, inF, dw.Length);
         if (!db.IsEmpty && (db.Length < outF || dzTrans || rows > 1 && outF > 0 && ldz != outF))
             throw new ArgumentException($"LinearGrads: db needs {outF} elements (got {db.Length}) and dz row-major and contiguous (got {(dzTrans ? "transposed" : "row-major")} with row stride {ldz} for {outF} columns)");
         fixed (T* pz = dz)
@@ -48,7 +50,7 @@ internal static unsafe class LinearGrads
                 Dz = pz, W = pw, X = px, Dx = pdx, Dw = pdw, Db = pdb,
                 DzTrans = dzTrans, WTrans = wTrans, XTrans = xTrans, Ldz = ldz, Ldw = ldw, Ldx = ldx, Rows = rows, In = inF, Out = outF,
             };
-            Threading.ParallelFor(2, 1, ref body);
+            Parallelism.ParallelFor(2, 1, ref body);
         }
     }
 
@@ -65,10 +67,10 @@ internal static unsafe class LinearGrads
                 // Run on all threads when this loop got only one (the pool was busy or this is a nested call).
                 bool parallel = end - start > 1;
                 if (i == 0) // dx [rows, in] = dz [rows, out] · W [out, in]
-                    Gemm.Multiply(DzTrans, WTrans, Rows, In, Out, T.One, Dz, Ldz, W, Ldw, T.Zero, Dx, In, parallel);
+                    GemmKernel.Multiply(DzTrans, WTrans, Rows, In, Out, T.One, Dz, Ldz, W, Ldw, T.Zero, Dx, In, parallel);
                 else        // dW [out, in] = dzᵀ [out, rows] · x [rows, in]; db [out] = Σ_r dz [r, :] (dz row-major here)
                 {
-                    Gemm.Multiply(!DzTrans, XTrans, Out, In, Rows, T.One, Dz, Ldz, X, Ldx, T.Zero, Dw, In, parallel);
+                    GemmKernel.Multiply(!DzTrans, XTrans, Out, In, Rows, T.One, Dz, Ldz, X, Ldx, T.Zero, Dw, In, parallel);
                     if (Db != null)
                         SumKernel.SumMiddle(new ReadOnlySpan<T>(Dz, Rows * Out), 1, Rows, Out, new Span<T>(Db, Out));
                 }

@@ -1,7 +1,8 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Kernels.Elementwise;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Indexing;
 
 /// <summary>
 /// Gather/scatter along one dim and index-select/index-add of whole rows. Indices must be

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Loss;
 
 /// <summary>Binary cross-entropy on logits in the overflow-free softplus form.</summary>
 internal static class BceWithLogitsKernel

@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Kernels.Reduce;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Loss;
 
 /// <summary>
 /// Cross-entropy and negative log-likelihood over class-index targets. The input is a contiguous

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Norm;
 
 /// <summary>Fused normalisation kernels: per-row (layer norm) and per-channel (batch norm) statistics and affine maps.</summary>
 internal static class NormKernels

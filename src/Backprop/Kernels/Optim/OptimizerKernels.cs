@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Backprop.Optim;
+using Backprop.Threading;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Optim;
 
 /// <summary>
 /// Parameter-update kernels, one pass per parameter, following the operation order of
@@ -10,7 +12,7 @@ namespace Backprop.Kernels;
 /// </summary>
 internal static class OptimizerKernels
 {
-    /// <summary>Arrays at least this long are updated on all <see cref="Threading.ThreadCount"/> threads.</summary>
+    /// <summary>Arrays at least this long are updated on all <see cref="Parallelism.ThreadCount"/> threads.</summary>
     private const int ParallelMin = 1 << 16;
 
     /// <summary>Elements per parallel work unit (a multiple of every vector width).</summary>
@@ -39,7 +41,7 @@ internal static class OptimizerKernels
                 P = pp, G = pg, Buf = pb, FirstStep = firstStep, UseMomentum = useMomentum, Nesterov = nesterov, Maximize = maximize,
                 Lr = lr, Momentum = momentum, OneMinusDampening = T.One - dampening, WeightDecay = weightDecay,
             };
-            if (p.Length >= ParallelMin) Threading.ParallelFor(p.Length, Grain, ref body);
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body);
             else body.Invoke(0, p.Length);
         }
     }
@@ -148,7 +150,7 @@ internal static class OptimizerKernels
                 P = pp, G = pg, M = pm, V = pv, VMax = pvm, C = c,
                 Decay = weightDecay != 0, Decoupled = decoupled, Amsgrad = amsgrad, Maximize = maximize,
             };
-            if (p.Length >= ParallelMin) Threading.ParallelFor(p.Length, Grain, ref body);
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body);
             else body.Invoke(0, p.Length);
         }
     }

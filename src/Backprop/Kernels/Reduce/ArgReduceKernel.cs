@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Reduce;
 
 /// <summary>
 /// Max or min with its index along the middle axis of a contiguous [outer, n, inner] block.

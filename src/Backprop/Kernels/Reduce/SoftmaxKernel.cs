@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Reduce;
 
 /// <summary>
 /// Softmax, log-softmax and log-sum-exp along the middle axis of a contiguous [outer, n, inner]

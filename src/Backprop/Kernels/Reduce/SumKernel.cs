@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Reduce;
 
 /// <summary>Sums over the middle axis of a contiguous [outer, reduce, inner] block.</summary>
 internal static class SumKernel

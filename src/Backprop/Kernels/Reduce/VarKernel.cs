@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 
-namespace Backprop.Kernels;
+namespace Backprop.Kernels.Reduce;
 
 /// <summary>Variance along the middle axis of a contiguous [outer, n, inner] block, two-pass (mean, then squared deviations).</summary>
 internal static class VarKernel

@@ -1,4 +1,7 @@
-namespace Backprop.NN;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>max(0, x).</summary>
 public sealed class Relu : Module

@@ -1,4 +1,6 @@
-namespace Backprop.NN;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>
 /// 2-D convolution (cross-correlation, as PyTorch). Input [N, inChannels, H, W], weight

@@ -1,6 +1,7 @@
-using Backprop.Ops;
+using Backprop.Ops.Conv;
+using Backprop.Tensors;
 
-namespace Backprop.NN;
+namespace Backprop.NN.Layers;
 
 /// <summary>
 /// MaxPool2d(2)(ReLU(Conv2d(x))): a <see cref="Conv2d"/>, <see cref="Relu"/> and 2×2 <see cref="MaxPool2d"/>

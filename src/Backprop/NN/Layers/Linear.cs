@@ -1,4 +1,6 @@
-namespace Backprop.NN;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>y = x Wᵀ + b. Input [..., inFeatures], output [..., outFeatures]; weight [outFeatures, inFeatures].</summary>
 public sealed class Linear : Module

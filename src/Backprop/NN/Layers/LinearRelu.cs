@@ -1,4 +1,6 @@
-namespace Backprop.NN;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>
 /// y = max(x Wᵀ + b, 0): a <see cref="Linear"/> followed by <see cref="Relu"/> as one fused op

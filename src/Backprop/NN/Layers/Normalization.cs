@@ -1,4 +1,7 @@
-namespace Backprop.NN;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>
 /// Batch normalisation over the channel dim 1 of [N, C] or [N, C, L] (BatchNorm1d) and

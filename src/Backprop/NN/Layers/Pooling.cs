@@ -1,4 +1,6 @@
-namespace Backprop.NN;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>2-D max pooling over [N, C, H, W] (stride defaults to the kernel size).</summary>
 public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 0, int dilation = 1, bool ceilMode = false) : Module

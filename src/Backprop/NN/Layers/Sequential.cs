@@ -1,4 +1,6 @@
-namespace Backprop.NN;
+using Backprop.Tensors;
+
+namespace Backprop.NN.Layers;
 
 /// <summary>Applies modules in order; children are named "0", "1", ....</summary>
 public sealed class Sequential : Module

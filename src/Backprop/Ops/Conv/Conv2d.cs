@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Conv;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Conv;
 
 /// <summary>
 /// 2-D cross-correlation y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, g·Cg + c] over groups, computed by

@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Conv;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Conv;
 
 /// <summary>
 /// MaxPool2d(2)(ReLU(Conv2d(x))) as one op: the convolution output is pooled block by block as the

@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Conv;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Conv;
 
 /// <summary>Shape checks and output sizes shared by the 2-D pooling ops (PyTorch rules).</summary>
 internal static class Pool2dGeometry

@@ -1,6 +1,8 @@
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>y = |x|.</summary>
 internal sealed class AbsNode : Node

@@ -1,7 +1,10 @@
-using System.Numerics.Tensors;
-using Backprop.Kernels;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>y = max(x, 0).</summary>
 internal sealed class ReluNode : Node

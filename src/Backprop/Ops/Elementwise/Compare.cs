@@ -1,6 +1,7 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>Element-wise comparisons returning 1/0 in the operands' dtype; never recorded by autograd.</summary>
 internal static class Compare

@@ -1,7 +1,8 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>
 /// Allocates outputs and routes element-wise ops to the typed kernels: picks the dtype,

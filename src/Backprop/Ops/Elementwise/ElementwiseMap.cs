@@ -1,6 +1,7 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>
 /// Runs <see cref="IVectorUnary{T}"/> / <see cref="IVectorBinary{T}"/> kernels (which may carry

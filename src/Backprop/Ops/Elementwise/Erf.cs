@@ -1,6 +1,8 @@
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>y = erf(x) or erfc(x) = 1 − erf(x).</summary>
 internal sealed class ErfNode : Node

@@ -1,4 +1,6 @@
-namespace Backprop;
+using Backprop.NN.Layers;
+
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>Which GELU formula to use (PyTorch's <c>approximate</c> argument).</summary>
 public enum GeluApproximation

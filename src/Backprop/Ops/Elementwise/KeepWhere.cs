@@ -1,6 +1,8 @@
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>
 /// y = mask ≠ 0 ? t : 0 (broadcasting), with a constant mask. The differentiable form of PyTorch's

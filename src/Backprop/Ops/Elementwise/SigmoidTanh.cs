@@ -1,6 +1,8 @@
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Elementwise;
 
 /// <summary>y = σ(x) = 1 / (1 + e⁻ˣ).</summary>
 internal sealed class SigmoidNode : Node

@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.Indexing;
 
 /// <summary>Embedding lookup: y[..., :] = weight[indices[...], :]; rows at paddingIdx get no gradient.</summary>
 internal sealed class EmbeddingNode : Node

@@ -1,7 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Indexing;
+using Backprop.Ops.View;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Indexing;
 
 /// <summary>y[p] = x[p with coordinate dim replaced by index[p]]; y has the index's shape.</summary>
 internal sealed class GatherNode : Node

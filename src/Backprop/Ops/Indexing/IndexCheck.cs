@@ -1,6 +1,7 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Indexing;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Indexing;
 
 /// <summary>Validation shared by the indexing ops; runs before any kernel touches memory.</summary>
 internal static class IndexCheck

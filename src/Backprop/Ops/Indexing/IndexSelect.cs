@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Indexing;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Indexing;
 
 /// <summary>y = x with dim <c>dim</c> restricted to the rows listed in a 1-D index (repeats allowed).</summary>
 internal sealed class IndexSelectNode : Node

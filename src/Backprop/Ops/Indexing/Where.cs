@@ -1,8 +1,12 @@
 using System.Buffers;
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Kernels.Indexing;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Indexing;
 
 /// <summary>y = condition ? a : b element-wise, broadcasting all three; condition is nonzero-is-true of any dtype.</summary>
 internal sealed class WhereNode : Node

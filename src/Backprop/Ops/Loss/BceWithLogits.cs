@@ -1,7 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Loss;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Loss;
 
 /// <summary>
 /// Binary cross-entropy on logits: (1 − t)·x + (1 + (p − 1)·t)·softplus(−x), which equals

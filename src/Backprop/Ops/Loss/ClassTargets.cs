@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Text;
-using Backprop.Kernels;
+using Backprop.Kernels.Loss;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Loss;
 
 /// <summary>Checks and layout shared by the class-index losses (cross-entropy, NLL).</summary>
 internal static class ClassTargets

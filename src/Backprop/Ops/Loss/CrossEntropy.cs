@@ -1,7 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Loss;
+using Backprop.Ops.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Loss;
 
 /// <summary>
 /// Cross-entropy on logits with class-index targets: log-softmax and NLL fused in one kernel,

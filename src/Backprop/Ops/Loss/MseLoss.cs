@@ -1,7 +1,9 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Autograd;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Loss;
 
 /// <summary>Mean squared error (x − t)², reduced; input and target broadcast as in PyTorch.</summary>
 internal sealed class MseLossNode : Node

@@ -1,4 +1,4 @@
-namespace Backprop;
+namespace Backprop.Ops.Loss;
 
 /// <summary>How a loss combines its per-element values (PyTorch's <c>reduction</c> argument).</summary>
 public enum Reduction

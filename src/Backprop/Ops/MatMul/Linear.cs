@@ -1,7 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Gemm;
+using Backprop.Tensors;
+using Backprop.Threading;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.MatMul;
 
 /// <summary>y = x·Wᵀ + b for x [..., in], W [out, in], b [out]: one GEMM (transB) onto rows pre-filled with the bias.</summary>
 internal sealed class LinearNode : Node
@@ -64,7 +67,7 @@ internal sealed class LinearNode : Node
             x2 = xv.Reshape(rows, xv.Shape[xv.Rank - 1]);                          // [..., in] -> [rows, in]
         }
         // Both weight-side products with a second thread and no graph to record: side by side (LinearGrads).
-        if (w is not null && x2 is not null && Threading.ThreadCount > 1 && !GradMode.Records(dz))
+        if (w is not null && x2 is not null && Parallelism.ThreadCount > 1 && !GradMode.Records(dz))
             return SideBySide(node, dz, w.Value, x2, rows, wantDb);
         int outF = dz.Shape[dz.Rank - 1];
         Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
@@ -126,7 +129,7 @@ internal sealed class LinearNode : Node
         else
             x = x.Detach().Contiguous();
         MatrixLayout lw = MatrixLayout.Of(ref w);
-        Gemm.Multiply(transA, !lw.Trans, rows, outF, inF, T.One, x.Data<T>().AsSpan(x.Offset), lda,
+        GemmKernel.Multiply(transA, !lw.Trans, rows, outF, inF, T.One, x.Data<T>().AsSpan(x.Offset), lda,
                       w.Data<T>().AsSpan(w.Offset), lw.Ld, T.Zero, dst, outF, bv, relu);
     }
 

@@ -1,7 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.MatMul;
 
 /// <summary>
 /// y = max(x·Wᵀ + b, 0): <see cref="LinearBackward"/> and <see cref="ReluNode"/> fused, so the

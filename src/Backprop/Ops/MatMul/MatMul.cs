@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Gemm;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.MatMul;
 
 /// <summary>
 /// y = a·b for a [..., m, k] and b [..., k, n] (both rank ≥ 2), batch dims broadcast. Vector
@@ -56,20 +58,20 @@ internal sealed class MatMulNode : Node
         int[] aOffsets = BatchOffsets(a, batch), bOffsets = BatchOffsets(b, batch), cOffsets = new int[count];
         for (int i = 0; i < count; i++) cOffsets[i] = i * m * n;
 
-        DTypeSwitch.Float(a.DType, new GemmKernel(a, b, y, la, lb, m, n, k, aOffsets, bOffsets, cOffsets));
+        DTypeSwitch.Float(a.DType, new ProductKernel(a, b, y, la, lb, m, n, k, aOffsets, bOffsets, cOffsets));
         return y;
     }
 
-    private readonly struct GemmKernel(Tensor a, Tensor b, Tensor y, MatrixLayout la, MatrixLayout lb, int m, int n, int k,
+    private readonly struct ProductKernel(Tensor a, Tensor b, Tensor y, MatrixLayout la, MatrixLayout lb, int m, int n, int k,
                                        int[] aOffsets, int[] bOffsets, int[] cOffsets) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
             if (cOffsets.Length == 1)
-                Gemm.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(aOffsets[0]), la.Ld,
+                GemmKernel.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(aOffsets[0]), la.Ld,
                               b.Data<T>().AsSpan(bOffsets[0]), lb.Ld, T.Zero, y.Elements<T>(), n);
             else
-                Gemm.MultiplyBatched(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>(), aOffsets, la.Ld,
+                GemmKernel.MultiplyBatched(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>(), aOffsets, la.Ld,
                                      b.Data<T>(), bOffsets, lb.Ld, T.Zero, y.Data<T>(), cOffsets, n);
         }
     }

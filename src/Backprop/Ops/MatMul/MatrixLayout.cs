@@ -1,4 +1,6 @@
-namespace Backprop.Ops;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.MatMul;
 
 /// <summary>
 /// How the last two dims of a tensor map onto a GEMM operand: row-major with row stride Ld, or

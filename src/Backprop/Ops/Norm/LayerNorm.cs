@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Norm;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Norm;
 
 /// <summary>
 /// Layer normalisation over the trailing dims: y = (x − mean)·rstd·w + b, statistics per row

@@ -1,6 +1,9 @@
 using System.Numerics;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Norm;
 
 /// <summary>y = 1/√x element-wise; a small recorded op so normalisation backwards can be differentiated again.</summary>
 internal sealed class NormRsqrtNode : Node

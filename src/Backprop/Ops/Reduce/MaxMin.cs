@@ -1,8 +1,10 @@
 using System.Numerics;
-using System.Numerics.Tensors;
-using Backprop.Kernels;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Autograd;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Reduce;
 
 /// <summary>Max or min over all elements (0-d result); the gradient is shared equally among tied elements.</summary>
 internal sealed class ExtremumAllNode : Node

@@ -1,7 +1,9 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Autograd;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Reduce;
 
 /// <summary>Mean over all elements or over given dims, optionally keeping them as size 1.</summary>
 internal sealed class MeanNode(Tensor x, bool[] reduced, bool keepDim, int count) : Node(x)

@@ -1,4 +1,6 @@
-namespace Backprop.Ops;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.Reduce;
 
 /// <summary>
 /// Lays a reduction out as a contiguous [outer, n, inner] block for the middle-axis kernels:

@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Reduce;
 
 /// <summary>Shared forward of softmax and log-softmax along one dim.</summary>
 internal static class SoftmaxForward

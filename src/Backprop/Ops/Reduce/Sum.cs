@@ -1,7 +1,9 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Autograd;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Reduce;
 
 /// <summary>Sum over all elements or over given dims, optionally keeping them as size 1.</summary>
 internal sealed class SumNode(Tensor x, bool[] reduced, bool keepDim) : Node(x)

@@ -1,8 +1,11 @@
 using System.Numerics;
-using System.Numerics.Tensors;
-using Backprop.Kernels;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Kernels.Reduce;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.Reduce;
 
 /// <summary>Variance (and its square root, the standard deviation) over dims with Bessel-style correction.</summary>
 internal static class VarianceForward

@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.View;
 
 /// <summary>Concatenation along an existing dim into a new contiguous tensor.</summary>
 internal sealed class CatNode : Node

@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.View;
 
 /// <summary>Reorders dimensions as a view (no copy); transpose is the two-dim case.</summary>
 internal sealed class PermuteNode(Tensor x, int[] order) : Node(x)

@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.View;
 
 /// <summary>Reshape: a view when the input is contiguous, otherwise a copy.</summary>
 internal sealed class ReshapeNode(Tensor x) : Node(x)

@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.View;
 
 /// <summary>
 /// Slice along one dim, elements start, start+step, ... (length of them), as a view (no copy).

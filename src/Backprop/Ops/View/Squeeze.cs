@@ -1,4 +1,7 @@
-namespace Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Tensors;
+
+namespace Backprop.Ops.View;
 
 /// <summary>Inserts a size-1 dim as a view.</summary>
 internal sealed class UnsqueezeNode(Tensor x, int dim) : Node(x)

@@ -1,7 +1,8 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
-namespace Backprop.Ops;
+namespace Backprop.Ops.View;
 
 /// <summary>Strided copies between tensors of one dtype, for any dtype: the tensor-facing side of <see cref="CopyKernel"/>.</summary>
 internal static class StridedCopy

@@ -1,4 +1,4 @@
-namespace Backprop.Optim;
+namespace Backprop.Optim.Schedulers;
 
 /// <summary>
 /// Base of learning-rate schedules: each <see cref="Step"/> advances the counter and sets every

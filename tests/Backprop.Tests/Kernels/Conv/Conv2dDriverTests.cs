@@ -1,5 +1,8 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Kernels.Conv;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;
@@ -46,15 +49,15 @@ public class Conv2dDriverTests
 
     private static void WithThreads(int threads, Action action)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             action();
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 

@@ -1,4 +1,5 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Conv;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Kernels;
 

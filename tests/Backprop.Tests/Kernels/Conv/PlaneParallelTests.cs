@@ -1,4 +1,6 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Conv;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;
@@ -34,12 +36,12 @@ public class PlaneParallelTests
         var dxExpected = (float[])dx0.Clone();
         PoolKernels.ScatterAdd<float>(dy, planes, oh * ow, idxExpected, h * w, dxExpected);
 
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2, 3 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 var y = new float[dy.Length];
                 var idx = new int[dy.Length];
                 PlaneParallel.MaxForward<float>(x, planes, g, y, idx);
@@ -52,7 +54,7 @@ public class PlaneParallelTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 

@@ -1,4 +1,4 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
 
 namespace Backprop.Tests.Kernels;
 

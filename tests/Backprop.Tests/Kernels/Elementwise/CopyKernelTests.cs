@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
-using Backprop.Kernels;
+using Backprop.Kernels.Elementwise;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Kernels;
 

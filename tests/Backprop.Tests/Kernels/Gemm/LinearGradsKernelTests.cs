@@ -1,5 +1,7 @@
 using System.Numerics;
-using Backprop.Kernels;
+using Backprop.Kernels.Gemm;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Kernels;
@@ -21,12 +23,12 @@ public class LinearGradsKernelTests
     [MemberData(nameof(Sizes))]
     public void EqualsSeparateGemms_EveryLayout(int rows, int inF, int outF)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 for (int layout = 0; layout < 8; layout++)
                 {
                     Check<float>(rows, inF, outF, (layout & 1) != 0, (layout & 2) != 0, (layout & 4) != 0, 1e-4);
@@ -36,7 +38,7 @@ public class LinearGradsKernelTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
@@ -61,7 +63,7 @@ public class LinearGradsKernelTests
 
     private static void Check<T>(int rows, int inF, int outF, bool dzTrans, bool wTrans, bool xTrans, double tol) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string what = $"{typeof(T).Name} rows {rows} in {inF} out {outF} dzTrans {dzTrans} wTrans {wTrans} xTrans {xTrans} threads {Threading.ThreadCount}";
+        string what = $"{typeof(T).Name} rows {rows} in {inF} out {outF} dzTrans {dzTrans} wTrans {wTrans} xTrans {xTrans} threads {Parallelism.ThreadCount}";
         double[] dzv = Normal(rows * outF, 1), wv = Normal(outF * inF, 2), xv = Normal(rows * inF, 3);
         var (dz, ldz) = Store<T>(dzv, rows, outF, dzTrans, pad: 0); // row-major dz is contiguous, as db needs
         var (w, ldw) = Store<T>(wv, outF, inF, wTrans);
@@ -73,8 +75,8 @@ public class LinearGradsKernelTests
         LinearGrads.Compute<T>(rows, inF, outF, dz, dzTrans, ldz, w, wTrans, ldw, x, xTrans, ldx, dx, dw, db);
 
         T[] dxExpected = new T[dx.Length], dwExpected = new T[dw.Length];
-        Gemm.Multiply(dzTrans, wTrans, rows, inF, outF, T.One, dz, ldz, w, ldw, T.Zero, dxExpected, inF);
-        Gemm.Multiply(!dzTrans, xTrans, outF, inF, rows, T.One, dz, ldz, x, ldx, T.Zero, dwExpected, inF);
+        GemmKernel.Multiply(dzTrans, wTrans, rows, inF, outF, T.One, dz, ldz, w, ldw, T.Zero, dxExpected, inF);
+        GemmKernel.Multiply(!dzTrans, xTrans, outF, inF, rows, T.One, dz, ldz, x, ldx, T.Zero, dwExpected, inF);
         Assert.True(dxExpected.AsSpan().SequenceEqual(dx), $"dx differs from one GEMM: {what}");
         Assert.True(dwExpected.AsSpan().SequenceEqual(dw), $"dW differs from one GEMM: {what}");
 

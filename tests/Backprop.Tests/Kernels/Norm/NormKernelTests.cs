@@ -1,4 +1,5 @@
-using Backprop.Kernels;
+using Backprop.Kernels.Norm;
+using Backprop.Tensors;
 
 namespace Backprop.Tests.Kernels;
 

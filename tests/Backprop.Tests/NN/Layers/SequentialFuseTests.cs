@@ -1,5 +1,8 @@
 using Backprop.NN;
+using Backprop.NN.Layers;
 using Backprop.Optim;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.NN;
@@ -94,12 +97,12 @@ public class SequentialFuseTests
             }
             return (losses, [.. model.Parameters().SelectMany(p => p.Data.ToDoubleArray())]);
         }
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 var plain = Train(Make());
                 Sequential fusedModel = Make();
                 var fused = Train(fusedModel.Fuse()); // fused after the optimizer would have been built: same parameter objects
@@ -109,7 +112,7 @@ public class SequentialFuseTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 

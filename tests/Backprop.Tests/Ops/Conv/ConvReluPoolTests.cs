@@ -1,4 +1,8 @@
+using Backprop.Autograd;
 using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
@@ -28,12 +32,12 @@ public class ConvReluPoolTests
             Tensor x = (Tensor.Randn(xs, dtype, new Generator(7)) * 2).Round() / 2;
             Tensor w = Tensor.Randn([outC, xs[1] / groups, k, k], dtype, new Generator(8));
             Tensor? b = bias ? Tensor.Randn([outC], dtype, new Generator(9)) : null;
-            int saved = Threading.ThreadCount;
+            int saved = Parallelism.ThreadCount;
             try
             {
                 foreach (int threads in new[] { 1, 2, 3 })
                 {
-                    Threading.ThreadCount = threads;
+                    Parallelism.ThreadCount = threads;
                     var (yf, gf) = Run(true, x, w, b, s, p, groups, inputGrad);
                     var (yu, gu) = Run(false, x, w, b, s, p, groups, inputGrad);
                     Assert.Equal(yu.Shape, yf.Shape);
@@ -44,7 +48,7 @@ public class ConvReluPoolTests
             }
             finally
             {
-                Threading.ThreadCount = saved;
+                Parallelism.ThreadCount = saved;
             }
         }
     }

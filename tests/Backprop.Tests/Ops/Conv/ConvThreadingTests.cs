@@ -1,3 +1,7 @@
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
@@ -28,12 +32,12 @@ public class ConvThreadingTests
         var (ex, ew, eb) = ConvReference.Conv2dBackward(x.ToDoubleArray(), xs, w.ToDoubleArray(), ws, dy.ToDoubleArray(), s, s, p, p, d, d, groups);
 
         float[]? previous = null;
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
             foreach (int threads in new[] { 1, 2, 3, 2 })
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 Tensor xi = x.Detach().RequireGrad(), wi = w.Detach().RequireGrad(), bi = b.Detach().RequireGrad();
                 Tensor y = Functional.Conv2d(xi, wi, bi, s, p, d, groups);
                 T.Close(y0.ToDoubleArray(), y, 1e-5); // images may be grouped differently into GEMMs
@@ -48,7 +52,7 @@ public class ConvThreadingTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 }

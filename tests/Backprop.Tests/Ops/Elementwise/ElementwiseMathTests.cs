@@ -1,3 +1,8 @@
+using Backprop.Autograd;
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Elementwise;
@@ -440,8 +445,8 @@ public class ElementwiseMathTests
             {
                 Tensor x = Tensor.Uniform([7, 9], -4, 4, dtype, new Generator(24)).RequireGrad();
                 Tensor w = Tensor.Uniform([7, 9], -1, 1, dtype, new Generator(25));
-                Tensor fused = Backprop.Autograd.Grad([(f(x) * w).Sum()], [x])[0]!;
-                Tensor graph = Backprop.Autograd.Grad([(f(x) * w).Sum()], [x], createGraph: true)[0]!;
+                Tensor fused = Gradients.Grad([(f(x) * w).Sum()], [x])[0]!;
+                Tensor graph = Gradients.Grad([(f(x) * w).Sum()], [x], createGraph: true)[0]!;
                 T.Close(graph.ToDoubleArray(), fused, dtype == DType.Float32 ? 1e-5 : 1e-13);
             }
         }

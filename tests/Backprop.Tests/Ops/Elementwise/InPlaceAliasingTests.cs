@@ -1,3 +1,4 @@
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Elementwise;

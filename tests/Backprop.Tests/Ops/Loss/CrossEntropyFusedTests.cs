@@ -1,3 +1,7 @@
+using Backprop.NN;
+using Backprop.Ops.Loss;
+using Backprop.Tensors;
+
 namespace Backprop.Tests.Ops.Loss;
 
 /// <summary>

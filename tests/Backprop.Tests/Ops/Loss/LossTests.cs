@@ -1,3 +1,7 @@
+using Backprop.Autograd;
+using Backprop.NN;
+using Backprop.Ops.Loss;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Loss;

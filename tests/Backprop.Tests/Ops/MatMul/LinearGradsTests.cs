@@ -1,3 +1,7 @@
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+using Backprop.Threading;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops;
@@ -38,10 +42,10 @@ public class LinearGradsTests
     {
         double[] Run(int threads)
         {
-            int saved = Threading.ThreadCount;
+            int saved = Parallelism.ThreadCount;
             try
             {
-                Threading.ThreadCount = threads;
+                Parallelism.ThreadCount = threads;
                 var g = new Generator(5);
                 Tensor x = Tensor.Randn([4, 30, 20], DType.Float64, g).RequireGrad();
                 Tensor w = Tensor.Randn([25, 20], DType.Float64, g).RequireGrad();
@@ -52,7 +56,7 @@ public class LinearGradsTests
             }
             finally
             {
-                Threading.ThreadCount = saved;
+                Parallelism.ThreadCount = saved;
             }
         }
         Assert.Equal(Run(1), Run(2));
@@ -71,10 +75,10 @@ public class LinearGradsTests
     [InlineData(2, 65, 33, 17)]
     public void BiasGradient_TwoThreads_EqualsRowSum(int batch, int seq, int inF, int outF)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = 2;
+            Parallelism.ThreadCount = 2;
             foreach (bool transposedUpstream in new[] { false, true })
                 foreach (bool relu in new[] { false, true })
                 {
@@ -101,16 +105,16 @@ public class LinearGradsTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 
     private static (double[] Dx, double[] Dw, double[] Db) Grads(int threads, int rows, int inF, int outF, bool relu, DType dtype, bool transposedWeight)
     {
-        int saved = Threading.ThreadCount;
+        int saved = Parallelism.ThreadCount;
         try
         {
-            Threading.ThreadCount = threads;
+            Parallelism.ThreadCount = threads;
             var g = new Generator((ulong)(rows * 7 + inF + outF));
             Tensor x = Tensor.Randn([rows, inF], dtype, g).RequireGrad();
             // A weight that is the transpose of a stored [in, out] matrix reaches the GEMMs as a transposed operand.
@@ -123,7 +127,7 @@ public class LinearGradsTests
         }
         finally
         {
-            Threading.ThreadCount = saved;
+            Parallelism.ThreadCount = saved;
         }
     }
 }

@@ -1,3 +1,8 @@
+using Backprop.Autograd;
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Ops.MatMul;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.MatMul;
@@ -88,15 +93,15 @@ public class MatMulTests
     {
         Tensor x = Tensor.Zeros([3, 4]).T();
         Tensor same = x;
-        Assert.Equal(new Backprop.Ops.MatrixLayout(true, 4), Backprop.Ops.MatrixLayout.Of(ref same));
+        Assert.Equal(new Backprop.Ops.MatMul.MatrixLayout(true, 4), Backprop.Ops.MatMul.MatrixLayout.Of(ref same));
         Assert.Same(x, same);
         Tensor batched = Tensor.Zeros([2, 5, 3]).Transpose(1, 2);
         same = batched;
-        Assert.Equal(new Backprop.Ops.MatrixLayout(true, 3), Backprop.Ops.MatrixLayout.Of(ref same));
+        Assert.Equal(new Backprop.Ops.MatMul.MatrixLayout(true, 3), Backprop.Ops.MatMul.MatrixLayout.Of(ref same));
         Assert.Same(batched, same);
         Tensor strided = Tensor.Zeros([4, 6, 2]).Permute(2, 0, 1);
         same = strided;
-        Backprop.Ops.MatrixLayout.Of(ref same);
+        Backprop.Ops.MatMul.MatrixLayout.Of(ref same);
         Assert.NotSame(strided, same);
         Assert.True(same.IsContiguous);
     }

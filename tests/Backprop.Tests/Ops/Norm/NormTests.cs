@@ -1,3 +1,7 @@
+using Backprop.Autograd;
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Norm;
@@ -178,8 +182,8 @@ public class NormTests
     private static void AssertFusedMatchesRecorded(Func<Tensor[], Tensor> f, Tensor[] inputs)
     {
         Tensor dy = Tensor.Randn(f(inputs).Shape, DType.Float64, new Generator(99));
-        Tensor?[] fused = Backprop.Autograd.Grad([f(inputs)], inputs, [dy]);
-        Tensor?[] recorded = Backprop.Autograd.Grad([f(inputs)], inputs, [dy], createGraph: true);
+        Tensor?[] fused = Gradients.Grad([f(inputs)], inputs, [dy]);
+        Tensor?[] recorded = Gradients.Grad([f(inputs)], inputs, [dy], createGraph: true);
         for (int i = 0; i < inputs.Length; i++)
             T.Close(recorded[i]!.ToDoubleArray(), fused[i]!, 1e-10);
     }

@@ -1,3 +1,5 @@
+using Backprop.Autograd;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Reduce;

@@ -1,3 +1,6 @@
+using Backprop.Autograd;
+using Backprop.NN;
+using Backprop.Tensors;
 using Backprop.Tests.Support;
 
 namespace Backprop.Tests.Ops.Reduce;

@@ -1,6 +1,6 @@
-using Backprop.Ops;
+using Backprop.Ops.Elementwise;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 // Comparisons return a tensor of this tensor's dtype holding 1 where the relation holds and 0
 // elsewhere, so the result can be used as a mask (x * x.Gt(0)). They broadcast, are never

@@ -1,6 +1,7 @@
-using Backprop.Ops;
+using Backprop.NN.Layers;
+using Backprop.Ops.Elementwise;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {

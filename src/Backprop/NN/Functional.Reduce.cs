@@ -1,4 +1,6 @@
-namespace Backprop;
+using Backprop.Tensors;
+
+namespace Backprop.NN;
 
 public static partial class Functional
 {

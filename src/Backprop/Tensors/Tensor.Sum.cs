@@ -1,6 +1,6 @@
-using Backprop.Ops;
+using Backprop.Ops.Reduce;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {

@@ -1,12 +1,12 @@
 using System.Runtime.CompilerServices;
 
-namespace Backprop;
+namespace Backprop.Threading;
 
 /// <summary>
 /// Controls the threads kernels use (GEMM today; other kernels can share the same pool).
 /// Work is split across one persistent worker per extra thread plus the calling thread.
 /// </summary>
-public static class Threading
+public static class Parallelism
 {
     private static volatile int s_threadCount = Math.Max(1, Environment.ProcessorCount);
 
@@ -21,7 +21,7 @@ public static class Threading
         set
         {
             if (value < 1)
-                throw new ArgumentOutOfRangeException(nameof(value), $"Threading.ThreadCount: must be at least 1, got {value}");
+                throw new ArgumentOutOfRangeException(nameof(value), $"Parallelism.ThreadCount: must be at least 1, got {value}");
             s_threadCount = value;
         }
     }
@@ -47,7 +47,7 @@ public static class Threading
         => Unsafe.AsRef<TBody>(state).Invoke(start, end);
 }
 
-/// <summary>A loop body over a range [start, end), run by <see cref="Threading.ParallelFor{TBody}"/>.</summary>
+/// <summary>A loop body over a range [start, end), run by <see cref="Parallelism.ParallelFor{TBody}"/>.</summary>
 internal interface IRangeBody
 {
     void Invoke(int start, int end);

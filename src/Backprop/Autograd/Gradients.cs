@@ -1,7 +1,9 @@
-namespace Backprop;
+using Backprop.Tensors;
+
+namespace Backprop.Autograd;
 
 /// <summary>Entry points of reverse-mode automatic differentiation.</summary>
-public static class Autograd
+public static class Gradients
 {
     /// <summary>
     /// Backpropagates from several outputs at once, accumulating into the leaves' Grad.

@@ -1,6 +1,8 @@
-using Backprop.Ops;
+using Backprop.NN.Layers;
+using Backprop.Ops.MatMul;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.NN;
 
 /// <summary>Neural-network functions on tensors, in the style of torch.nn.functional.</summary>
 public static partial class Functional

@@ -1,6 +1,6 @@
-using Backprop.Ops;
+using Backprop.Ops.View;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {

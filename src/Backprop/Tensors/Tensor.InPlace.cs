@@ -1,8 +1,10 @@
 using System.Numerics;
-using Backprop.Kernels;
-using Backprop.Ops;
+using Backprop.Autograd;
+using Backprop.Kernels.Elementwise;
+using Backprop.Ops.Elementwise;
+using Backprop.Ops.View;
 
-namespace Backprop;
+namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {

@@ -1,6 +1,8 @@
 using System.Numerics;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.NN;
 
 public static partial class Functional
 {

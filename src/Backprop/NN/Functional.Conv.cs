@@ -1,7 +1,9 @@
-using Backprop.Kernels;
-using Backprop.Ops;
+using Backprop.Kernels.Conv;
+using Backprop.NN.Layers;
+using Backprop.Ops.Conv;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.NN;
 
 /// <summary>Neural-network functions in the style of <c>torch.nn.functional</c>.</summary>
 public static partial class Functional

@@ -1,4 +1,8 @@
-namespace Backprop;
+using Backprop.NN.Layers;
+using Backprop.Ops.Elementwise;
+using Backprop.Tensors;
+
+namespace Backprop.NN;
 
 /// <summary>Stateless neural-network functions (activations, losses, ...), PyTorch's torch.nn.functional.</summary>
 public static partial class Functional

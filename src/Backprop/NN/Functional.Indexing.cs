@@ -1,6 +1,8 @@
-using Backprop.Ops;
+using Backprop.NN.Layers;
+using Backprop.Ops.Indexing;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.NN;
 
 public static partial class Functional
 {

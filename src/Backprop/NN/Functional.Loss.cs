@@ -1,6 +1,7 @@
-using Backprop.Ops;
+using Backprop.Ops.Loss;
+using Backprop.Tensors;
 
-namespace Backprop;
+namespace Backprop.NN;
 
 public static partial class Functional
 {
