@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using Backprop.Autograd;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 
 namespace Backprop.Benchmarks.Kernels;

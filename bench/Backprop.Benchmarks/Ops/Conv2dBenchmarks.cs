@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Backprop.Autograd;
 using Backprop.NN;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 
 namespace Backprop.Benchmarks.Ops;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using Backprop.Data;
-using Backprop.Optim;
 using Backprop.Threading;
 using Backprop.Training;
 using Backprop.Cli.Recipes;

@@ -1,5 +1,4 @@
 using Backprop.Data;
-using Backprop.Optim;
 
 namespace Backprop.Cli.Recipes;
 

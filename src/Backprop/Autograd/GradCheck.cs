@@ -1,5 +1,4 @@
 using System.Text;
-using Backprop.Ops.Elementwise;
 using Backprop.Tensors;
 
 namespace Backprop.Autograd;

@@ -1,5 +1,4 @@
 using Backprop.Kernels.Conv;
-using Backprop.NN.Layers;
 using Backprop.Ops.Conv;
 using Backprop.Tensors;
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 
 namespace Backprop.NN;

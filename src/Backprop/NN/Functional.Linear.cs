@@ -1,4 +1,3 @@
-using Backprop.NN.Layers;
 using Backprop.Ops.MatMul;
 using Backprop.Tensors;
 

@@ -1,4 +1,3 @@
-using Backprop.NN.Layers;
 using Backprop.Ops.Norm;
 using Backprop.Tensors;
 

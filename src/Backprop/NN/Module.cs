@@ -1,5 +1,4 @@
 using Backprop.Autograd;
-using Backprop.Memory;
 using Backprop.Tensors;
 
 namespace Backprop.NN;

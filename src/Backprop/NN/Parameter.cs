@@ -1,4 +1,3 @@
-using Backprop.Memory;
 using Backprop.Tensors;
 
 namespace Backprop.NN;

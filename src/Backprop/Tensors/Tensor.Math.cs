@@ -1,4 +1,3 @@
-using Backprop.NN.Layers;
 using Backprop.Ops.Elementwise;
 
 namespace Backprop.Tensors;

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Backprop.Autograd;
-using Backprop.Memory;
 
 namespace Backprop.Tensors;
 

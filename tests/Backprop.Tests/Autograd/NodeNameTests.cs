@@ -1,5 +1,4 @@
 using Backprop.NN;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 

@@ -1,5 +1,4 @@
 using Backprop.NN;
-using Backprop.Optim;
 using Backprop.Training;
 using Backprop.Cli.Recipes;
 

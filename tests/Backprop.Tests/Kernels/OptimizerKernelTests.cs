@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Optim;
-using Backprop.Optim;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.Optim;
 
 namespace Backprop.Tests.Support;
 

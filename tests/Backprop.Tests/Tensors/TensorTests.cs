@@ -1,5 +1,4 @@
 using Backprop.Autograd;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 

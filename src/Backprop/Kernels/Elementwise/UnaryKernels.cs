@@ -1,5 +1,4 @@
 using System.Numerics;
-using Backprop.NN.Layers;
 
 namespace Backprop.Kernels.Elementwise;
 

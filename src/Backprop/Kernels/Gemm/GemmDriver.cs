@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Backprop.NN.Layers;
 using Backprop.Threading;
 
 namespace Backprop.Kernels.Gemm;

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Backprop.Optim;
 using Backprop.Threading;
 
 namespace Backprop.Kernels.Optim;

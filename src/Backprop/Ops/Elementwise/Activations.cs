@@ -1,7 +1,6 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Backprop.Autograd;
 using Backprop.Kernels.Elementwise;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 
 namespace Backprop.Ops.Elementwise;

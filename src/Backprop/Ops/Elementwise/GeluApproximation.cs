@@ -1,4 +1,3 @@
-using Backprop.NN.Layers;
 
 namespace Backprop.Ops.Elementwise;
 

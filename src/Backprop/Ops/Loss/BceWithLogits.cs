@@ -1,7 +1,6 @@
 using System.Numerics;
 using Backprop.Autograd;
 using Backprop.Kernels.Loss;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 
 namespace Backprop.Ops.Loss;

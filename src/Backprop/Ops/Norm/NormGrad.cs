@@ -1,6 +1,5 @@
 using System.Numerics;
 using Backprop.Autograd;
-using Backprop.Kernels.Elementwise;
 using Backprop.Tensors;
 
 namespace Backprop.Ops.Norm;

@@ -1,7 +1,6 @@
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Backprop.Autograd;
-using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Reduce;
 using Backprop.Tensors;
 

@@ -1,6 +1,5 @@
 using System.Numerics;
 using Backprop.Kernels.Conv;
-using Backprop.NN.Layers;
 using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;

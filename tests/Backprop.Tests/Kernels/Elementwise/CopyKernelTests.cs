@@ -1,6 +1,5 @@
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
-using Backprop.Tensors;
 
 namespace Backprop.Tests.Kernels;
 

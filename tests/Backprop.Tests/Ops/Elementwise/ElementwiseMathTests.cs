@@ -1,6 +1,5 @@
 using Backprop.Autograd;
 using Backprop.NN;
-using Backprop.NN.Layers;
 using Backprop.Ops.Elementwise;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
