@@ -32,7 +32,7 @@ internal static class Pool2dGeometry
 
 /// <summary>
 /// y[p, o] = x[p, idx[p, o]] for fixed in-plane indices: the forward of max pooling (idx = argmax)
-/// and the adjoint of <see cref="PlaneScatterBackward"/>.
+/// and the adjoint of <see cref="PlaneScatterNode"/>.
 /// </summary>
 internal sealed class PlaneGatherNode(Tensor x, int[] idx, string name) : Node(x)
 {

@@ -7,7 +7,7 @@ using Backprop.Tensors;
 namespace Backprop.Ops.MatMul;
 
 /// <summary>
-/// y = max(x·Wᵀ + b, 0): <see cref="LinearBackward"/> and <see cref="ReluNode"/> fused, so the
+/// y = max(x·Wᵀ + b, 0): <see cref="LinearNode"/> and <see cref="ReluNode"/> fused, so the
 /// pre-activation is never kept (ReLU runs in place on the GEMM output) and the backward masks the
 /// gradient once before the GEMMs. Bit-identical to Linear followed by Relu.
 /// </summary>
