@@ -3,7 +3,7 @@ using Backprop.Threading;
 using Backprop.Tests.Support;
 
 // Not Backprop.Tests.Threading: a namespace of that name would hide Backprop.Threading from every test namespace.
-namespace Backprop.Tests;
+namespace Backprop.Tests.Threading;
 
 /// <summary>The dynamic parallel-for shared by the GEMM and convolution drivers, tested alone.</summary>
 [Collection(ThreadsCollection.Name)]

@@ -5,7 +5,7 @@ using Backprop.Tests.Support;
 
 // Not Backprop.Tests.Threading: that namespace would hide the Backprop.Threading class from every
 // test file that writes Parallelism.ThreadCount.
-namespace Backprop.Tests;
+namespace Backprop.Tests.Threading;
 
 /// <summary>
 /// The worker pool and the parallel-for on top of it: every index runs exactly once whatever the

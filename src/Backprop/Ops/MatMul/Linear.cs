@@ -72,8 +72,33 @@ internal sealed class LinearNode : Node
         int outF = dz.Shape[dz.Rank - 1];
         Tensor? db = wantDb ? dz.Reshape(rows, outF).Sum(0) : null;              // [rows, out] -> [out]
         Tensor? dx = w is null ? null : dz.MatMul(w.Value);                       // [..., out]·[out, in] -> [..., in]
-        Tensor? dw = x2 is null ? null : dz.Reshape(rows, outF).T().MatMul(x2);  // [out, rows]·[rows, in]
+        Tensor? dw = x2 is null ? null
+            : GradMode.IsEnabled ? dz.Reshape(rows, outF).T().MatMul(x2)          // [out, rows]·[rows, in], recorded
+            : WeightGrad(node, dz.Reshape(rows, outF).T(), x2);
         return (dx, dw, db);
+    }
+
+    /// <summary>
+    /// dW [out, in] = dz2ᵀ [out, rows] · x2 [rows, in], the GEMM <see cref="Tensor.MatMul"/> runs for these
+    /// operands, written into the buffer the weight's ZeroGrad released when there is one.
+    /// </summary>
+    private static Tensor WeightGrad(Node node, Tensor dzT, Tensor x2)
+    {
+        Tensor dw = node.NewInputGradient(1, new Shape(dzT.Shape[0], x2.Shape[1]), dzT.DType, clear: false);
+        if (dw.Numel > 0) DTypeSwitch.Float(dzT.DType, new WeightGradKernel(dzT, x2, dw));
+        return dw;
+    }
+
+    private readonly struct WeightGradKernel(Tensor dzT, Tensor x2, Tensor dw) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            Tensor a = dzT, b = x2;
+            MatrixLayout la = MatrixLayout.Of(ref a), lb = MatrixLayout.Of(ref b);
+            int m = dw.Shape[0], n = dw.Shape[1], k = a.Shape[1];
+            GemmKernel.Multiply(la.Trans, lb.Trans, m, n, k, T.One, a.Data<T>().AsSpan(a.Offset), la.Ld,
+                                b.Data<T>().AsSpan(b.Offset), lb.Ld, T.Zero, dw.Elements<T>(), n);
+        }
     }
 
     /// <summary>

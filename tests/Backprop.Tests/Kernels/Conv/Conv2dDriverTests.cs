@@ -4,7 +4,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Conv;
 
 /// <summary>
 /// The span-level convolution driver alone (no tensors, no autograd): forward and backward against

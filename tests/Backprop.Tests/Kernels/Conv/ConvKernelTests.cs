@@ -1,7 +1,7 @@
 using Backprop.Kernels.Conv;
 using Backprop.Tensors;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Conv;
 
 [Trait("Category", "Kernels")]
 public class ConvKernelTests

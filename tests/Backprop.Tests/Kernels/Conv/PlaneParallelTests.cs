@@ -3,7 +3,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Conv;
 
 /// <summary>The max-pool drivers that share planes out over threads, against one kernel call over all planes.</summary>
 [Trait("Category", "Kernels")]

@@ -1,6 +1,6 @@
 using Backprop.Kernels.Elementwise;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Elementwise;
 
 /// <summary><see cref="StridedLayout.BroadcastStrides"/> on plain dims and strides, no tensors involved.</summary>
 [Trait("Category", "Kernels")]

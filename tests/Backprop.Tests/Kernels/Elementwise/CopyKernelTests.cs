@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Elementwise;
 
 /// <summary>
 /// The strided copy (gather into contiguous, scatter back) and the row walker under it, against a

@@ -4,7 +4,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Gemm;
 
 /// <summary>
 /// The side-by-side Linear gradient driver alone: dx = dz·W, dW = dzᵀ·x and db = Σ_r dz_r against two

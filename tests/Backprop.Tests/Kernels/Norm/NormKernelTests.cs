@@ -1,7 +1,7 @@
 using Backprop.Kernels.Norm;
 using Backprop.Tensors;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Norm;
 
 [Trait("Category", "Kernels")]
 public class NormKernelTests

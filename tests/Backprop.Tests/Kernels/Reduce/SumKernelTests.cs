@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 using Backprop.Kernels.Reduce;
 using Backprop.Tensors;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Reduce;
 
 /// <summary>
 /// The sum kernel against a scalar float64 reference: every reduced length from 0 to 3 vector

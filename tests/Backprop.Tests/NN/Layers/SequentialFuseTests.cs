@@ -5,7 +5,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.NN;
+namespace Backprop.Tests.NN.Layers;
 
 /// <summary>
 /// Sequential.Fuse(): the fused modules take the runs' slots, parameter names, order and objects stay,

@@ -5,7 +5,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.Conv;
 
 /// <summary>The fused Conv2d → ReLU → MaxPool2d(2) op and its module must match the three ops exactly.</summary>
 [Collection(ThreadsCollection.Name)]

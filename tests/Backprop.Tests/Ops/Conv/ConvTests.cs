@@ -3,7 +3,7 @@ using Backprop.NN;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.Conv;
 
 public class ConvTests
 {

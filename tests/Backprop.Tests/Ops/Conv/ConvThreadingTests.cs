@@ -3,7 +3,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.Conv;
 
 [Collection(ThreadsCollection.Name)]
 public class ConvThreadingTests

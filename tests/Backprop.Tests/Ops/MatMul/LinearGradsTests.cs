@@ -3,7 +3,7 @@ using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.MatMul;
 
 /// <summary>
 /// Linear's dx and dW computed side by side on two threads (<c>LinearGrads</c>) against the

@@ -4,7 +4,7 @@ using Backprop.NN.Layers;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Ops;
+namespace Backprop.Tests.Ops.MatMul;
 
 /// <summary>The fused Linear+ReLU op against Linear followed by Relu, and the fused module Sequential.Fuse() puts in.</summary>
 public class LinearReluTests

@@ -4,7 +4,7 @@ using Backprop.Kernels.Optim;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Optim;
 
 /// <summary>
 /// The vectorised (and, for long arrays, multi-threaded) optimizer kernels against the plain

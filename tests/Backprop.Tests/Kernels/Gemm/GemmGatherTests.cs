@@ -2,7 +2,7 @@ using Backprop.Kernels.Conv;
 using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Gemm;
 
 /// <summary>
 /// The GEMM whose B is packed from an offset description (implicit GEMM), against the same product

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Elementwise;
 
 /// <summary>
 /// Each vector kernel against its own scalar form at every length 0..3·(512-bit width)+1, so every

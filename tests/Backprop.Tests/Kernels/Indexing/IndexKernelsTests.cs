@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Indexing;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Indexing;
 
 [Trait("Category", "Kernels")]
 public class IndexKernelsTests

@@ -4,7 +4,7 @@ using Backprop.Kernels.Reduce;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Reduce;
 
 /// <summary>SIMD reduction and loss kernels against plain double loops, at every row length up to 3 vector widths + 1.</summary>
 [Trait("Category", "Kernels")]

@@ -1,7 +1,7 @@
 using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Gemm;
 
 /// <summary>The GEMM with Linear's bias and ReLU fused into its tiles, against a plain GEMM followed by separate passes.</summary>
 [Trait("Category", "Kernels")]

@@ -2,7 +2,7 @@ using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 using Backprop.Tests.Support;
 
-namespace Backprop.Tests.Kernels;
+namespace Backprop.Tests.Kernels.Gemm;
 
 [Trait("Category", "Kernels")]
 [Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
