@@ -35,7 +35,7 @@ internal sealed class FashionMnistRecipe
         Options = options;
         var rng = new Generator(options.Seed);
 
-        (Tensor trainX, Tensor trainY) = FashionMnist.Load(options.DataDir, train: true);
+        (Tensor trainX, Tensor trainY) = LoadData(options.DataDir, train: true);
         if (options.TrainLimit is int limit && limit < trainX.Shape[0])
         {
             trainX = trainX.Narrow(0, 0, limit).Contiguous();
@@ -103,7 +103,7 @@ internal sealed class FashionMnistRecipe
     /// <summary>Loads and normalises the test split, for evaluating a checkpoint: images [N, 784], labels [N].</summary>
     public static (Tensor Images, Tensor Labels) LoadTestSet(string dataDir)
     {
-        var (x, y) = FashionMnist.Load(dataDir, train: false);
+        var (x, y) = LoadData(dataDir, train: false);
         return (Normalize(x), y);
     }
 
@@ -174,6 +174,19 @@ internal sealed class FashionMnistRecipe
         {
             int count = Math.Min(EvaluationBatch, n - start);
             yield return (inputs.Narrow(0, start, count), targets.Narrow(0, start, count));
+        }
+    }
+
+    /// <summary>Fashion-MNIST from <paramref name="dataDir"/>; a missing directory or file is reported with the flag that chooses it.</summary>
+    private static (Tensor Images, Tensor Labels) LoadData(string dataDir, bool train)
+    {
+        try
+        {
+            return FashionMnist.Load(dataDir, train);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException)
+        {
+            throw new ArgumentException(e.Message.Replace("load it from the directory that holds it", "pass --data-dir DIR", StringComparison.Ordinal), e);
         }
     }
 }

@@ -28,7 +28,7 @@ public static class FashionMnist
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException(
                 $"Fashion-MNIST: data directory not found: {directory}. Install the data set with `sudo apt-get install dataset-fashion-mnist` " +
-                $"(it goes to {DefaultDirectory}) or pass --data-dir.");
+                $"(it goes to {DefaultDirectory}) or load it from the directory that holds it.");
         string prefix = train ? "train" : "t10k";
         string imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");
         string labelsPath = Find(directory, $"{prefix}-labels-idx1-ubyte");
@@ -74,7 +74,7 @@ public static class FashionMnist
             if (File.Exists(path)) return path;
         }
         throw new FileNotFoundException(
-            $"Fashion-MNIST: missing {Path.Combine(directory, stem + ".gz")}. Install the data set with `sudo apt-get install dataset-fashion-mnist` or pass --data-dir.",
+            $"Fashion-MNIST: missing {Path.Combine(directory, stem + ".gz")}. Install the data set with `sudo apt-get install dataset-fashion-mnist` or load it from the directory that holds it.",
             Path.Combine(directory, stem + ".gz"));
     }
 }

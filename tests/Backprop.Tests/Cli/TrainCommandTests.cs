@@ -78,6 +78,7 @@ public class TrainCommandTests : IDisposable
         Assert.Equal(CliApp.Failure, code);
         Assert.Contains("nowhere", err);
         Assert.Contains("apt-get install dataset-fashion-mnist", err);
+        Assert.Contains("--data-dir", err); // the CLI names its flag; the library's message does not
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Backprop.Threading;
+
 namespace Backprop.Tests.Support;
 
 /// <summary>
@@ -8,4 +10,19 @@ namespace Backprop.Tests.Support;
 public sealed class ThreadsCollection
 {
     public const string Name = "process-wide thread count";
+
+    /// <summary>Runs <paramref name="action"/> with <see cref="Parallelism.ThreadCount"/> set to <paramref name="threads"/>, then restores it.</summary>
+    public static void With(int threads, Action action)
+    {
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            Parallelism.ThreadCount = threads;
+            action();
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
 }

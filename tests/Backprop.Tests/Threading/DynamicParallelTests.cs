@@ -17,25 +17,11 @@ public class DynamicParallelTests
         public readonly void Invoke(int unit) => Interlocked.Increment(ref Runs[unit]);
     }
 
-    private static void WithThreads(int threads, Action action)
-    {
-        int saved = Parallelism.ThreadCount;
-        try
-        {
-            Parallelism.ThreadCount = threads;
-            action();
-        }
-        finally
-        {
-            Parallelism.ThreadCount = saved;
-        }
-    }
-
     [Theory]
     [InlineData(1)] [InlineData(2)] [InlineData(3)] [InlineData(5)] [InlineData(8)]
     public void EveryUnitRunsExactlyOnce_AnyThreadCount(int threadCount)
     {
-        WithThreads(threadCount, () =>
+        ThreadsCollection.With(threadCount, () =>
         {
             foreach (int units in new[] { 0, 1, 2, 3, 7, 64, 1000 })
                 foreach (int threads in new[] { 1, 2, threadCount, 16 })
@@ -78,7 +64,7 @@ public class DynamicParallelTests
     [InlineData(1)] [InlineData(2)] [InlineData(4)]
     public void UnitsAreClaimedInOrder_SoAUnitMayWaitForAnEarlierOne(int threadCount)
     {
-        WithThreads(threadCount, () =>
+        ThreadsCollection.With(threadCount, () =>
         {
             var body = new ChainBody { Started = new int[200], TimedOut = new bool[200] };
             DynamicParallel.For(200, threadCount, ref body);
@@ -103,7 +89,7 @@ public class DynamicParallelTests
     [InlineData(1)] [InlineData(2)] [InlineData(3)]
     public void AnExceptionInAUnit_PropagatesToTheCaller_AndThePoolStillWorks(int threadCount)
     {
-        WithThreads(threadCount, () =>
+        ThreadsCollection.With(threadCount, () =>
         {
             foreach (int bad in new[] { 0, 5, 49 })
             {
@@ -133,7 +119,7 @@ public class DynamicParallelTests
     [Fact]
     public void NestedLoops_RunEveryInnerUnitOncePerOuterUnit()
     {
-        WithThreads(2, () =>
+        ThreadsCollection.With(2, () =>
         {
             var body = new NestingBody { Inner = new int[10] };
             DynamicParallel.For(6, 2, ref body);

@@ -53,20 +53,6 @@ public unsafe class WorkerPoolTests
         }
     }
 
-    private static void WithThreads(int threads, Action action)
-    {
-        int saved = Parallelism.ThreadCount;
-        try
-        {
-            Parallelism.ThreadCount = threads;
-            action();
-        }
-        finally
-        {
-            Parallelism.ThreadCount = saved;
-        }
-    }
-
     private static void AssertEachIndexOnce(Recorder recorder, string what)
     {
         for (int i = 0; i < recorder.Hits.Length; i++)
@@ -89,7 +75,7 @@ public unsafe class WorkerPoolTests
     {
         var recorder = new Recorder(length);
         var body = new RecordBody(recorder);
-        WithThreads(threads, () => Parallelism.ParallelFor(length, grain, ref body));
+        ThreadsCollection.With(threads, () => Parallelism.ParallelFor(length, grain, ref body));
         AssertEachIndexOnce(recorder, $"{threads} threads, length {length}, grain {grain}");
         int units = (length + grain - 1) / grain;
         Assert.InRange(recorder.Ranges.Count, length == 0 ? 0 : 1, Math.Min(threads, units));
@@ -123,7 +109,7 @@ public unsafe class WorkerPoolTests
     [Fact]
     public void NestedParallelFor_RunsSeriallyOnTheCallingThread()
     {
-        WithThreads(3, () =>
+        ThreadsCollection.With(3, () =>
         {
             var outer = new Recorder(30);
             var inners = new ConcurrentBag<(int Thread, Recorder Inner)>();
@@ -171,7 +157,7 @@ public unsafe class WorkerPoolTests
     [Fact]
     public void ParallelFor_WhileAnotherThreadHoldsThePool_RunsSeriallyOnTheCaller()
     {
-        WithThreads(2, () =>
+        ThreadsCollection.With(2, () =>
         {
             using var holding = new ManualResetEventSlim();
             using var done = new ManualResetEventSlim();
@@ -230,7 +216,7 @@ public unsafe class WorkerPoolTests
     public void ParallelFor_ExceptionInTheBody_ReachesTheCaller_WithAnyThreadCount()
     {
         foreach (int threads in new[] { 1, 2, 3 })
-            WithThreads(threads, () =>
+            ThreadsCollection.With(threads, () =>
             {
                 var recorder = new Recorder(12);
                 recorder.Extra = (start, end) =>

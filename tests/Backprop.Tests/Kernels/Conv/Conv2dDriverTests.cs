@@ -46,20 +46,6 @@ public class Conv2dDriverTests
 
     private static double[] D<T>(T[] v) where T : INumberBase<T> => Array.ConvertAll(v, double.CreateTruncating);
 
-    private static void WithThreads(int threads, Action action)
-    {
-        int saved = Parallelism.ThreadCount;
-        try
-        {
-            Parallelism.ThreadCount = threads;
-            action();
-        }
-        finally
-        {
-            Parallelism.ThreadCount = saved;
-        }
-    }
-
     [Theory]
     [MemberData(nameof(Cases))]
     public void ForwardAndBackward_MatchDirectLoops(int[] xs, int outC, int k, int s, int p, int d, int groups)
@@ -77,7 +63,7 @@ public class Conv2dDriverTests
         var (dxRef, dwRef, dbRef) = ConvReference.Conv2dBackward(x, xs, w, ws, dy, s, s, p, p, d, d, groups);
         double[] dx0 = Normal(shape.InputLength, 5), db0 = Normal(outC, 6); // dx and db accumulate onto what is there
         foreach (int threads in new[] { 1, 2, 3 })
-            WithThreads(threads, () =>
+            ThreadsCollection.With(threads, () =>
             {
                 string what = $"{typeof(T).Name} x [{string.Join(", ", xs)}] threads {threads}";
                 var y = new T[shape.OutputLength];
@@ -133,7 +119,7 @@ public class Conv2dDriverTests
         T[] x = As<T>(Normal(shape.InputLength, 11)), w = As<T>(Normal(shape.WeightLength, 12)), b = As<T>(Normal(outC, 13));
         T[] dy = As<T>(Normal(shape.PooledLength, 14));
         foreach (int threads in new[] { 1, 2, 3 })
-            WithThreads(threads, () =>
+            ThreadsCollection.With(threads, () =>
             {
                 // Unfused: convolution, ReLU, 2×2 max pool; backward: scatter to the argmax, mask by ReLU, convolution backward.
                 var z = new T[shape.OutputLength];
@@ -168,7 +154,7 @@ public class Conv2dDriverTests
         Conv2dShape shape = Shape([9, 4, 7, 7], 6, 5, 1, 2, 1, 1);
         float[] x = As<float>(Normal(shape.InputLength, 21)), w = As<float>(Normal(shape.WeightLength, 22)), dy = As<float>(Normal(shape.OutputLength, 23));
         foreach (int threads in new[] { 2, 3 })
-            WithThreads(threads, () =>
+            ThreadsCollection.With(threads, () =>
             {
                 float[]? first = null;
                 for (int run = 0; run < 3; run++)
@@ -193,7 +179,7 @@ public class Conv2dDriverTests
     public void Workspace_ReusedAcrossGeometries()
     {
         (int[] Xs, int OutC, int K, int P)[] layers = [([4, 3, 10, 10], 5, 5, 2), ([4, 2, 6, 7], 3, 3, 0), ([4, 3, 10, 10], 5, 5, 2), ([2, 1, 5, 5], 2, 3, 1)];
-        WithThreads(1, () =>
+        ThreadsCollection.With(1, () =>
         {
             foreach (var (xs, outC, k, p) in layers)
             {
