@@ -1,3 +1,4 @@
+using Backprop.Autograd;
 using Backprop.Data;
 using Backprop.Memory;
 using Backprop.NN;
@@ -257,6 +258,31 @@ public class MemoryOwnershipTests
         float[] values = x.ToArray<float>();
         using (TensorScope.Begin(x.Narrow(0, 0, 32), x)) { }
         Assert.Equal(values, x.ToArray<float>());
+    }
+
+    [Fact]
+    public void ModuleStateUpdatedInsideScopes_SurvivesThem()
+    {
+        // Running statistics, parameters and optimizer state are written during scoped steps and
+        // must all be usable afterwards, outside any scope.
+        var g = new Generator(4);
+        var model = new Sequential(new Linear(64, 1024, generator: g), new BatchNorm1d(1024), new Relu(), new Dropout(0.1),
+                                   new LayerNorm(1024), new Linear(1024, 4, generator: g));
+        var opt = new AdamW(model.Parameters(), new AdamOptions(LearningRate: 1e-3, WeightDecay: 0.01));
+        Tensor x = Tensor.Uniform([32, 64], -1, 1, generator: g);
+        Tensor y = Tensor.RandInt([32], 0, 4, g);
+        for (int s = 0; s < 3; s++)
+        {
+            using var scope = TensorScope.Begin();
+            opt.ZeroGrad();
+            Functional.CrossEntropy(model.Forward(x), y).Backward();
+            opt.Step();
+        }
+        model.Eval();
+        using (GradMode.Disable())
+            Assert.True(double.IsFinite(model.Forward(x).Sum().Item()));
+        foreach (var (name, t) in model.StateDict()) Assert.True(t.Numel == 0 || double.IsFinite(t.Sum().Item()), name);
+        foreach (var (name, t) in opt.StateDict()) Assert.True(t.Numel == 0 || double.IsFinite(t.Sum().Item()), name);
     }
 
     [Fact]
