@@ -189,12 +189,8 @@ internal static class Engine
         {
             if (target.SpareGrad is { } spare && spare.Shape == g.Shape && spare.DType == g.DType)
             {
-                if (!ReferenceEquals(spare, g))
-                {
-                    spare.CopyFrom(g); // no grad mode here: a plain strided copy
-                    if (owned) Ownership.Recycle(g.Storage);
-                }
-                spare.BumpVersion();
+                spare.CopyFrom(g); // no grad mode here: a plain strided copy, which bumps the version
+                if (owned) Ownership.Recycle(g.Storage);
                 target.Grad = spare;
             }
             else
