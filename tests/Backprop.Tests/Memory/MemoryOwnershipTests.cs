@@ -85,7 +85,7 @@ public class MemoryOwnershipTests
         // mlp, batch 64: ~0.9 MB/step unpooled (activations and intermediate gradients), tens of kB pooled;
         // the same steps counted twice give the same bytes: nothing depends on when the GC runs.
         Assert.True(pooled < 0.1 * unpooled, $"{name}: {pooled:F0} bytes/step pooled vs {unpooled:F0} unpooled");
-        Assert.True(pooled < 64_000, $"{name}: {pooled:F0} bytes/step pooled");
+        Assert.True(pooled < 24_000, $"{name}: {pooled:F0} bytes/step pooled"); // the unfused cnn included: max-pool indices come from the pool too
     }
 
     [Theory]

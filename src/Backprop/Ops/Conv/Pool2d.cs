@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using Backprop.Autograd;
 using Backprop.Kernels.Conv;
 using Backprop.Tensors;
@@ -31,10 +32,23 @@ internal static class Pool2dGeometry
 }
 
 /// <summary>
+/// The in-plane source index of every output element of a max pool (its argmax), one int each, held
+/// two to an element of an int64 tensor so they come from the buffer pool and go back with the graph.
+/// </summary>
+internal static class PlaneIndices
+{
+    /// <summary>Room for <paramref name="count"/> indices; the caller writes every one.</summary>
+    public static Tensor New(int count) => Tensor.Uninitialized(new Shape(Math.Max(1, (count + 1) / 2)), DType.Int64);
+
+    /// <summary>The first <paramref name="count"/> indices held by <paramref name="indices"/>.</summary>
+    public static Span<int> Of(Tensor indices, int count) => MemoryMarshal.Cast<long, int>(indices.Elements<long>())[..count];
+}
+
+/// <summary>
 /// y[p, o] = x[p, idx[p, o]] for fixed in-plane indices: the forward of max pooling (idx = argmax)
 /// and the adjoint of <see cref="PlaneScatterNode"/>.
 /// </summary>
-internal sealed class PlaneGatherNode(Tensor x, int[] idx, string name) : Node(x)
+internal sealed class PlaneGatherNode(Tensor x, Tensor idx, string name) : Node(x)
 {
     private readonly Shape _inShape = x.Shape;
 
@@ -46,14 +60,14 @@ internal sealed class PlaneGatherNode(Tensor x, int[] idx, string name) : Node(x
         int planes = x.Shape[0] * x.Shape[1];
         var outShape = new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW);
         var y = new Tensor(outShape, x.DType);
-        var idx = new int[outShape.Numel];
+        Tensor idx = PlaneIndices.New(outShape.Numel);
         DTypeSwitch.Float(x.DType, new MaxForwardKernel(xc, planes, g, y, idx));
         if (GradMode.Records(x)) y.SetGradFn(new PlaneGatherNode(x, idx, "MaxPool2dBackward"));
         return y;
     }
 
     /// <summary>Gathers x [N, C, H, W] at idx into [N, C, OH, OW].</summary>
-    public static Tensor Forward(Tensor x, int[] idx, Shape outShape)
+    public static Tensor Forward(Tensor x, Tensor idx, Shape outShape)
     {
         Tensor xc;
         using (GradMode.Disable()) xc = x.Contiguous();
@@ -72,10 +86,10 @@ internal sealed class PlaneGatherNode(Tensor x, int[] idx, string name) : Node(x
 }
 
 /// <summary>dx[p, idx[p, o]] += dy[p, o]: the max-pool gradient, itself differentiable (its adjoint is the gather).</summary>
-internal sealed class PlaneScatterNode(Tensor dy, int[] idx, Shape outShape) : Node(dy)
+internal sealed class PlaneScatterNode(Tensor dy, Tensor idx, Shape outShape) : Node(dy)
 {
     /// <summary>Scatters dy [N, C, OH, OW] into zeros of <paramref name="inShape"/> [N, C, H, W].</summary>
-    public static Tensor Forward(Tensor dy, int[] idx, Shape inShape)
+    public static Tensor Forward(Tensor dy, Tensor idx, Shape inShape)
     {
         Tensor dyc;
         using (GradMode.Disable()) dyc = dy.Contiguous();
@@ -129,19 +143,22 @@ internal sealed class AvgPool2dAdjointNode(Tensor dy, Window2d g, bool countIncl
 }
 
 /// <summary>The pooling kernels, written once for float and double (see <see cref="DTypeSwitch"/>).</summary>
-file readonly struct MaxForwardKernel(Tensor x, int planes, Window2d g, Tensor y, int[] idx) : IFloatAction
+file readonly struct MaxForwardKernel(Tensor x, int planes, Window2d g, Tensor y, Tensor idx) : IFloatAction
 {
-    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PlaneParallel.MaxForward(x.ReadOnlyElements<T>(), planes, g, y.Elements<T>(), idx);
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        => PlaneParallel.MaxForward(x.ReadOnlyElements<T>(), planes, g, y.Elements<T>(), PlaneIndices.Of(idx, y.Numel));
 }
 
-file readonly struct GatherKernel(Tensor x, int planes, int inPlane, int[] idx, int outPlane, Tensor y) : IFloatAction
+file readonly struct GatherKernel(Tensor x, int planes, int inPlane, Tensor idx, int outPlane, Tensor y) : IFloatAction
 {
-    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.Gather(x.ReadOnlyElements<T>(), planes, inPlane, idx, outPlane, y.Elements<T>());
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        => PoolKernels.Gather(x.ReadOnlyElements<T>(), planes, inPlane, PlaneIndices.Of(idx, y.Numel), outPlane, y.Elements<T>());
 }
 
-file readonly struct ScatterAddKernel(Tensor dy, int planes, int outPlane, int[] idx, int inPlane, Tensor dx) : IFloatAction
+file readonly struct ScatterAddKernel(Tensor dy, int planes, int outPlane, Tensor idx, int inPlane, Tensor dx) : IFloatAction
 {
-    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PlaneParallel.ScatterAdd(dy.ReadOnlyElements<T>(), planes, outPlane, idx, inPlane, dx.Elements<T>());
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+        => PlaneParallel.ScatterAdd(dy.ReadOnlyElements<T>(), planes, outPlane, PlaneIndices.Of(idx, dy.Numel), inPlane, dx.Elements<T>());
 }
 
 file readonly struct AvgForwardKernel(Tensor x, int planes, Window2d g, bool countIncludePad, Tensor y) : IFloatAction
