@@ -7,9 +7,10 @@ namespace Backprop.Tests.Ops.Loss;
 /// <summary>
 /// Cross-entropy with infinite logits follows PyTorch: log-softmax of a row holding +∞ is NaN in every
 /// entry, so its loss and its whole gradient row are NaN; −∞ logits stay finite or +∞ as PyTorch gives them.
-/// Reference numbers from torch 2 (Debian python3-torch), F.cross_entropy(x, t, reduction='none' / 'sum').
+/// Binary cross-entropy on logits already agreed and is pinned here too. Reference numbers from torch 2
+/// (Debian python3-torch): F.cross_entropy and F.binary_cross_entropy_with_logits with reduction 'none' / 'sum'.
 /// </summary>
-public class CrossEntropyInfTests
+public class InfiniteLogitsTests
 {
     private const double Inf = double.PositiveInfinity, NaN = double.NaN;
 
@@ -105,5 +106,20 @@ public class CrossEntropyInfTests
         Tensor all = Functional.CrossEntropy(Tensor.FromArray(X, [6, 3]), Tensor.FromArray(Targets), Reduction.None);
         Tensor alone = Functional.CrossEntropy(Tensor.FromArray(new[] { 0.5, -1, 2 }, [1, 3]), Tensor.FromArray(new long[] { 0 }), Reduction.None);
         Assert.Equal(alone.ToDoubleArray()[0], all.ToDoubleArray()[1]);
+    }
+
+    [Fact]
+    public void BceWithLogits_InfiniteLogits_MatchPyTorch()
+    {
+        double nInf = double.NegativeInfinity;
+        Tensor x = Tensor.FromArray(new[] { Inf, Inf, Inf, nInf, nInf, nInf, NaN }).RequireGrad();
+        Tensor t = Tensor.FromArray(new[] { 0, 1, 0.5, 0, 1, 0.5, 1 });
+        Tensor loss = Functional.BinaryCrossEntropyWithLogits(x, t, Reduction.None);
+        Same([Inf, NaN, Inf, NaN, NaN, NaN, NaN], loss.ToDoubleArray(), 0);
+        loss.Sum().Backward();
+        Same([1, 0, 0.5, 0, -1, -0.5, NaN], x.Grad!.ToDoubleArray(), 0);
+        x.Grad = null;
+        Functional.BinaryCrossEntropyWithLogits(x, t, Reduction.Sum, posWeight: Tensor.FromArray(new[] { 2.0 })).Backward();
+        Same([1, 0, 0.5, 0, -2, -1, NaN], x.Grad!.ToDoubleArray(), 0);
     }
 }
