@@ -49,7 +49,7 @@ internal static class Engine
 
             if (node.OutputHooks is not null)
                 foreach (var hook in node.OutputHooks.ToArray())
-                    dy = hook(dy) ?? dy;
+                    dy = RunHook(hook, dy);
             if (node.RetainGradTarget is { } retained && capture is null) // like leaves, Gradients.Grad leaves .Grad alone
                 AccumulateGrad(retained, dy, createGraph, owned: false);
             if (capture is not null && capture.Nodes.TryGetValue(node, out int slot))
@@ -140,13 +140,28 @@ internal static class Engine
 
     private static Tensor Sum(Tensor? a, Tensor b) => a is null ? b : a + b;
 
+    /// <summary>
+    /// Calls a gradient hook; null keeps the gradient. A replacement must have the gradient's shape and
+    /// dtype: checked here, so a wrong one never reaches .Grad or the next node (as PyTorch).
+    /// </summary>
+    private static Tensor RunHook(Func<Tensor, Tensor?> hook, Tensor g)
+    {
+        Tensor? r = hook(g);
+        if (r is null) return g;
+        if (r.Shape != g.Shape || r.DType != g.DType)
+            throw new InvalidOperationException(
+                $"RegisterHook: a hook on a tensor of shape {g.Shape} ({g.DType.Name()}) returned a gradient of shape {r.Shape} ({r.DType.Name()}); "
+                + "a hook must return a gradient of the tensor's shape and dtype, or null to keep it");
+        return r;
+    }
+
     private static void DeliverToLeaf(Tensor leaf, Tensor g, bool createGraph, Capture? capture, bool owned)
     {
         if (leaf.LeafHooks is not null)
         {
             owned = false; // a hook may have kept the tensor
             foreach (var hook in leaf.LeafHooks.ToArray())
-                g = hook(g) ?? g;
+                g = RunHook(hook, g);
         }
         if (capture is not null)
         {

@@ -29,8 +29,12 @@ public static partial class Functional
     public static Tensor NllLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, long ignoreIndex = -100, Tensor? weight = null)
         => NllLossNode.Forward(input, target, reduction, ignoreIndex, weight);
 
-    /// <summary>Mean squared error (input − target)²; the two broadcast against each other.</summary>
-    /// <exception cref="ArgumentException">The shapes cannot broadcast or the dtypes differ.</exception>
+    /// <summary>
+    /// Mean squared error (input − target)² over two tensors of the same shape. Deliberately unlike
+    /// torch.nn.functional.mse_loss, which warns and broadcasts (an [N, 1] prediction against an [N] target
+    /// becomes an [N, N] loss): different shapes are refused; broadcast explicitly with <see cref="Tensor.BroadcastTo"/> if meant.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shapes or the dtypes differ (both are named).</exception>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean)
         => MseLossNode.Forward(input, target, reduction);
 

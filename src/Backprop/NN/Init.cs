@@ -53,10 +53,12 @@ public static class Init
     };
 
     /// <summary>U(low, high).</summary>
+    /// <exception cref="ArgumentException">A bound is NaN or infinite, or low exceeds high (see <see cref="Tensor.Uniform"/>).</exception>
     public static Tensor Uniform(Shape shape, double low, double high, Generator? generator = null, DType dtype = DType.Float32)
         => Tensor.Uniform(shape, low, high, dtype, generator);
 
     /// <summary>N(mean, std²).</summary>
+    /// <exception cref="ArgumentException">std is negative or NaN, or std or mean is infinite (see <see cref="Tensor.Normal"/>).</exception>
     public static Tensor Normal(Shape shape, double mean, double std, Generator? generator = null, DType dtype = DType.Float32)
         => Tensor.Normal(shape, mean, std, dtype, generator);
 

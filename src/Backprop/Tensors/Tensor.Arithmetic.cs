@@ -14,7 +14,10 @@ public sealed partial class Tensor
     /// <summary>Element-wise product with broadcasting.</summary>
     public Tensor Mul(Tensor other) => MulNode.Forward(this, other);
 
-    /// <summary>Element-wise quotient with broadcasting.</summary>
+    /// <summary>Element-wise quotient with broadcasting; int64 quotients truncate toward zero (torch.div with rounding_mode="trunc").</summary>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
+    /// <exception cref="DivideByZeroException">An int64 divisor is zero (the message names Div and both shapes).</exception>
+    /// <exception cref="OverflowException">An int64 division is long.MinValue / −1.</exception>
     public Tensor Div(Tensor other) => DivNode.Forward(this, other);
 
     /// <summary>Element-wise negation.</summary>

@@ -14,7 +14,8 @@ public sealed partial class Tensor
     /// <summary>A tensor of ones with the shape and dtype of <paramref name="like"/>.</summary>
     public static Tensor OnesLike(Tensor like) => Full(like.Shape, 1.0, like.DType);
 
-    /// <summary>A tensor filled with one value.</summary>
+    /// <summary>A tensor filled with one value (truncated toward zero for int64).</summary>
+    /// <exception cref="ArgumentException">The dtype is int64 and the value is NaN, infinite or outside the int64 range.</exception>
     public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32)
     {
         var t = new Tensor(shape, dtype);
@@ -22,7 +23,7 @@ public sealed partial class Tensor
         {
             case DType.Float32: t.Data<float>().AsSpan().Fill((float)value); break;
             case DType.Float64: t.Data<double>().AsSpan().Fill(value); break;
-            default: t.Data<long>().AsSpan().Fill(checked((long)value)); break;
+            default: t.Data<long>().AsSpan().Fill(ToInt64(value, "Full")); break;
         }
         return t;
     }
@@ -31,12 +32,29 @@ public sealed partial class Tensor
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(Shape.Scalar, value, dtype);
 
     /// <summary>Values start, start+step, ... below end (as torch.arange).</summary>
-    /// <exception cref="ArgumentException">step is zero or has the wrong sign.</exception>
+    /// <exception cref="ArgumentException">
+    /// A bound or the step is NaN or infinite, the step is zero or points away from end, the range holds
+    /// more than <see cref="int.MaxValue"/> values, or (int64) a value does not fit in int64.
+    /// </exception>
     public static Tensor Arange(double start, double end, double step = 1, DType dtype = DType.Float32)
     {
-        if (step == 0 || (end - start) * step < 0 && end != start)
-            throw new ArgumentException($"Arange: step {step} cannot go from {start} to {end}");
-        int n = (int)Math.Max(0, Math.Ceiling((end - start) / step));
+        const string op = "Arange";
+        if (!double.IsFinite(start) || !double.IsFinite(end))
+            throw new ArgumentException($"{op}: start and end must be finite, got start {start} and end {end}");
+        if (!double.IsFinite(step) || step == 0)
+            throw new ArgumentException($"{op}: step must be finite and nonzero, got step {step} (from {start} to {end})");
+        if ((end - start) * step < 0)
+            throw new ArgumentException($"{op}: step {step} cannot go from {start} to {end} (its sign points away from end)");
+        // Counted in double before anything is allocated: a range such as 0 to 1e12 is an argument error, not out of memory.
+        double count = Math.Max(0, Math.Ceiling((end - start) / step));
+        if (!(count <= int.MaxValue))
+            throw new ArgumentException($"{op}: {start} to {end} by step {step} holds {count:G4} values, more than the {int.MaxValue} a tensor can hold");
+        int n = (int)count;
+        if (dtype == DType.Int64 && n > 0)
+        {
+            ToInt64(start, op);
+            ToInt64(start + (n - 1) * step, op);
+        }
         var t = new Tensor(new Shape(n), dtype);
         for (int i = 0; i < n; i++)
         {
@@ -82,9 +100,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>Samples from U(low, high).</summary>
+    /// <exception cref="ArgumentException">
+    /// The dtype is not floating point, a bound is NaN, infinite or outside the dtype's range, low exceeds high,
+    /// or high − low overflows (as torch.Tensor.uniform_).
+    /// </exception>
     public static Tensor Uniform(Shape shape, double low, double high, DType dtype = DType.Float32, Generator? generator = null)
     {
         CheckRandomDType(dtype, "Uniform");
+        CheckUniformBounds(low, high, dtype);
         Generator g = generator ?? Generator.Default;
         var t = new Tensor(shape, dtype);
         double span = high - low;
@@ -101,10 +124,15 @@ public sealed partial class Tensor
         return t;
     }
 
-    /// <summary>Samples from N(mean, std²).</summary>
+    /// <summary>
+    /// Samples from N(mean, std²). Unlike torch.normal, which fills the tensor with ±∞ or NaN, an
+    /// infinite std or a NaN or infinite mean is refused: no such sample is ever wanted.
+    /// </summary>
+    /// <exception cref="ArgumentException">The dtype is not floating point, std is negative or NaN (as PyTorch), or std or mean is not finite in the dtype.</exception>
     public static Tensor Normal(Shape shape, double mean = 0, double std = 1, DType dtype = DType.Float32, Generator? generator = null)
     {
         CheckRandomDType(dtype, "Normal");
+        CheckNormalParameters(mean, std, dtype);
         Generator g = generator ?? Generator.Default;
         var t = new Tensor(shape, dtype);
         if (dtype == DType.Float32)
@@ -129,15 +157,47 @@ public sealed partial class Tensor
         => Normal(shape, 0, 1, dtype, generator);
 
     /// <summary>Uniform integers in [low, high) as int64.</summary>
+    /// <exception cref="ArgumentException">The range is empty or holds more than <see cref="long.MaxValue"/> values.</exception>
     public static Tensor RandInt(Shape shape, long low, long high, Generator? generator = null)
     {
         if (high <= low)
             throw new ArgumentException($"RandInt: empty range [{low}, {high})");
+        if (high - low <= 0) // wrapped: the range holds more than long.MaxValue values
+            throw new ArgumentException($"RandInt: range [{low}, {high}) holds more than {long.MaxValue} values");
         Generator g = generator ?? Generator.Default;
         var t = new Tensor(shape, DType.Int64);
         Span<long> d = t.Data<long>();
         for (int i = 0; i < d.Length; i++) d[i] = low + g.NextInt64(high - low);
         return t;
+    }
+
+    private static void CheckUniformBounds(double low, double high, DType dtype)
+    {
+        double limit = dtype == DType.Float32 ? float.MaxValue : double.MaxValue;
+        if (!(Math.Abs(low) <= limit) || !(Math.Abs(high) <= limit))
+            throw new ArgumentException($"Uniform: low and high must be finite {dtype.Name()} values, got low {low} and high {high}");
+        if (low > high)
+            throw new ArgumentException($"Uniform: low must not exceed high (samples lie in [low, high)), got low {low} > high {high}");
+        if (!double.IsFinite(high - low))
+            throw new ArgumentException($"Uniform: high − low overflows, got low {low} and high {high}");
+    }
+
+    private static void CheckNormalParameters(double mean, double std, DType dtype)
+    {
+        if (!(std >= 0))
+            throw new ArgumentException($"Normal: std must be non-negative, got std {std} (mean {mean})");
+        double limit = dtype == DType.Float32 ? float.MaxValue : double.MaxValue;
+        if (!(std <= limit) || !(Math.Abs(mean) <= limit))
+            throw new ArgumentException($"Normal: mean and std must be finite {dtype.Name()} values, got mean {mean} and std {std}");
+    }
+
+    /// <summary>The int64 a double truncates to, or an exception naming the op when it has none.</summary>
+    private static long ToInt64(double value, string op)
+    {
+        // 2^63 is exact in double; long.MinValue = −2^63 is the only bound that fits.
+        if (!(value >= -9223372036854775808.0 && value < 9223372036854775808.0))
+            throw new ArgumentException($"{op}: value {value} cannot be stored as int64 (NaN, infinite or outside [−2^63, 2^63))");
+        return (long)value;
     }
 
     private static void CheckRandomDType(DType dtype, string op)

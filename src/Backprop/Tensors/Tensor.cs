@@ -274,7 +274,9 @@ public sealed partial class Tensor
     /// Registers a function called with this tensor's gradient during backward; it may return a
     /// replacement gradient or null to keep it. Dispose the result to remove the hook.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The tensor does not require grad.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The tensor does not require grad; during backward, the hook returned a tensor whose shape or dtype differs from the gradient's.
+    /// </exception>
     public IDisposable RegisterHook(Func<Tensor, Tensor?> hook)
     {
         if (!RequiresGrad)

@@ -125,6 +125,56 @@ public class EngineTests
     }
 
     [Fact]
+    public void LeafHook_ReturningWrongShape_ThrowsAtOnceNamingBothShapes()
+    {
+        Tensor x = T.F64([1.0, 2.0, 3.0]).RequireGrad();
+        x.RegisterHook(_ => Tensor.Zeros([2], DType.Float64));
+        var e = Assert.Throws<InvalidOperationException>(() => (x * 2).Sum().Backward());
+        Assert.Contains("hook", e.Message);
+        Assert.Contains("[3]", e.Message);
+        Assert.Contains("[2]", e.Message);
+        Assert.Null(x.Grad); // never stored for the optimizer to find
+    }
+
+    [Fact]
+    public void LeafHook_ReturningWrongDType_ThrowsNamingBothDTypes()
+    {
+        Tensor x = T.F64([1.0, 2.0]).RequireGrad();
+        x.RegisterHook(g => g.To(DType.Float32));
+        var e = Assert.Throws<InvalidOperationException>(() => (x * 2).Sum().Backward());
+        Assert.Contains("float64", e.Message);
+        Assert.Contains("float32", e.Message);
+        Assert.Null(x.Grad);
+    }
+
+    [Fact]
+    public void NodeHook_ReturningWrongShape_ThrowsBeforeTheNodeRuns()
+    {
+        Tensor x = T.F64([1.0, 2.0, 3.0, 4.0]).RequireGrad();
+        Tensor h = (x * 1.0).Reshape(2, 2);
+        h.RegisterHook(_ => Tensor.Ones([4], DType.Float64)); // same element count, wrong shape
+        var e = Assert.Throws<InvalidOperationException>(() => h.Sum().Backward());
+        Assert.Contains("[2, 2]", e.Message);
+        Assert.Contains("[4]", e.Message);
+        Assert.Null(x.Grad);
+    }
+
+    [Fact]
+    public void Hooks_ReturningTheRightShape_StillReplaceTheGradient()
+    {
+        Tensor x = T.F64([1.0, 2.0]).RequireGrad();
+        x.RegisterHook(g => g * 3);
+        Tensor h = x * 1.0;
+        h.RegisterHook(g => Tensor.Full(g.Shape, 2.0, DType.Float64));
+        T.Close([6.0, 6.0], Gradients.Grad([h.Sum()], [x])[0]!); // the functional API runs the same hooks and checks
+        h = x * 1.0;
+        h.RegisterHook(_ => Tensor.Zeros([3], DType.Float64));
+        Assert.Throws<InvalidOperationException>(() => Gradients.Grad([h.Sum()], [x]));
+        (x * 5).Sum().Backward();
+        T.Close([15.0, 15.0], x.Grad!);
+    }
+
+    [Fact]
     public void InPlaceWriteToSavedTensor_IsDetectedAtBackward()
     {
         Tensor w = T.F64([1.0, 2.0]).RequireGrad();

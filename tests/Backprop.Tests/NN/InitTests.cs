@@ -74,4 +74,20 @@ public class InitTests
                 Assert.Equal(a == b ? 2.25 : 0, dot, 10);
             }
     }
+
+    [Fact]
+    public void Initialisers_RefuseBadParameters_NamingTheOpAndValues()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Init.Normal([3, 3], 0, -1));
+        Assert.Contains("Normal", e.Message);
+        Assert.Contains("-1", e.Message);
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Init.Normal([3, 3], 0, double.NaN)).Message);
+        var u = Assert.Throws<ArgumentException>(() => Init.Uniform([3], 1, 0));
+        Assert.Contains("Uniform", u.Message);
+        Assert.Contains("low 1", u.Message);
+        // A negative or NaN gain makes the bound or std invalid, refused the same way.
+        Assert.Contains("Uniform", Assert.Throws<ArgumentException>(() => Init.XavierUniform([3, 3], gain: -1)).Message);
+        Assert.Contains("Normal", Assert.Throws<ArgumentException>(() => Init.XavierNormal([3, 3], gain: double.NaN)).Message);
+        Assert.Contains("Uniform", Assert.Throws<ArgumentException>(() => Init.KaimingUniform([3, 3], a: double.NaN)).Message);
+    }
 }

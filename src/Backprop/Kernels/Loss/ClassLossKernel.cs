@@ -15,7 +15,8 @@ internal static class ClassLossKernel
 {
     /// <summary>
     /// Fused log-softmax + NLL with label smoothing ε:
-    /// loss = (1 − ε)·(−w_t·logp_t) + (ε/c)·(−Σ_k w_k·logp_k), 0 at ignored targets.
+    /// loss = (1 − ε)·(−w_t·logp_t) + (ε/c)·(−Σ_k w_k·logp_k), 0 at ignored targets; NaN where the
+    /// position's logits hold +∞ or NaN (log-softmax is NaN there, as PyTorch).
     /// Returns Σ w_t over non-ignored targets (the divisor of the mean).
     /// </summary>
     public static double CrossEntropy<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, ReadOnlySpan<T> weight,
@@ -33,6 +34,11 @@ internal static class ClassLossKernel
             Span<T> lse = rented.AsSpan(0, positions);
             Span<T> weighted = rented.AsSpan(positions, s); // Σ_k w_k x[i, k, j] for one sample i
             SoftmaxKernel.LogSumExp(x, n, c, s, lse);
+            // log-softmax of a row holding +∞ is NaN in every entry (PyTorch), but log-sum-exp of it is +∞,
+            // which would make x_t − lse = −∞ and the loss +∞. One vectorized scan per call finds such rows.
+            if (!T.IsFinite(TensorPrimitives.Max(lse)))
+                for (int at = 0; at < positions; at++)
+                    if (T.IsPositiveInfinity(lse[at])) lse[at] = T.NaN;
             double total = 0;
             for (int i = 0; i < n; i++)
             {

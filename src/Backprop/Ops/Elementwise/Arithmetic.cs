@@ -73,7 +73,7 @@ internal sealed class MulNode : Node
     ];
 }
 
-/// <summary>y = a / b (broadcasting).</summary>
+/// <summary>y = a / b (broadcasting); int64 division truncates and throws on a zero divisor.</summary>
 internal sealed class DivNode : Node
 {
     private readonly SavedTensor? _a;
@@ -90,7 +90,20 @@ internal sealed class DivNode : Node
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
-        Tensor y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
+        Tensor y;
+        try
+        {
+            y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
+        }
+        // Only int64 division traps (floats give ±∞ or NaN); the kernel cannot name the op or the shapes, so this does.
+        catch (DivideByZeroException e)
+        {
+            throw new DivideByZeroException($"Div: int64 division by zero (a {a.Shape} / b {b.Shape}); PyTorch raises ZeroDivisionError too. Divide as float to get ±inf or NaN", e);
+        }
+        catch (OverflowException e)
+        {
+            throw new OverflowException($"Div: int64 division overflows (a {a.Shape} / b {b.Shape}): {long.MinValue} / -1 has no int64 result", e);
+        }
         if (GradMode.Records(a, b)) y.SetGradFn(new DivNode(a, b));
         return y;
     }

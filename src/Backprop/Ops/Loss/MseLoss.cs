@@ -5,7 +5,10 @@ using Backprop.Tensors;
 
 namespace Backprop.Ops.Loss;
 
-/// <summary>Mean squared error (x − t)², reduced; input and target broadcast as in PyTorch.</summary>
+/// <summary>
+/// Mean squared error (x − t)², reduced; input and target must have the same shape (PyTorch warns
+/// and broadcasts, which turns [N, 1] against [N] into [N, N]).
+/// </summary>
 internal sealed class MseLossNode : Node
 {
     private readonly SavedTensor _x, _t;
@@ -26,10 +29,11 @@ internal sealed class MseLossNode : Node
         if (input.DType != target.DType)
             throw new ArgumentException($"{op}: input dtype {input.DType.Name()} (shape {input.Shape}) differs from target dtype {target.DType.Name()} (shape {target.Shape})");
         input.CheckFloat(op);
-        if (input.Shape != target.Shape && !Shape.TryBroadcast(input.Shape, target.Shape, out _))
-            throw new ArgumentException($"{op}: input shape {input.Shape} and target shape {target.Shape} cannot be broadcast together");
+        if (input.Shape != target.Shape)
+            throw new ArgumentException($"{op}: input shape {input.Shape} differs from target shape {target.Shape}; "
+                + "the loss does not broadcast (an [N, 1] input against an [N] target would compare every pair). Reshape one side, or BroadcastTo explicitly");
         Tensor d;
-        using (GradMode.Disable()) d = input - target; // fresh contiguous storage of the broadcast shape
+        using (GradMode.Disable()) d = input - target; // fresh contiguous storage of the input's shape
         int count = d.Numel;
         Tensor y;
         if (reduction == Reduction.None)
@@ -66,7 +70,7 @@ internal sealed class MseLossNode : Node
         }
     }
 
-    // d/dx (x − t)² = 2(x − t), d/dt = −2(x − t); the mean divides by the element count; broadcast dims are summed back.
+    // d/dx (x − t)² = 2(x − t), d/dt = −2(x − t); the mean divides by the element count.
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value, t = _t.Value;
@@ -74,8 +78,8 @@ internal sealed class MseLossNode : Node
         Tensor g = (x - t) * (dy * factor);
         return
         [
-            NeedsInputGrad(0) ? g.SumToShape(x.Shape) : null,
-            NeedsInputGrad(1) ? (-g).SumToShape(t.Shape) : null,
+            NeedsInputGrad(0) ? g : null,
+            NeedsInputGrad(1) ? -g : null,
         ];
     }
 }

@@ -85,4 +85,46 @@ public class ArithmeticTests
         Tensor a = Tensor.FromArray(new long[] { 1, 2, 3 });
         Assert.Equal(new long[] { 2, 4, 6 }, (a + a).ToArray<long>());
     }
+
+    [Fact]
+    public void Int64_DivisionTruncatesTowardZero()
+    {
+        Tensor a = Tensor.FromArray(new long[] { 7, -7, 6 });
+        Assert.Equal(new long[] { 3, -3, 3 }, (a / Tensor.FromArray(new long[] { 2, 2, 2 })).ToArray<long>());
+        Assert.Equal(new long[] { -2, 2, -2 }, (a / -3.0).ToArray<long>());
+    }
+
+    public static TheoryData<long[], int[], long[], int[]> ZeroDivisors => new()
+    {
+        { [1, 2, 3], [3], [1, 0, 1], [3] },                // same shape, contiguous
+        { [1, 2, 3, 4, 5, 6], [2, 3], [0], [] },           // scalar divisor
+        { [4], [], [2, 0], [2] },                          // scalar dividend
+        { [1, 2, 3, 4, 5, 6], [2, 3], [1, 0], [2, 1] },    // broadcast, strided kernel
+    };
+
+    [Theory]
+    [MemberData(nameof(ZeroDivisors))]
+    public void Int64_DivisionByZero_NamesDivAndBothShapes(long[] a, int[] sa, long[] b, int[] sb)
+    {
+        Tensor x = Tensor.FromArray(a, sa), y = Tensor.FromArray(b, sb);
+        var e = Assert.Throws<DivideByZeroException>(() => x / y);
+        Assert.Contains("Div", e.Message);
+        Assert.Contains("int64", e.Message);
+        Assert.Contains(x.Shape.ToString(), e.Message);
+        Assert.Contains(y.Shape.ToString(), e.Message);
+    }
+
+    [Fact]
+    public void Int64_MinValueOverMinusOne_NamesDiv()
+    {
+        // PyTorch dies with SIGFPE here; a clear exception is better.
+        var e = Assert.Throws<OverflowException>(() => Tensor.FromArray(new long[] { long.MinValue, 4 }) / Tensor.FromArray(new long[] { -1, 2 }));
+        Assert.Contains("Div", e.Message);
+        Assert.Contains("[2]", e.Message);
+    }
+
+    [Fact]
+    public void Float_DivisionByZero_GivesInfinityAndNaN()
+        => Assert.Equal([double.PositiveInfinity, double.NegativeInfinity, double.NaN],
+                        (T.F64([1.0, -1.0, 0.0]) / T.F64([0.0, 0.0, 0.0])).ToDoubleArray());
 }

@@ -199,7 +199,7 @@ public class LossTests
         T.Close([2.026666666667], Functional.MseLoss(A(), B()), 1e-10);
         T.Close([12.16], Functional.MseLoss(A(), B(), Reduction.Sum), 1e-10);
         T.Close([0.25, 2.25, 0.25, 9.0, 0.25, 0.16], Functional.MseLoss(A(), B(), Reduction.None), 1e-10);
-        T.Close([2.033333333333], Functional.MseLoss(A(), T.F64([1.0, 0.3, 2.5])), 1e-10); // target broadcast over rows
+        T.Close([2.033333333333], Functional.MseLoss(A(), T.F64([1.0, 0.3, 2.5]).BroadcastTo([2, 3])), 1e-10); // broadcast asked for explicitly
         T.Close([2.026666666667], Functional.MseLoss(A().To(DType.Float32), B().To(DType.Float32)), 1e-5);
     }
 
@@ -207,9 +207,10 @@ public class LossTests
     {
         { [2, 3], [2, 3], Reduction.Mean },
         { [2, 3], [2, 3], Reduction.None },
-        { [2, 3], [3], Reduction.Sum },
-        { [3, 1], [1, 4], Reduction.Mean },
-        { [4], [], Reduction.None },
+        { [2, 3], [2, 3], Reduction.Sum },
+        { [3, 1], [3, 1], Reduction.Mean },
+        { [4], [4], Reduction.None },
+        { [], [], Reduction.Mean },
     };
 
     [Theory]
@@ -218,6 +219,25 @@ public class LossTests
     {
         GradCheck.Verify(x => Functional.MseLoss(x[0], x[1], reduction), [T.Param(8, sa), T.Param(9, sb)]);
         GradCheck.VerifySecondOrder(x => Functional.MseLoss(x[0], x[1], reduction), [T.Param(8, sa), T.Param(9, sb)]);
+    }
+
+    [Fact]
+    public void MseLoss_ExplicitBroadcast_GradCheck()
+    {
+        GradCheck.Verify(x => Functional.MseLoss(x[0], x[1].BroadcastTo([2, 3])), [T.Param(8, 2, 3), T.Param(9, 3)]);
+    }
+
+    [Theory]
+    [InlineData(new[] { 4, 1 }, new[] { 4 })]    // the [N, 1] prediction against an [N] target PyTorch broadcasts to [N, N]
+    [InlineData(new[] { 4 }, new[] { 4, 1 })]
+    [InlineData(new[] { 2, 3 }, new[] { 3 })]
+    [InlineData(new[] { 3 }, new int[0])]
+    public void MseLoss_DifferentShapes_AreRefusedNamingBoth(int[] input, int[] target)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Functional.MseLoss(Tensor.Zeros(input), Tensor.Zeros(target)));
+        Assert.Contains("MseLoss", e.Message);
+        Assert.Contains(new Shape(input).ToString(), e.Message);
+        Assert.Contains(new Shape(target).ToString(), e.Message);
     }
 
     [Fact]
