@@ -159,6 +159,7 @@ public abstract class Optimizer
         var groupValues = new double[_groups.Count * GroupKeys.Length];
         var groupSeen = new bool[groupValues.Length];
         var newState = new Dictionary<Parameter, Dictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
+        var present = new Dictionary<int, HashSet<string>>(); // state keys given per parameter index, refused ones too
         var names = new HashSet<string>(StringComparer.Ordinal);
         string[]? keys = StateKeys;
         var problems = new List<string>();
@@ -183,12 +184,11 @@ public abstract class Optimizer
                     problems.Add($"'{name}' refers to group {gi}, but the optimizer has {_groups.Count} groups");
                 else if (k < 0)
                     problems.Add($"unexpected entry '{name}' (a group holds {string.Join(", ", GroupKeys)})");
-                else if (HyperparameterProblem(t) is string problem)
-                    problems.Add($"'{name}' {problem}");
                 else
                 {
-                    groupValues[gi * GroupKeys.Length + k] = t.Item();
                     groupSeen[gi * GroupKeys.Length + k] = true;
+                    if (HyperparameterProblem(t) is string problem) problems.Add($"'{name}' {problem}");
+                    else groupValues[gi * GroupKeys.Length + k] = t.Item();
                 }
             }
             else if (parts.Length == 3 && parts[0] == "state" && TryIndex(parts[1], out int pi))
@@ -205,6 +205,8 @@ public abstract class Optimizer
                     problems.Add($"unexpected entry '{name}' ({ExpectedKeys(keys)})");
                     continue;
                 }
+                if (!present.TryGetValue(pi, out var given)) present[pi] = given = new HashSet<string>(StringComparer.Ordinal);
+                given.Add(key);
                 if ((key == "step" ? StepProblem(t) : StateTensorProblem(t, p, pi, IsNonNegativeState(key))) is string problem)
                 {
                     problems.Add($"'{name}' {problem}");
@@ -221,11 +223,10 @@ public abstract class Optimizer
             if (!groupSeen[i])
                 problems.Add($"missing 'param_groups.{i / GroupKeys.Length}.{GroupKeys[i % GroupKeys.Length]}' (a float64 scalar)");
         if (keys is not null)
-            for (int pi = 0; pi < byIndex.Count; pi++)
-                if (newState.TryGetValue(byIndex[pi], out var s))
-                    foreach (string key in keys)
-                        if (!s.ContainsKey(key))
-                            problems.Add($"missing 'state.{pi}.{key}' (parameter {pi} has state, and {GetType().Name} keeps {string.Join(", ", keys)})");
+            foreach (var (pi, given) in present.OrderBy(kv => kv.Key))
+                foreach (string key in keys)
+                    if (!given.Contains(key))
+                        problems.Add($"missing 'state.{pi}.{key}' (parameter {pi} has state, and {GetType().Name} keeps {string.Join(", ", keys)})");
 
         if (problems.Count > 0)
         {

@@ -310,9 +310,10 @@ public sealed class Trainer
     /// checkpoint is taken at an epoch boundary); the schedules' positions whole numbers within the
     /// schedule's <see cref="LearningRateScheduler.MaxStepCount"/>; "rng" an int64 tensor of 6 words that
     /// <see cref="Generator.StateProblem"/> accepts (required when the trainer has a <see cref="Generator"/>);
-    /// no other tensor outside "model." and "optimizer.". The "model." entries give the
-    /// <see cref="ArgumentException"/> of <see cref="Module.LoadStateDict"/> and the "optimizer." entries the
-    /// one of <see cref="Optimizer.LoadStateDict"/>. Metadata the trainer does not own is not checked.
+    /// no other tensor outside "model." and "optimizer.". The "model." entries give an
+    /// <see cref="ArgumentException"/> wrapping the one of <see cref="Module.LoadStateDict"/> and the
+    /// "optimizer." entries one wrapping that of <see cref="Optimizer.LoadStateDict"/> (names in these
+    /// messages are without the prefix). Metadata the trainer does not own is not checked.
     /// </remarks>
     /// <exception cref="InvalidDataException">A trainer-owned entry is missing, ill-formed or inconsistent; the message names it.</exception>
     /// <exception cref="ArgumentException">The model or optimizer state is incomplete, ill-typed or does not fit; the message names the entries.</exception>
@@ -351,8 +352,24 @@ public sealed class Trainer
         ulong[]? rngState = rng is null ? null : GeneratorState(rng);
         if (Generator is not null && rngState is null)
             throw Invalid("the checkpoint has no generator state ('rng'), but this trainer has a Generator to restore");
-        List<(Tensor Target, Tensor Source)> modelState = Model.PrepareState(modelEntries);
-        Optimizer.PreparedState optimizerState = Optimizer.PrepareState(optimizerEntries);
+        List<(Tensor Target, Tensor Source)> modelState;
+        Optimizer.PreparedState optimizerState;
+        try
+        {
+            modelState = Model.PrepareState(modelEntries);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Trainer.LoadCheckpoint: the 'model.' entries: {e.Message}", e);
+        }
+        try
+        {
+            optimizerState = Optimizer.PrepareState(optimizerEntries);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Trainer.LoadCheckpoint: the 'optimizer.' entries: {e.Message}", e);
+        }
 
         // 2. Commit: nothing below can fail.
         Module.CommitState(modelState);
