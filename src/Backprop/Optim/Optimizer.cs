@@ -97,7 +97,8 @@ public abstract class Optimizer
 
     /// <summary>
     /// Hyperparameters and per-parameter state as named tensors: "param_groups.{g}.lr",
-    /// "param_groups.{g}.weight_decay", "state.{i}.{key}" where i counts parameters across groups.
+    /// "param_groups.{g}.initial_lr", "param_groups.{g}.weight_decay" (float64 scalars) and
+    /// "state.{i}.{key}" (copies) where i counts parameters across groups.
     /// </summary>
     public List<KeyValuePair<string, Tensor>> StateDict()
     {
