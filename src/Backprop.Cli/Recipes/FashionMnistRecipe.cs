@@ -146,9 +146,9 @@ internal sealed class FashionMnistRecipe
         Expect("lr_decay", Options.LearningRateDecay.ToString("R", CultureInfo.InvariantCulture));
         try
         {
-            // Checked here for a message naming both models; LoadStateDict copies nothing when it refuses,
-            // and the trainer loads the same state again below.
-            Model.LoadStateDict(c.WithPrefix("model."));
+            // Checked here for a message naming both models; the trainer checks everything again below
+            // and changes nothing unless the whole checkpoint passes.
+            Model.CheckStateDict(c.WithPrefix("model."));
         }
         catch (ArgumentException e)
         {

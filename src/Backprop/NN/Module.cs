@@ -176,36 +176,60 @@ public abstract class Module
 
     /// <summary>
     /// Copies values into the model's parameters and buffers by name. With <paramref name="strict"/>
-    /// every name must match; shapes and dtypes must always match. Nothing is copied unless all checks pass.
+    /// every name must match; shapes and dtypes must always match and no name may appear twice.
+    /// Nothing is copied unless all checks pass.
     /// </summary>
-    /// <exception cref="ArgumentException">Lists every missing, unexpected and mismatched entry.</exception>
+    /// <exception cref="ArgumentException">Lists every missing, unexpected, repeated and mismatched entry.</exception>
     public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true)
+        => CommitState(PrepareState(state, strict));
+
+    /// <summary>Runs every check of <see cref="LoadStateDict"/> without copying anything.</summary>
+    /// <exception cref="ArgumentException">Lists every missing, unexpected, repeated and mismatched entry.</exception>
+    public void CheckStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true) => PrepareState(state, strict);
+
+    /// <summary>Checks a state dict against this model and pairs each target tensor with its source, copying nothing.</summary>
+    /// <exception cref="ArgumentException">Lists every missing, unexpected, repeated and mismatched entry.</exception>
+    internal List<(Tensor Target, Tensor Source)> PrepareState(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true)
     {
+        ArgumentNullException.ThrowIfNull(state);
         var own = new Dictionary<string, Tensor>();
         foreach (var kv in StateDict()) own[kv.Key] = kv.Value;
         var given = new Dictionary<string, Tensor>();
-        foreach (var kv in state) given[kv.Key] = kv.Value;
-
         var problems = new List<string>();
+        foreach (var (name, src) in state)
+        {
+            if (name is null || src is null)
+                problems.Add($"a null entry ('{name}')");
+            else if (!given.TryAdd(name, src))
+                problems.Add($"'{name}' appears more than once");
+        }
+
+        var pairs = new List<(Tensor Target, Tensor Source)>();
         foreach (var (name, target) in own)
         {
             if (!given.TryGetValue(name, out Tensor? src))
             {
-                if (strict) problems.Add($"missing '{name}' (expected shape {target.Shape})");
+                if (strict) problems.Add($"missing '{name}' (expected shape {target.Shape} {target.DType.Name()})");
                 continue;
             }
             if (src.Shape != target.Shape || src.DType != target.DType)
                 problems.Add($"'{name}': checkpoint has shape {src.Shape} {src.DType.Name()}, model has shape {target.Shape} {target.DType.Name()}");
+            else
+                pairs.Add((target, src));
         }
         if (strict)
             foreach (var (name, src) in given)
                 if (!own.ContainsKey(name)) problems.Add($"unexpected '{name}' (shape {src.Shape})");
         if (problems.Count > 0)
             throw new ArgumentException($"LoadStateDict: the state does not fit {GetType().Name}:\n  " + string.Join("\n  ", problems));
+        return pairs;
+    }
 
+    /// <summary>Copies the pairs checked by <see cref="PrepareState"/>; it cannot fail.</summary>
+    internal static void CommitState(List<(Tensor Target, Tensor Source)> pairs)
+    {
         using (GradMode.Disable())
-            foreach (var (name, target) in own)
-                if (given.TryGetValue(name, out Tensor? src)) target.CopyFrom(src);
+            foreach (var (target, src) in pairs) target.CopyFrom(src);
     }
 
     /// <summary>A one-line-per-module summary, indented by depth.</summary>

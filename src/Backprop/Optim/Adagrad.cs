@@ -36,6 +36,12 @@ public sealed class Adagrad : Optimizer
         DTypeSwitch.Float(p.DType, new AdagradKernel(p.Data, grad, sum, clr, _options.Eps, group.WeightDecay, _options.Maximize));
     }
 
+    /// <inheritdoc/>
+    protected override string[] StateKeys => ["step", "sum"];
+
+    /// <inheritdoc/>
+    protected override bool IsNonNegativeState(string key) => key == "sum";
+
     private readonly struct AdagradKernel(Tensor p, Tensor grad, Tensor sum, double clr, double eps, double weightDecay, bool maximize) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>

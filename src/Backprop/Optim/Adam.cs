@@ -43,6 +43,12 @@ public class Adam : Optimizer
         DTypeSwitch.Float(p.DType, new AdamKernel(p.Data, grad, m, v, vMax, step, group.LearningRate, group.WeightDecay, _options, _decoupled));
     }
 
+    /// <inheritdoc/>
+    protected override string[] StateKeys => _options.Amsgrad ? ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["step", "exp_avg", "exp_avg_sq"];
+
+    /// <inheritdoc/>
+    protected override bool IsNonNegativeState(string key) => key is "exp_avg_sq" or "max_exp_avg_sq";
+
     private readonly struct AdamKernel(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vMax, long step, double lr, double weightDecay,
                                        AdamOptions o, bool decoupled) : IFloatAction
     {

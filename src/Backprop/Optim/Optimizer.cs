@@ -97,7 +97,8 @@ public abstract class Optimizer
 
     /// <summary>
     /// Hyperparameters and per-parameter state as named tensors: "param_groups.{g}.lr",
-    /// "param_groups.{g}.weight_decay", "state.{i}.{key}" where i counts parameters across groups.
+    /// "param_groups.{g}.initial_lr", "param_groups.{g}.weight_decay" (float64 scalars) and
+    /// "state.{i}.{key}" (copies) where i counts parameters across groups.
     /// </summary>
     public List<KeyValuePair<string, Tensor>> StateDict()
     {
@@ -119,46 +120,183 @@ public abstract class Optimizer
         return result;
     }
 
-    /// <summary>Restores a state produced by <see cref="StateDict"/> for the same parameter layout.</summary>
-    /// <exception cref="ArgumentException">Group count, parameter index or state shapes do not match.</exception>
-    public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> stateDict)
+    /// <summary>
+    /// Restores a state produced by <see cref="StateDict"/> for the same parameter layout. The whole state
+    /// is checked before anything changes, so a refused state leaves the optimizer exactly as it was.
+    /// </summary>
+    /// <remarks>
+    /// Every group needs "lr", "initial_lr" and "weight_decay": float64 scalars, finite and ≥ 0. A
+    /// parameter's state is absent (never stepped) or holds exactly the entries this optimizer keeps
+    /// under its options (<see cref="StateKeys"/>): "step" a float64 scalar holding a whole number in
+    /// [0, 2^53], every other entry a tensor of the parameter's shape and dtype with finite values
+    /// (≥ 0 for second moments and sums). Names must be canonical and appear once.
+    /// </remarks>
+    /// <exception cref="ArgumentException">Any entry is missing, unexpected, repeated or ill-typed (wrong dtype, shape,
+    /// or value); the message names the entries and what was expected.</exception>
+    public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> stateDict) => CommitState(PrepareState(stateDict));
+
+    /// <summary>A checked state from <see cref="PrepareState"/>, ready for <see cref="CommitState"/>.</summary>
+    internal sealed class PreparedState(double[] groupValues, Dictionary<Parameter, Dictionary<string, Tensor>> state)
     {
+        /// <summary>lr, initial_lr and weight_decay of every group, in that order.</summary>
+        public double[] GroupValues { get; } = groupValues;
+
+        /// <summary>The per-parameter state tensors, already copied.</summary>
+        public Dictionary<Parameter, Dictionary<string, Tensor>> State { get; } = state;
+    }
+
+    private static readonly string[] GroupKeys = ["lr", "initial_lr", "weight_decay"];
+
+    /// <summary>Step counters are stored as doubles; beyond 2^53 they would no longer count exactly.</summary>
+    private const double MaxStep = 9007199254740992d;
+
+    /// <summary>Checks a whole state dict and builds the new state aside, changing nothing (see <see cref="LoadStateDict"/>).</summary>
+    /// <exception cref="ArgumentException">The state does not fit; the message lists the problems.</exception>
+    internal PreparedState PrepareState(IEnumerable<KeyValuePair<string, Tensor>> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
         var byIndex = new List<Parameter>();
         foreach (ParamGroup g in _groups) byIndex.AddRange(g.Parameters);
+        var groupValues = new double[_groups.Count * GroupKeys.Length];
+        var groupSeen = new bool[groupValues.Length];
         var newState = new Dictionary<Parameter, Dictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
-        var groupValues = new List<(ParamGroup Group, string Key, double Value)>();
+        var present = new Dictionary<int, HashSet<string>>(); // state keys given per parameter index, refused ones too
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        string[]? keys = StateKeys;
+        var problems = new List<string>();
+
         foreach (var (name, t) in stateDict)
         {
-            string[] parts = name.Split('.', 3);
-            if (parts.Length == 3 && parts[0] == "param_groups" && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int gi))
+            if (name is null || t is null)
             {
-                if (gi < 0 || gi >= _groups.Count)
-                    throw new ArgumentException($"{GetType().Name}.LoadStateDict: '{name}' refers to group {gi}, but the optimizer has {_groups.Count} groups");
-                groupValues.Add((_groups[gi], parts[2], t.Item()));
+                problems.Add($"a null entry ('{name}')");
+                continue;
             }
-            else if (parts.Length == 3 && parts[0] == "state" && int.TryParse(parts[1], CultureInfo.InvariantCulture, out int pi))
+            if (!names.Add(name))
             {
-                if (pi < 0 || pi >= byIndex.Count)
-                    throw new ArgumentException($"{GetType().Name}.LoadStateDict: '{name}' refers to parameter {pi}, but the optimizer has {byIndex.Count} parameters");
+                problems.Add($"'{name}' appears more than once");
+                continue;
+            }
+            string[] parts = name.Split('.', 3);
+            if (parts.Length == 3 && parts[0] == "param_groups" && TryIndex(parts[1], out int gi))
+            {
+                int k = Array.IndexOf(GroupKeys, parts[2]);
+                if (gi >= _groups.Count)
+                    problems.Add($"'{name}' refers to group {gi}, but the optimizer has {_groups.Count} groups");
+                else if (k < 0)
+                    problems.Add($"unexpected entry '{name}' (a group holds {string.Join(", ", GroupKeys)})");
+                else
+                {
+                    groupSeen[gi * GroupKeys.Length + k] = true;
+                    if (HyperparameterProblem(t) is string problem) problems.Add($"'{name}' {problem}");
+                    else groupValues[gi * GroupKeys.Length + k] = t.Item();
+                }
+            }
+            else if (parts.Length == 3 && parts[0] == "state" && TryIndex(parts[1], out int pi))
+            {
+                if (pi >= byIndex.Count)
+                {
+                    problems.Add($"'{name}' refers to parameter {pi}, but the optimizer has {byIndex.Count} parameters");
+                    continue;
+                }
                 Parameter p = byIndex[pi];
-                if (parts[2] != "step" && t.Shape != p.Shape)
-                    throw new ArgumentException($"{GetType().Name}.LoadStateDict: '{name}' has shape {t.Shape}, parameter {pi} has shape {p.Shape}");
+                string key = parts[2];
+                if (keys is not null && Array.IndexOf(keys, key) < 0)
+                {
+                    problems.Add($"unexpected entry '{name}' ({ExpectedKeys(keys)})");
+                    continue;
+                }
+                if (!present.TryGetValue(pi, out var given)) present[pi] = given = new HashSet<string>(StringComparer.Ordinal);
+                given.Add(key);
+                if ((key == "step" ? StepProblem(t) : StateTensorProblem(t, p, pi, IsNonNegativeState(key))) is string problem)
+                {
+                    problems.Add($"'{name}' {problem}");
+                    continue;
+                }
                 if (!newState.TryGetValue(p, out var s)) newState[p] = s = [];
-                s[parts[2]] = Ownership.Escape(parts[2] == "step" ? t.Clone() : t.To(p.DType).Clone());
+                s[key] = Ownership.Escape(t.Clone()); // outlives any TensorScope, like the state Step creates
             }
             else
-                throw new ArgumentException($"{GetType().Name}.LoadStateDict: unexpected entry '{name}'");
+                problems.Add($"unexpected entry '{name}' (expected param_groups.<group>.<{string.Join("|", GroupKeys)}> or state.<parameter>.<key>)");
         }
-        foreach (var (group, key, value) in groupValues)
+
+        for (int i = 0; i < groupSeen.Length; i++)
+            if (!groupSeen[i])
+                problems.Add($"missing 'param_groups.{i / GroupKeys.Length}.{GroupKeys[i % GroupKeys.Length]}' (a float64 scalar)");
+        if (keys is not null)
+            foreach (var (pi, given) in present.OrderBy(kv => kv.Key))
+                foreach (string key in keys)
+                    if (!given.Contains(key))
+                        problems.Add($"missing 'state.{pi}.{key}' (parameter {pi} has state, and {GetType().Name} keeps {string.Join(", ", keys)})");
+
+        if (problems.Count > 0)
         {
-            switch (key)
-            {
-                case "lr": group.LearningRate = value; break;
-                case "initial_lr": group.InitialLearningRate = value; break;
-                case "weight_decay": group.WeightDecay = value; break;
-            }
+            const int shown = 6;
+            string more = problems.Count > shown ? $"; and {problems.Count - shown} more" : "";
+            throw new ArgumentException($"{GetType().Name}.LoadStateDict: the state does not fit: {string.Join("; ", problems.Take(shown))}{more}");
+        }
+        return new PreparedState(groupValues, newState);
+    }
+
+    /// <summary>Installs a state checked by <see cref="PrepareState"/>; it cannot fail.</summary>
+    internal void CommitState(PreparedState prepared)
+    {
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            _groups[g].LearningRate = prepared.GroupValues[g * GroupKeys.Length];
+            _groups[g].InitialLearningRate = prepared.GroupValues[g * GroupKeys.Length + 1];
+            _groups[g].WeightDecay = prepared.GroupValues[g * GroupKeys.Length + 2];
         }
         _state.Clear();
-        foreach (var kv in newState) _state[kv.Key] = kv.Value;
+        foreach (var kv in prepared.State) _state[kv.Key] = kv.Value;
+    }
+
+    /// <summary>
+    /// The state entries a parameter holds once stepped, under this optimizer's options; a loaded state must
+    /// hold exactly these for every stepped parameter. Null (the default, for optimizers that do not declare
+    /// them) accepts any entry of the parameter's shape and dtype.
+    /// </summary>
+    protected virtual string[]? StateKeys => null;
+
+    /// <summary>Whether the state entry <paramref name="key"/> can never be negative (a second moment or a sum of squares); checked on load.</summary>
+    protected virtual bool IsNonNegativeState(string key) => false;
+
+    private static string ExpectedKeys(string[] keys) => keys.Length == 0 ? "this optimizer keeps no state under its options" : "expected " + string.Join(", ", keys);
+
+    /// <summary>A canonical non-negative index: digits only, no sign, no leading zeros, so each entry has one name.</summary>
+    private static bool TryIndex(string text, out int index)
+        => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out index)
+           && text == index.ToString(CultureInfo.InvariantCulture);
+
+    private static string? HyperparameterProblem(Tensor t)
+    {
+        if (t.DType != DType.Float64 || t.Rank != 0)
+            return $"is {t.DType.Name()} {t.Shape}, expected a float64 scalar";
+        double v = t.Item();
+        return double.IsFinite(v) && v >= 0 ? null : $"= {v.ToString(CultureInfo.InvariantCulture)}, expected a finite value ≥ 0";
+    }
+
+    private static string? StepProblem(Tensor t)
+    {
+        if (t.DType != DType.Float64 || t.Rank != 0)
+            return $"is {t.DType.Name()} {t.Shape}, expected a float64 scalar step count";
+        double v = t.Item();
+        return v >= 0 && v <= MaxStep && Math.Floor(v) == v ? null
+            : $"= {v.ToString("R", CultureInfo.InvariantCulture)}, expected a whole number of steps in [0, 2^53]";
+    }
+
+    private static string? StateTensorProblem(Tensor t, Parameter p, int index, bool nonNegative)
+    {
+        if (t.Shape != p.Shape || t.DType != p.DType)
+            return $"is {t.DType.Name()} {t.Shape}, expected {p.DType.Name()} {p.Shape} like parameter {index}";
+        double[] values = t.ToDoubleArray();
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!double.IsFinite(values[i]))
+                return $"holds {values[i].ToString(CultureInfo.InvariantCulture)} at element {i}, expected finite values";
+            if (nonNegative && values[i] < 0)
+                return $"holds {values[i].ToString("R", CultureInfo.InvariantCulture)} at element {i}, expected values ≥ 0";
+        }
+        return null;
     }
 }

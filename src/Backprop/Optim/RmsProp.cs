@@ -38,6 +38,21 @@ public sealed class RmsProp : Optimizer
         DTypeSwitch.Float(p.DType, new RmsPropKernel(p.Data, grad, sq, ga, buf, group.LearningRate, group.WeightDecay, _options));
     }
 
+    /// <inheritdoc/>
+    protected override string[] StateKeys
+    {
+        get
+        {
+            var keys = new List<string> { "step", "square_avg" };
+            if (_options.Centered) keys.Add("grad_avg");
+            if (_options.Momentum > 0) keys.Add("momentum_buffer");
+            return [.. keys];
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override bool IsNonNegativeState(string key) => key == "square_avg";
+
     private readonly struct RmsPropKernel(Tensor p, Tensor grad, Tensor sq, Tensor ga, Tensor buf, double lr, double weightDecay, RmsPropOptions o)
         : IFloatAction
     {

@@ -38,6 +38,9 @@ public sealed class Sgd : Optimizer
         DTypeSwitch.Float(p.DType, new SgdKernel(p.Data, grad, _options.Momentum != 0 ? buf : null, first, group.LearningRate, group.WeightDecay, _options));
     }
 
+    /// <inheritdoc/>
+    protected override string[] StateKeys => _options.Momentum != 0 ? ["momentum_buffer"] : [];
+
     private readonly struct SgdKernel(Tensor p, Tensor grad, Tensor? buf, bool first, double lr, double weightDecay, SgdOptions o) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>

@@ -76,14 +76,32 @@ public sealed class Generator
     /// <summary>The full state, for checkpoints.</summary>
     public ulong[] GetState() => [_s0, _s1, _s2, _s3, _hasSpare ? 1UL : 0UL, BitConverter.DoubleToUInt64Bits(_spareNormal)];
 
-    /// <summary>Restores a state produced by <see cref="GetState"/>.</summary>
-    /// <exception cref="ArgumentException">The state does not have 6 words.</exception>
+    /// <summary>Restores a state produced by <see cref="GetState"/>; a refused state leaves the generator unchanged.</summary>
+    /// <exception cref="ArgumentException">The state is not one <see cref="GetState"/> can produce (see <see cref="StateProblem"/>).</exception>
     public void SetState(ReadOnlySpan<ulong> state)
     {
-        if (state.Length != 6)
-            throw new ArgumentException($"Generator.SetState: expected 6 state words, got {state.Length}");
+        if (StateProblem(state) is string problem)
+            throw new ArgumentException($"Generator.SetState: {problem}");
         (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
         _hasSpare = state[4] != 0;
         _spareNormal = BitConverter.UInt64BitsToDouble(state[5]);
+    }
+
+    /// <summary>
+    /// Why <paramref name="state"/> is not a state <see cref="GetState"/> can produce, or null when it is one:
+    /// it needs 6 words, xoshiro words that are not all zero (that state only ever yields zeros), a spare
+    /// flag of 0 or 1, and a finite spare normal when the flag is set.
+    /// </summary>
+    public static string? StateProblem(ReadOnlySpan<ulong> state)
+    {
+        if (state.Length != 6)
+            return $"expected 6 state words, got {state.Length}";
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+            return "the four xoshiro256** words are all zero, a state no seed produces (the generator would return only zeros)";
+        if (state[4] > 1)
+            return $"word 4 (has a spare normal) must be 0 or 1, got {state[4]}";
+        if (state[4] == 1 && !double.IsFinite(BitConverter.UInt64BitsToDouble(state[5])))
+            return $"word 5 (the spare normal) must be a finite double, got {BitConverter.UInt64BitsToDouble(state[5])}";
+        return null;
     }
 }

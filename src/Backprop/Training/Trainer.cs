@@ -290,47 +290,133 @@ public sealed class Trainer
     /// <exception cref="IOException">The file could not be written; a previous file at the path is untouched.</exception>
     public void SaveCheckpoint(string path, IEnumerable<KeyValuePair<string, string>>? metadata = null) => ToCheckpoint(metadata).Save(path);
 
-    /// <summary>Reads a checkpoint file and restores it (see <see cref="LoadCheckpoint(Checkpoint)"/>).</summary>
+    /// <summary>Reads a checkpoint file and restores it (see <see cref="LoadCheckpoint(Checkpoint)"/>); a refused file changes nothing.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="InvalidDataException">The file is damaged or not a training checkpoint.</exception>
-    /// <exception cref="ArgumentException">The checkpoint does not fit this model or optimizer.</exception>
+    /// <exception cref="InvalidDataException">The file is damaged, or the trainer's own entries are missing or ill-formed.</exception>
+    /// <exception cref="ArgumentException">The model or optimizer state is incomplete, ill-typed or does not fit.</exception>
     public void LoadCheckpoint(string path) => LoadCheckpoint(Checkpoint.Load(path));
 
     /// <summary>
     /// Restores the model, the optimizer, the generator, the epoch and step counters and the schedules'
     /// positions from a checkpoint written by <see cref="ToCheckpoint"/> (checkpoints without "step" or
-    /// schedule positions, from earlier versions, count full epochs).
+    /// schedule positions, from earlier versions, count full epochs). Every entry is checked before any
+    /// state changes, so a refused checkpoint leaves the trainer, its model, optimizer, schedules and
+    /// generator exactly as they were.
     /// </summary>
-    /// <exception cref="InvalidDataException">Not a training checkpoint, or the generator state is missing.</exception>
-    /// <exception cref="ArgumentException">The model or optimizer state does not fit; nothing is copied when the model does not fit.</exception>
+    /// <remarks>
+    /// The exception type follows who owns the refused entry. The trainer's own entries give
+    /// <see cref="InvalidDataException"/>: "format" must be <see cref="CheckpointFormat"/>; "epoch" a whole
+    /// number in [0, 2^31); "step" a whole number no larger than epoch × <see cref="StepsPerEpoch"/> (a
+    /// checkpoint is taken at an epoch boundary); the schedules' positions whole numbers within the
+    /// schedule's <see cref="LearningRateScheduler.MaxStepCount"/>; "rng" an int64 tensor of 6 words that
+    /// <see cref="Generator.StateProblem"/> accepts (required when the trainer has a <see cref="Generator"/>);
+    /// no other tensor outside "model." and "optimizer.". The "model." entries give an
+    /// <see cref="ArgumentException"/> wrapping the one of <see cref="Module.LoadStateDict"/> and the
+    /// "optimizer." entries one wrapping that of <see cref="Optimizer.LoadStateDict"/> (names in these
+    /// messages are without the prefix). Metadata the trainer does not own is not checked.
+    /// </remarks>
+    /// <exception cref="InvalidDataException">A trainer-owned entry is missing, ill-formed or inconsistent; the message names it.</exception>
+    /// <exception cref="ArgumentException">The model or optimizer state is incomplete, ill-typed or does not fit; the message names the entries.</exception>
     public void LoadCheckpoint(Checkpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
         IReadOnlyDictionary<string, string> meta = checkpoint.Metadata;
-        if (meta.GetValueOrDefault(FormatKey) != CheckpointFormat || !meta.TryGetValue(EpochKey, out string? epochText)
-            || !int.TryParse(epochText, NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
-            throw new InvalidDataException($"Trainer.LoadCheckpoint: not a training checkpoint (it needs format = {CheckpointFormat} and an epoch)");
+
+        // 1. Check everything and build the new state aside.
+        string? format = meta.GetValueOrDefault(FormatKey);
+        if (format != CheckpointFormat)
+            throw Invalid($"not a training checkpoint: metadata '{FormatKey}' is {Quote(format)}, expected '{CheckpointFormat}'");
+        if (!meta.ContainsKey(EpochKey))
+            throw Invalid($"metadata '{EpochKey}' is missing (the number of completed epochs)");
+        int epoch = (int)Count(meta, EpochKey, fallback: 0, max: int.MaxValue, "");
+        long maxStep = (long)epoch * StepsPerEpoch;
+        long step = Count(meta, StepKey, fallback: maxStep, maxStep,
+            $" (at most epoch {epoch} × {StepsPerEpoch} steps per epoch: a checkpoint is taken at an epoch boundary, with this trainer's data)");
+        int epochSchedule = SchedulePosition(meta, EpochScheduleKey, EpochScheduler, fallback: epoch);
+        int stepSchedule = SchedulePosition(meta, StepScheduleKey, StepScheduler, fallback: Math.Min(step, int.MaxValue));
+
+        var modelEntries = new List<KeyValuePair<string, Tensor>>();
+        var optimizerEntries = new List<KeyValuePair<string, Tensor>>();
         Tensor? rng = null;
-        if (Generator is not null)
+        foreach (var (name, t) in checkpoint.Tensors)
         {
-            foreach (var (name, t) in checkpoint.Tensors) if (name == "rng") rng = t;
-            if (rng is null)
-                throw new InvalidDataException("Trainer.LoadCheckpoint: the checkpoint has no generator state ('rng'), but this trainer has a Generator to restore");
+            if (name is null || t is null)
+                throw Invalid($"a null tensor entry ('{name}')");
+            if (name.StartsWith("model.", StringComparison.Ordinal)) modelEntries.Add(new(name["model.".Length..], t));
+            else if (name.StartsWith("optimizer.", StringComparison.Ordinal)) optimizerEntries.Add(new(name["optimizer.".Length..], t));
+            else if (name == "rng")
+                rng = rng is null ? t : throw Invalid("the tensor 'rng' appears more than once");
+            else
+                throw Invalid($"unexpected tensor {Quote(name)} (a training checkpoint holds 'model.*', 'optimizer.*' and 'rng')");
+        }
+        ulong[]? rngState = rng is null ? null : GeneratorState(rng);
+        if (Generator is not null && rngState is null)
+            throw Invalid("the checkpoint has no generator state ('rng'), but this trainer has a Generator to restore");
+        List<(Tensor Target, Tensor Source)> modelState;
+        Optimizer.PreparedState optimizerState;
+        try
+        {
+            modelState = Model.PrepareState(modelEntries);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Trainer.LoadCheckpoint: the 'model.' entries: {e.Message}", e);
+        }
+        try
+        {
+            optimizerState = Optimizer.PrepareState(optimizerEntries);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"Trainer.LoadCheckpoint: the 'optimizer.' entries: {e.Message}", e);
         }
 
-        Model.LoadStateDict(checkpoint.WithPrefix("model."));
-        Optimizer.LoadStateDict(checkpoint.WithPrefix("optimizer."));
-        if (rng is not null)
-        {
-            long[] words = rng.ToArray<long>();
-            var state = new ulong[words.Length];
-            for (int i = 0; i < words.Length; i++) state[i] = unchecked((ulong)words[i]);
-            Generator!.SetState(state);
-        }
+        // 2. Commit: nothing below can fail.
+        Module.CommitState(modelState);
+        Optimizer.CommitState(optimizerState);
+        if (Generator is not null) Generator.SetState(rngState!);
         CompletedEpochs = epoch;
-        GlobalStep = Count(meta, StepKey, (long)epoch * StepsPerEpoch);
-        EpochScheduler?.SetStepCount(checked((int)Count(meta, EpochScheduleKey, epoch)));
-        StepScheduler?.SetStepCount(checked((int)Count(meta, StepScheduleKey, GlobalStep)));
+        GlobalStep = step;
+        EpochScheduler?.SetStepCount(epochSchedule);
+        StepScheduler?.SetStepCount(stepSchedule);
+    }
+
+    private static InvalidDataException Invalid(string message) => new($"Trainer.LoadCheckpoint: {message}");
+
+    /// <summary>A metadata value or name for a message: quoted and cut short (a hostile file may hold anything), or "missing".</summary>
+    private static string Quote(string? text) => text is null ? "missing" : text.Length <= 40 ? $"'{text}'" : $"'{text[..40]}…' ({text.Length} characters)";
+
+    /// <summary>The count under <paramref name="key"/>, or <paramref name="fallback"/> when absent: digits only, at most <paramref name="max"/>.</summary>
+    private static long Count(IReadOnlyDictionary<string, string> meta, string key, long fallback, long max, string why)
+    {
+        if (!meta.TryGetValue(key, out string? text)) return fallback;
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value) || value > max)
+            throw Invalid($"metadata '{key}' = {Quote(text)}, expected a whole number in [0, {max.ToString(CultureInfo.InvariantCulture)}]{why}");
+        return value;
+    }
+
+    /// <summary>A schedule's position: checked as a count whether or not this trainer has the schedule, and against the schedule's range when it has.</summary>
+    private static int SchedulePosition(IReadOnlyDictionary<string, string> meta, string key, LearningRateScheduler? scheduler, long fallback)
+    {
+        int max = scheduler?.MaxStepCount ?? int.MaxValue;
+        string why = scheduler?.MaxStepCount is int m ? $" ({scheduler.GetType().Name} is defined for {m} steps)" : "";
+        long position = Count(meta, key, fallback, max, why);
+        if (position > max)
+            throw Invalid($"metadata '{key}' is absent, and its default {position} is beyond the {scheduler!.GetType().Name}'s {max} steps");
+        return (int)position;
+    }
+
+    /// <summary>The generator words in the tensor "rng", checked.</summary>
+    private static ulong[] GeneratorState(Tensor rng)
+    {
+        if (rng.DType != DType.Int64 || rng.Rank != 1 || rng.Numel != 6)
+            throw Invalid($"the tensor 'rng' is {rng.DType.Name()} {rng.Shape}, expected {DType.Int64.Name()} [6] (the generator's state words)");
+        long[] words = rng.ToArray<long>();
+        var state = new ulong[words.Length];
+        for (int i = 0; i < words.Length; i++) state[i] = unchecked((ulong)words[i]);
+        if (Generator.StateProblem(state) is string problem)
+            throw Invalid($"the tensor 'rng' is not a generator state: {problem}");
+        return state;
     }
 
     private LearningRateScheduler? CheckScheduler(LearningRateScheduler? scheduler, LearningRateScheduler? other)
@@ -343,13 +429,5 @@ public sealed class Trainer
         if (other is not null)
             throw new ArgumentException($"Trainer: set EpochScheduler or StepScheduler, not both: each sets the learning rate in closed form from the initial rate, so the later would overwrite the earlier ({other.GetType().Name}, {scheduler.GetType().Name}); for a per-epoch shape under per-step stepping, use a per-step schedule over all steps");
         return scheduler;
-    }
-
-    private static long Count(IReadOnlyDictionary<string, string> meta, string key, long fallback)
-    {
-        if (!meta.TryGetValue(key, out string? text)) return fallback;
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value))
-            throw new InvalidDataException($"Trainer.LoadCheckpoint: metadata '{key}' = '{text}' is not a count");
-        return value;
     }
 }

@@ -93,6 +93,47 @@ public class ModuleTests
         Assert.Throws<ArgumentException>(() => mlp.LoadStateDict(wrong, strict: false));
     }
 
+    /// <summary>A small model with a buffer: Linear(3, 2), BatchNorm1d(2), Linear(2, 1).</summary>
+    private static Sequential Small(ulong seed) => new(new Linear(3, 2, generator: new Generator(seed)), new BatchNorm1d(2), new Linear(2, 1, generator: new Generator(seed + 1)));
+
+    public static TheoryData<string> CorruptModelCases => ["missing", "unexpected", "repeated", "wrong shape", "wrong dtype", "null tensor"];
+
+    [Theory]
+    [MemberData(nameof(CorruptModelCases))]
+    public void LoadStateDict_CorruptedEntry_IsRefusedByName_AndCopiesNothing(string corruption)
+    {
+        List<KeyValuePair<string, Tensor>> state = [.. Small(1).StateDict().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.Clone()))];
+        string name = "2.weight";
+        int i = state.FindIndex(kv => kv.Key == name);
+        switch (corruption)
+        {
+            case "missing": state.RemoveAt(i); break;
+            case "unexpected": name = "3.weight"; state.Add(new(name, Tensor.Zeros([1, 2]))); break;
+            case "repeated": state.Add(state[i]); break;
+            case "wrong shape": state[i] = new(name, Tensor.Zeros([2, 1])); break;
+            case "wrong dtype": state[i] = new(name, Tensor.Zeros([1, 2], DType.Float64)); break;
+            case "null tensor": state[i] = new(name, null!); break;
+        }
+        Sequential target = Small(7);
+        string before = StateSnapshot.Of(target.StateDict());
+
+        var e = Assert.Throws<ArgumentException>(() => target.LoadStateDict(state));
+        Assert.Contains($"'{name}'", e.Message);
+        Assert.Equal(before, StateSnapshot.Of(target.StateDict()));
+        Assert.Throws<ArgumentException>(() => target.CheckStateDict(state));
+    }
+
+    [Fact]
+    public void CheckStateDict_AcceptsAFittingState_WithoutCopyingIt()
+    {
+        Sequential target = Small(7);
+        string before = StateSnapshot.Of(target.StateDict());
+        target.CheckStateDict(Small(1).StateDict());
+        Assert.Equal(before, StateSnapshot.Of(target.StateDict()));
+        target.LoadStateDict(Small(1).StateDict());
+        Assert.Equal(StateSnapshot.Of(Small(1).StateDict()), StateSnapshot.Of(target.StateDict()));
+    }
+
     [Fact]
     public void TrainEval_PropagatesToChildren()
     {

@@ -67,4 +67,21 @@ public class SchedulerTests
         s.SetStepCount(3);
         Assert.Equal(0.125, opt.ParamGroups[0].LearningRate, 15);
     }
+
+    [Fact]
+    public void SetStepCount_BeyondOneCycle_IsRefusedAndChangesNothing()
+    {
+        var opt = MakeOptimizer(1.0);
+        var s = new OneCycleLR(opt, maxLr: 1.0, totalSteps: 10);
+        s.SetStepCount(4);
+        double lr = opt.ParamGroups[0].LearningRate;
+        Assert.Equal(10, s.MaxStepCount);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => s.SetStepCount(11));
+        Assert.Contains("10 steps", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => s.SetStepCount(-1));
+        Assert.Equal(4, s.StepCount);
+        Assert.Equal(lr, opt.ParamGroups[0].LearningRate);
+        s.SetStepCount(10);
+        Assert.Null(new StepLR(opt, 1).MaxStepCount);
+    }
 }

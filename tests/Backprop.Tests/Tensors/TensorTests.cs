@@ -67,6 +67,30 @@ public class TensorTests
         Assert.Equal(expected, h.NextNormal());
     }
 
+    public static TheoryData<string, ulong[], string> BadGeneratorStates => new()
+    {
+        { "too short", [1, 2, 3, 4, 0], "6 state words" },
+        { "too long", [1, 2, 3, 4, 0, 0, 0], "6 state words" },
+        { "all-zero words", [0, 0, 0, 0, 0, 0], "all zero" },
+        { "spare flag not 0 or 1", [1, 2, 3, 4, 2, 0], "word 4" },
+        { "NaN spare", [1, 2, 3, 4, 1, BitConverter.DoubleToUInt64Bits(double.NaN)], "word 5" },
+        { "infinite spare", [1, 2, 3, 4, 1, BitConverter.DoubleToUInt64Bits(double.PositiveInfinity)], "word 5" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadGeneratorStates))]
+    public void Generator_SetState_RefusesStatesGetStateCannotMake_AndKeepsItsOwn(string why, ulong[] state, string names)
+    {
+        var g = new Generator(9);
+        g.NextNormal();
+        ulong[] before = g.GetState();
+        Assert.NotNull(Generator.StateProblem(state));
+        var e = Assert.Throws<ArgumentException>(() => g.SetState(state));
+        Assert.True(e.Message.Contains(names, StringComparison.Ordinal), $"{why}: {e.Message}");
+        Assert.Equal(before, g.GetState());
+        Assert.Null(Generator.StateProblem(before));
+    }
+
     [Fact]
     public void RandInt_StaysInRange()
     {

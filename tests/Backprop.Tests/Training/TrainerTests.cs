@@ -15,7 +15,7 @@ namespace Backprop.Tests.Training;
 /// noiseless linear regression.
 /// </summary>
 [Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
-public class TrainerTests : IDisposable
+public partial class TrainerTests : IDisposable
 {
     private const int TrainCount = 240, BatchSize = 32, StepsPerEpoch = 8;
 

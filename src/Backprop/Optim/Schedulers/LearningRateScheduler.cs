@@ -43,10 +43,16 @@ public abstract class LearningRateScheduler
         return result;
     }
 
-    /// <summary>Restores the step counter (from a checkpoint) and re-applies the schedule.</summary>
+    /// <summary>The most steps the schedule is defined for (null: no limit); <see cref="SetStepCount"/> refuses more.</summary>
+    public virtual int? MaxStepCount => null;
+
+    /// <summary>Restores the step counter (from a checkpoint) and re-applies the schedule; a refused count changes nothing.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, or beyond <see cref="MaxStepCount"/>.</exception>
     public void SetStepCount(int step)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(step);
+        if (step > MaxStepCount)
+            throw new ArgumentOutOfRangeException(nameof(step), step, $"{GetType().Name}.SetStepCount: the schedule is defined for {MaxStepCount} steps, got {step}");
         StepCount = step;
         Apply();
     }
@@ -136,6 +142,9 @@ public sealed class OneCycleLR : LearningRateScheduler
         _warmEnd = pctStart * totalSteps - 1;
         Apply();
     }
+
+    /// <inheritdoc/>
+    public override int? MaxStepCount => _totalSteps;
 
     /// <inheritdoc/>
     public override double LearningRateAt(int step, double initial)
