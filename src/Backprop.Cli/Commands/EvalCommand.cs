@@ -7,6 +7,7 @@ using Backprop.NN;
 using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Cli.Recipes;
+using Backprop.Cli.Reporting;
 
 namespace Backprop.Cli.Commands;
 
@@ -36,7 +37,7 @@ internal static class EvalCommand
         (Tensor Images, Tensor Labels) test;
         try
         {
-            c = Checkpoint.Load(path);
+            c = Checkpoint.Load(RunFolder.RequireFile("--checkpoint", path));
             name = c.Metadata.GetValueOrDefault("model") ?? throw new InvalidDataException($"{path} has no model name; it was not written by `backprop train`");
             model = Models.Create(name);
             model.LoadStateDict(c.WithPrefix("model."));
@@ -44,7 +45,7 @@ internal static class EvalCommand
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
-            throw new CliException(e.Message);
+            throw new CliException(e.Message, inner: e);
         }
         var (loss, accuracy, confusion) = FashionMnistRecipe.Evaluate(model, name, test.Images, test.Labels);
 

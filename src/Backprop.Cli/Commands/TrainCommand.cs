@@ -18,33 +18,23 @@ internal static class TrainCommand
     /// <summary>Builds the command with its options and action.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong(Models.Names);
+        Option<string> model = CliOptions.Choice("--model", "mlp", Models.Names, "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).");
         var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
         Option<int> epochs = CliOptions.Count("--epochs", 5, 1000, "Epochs to train (a resumed run continues up to this count).");
         Option<int> batchSize = CliOptions.Count("--batch-size", 128, 60000, "Examples per step.");
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).", HelpName = "number" };
-        lr.Validators.Add(r =>
-        {
-            double? v = r.GetValueOrDefault<double?>();
-            if (v is double d && !(d > 0 && double.IsFinite(d))) r.AddError($"--lr must be a finite number greater than 0, got {d.ToString(CultureInfo.InvariantCulture)}");
-        });
+        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).");
         var lrDecay = CliOptions.Double("--lr-decay", 0.7, "Learning-rate factor applied after every epoch (1 = constant).", positive: true);
-        var optimizer = new Option<string>("--optimizer") { Description = "sgd (momentum 0.9), adam or adamw.", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong(FashionMnistRecipe.OptimizerNames);
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0UL };
+        Option<string> optimizer = CliOptions.Choice("--optimizer", "adam", FashionMnistRecipe.OptimizerNames, "sgd (momentum 0.9), adam or adamw.");
+        Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation and shuffling.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
-        var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs).", HelpName = "N" };
-        trainLimit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is int n && n < 1) r.AddError($"--train-limit must be at least 1, got {n}");
-        });
-        var output = new Option<string?>("--out") { Description = "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory).", HelpName = "dir" };
+        Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "Use only the first N training images (quick runs).");
+        var output = new Option<string?>("--out") { Description = "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", HelpName = "dir" };
         var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by an earlier run.", HelpName = "checkpoint" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop the epochs after the checkpoint." };
 
         var command = new Command("train", "Train a network on Fashion-MNIST and report loss and accuracy per epoch.")
         {
-            model, dataDir, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, output, resume,
+            model, dataDir, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, output, resume, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -60,22 +50,34 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 TrainLimit = parse.GetValue(trainLimit),
             };
-            return Run(options, parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume),
+            return Run(options, parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(overwrite),
                        parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
         return command;
     }
 
-    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Checks every input and loads the data and the checkpoint before the run folder is touched; then
+    /// trains epoch by epoch, saving a checkpoint, a metrics line and the plot after each.
+    /// </summary>
+    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout, TextWriter stderr)
     {
         Parallelism.ThreadCount = threads;
-        if (resume is not null && !File.Exists(resume))
-            throw new CliException($"--resume: checkpoint not found: {resume}", CliApp.UsageError);
-        outDir ??= resume is not null
-            ? Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(resume)))!
-            : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        string checkpoints = Path.Combine(outDir, "checkpoints");
-        Directory.CreateDirectory(checkpoints);
+        if (resume is not null)
+            resume = Path.GetFullPath(RunFolder.RequireFile("--resume", resume));
+
+        // Where to write: --out, else the run the checkpoint belongs to, else a new runs/<timestamp>.
+        string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
+        string runDir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault(DateTime.Now);
+        bool continuing = resumedRun is not null && RunFolder.Same(runDir, resumedRun);
+        string flag = outDir is not null ? "--out" : "--resume";
+        RunFolder.CheckCanBeFolder(runDir, flag);
+        if (!continuing && !overwrite && RunFolder.ExistingRun(runDir) is { } existing)
+        {
+            string? latest = RunFolder.LatestCheckpoint(runDir);
+            string next = latest is null ? "" : $"continue it with --resume {latest}, ";
+            throw new CliException($"{flag} {runDir} already holds a run ({existing}); {next}choose a new folder with --out, or pass --overwrite to replace it");
+        }
 
         FashionMnistRecipe recipe;
         try
@@ -84,16 +86,42 @@ internal static class TrainCommand
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
-            throw new CliException(e.Message);
+            throw new CliException(e.Message, inner: e);
         }
+
+        string metricsPath = Path.Combine(runDir, RunFolder.MetricsFile);
+        MetricsLog? previous = continuing ? new MetricsLog(metricsPath) : null;
+        if (previous is not null)
+        {
+            // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
+            int later = Math.Max(previous.LastEpoch, RunFolder.CheckpointEpochs(runDir) is [.., int last] ? last : 0);
+            if (later > recipe.CompletedEpochs && !overwrite)
+                throw new CliException(
+                    $"--resume {resume} is epoch {recipe.CompletedEpochs}, but its run {runDir} already goes to epoch {later}; " +
+                    $"resume from the latest (--resume {RunFolder.LatestCheckpoint(runDir) ?? RunFolder.CheckpointPath(runDir, later)}), " +
+                    $"branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {recipe.CompletedEpochs}");
+        }
+
+        // Every input is valid and loaded: only now does anything on disk change.
+        if (overwrite)
+        {
+            if (previous is not null)
+            {
+                RunFolder.DropEpochsAfter(runDir, recipe.CompletedEpochs);
+                previous.DropAfter(recipe.CompletedEpochs);
+            }
+            else if (RunFolder.ExistingRun(runDir) is not null)
+                RunFolder.Clear(runDir);
+        }
+        RunFolder.Create(runDir, flag);
+        MetricsLog log = previous ?? new MetricsLog(metricsPath);
+        log.Touch();
 
         var console = ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Parallelism.ThreadCount} thread(s), seed {options.Seed}");
-        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{Path.GetFullPath(outDir)}[/]");
+        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{runDir}[/]");
         if (recipe.CompletedEpochs > 0)
             console.MarkupLineInterpolated($"resumed from {resume} after epoch {recipe.CompletedEpochs}");
-
-        var log = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), keepEpochsUpTo: recipe.CompletedEpochs);
         if (recipe.CompletedEpochs >= options.Epochs)
             console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {recipe.CompletedEpochs} epochs (--epochs {options.Epochs})");
 
@@ -107,21 +135,40 @@ internal static class TrainCommand
             }
             catch (TrainingDivergedException e)
             {
-                string last = epoch > 1 ? Path.Combine(checkpoints, $"epoch-{epoch - 1}.ckpt") : "(none yet)";
-                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}");
+                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
+                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}", inner: e);
             }
-            string checkpoint = Path.Combine(checkpoints, $"epoch-{epoch}.ckpt");
-            recipe.SaveCheckpoint(checkpoint);
+            string checkpoint = RunFolder.CheckpointPath(runDir, epoch);
+            try
+            {
+                recipe.SaveCheckpoint(checkpoint);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"{e.Message} Training stopped after epoch {epoch}; free space or fix permissions, then resume from the last checkpoint saved.", inner: e);
+            }
             log.Append(metrics);
-            SavePlot(log.Entries, Path.Combine(outDir, "curves.png"), options.Model);
+            SavePlot(log.Entries, Path.Combine(runDir, RunFolder.CurvesFile), options.Model);
             console.MarkupLineInterpolated(
                 $"epoch {epoch}/{options.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainAccuracy:P2} | test loss {metrics.TestLoss:F4} [bold]acc {metrics.TestAccuracy:P2}[/] | {metrics.SamplesPerSec:N0} samples/s, {metrics.Seconds:F1} s");
         }
-        console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {Path.GetFullPath(outDir)}");
+        console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
     }
 
     private static void SavePlot(List<EpochMetrics> entries, string path, string model)
+    {
+        try
+        {
+            SavePlotUnchecked(entries, path, model);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {path}: {e.Message}; the checkpoint and metrics of epoch {entries[^1].Epoch} were saved", inner: e);
+        }
+    }
+
+    private static void SavePlotUnchecked(List<EpochMetrics> entries, string path, string model)
     {
         int n = entries.Count;
         double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n], trainAcc = new double[n], testAcc = new double[n];
