@@ -68,7 +68,7 @@ internal static class TrainCommand
 
         // Where to write: --out, else the run the checkpoint belongs to, else a new runs/<timestamp>.
         string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
-        string runDir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault(DateTime.Now);
+        string runDir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault("runs", DateTime.Now);
         bool continuing = resumedRun is not null && RunFolder.Same(runDir, resumedRun);
         string flag = outDir is not null ? "--out" : "--resume";
         RunFolder.CheckCanBeFolder(runDir, flag);

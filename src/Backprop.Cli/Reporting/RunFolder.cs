@@ -22,10 +22,10 @@ internal static class RunFolder
     public static string CheckpointPath(string dir, int epoch)
         => Path.Combine(dir, CheckpointsFolder, $"epoch-{epoch.ToString(CultureInfo.InvariantCulture)}.ckpt");
 
-    /// <summary>A new folder runs/&lt;timestamp&gt; under the working directory, with a -2, -3, … suffix if that name is taken.</summary>
-    public static string NewDefault(DateTime now)
+    /// <summary>A new folder &lt;timestamp&gt; under <paramref name="parent"/> (absolute), with a -2, -3, … suffix if that name is taken.</summary>
+    public static string NewDefault(string parent, DateTime now)
     {
-        string stem = Path.Combine("runs", now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string stem = Path.Combine(parent, now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
         string path = stem;
         for (int i = 2; Path.Exists(path); i++)
             path = $"{stem}-{i.ToString(CultureInfo.InvariantCulture)}";
