@@ -20,7 +20,7 @@ internal static class BenchCommand
             if (value is not ("gemm" or "mlp" or "cnn")) r.AddError($"bench: the workload must be gemm, mlp or cnn, got '{value}'");
         });
         Option<int> threads = CliOptions.Count("--threads", 2, 256, "Compute threads (the peers use 2; gemm runs 1 and 2 unless this is given).");
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         var command = new Command("bench", "Run a peer-benchmark workload and print JSON-lines records (see ../shared/peers/WORKLOADS.md).")
         {
             workload, threads, dataDir,

@@ -83,6 +83,28 @@ internal static class CliOptions
             },
         };
 
+    /// <summary>A file or folder path option; an empty value is refused. Null when absent unless <paramref name="defaultValue"/> is given.</summary>
+    public static Option<string?> Path(string name, string description, string helpName, string? defaultValue = null)
+    {
+        var option = new Option<string?>(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            CustomParser = result =>
+            {
+                if (SingleToken(result, name) is not { } text)
+                    return null;
+                if (string.IsNullOrWhiteSpace(text) || text.Contains('\0'))
+                    result.AddError($"{name} expects a {helpName} path, got '{text}'");
+                return text;
+            },
+        };
+        // Without a default, so that Required is enforced.
+        if (defaultValue is not null)
+            option.DefaultValueFactory = _ => defaultValue;
+        return option;
+    }
+
     /// <summary>"a, b or c".</summary>
     public static string OneOf(IReadOnlyList<string> choices)
         => choices.Count == 1 ? choices[0] : $"{string.Join(", ", choices.Take(choices.Count - 1))} or {choices[^1]}";

@@ -17,8 +17,9 @@ internal static class EvalCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint written by `backprop train`.", Required = true, HelpName = "file" };
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train`.", "file");
+        checkpoint.Required = true;
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         var command = new Command("eval", "Evaluate a checkpoint on the Fashion-MNIST test set: loss, accuracy and confusion matrix.")
         {

@@ -19,7 +19,7 @@ internal static class TrainCommand
     public static Command Create()
     {
         Option<string> model = CliOptions.Choice("--model", "mlp", Models.Names, "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).");
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<int> epochs = CliOptions.Count("--epochs", 5, 1000, "Epochs to train (a resumed run continues up to this count).");
         Option<int> batchSize = CliOptions.Count("--batch-size", 128, 60000, "Examples per step.");
         Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).");
@@ -28,8 +28,8 @@ internal static class TrainCommand
         Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation and shuffling.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "Use only the first N training images (quick runs).");
-        var output = new Option<string?>("--out") { Description = "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", HelpName = "dir" };
-        var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by an earlier run.", HelpName = "checkpoint" };
+        Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
+        Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run.", "checkpoint");
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop the epochs after the checkpoint." };
 
         var command = new Command("train", "Train a network on Fashion-MNIST and report loss and accuracy per epoch.")
@@ -114,6 +114,7 @@ internal static class TrainCommand
                 RunFolder.Clear(runDir);
         }
         RunFolder.Create(runDir, flag);
+        RunFolder.DeleteStaleTemporaryFiles(runDir);
         MetricsLog log = previous ?? new MetricsLog(metricsPath);
         log.Touch();
 

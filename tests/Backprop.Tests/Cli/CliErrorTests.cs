@@ -48,6 +48,8 @@ public class CliErrorTests : IDisposable
     [InlineData("--seed", "18446744073709551616")]
     [InlineData("--model", "resnet")]
     [InlineData("--optimizer", "lbfgs")]
+    [InlineData("--data-dir", " ")]
+    [InlineData("--resume", " ")]
     public void BadFlagValue_IsOneLineUsageError_NamingFlagAndValue_AndCreatesNothing(string flag, string value)
     {
         var (code, output, err) = Run("train", "--out", Path.Combine(_dir, "out"), flag, value);
@@ -56,6 +58,14 @@ public class CliErrorTests : IDisposable
         Assert.Contains("Usage: backprop train", err);
         Assert.Equal("", output);
         Assert.Empty(Snapshot(_dir));
+    }
+
+    [Fact]
+    public void EmptyOut_IsUsageError()
+    {
+        var (code, _, err) = Run("train", "--out", "");
+        Assert.Equal(CliApp.UsageError, code);
+        AssertShortError(err, maxLines: 2, "--out");
     }
 
     [Theory]

@@ -119,4 +119,19 @@ public class RunFolderTests : IDisposable
         File.WriteAllText(second, ""); // a file of that name counts as taken too
         Assert.Equal(first + "-3", RunFolder.NewDefault(_dir, now));
     }
+
+    [Fact]
+    public void ResumeAfterACrash_DeletesTheTemporaryFileTheCrashLeft()
+    {
+        string run = Path.Combine(_dir, "run");
+        Assert.Equal(0, Train("--epochs", "1", "--out", run).Code);
+        // What a kill -9 in the middle of saving epoch 2 leaves behind: a temporary file of a process that is gone.
+        // Process ids are at most 2^22 on Linux, so this one never runs.
+        string stale = Path.Combine(run, "checkpoints", ".epoch-2.ckpt.99999999.tmp");
+        File.WriteAllBytes(stale, new byte[1000]);
+        var (code, _, err) = Train("--epochs", "2", "--resume", Checkpoint(run, 1));
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(stale));
+        Assert.Equal(["epoch-1.ckpt", "epoch-2.ckpt"], Directory.GetFiles(Path.Combine(run, "checkpoints")).Select(Path.GetFileName).Order());
+    }
 }
