@@ -169,10 +169,10 @@ internal static class RunFolder
         }
     }
 
-    /// <summary>Deletes the files a run writes (metrics, plot, epoch checkpoints and their temporary files) from <paramref name="dir"/>.</summary>
+    /// <summary>Deletes the files a run writes (metrics, plot, epoch checkpoints) from <paramref name="dir"/>; other files stay.</summary>
     public static void Clear(string dir) => DropEpochsAfter(dir, 0, deleteLogs: true);
 
-    /// <summary>Deletes the checkpoints of epochs after <paramref name="epoch"/> (and stale temporary files), and with <paramref name="deleteLogs"/> the metrics and plot.</summary>
+    /// <summary>Deletes the checkpoints of epochs after <paramref name="epoch"/>, and with <paramref name="deleteLogs"/> the metrics and plot.</summary>
     /// <exception cref="CliException">A file could not be deleted.</exception>
     public static void DropEpochsAfter(string dir, int epoch, bool deleteLogs = false)
     {
@@ -187,8 +187,6 @@ internal static class RunFolder
             if (!Directory.Exists(folder)) return;
             foreach (int e in CheckpointEpochs(dir))
                 if (e > epoch) File.Delete(CheckpointPath(dir, e));
-            foreach (string temp in Directory.EnumerateFiles(folder, ".epoch-*.ckpt.*.tmp"))
-                File.Delete(temp);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
