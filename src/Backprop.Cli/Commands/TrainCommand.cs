@@ -139,6 +139,16 @@ internal static class TrainCommand
                 string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
                 throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}", inner: e);
             }
+            // The trainer stops on a non-finite training loss; weights that overflow in the epoch's last
+            // update show up only in the evaluation. Such a state is not worth a checkpoint.
+            if (!double.IsFinite(metrics.TestLoss) || !double.IsFinite(metrics.TrainLoss))
+            {
+                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
+                string which = double.IsFinite(metrics.TrainLoss) ? "test loss" : "training loss";
+                double value = double.IsFinite(metrics.TrainLoss) ? metrics.TestLoss : metrics.TrainLoss;
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"the {which} became {value} in epoch {epoch}; training stopped (try a smaller --lr or --lr-decay). Last good checkpoint: {last}"));
+            }
             string checkpoint = RunFolder.CheckpointPath(runDir, epoch);
             try
             {

@@ -279,4 +279,16 @@ public class CliErrorTests : IDisposable
         Assert.Contains("InvalidDataException", err);
         Assert.Contains("   at ", err);
     }
+
+    [Fact]
+    public void WeightsThatOverflowInTheLastStep_StopTheRunWithOneLine_AndNoCheckpoint()
+    {
+        // One step per epoch: the training loss is finite, the update makes the weights infinite, and the
+        // evaluation after the epoch sees it.
+        string run = Path.Combine(_dir, "run");
+        var (code, _, err) = Train("--lr", "1e308", "--optimizer", "sgd", "--epochs", "2", "--out", run);
+        Assert.Equal(CliApp.Failure, code);
+        AssertShortError(err, maxLines: 1, "epoch 1", "--lr");
+        Assert.Empty(Directory.GetFiles(Path.Combine(run, "checkpoints")));
+    }
 }
