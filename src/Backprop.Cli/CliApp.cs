@@ -118,8 +118,10 @@ public static class CliApp
         for (SymbolResult? result = parse.CommandResult; result is CommandResult command; result = command.Parent)
             path.Insert(0, command.Command.Name);
         string commandPath = string.Join(' ', path);
-        bool hasSubcommands = parse.CommandResult.Command.Subcommands.Count > 0;
-        stderr.WriteLine($"Usage: {commandPath}{(hasSubcommands ? " [command]" : "")} [options]; run '{commandPath} --help' for the list");
+        Command chosen = parse.CommandResult.Command;
+        string arguments = string.Concat(chosen.Arguments.Select(a => $" <{a.Name}>"));
+        string subcommand = chosen.Subcommands.Count > 0 ? " [command]" : "";
+        stderr.WriteLine($"Usage: {commandPath}{arguments}{subcommand} [options]; run '{commandPath} --help' for the list");
     }
 
     /// <summary>The root command with every subcommand attached; running it alone prints the help.</summary>
