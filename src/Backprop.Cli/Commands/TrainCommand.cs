@@ -68,6 +68,7 @@ internal static class TrainCommand
 
         // Where to write: --out, else the run the checkpoint belongs to, else a new runs/<timestamp>.
         string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
+        bool defaultFolder = outDir is null && resumedRun is null;
         string runDir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault("runs", DateTime.Now);
         bool continuing = resumedRun is not null && RunFolder.Same(runDir, resumedRun);
         string flag = outDir is not null ? "--out" : "--resume";
@@ -113,6 +114,9 @@ internal static class TrainCommand
             else if (RunFolder.ExistingRun(runDir) is not null)
                 RunFolder.Clear(runDir);
         }
+        // Another run started in the same second may have taken the default name while the data loaded.
+        if (defaultFolder && Path.Exists(runDir))
+            runDir = RunFolder.NewDefault("runs", DateTime.Now);
         RunFolder.Create(runDir, flag);
         RunFolder.DeleteStaleTemporaryFiles(runDir);
         MetricsLog log = previous ?? new MetricsLog(metricsPath);

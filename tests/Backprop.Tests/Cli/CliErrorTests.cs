@@ -291,4 +291,27 @@ public class CliErrorTests : IDisposable
         AssertShortError(err, maxLines: 1, "epoch 1", "--lr");
         Assert.Empty(Directory.GetFiles(Path.Combine(run, "checkpoints")));
     }
+
+    [Fact]
+    public void VerboseEnvironmentVariable_ShowsTheCauseToo()
+    {
+        // Only CliApp reads the variable, and the CLI tests outside this collection (explain) raise no
+        // exception with a cause, so setting it here cannot change another test's output.
+        string junk = Path.Combine(_dir, "junk.ckpt");
+        File.WriteAllText(junk, "not a checkpoint");
+        Environment.SetEnvironmentVariable(CliApp.VerboseVariable, "1");
+        (int Code, string Out, string Err) result;
+        try
+        {
+            result = Run("eval", "--checkpoint", junk);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CliApp.VerboseVariable, null);
+        }
+        Assert.Equal(CliApp.Failure, result.Code);
+        Assert.Contains("InvalidDataException", result.Err);
+        Assert.Contains("   at ", result.Err);
+        AssertShortError(Run("eval", "--checkpoint", junk).Err, maxLines: 1, junk);
+    }
 }
