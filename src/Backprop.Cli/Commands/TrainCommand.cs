@@ -95,12 +95,15 @@ internal static class TrainCommand
         if (previous is not null)
         {
             // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
-            int later = Math.Max(previous.LastEpoch, RunFolder.CheckpointEpochs(runDir) is [.., int last] ? last : 0);
+            int lastCheckpoint = RunFolder.CheckpointEpochs(runDir) is [.., int last] ? last : 0;
+            int later = Math.Max(previous.LastEpoch, lastCheckpoint);
             if (later > recipe.CompletedEpochs && !overwrite)
+            {
+                string latest = lastCheckpoint > recipe.CompletedEpochs ? $"resume from the latest (--resume {RunFolder.CheckpointPath(runDir, lastCheckpoint)}), " : "";
                 throw new CliException(
                     $"--resume {resume} is epoch {recipe.CompletedEpochs}, but its run {runDir} already goes to epoch {later}; " +
-                    $"resume from the latest (--resume {RunFolder.LatestCheckpoint(runDir) ?? RunFolder.CheckpointPath(runDir, later)}), " +
-                    $"branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {recipe.CompletedEpochs}");
+                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {recipe.CompletedEpochs}");
+            }
         }
 
         // Every input is valid and loaded: only now does anything on disk change.
