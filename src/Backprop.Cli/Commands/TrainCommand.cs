@@ -65,21 +65,7 @@ internal static class TrainCommand
         Parallelism.ThreadCount = threads;
         if (resume is not null)
             resume = Path.GetFullPath(RunFolder.RequireFile("--resume", resume));
-
-        // Where to write: --out, else the run the checkpoint belongs to, else a new runs/<timestamp>.
-        string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
-        bool defaultFolder = outDir is null && resumedRun is null;
-        string runDir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault("runs", DateTime.Now);
-        bool continuing = resumedRun is not null && RunFolder.Same(runDir, resumedRun);
-        string flag = outDir is not null ? "--out" : "--resume";
-        RunFolder.CheckCanBeFolder(runDir, flag);
-        if (!continuing && !overwrite && RunFolder.ExistingRun(runDir) is { } existing)
-        {
-            string? latest = RunFolder.LatestCheckpoint(runDir);
-            string next = latest is null ? "" : $"continue it with --resume {latest}, ";
-            throw new CliException($"{flag} {runDir} already holds a run ({existing}); {next}choose a new folder with --out, or pass --overwrite to replace it");
-        }
-
+        Target target = ChooseFolder(outDir, resume, overwrite);
         FashionMnistRecipe recipe;
         try
         {
@@ -89,41 +75,7 @@ internal static class TrainCommand
         {
             throw new CliException(e.Message, inner: e);
         }
-
-        string metricsPath = Path.Combine(runDir, RunFolder.MetricsFile);
-        MetricsLog? previous = continuing ? new MetricsLog(metricsPath) : null;
-        if (previous is not null)
-        {
-            // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
-            int lastCheckpoint = RunFolder.CheckpointEpochs(runDir) is [.., int last] ? last : 0;
-            int later = Math.Max(previous.LastEpoch, lastCheckpoint);
-            if (later > recipe.CompletedEpochs && !overwrite)
-            {
-                string latest = lastCheckpoint > recipe.CompletedEpochs ? $"resume from the latest (--resume {RunFolder.CheckpointPath(runDir, lastCheckpoint)}), " : "";
-                throw new CliException(
-                    $"--resume {resume} is epoch {recipe.CompletedEpochs}, but its run {runDir} already goes to epoch {later}; " +
-                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {recipe.CompletedEpochs}");
-            }
-        }
-
-        // Every input is valid and loaded: only now does anything on disk change.
-        if (overwrite)
-        {
-            if (previous is not null)
-            {
-                RunFolder.DropEpochsAfter(runDir, recipe.CompletedEpochs);
-                previous.DropAfter(recipe.CompletedEpochs);
-            }
-            else if (RunFolder.ExistingRun(runDir) is not null)
-                RunFolder.Clear(runDir);
-        }
-        // Another run started in the same second may have taken the default name while the data loaded.
-        if (defaultFolder && Path.Exists(runDir))
-            runDir = RunFolder.NewDefault("runs", DateTime.Now);
-        RunFolder.Create(runDir, flag);
-        RunFolder.DeleteStaleTemporaryFiles(runDir);
-        MetricsLog log = previous ?? new MetricsLog(metricsPath);
-        log.Touch();
+        (string runDir, MetricsLog log) = OpenFolder(target, recipe.CompletedEpochs, resume, overwrite);
 
         var console = ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Parallelism.ThreadCount} thread(s), seed {options.Seed}");
@@ -172,6 +124,73 @@ internal static class TrainCommand
         }
         console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
+    }
+
+    /// <summary>Where a run writes: the folder, the flag that chose it, whether it continues the checkpoint's own run, and whether it is the default runs/&lt;timestamp&gt;.</summary>
+    private sealed record Target(string Dir, string Flag, bool Continuing, bool IsDefault);
+
+    /// <summary>
+    /// The run folder: --out, else the run the checkpoint belongs to, else a new runs/&lt;timestamp&gt;.
+    /// Refuses a path that cannot be a folder and a folder holding another run; creates nothing.
+    /// </summary>
+    private static Target ChooseFolder(string? outDir, string? resume, bool overwrite)
+    {
+        string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
+        string dir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault("runs", DateTime.Now);
+        var target = new Target(dir, outDir is not null ? "--out" : "--resume",
+                                Continuing: resumedRun is not null && RunFolder.Same(dir, resumedRun),
+                                IsDefault: outDir is null && resumedRun is null);
+        RunFolder.CheckCanBeFolder(dir, target.Flag);
+        if (!target.Continuing && !overwrite && RunFolder.ExistingRun(dir) is { } existing)
+        {
+            string? latest = RunFolder.LatestCheckpoint(dir);
+            string next = latest is null ? "" : $"continue it with --resume {latest}, ";
+            throw new CliException($"{target.Flag} {dir} already holds a run ({existing}); {next}choose a new folder with --out, or pass --overwrite to replace it");
+        }
+        return target;
+    }
+
+    /// <summary>
+    /// Once every input is loaded: refuses to rewind the checkpoint's own run past later epochs (unless
+    /// --overwrite), then clears what --overwrite replaces, creates the folder and opens metrics.jsonl.
+    /// </summary>
+    private static (string Dir, MetricsLog Log) OpenFolder(Target target, int completedEpochs, string? resume, bool overwrite)
+    {
+        string dir = target.Dir;
+        MetricsLog? previous = target.Continuing ? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile)) : null;
+        if (previous is not null)
+        {
+            // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
+            int lastCheckpoint = RunFolder.CheckpointEpochs(dir) is [.., int last] ? last : 0;
+            int later = Math.Max(previous.LastEpoch, lastCheckpoint);
+            if (later > completedEpochs && !overwrite)
+            {
+                string latest = lastCheckpoint > completedEpochs ? $"resume from the latest (--resume {RunFolder.CheckpointPath(dir, lastCheckpoint)}), " : "";
+                throw new CliException(
+                    $"--resume {resume} is epoch {completedEpochs}, but its run {dir} already goes to epoch {later}; " +
+                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {completedEpochs}");
+            }
+        }
+
+        // Every input is valid and loaded: only now does anything on disk change.
+        if (overwrite)
+        {
+            if (previous is not null)
+            {
+                RunFolder.DropEpochsAfter(dir, completedEpochs);
+                previous.DropAfter(completedEpochs);
+            }
+            else if (RunFolder.ExistingRun(dir) is not null)
+                RunFolder.Clear(dir);
+        }
+        // Another run started in the same second may have taken the default name while the data loaded.
+        if (target.IsDefault && Path.Exists(dir))
+            dir = RunFolder.NewDefault("runs", DateTime.Now);
+        RunFolder.Create(dir, target.Flag);
+        RunFolder.DeleteStaleTemporaryFiles(dir);
+        MetricsLog log = previous ?? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile));
+        log.Touch();
+        return (dir, log);
     }
 
     private static void SavePlot(List<EpochMetrics> entries, string path, string model)
