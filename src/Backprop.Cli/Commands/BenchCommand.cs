@@ -14,9 +14,13 @@ internal static class BenchCommand
     public static Command Create()
     {
         var workload = new Argument<string>("workload") { Description = "gemm, mlp or cnn." };
-        workload.AcceptOnlyFromAmong("gemm", "mlp", "cnn");
+        workload.Validators.Add(r =>
+        {
+            string? value = r.Tokens is [{ } token] ? token.Value : null;
+            if (value is not ("gemm" or "mlp" or "cnn")) r.AddError($"bench: the workload must be gemm, mlp or cnn, got '{value}'");
+        });
         Option<int> threads = CliOptions.Count("--threads", 2, 256, "Compute threads (the peers use 2; gemm runs 1 and 2 unless this is given).");
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         var command = new Command("bench", "Run a peer-benchmark workload and print JSON-lines records (see ../shared/peers/WORKLOADS.md).")
         {
             workload, threads, dataDir,
@@ -36,9 +40,9 @@ internal static class BenchCommand
                     default: Workloads.Cnn(recorder, parse.GetValue(dataDir)!); break;
                 }
             }
-            catch (Exception e) when (e is IOException or InvalidDataException)
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
             {
-                throw new CliException(e.Message);
+                throw new CliException(e.Message, inner: e);
             }
             recorder.Emit("memory", "peak_rss", BenchRecorder.PeakRssMiB(), "MiB", null, ("process", name));
             return CliApp.Success;

@@ -7,6 +7,7 @@ using Backprop.NN;
 using Backprop.Tensors;
 using Backprop.Threading;
 using Backprop.Cli.Recipes;
+using Backprop.Cli.Reporting;
 
 namespace Backprop.Cli.Commands;
 
@@ -16,8 +17,9 @@ internal static class EvalCommand
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint written by `backprop train`.", Required = true, HelpName = "file" };
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train`.", "file");
+        checkpoint.Required = true;
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         var command = new Command("eval", "Evaluate a checkpoint on the Fashion-MNIST test set: loss, accuracy and confusion matrix.")
         {
@@ -36,7 +38,7 @@ internal static class EvalCommand
         (Tensor Images, Tensor Labels) test;
         try
         {
-            c = Checkpoint.Load(path);
+            c = Checkpoint.Load(RunFolder.RequireFile("--checkpoint", path));
             name = c.Metadata.GetValueOrDefault("model") ?? throw new InvalidDataException($"{path} has no model name; it was not written by `backprop train`");
             model = Models.Create(name);
             model.LoadStateDict(c.WithPrefix("model."));
@@ -44,7 +46,7 @@ internal static class EvalCommand
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
-            throw new CliException(e.Message);
+            throw new CliException(e.Message, inner: e);
         }
         var (loss, accuracy, confusion) = FashionMnistRecipe.Evaluate(model, name, test.Images, test.Labels);
 

@@ -18,33 +18,23 @@ internal static class TrainCommand
     /// <summary>Builds the command with its options and action.</summary>
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).", DefaultValueFactory = _ => "mlp" };
-        model.AcceptOnlyFromAmong(Models.Names);
-        var dataDir = new Option<string>("--data-dir") { Description = "Directory with the Fashion-MNIST IDX files.", DefaultValueFactory = _ => FashionMnist.DefaultDirectory, HelpName = "dir" };
+        Option<string> model = CliOptions.Choice("--model", "mlp", Models.Names, "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).");
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<int> epochs = CliOptions.Count("--epochs", 5, 1000, "Epochs to train (a resumed run continues up to this count).");
         Option<int> batchSize = CliOptions.Count("--batch-size", 128, 60000, "Examples per step.");
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).", HelpName = "number" };
-        lr.Validators.Add(r =>
-        {
-            double? v = r.GetValueOrDefault<double?>();
-            if (v is double d && !(d > 0 && double.IsFinite(d))) r.AddError($"--lr must be a finite number greater than 0, got {d.ToString(CultureInfo.InvariantCulture)}");
-        });
+        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).");
         var lrDecay = CliOptions.Double("--lr-decay", 0.7, "Learning-rate factor applied after every epoch (1 = constant).", positive: true);
-        var optimizer = new Option<string>("--optimizer") { Description = "sgd (momentum 0.9), adam or adamw.", DefaultValueFactory = _ => "adam" };
-        optimizer.AcceptOnlyFromAmong(FashionMnistRecipe.OptimizerNames);
-        var seed = new Option<ulong>("--seed") { Description = "Seed for initialisation and shuffling.", DefaultValueFactory = _ => 0UL };
+        Option<string> optimizer = CliOptions.Choice("--optimizer", "adam", FashionMnistRecipe.OptimizerNames, "sgd (momentum 0.9), adam or adamw.");
+        Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation and shuffling.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
-        var trainLimit = new Option<int?>("--train-limit") { Description = "Use only the first N training images (quick runs).", HelpName = "N" };
-        trainLimit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is int n && n < 1) r.AddError($"--train-limit must be at least 1, got {n}");
-        });
-        var output = new Option<string?>("--out") { Description = "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory).", HelpName = "dir" };
-        var resume = new Option<string?>("--resume") { Description = "Continue from a checkpoint written by an earlier run.", HelpName = "checkpoint" };
+        Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "Use only the first N training images (quick runs).");
+        Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
+        Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run.", "checkpoint");
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop the epochs after the checkpoint." };
 
         var command = new Command("train", "Train a network on Fashion-MNIST and report loss and accuracy per epoch.")
         {
-            model, dataDir, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, output, resume,
+            model, dataDir, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, output, resume, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -60,23 +50,22 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 TrainLimit = parse.GetValue(trainLimit),
             };
-            return Run(options, parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume),
+            return Run(options, parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(overwrite),
                        parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
         return command;
     }
 
-    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Checks every input and loads the data and the checkpoint before the run folder is touched; then
+    /// trains epoch by epoch, saving a checkpoint, a metrics line and the plot after each.
+    /// </summary>
+    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout, TextWriter stderr)
     {
         Parallelism.ThreadCount = threads;
-        if (resume is not null && !File.Exists(resume))
-            throw new CliException($"--resume: checkpoint not found: {resume}", CliApp.UsageError);
-        outDir ??= resume is not null
-            ? Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(resume)))!
-            : Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        string checkpoints = Path.Combine(outDir, "checkpoints");
-        Directory.CreateDirectory(checkpoints);
-
+        if (resume is not null)
+            resume = Path.GetFullPath(RunFolder.RequireFile("--resume", resume));
+        Target target = ChooseFolder(outDir, resume, overwrite);
         FashionMnistRecipe recipe;
         try
         {
@@ -84,16 +73,15 @@ internal static class TrainCommand
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
-            throw new CliException(e.Message);
+            throw new CliException(e.Message, inner: e);
         }
+        (string runDir, MetricsLog log) = OpenFolder(target, recipe.CompletedEpochs, resume, overwrite);
 
         var console = ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Parallelism.ThreadCount} thread(s), seed {options.Seed}");
-        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{Path.GetFullPath(outDir)}[/]");
+        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{runDir}[/]");
         if (recipe.CompletedEpochs > 0)
             console.MarkupLineInterpolated($"resumed from {resume} after epoch {recipe.CompletedEpochs}");
-
-        var log = new MetricsLog(Path.Combine(outDir, "metrics.jsonl"), keepEpochsUpTo: recipe.CompletedEpochs);
         if (recipe.CompletedEpochs >= options.Epochs)
             console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {recipe.CompletedEpochs} epochs (--epochs {options.Epochs})");
 
@@ -107,21 +95,117 @@ internal static class TrainCommand
             }
             catch (TrainingDivergedException e)
             {
-                string last = epoch > 1 ? Path.Combine(checkpoints, $"epoch-{epoch - 1}.ckpt") : "(none yet)";
-                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}");
+                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
+                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}", inner: e);
             }
-            string checkpoint = Path.Combine(checkpoints, $"epoch-{epoch}.ckpt");
-            recipe.SaveCheckpoint(checkpoint);
+            // The trainer stops on a non-finite training loss; weights that overflow in the epoch's last
+            // update show up only in the evaluation. Such a state is not worth a checkpoint.
+            if (!double.IsFinite(metrics.TestLoss) || !double.IsFinite(metrics.TrainLoss))
+            {
+                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
+                string which = double.IsFinite(metrics.TrainLoss) ? "test loss" : "training loss";
+                double value = double.IsFinite(metrics.TrainLoss) ? metrics.TestLoss : metrics.TrainLoss;
+                throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                    $"the {which} became {value} in epoch {epoch}; training stopped (try a smaller --lr or --lr-decay). Last good checkpoint: {last}"));
+            }
+            string checkpoint = RunFolder.CheckpointPath(runDir, epoch);
+            try
+            {
+                recipe.SaveCheckpoint(checkpoint);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"{e.Message} Training stopped after epoch {epoch}; free space or fix permissions, then resume from the last checkpoint saved.", inner: e);
+            }
             log.Append(metrics);
-            SavePlot(log.Entries, Path.Combine(outDir, "curves.png"), options.Model);
+            SavePlot(log.Entries, Path.Combine(runDir, RunFolder.CurvesFile), options.Model);
             console.MarkupLineInterpolated(
                 $"epoch {epoch}/{options.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainAccuracy:P2} | test loss {metrics.TestLoss:F4} [bold]acc {metrics.TestAccuracy:P2}[/] | {metrics.SamplesPerSec:N0} samples/s, {metrics.Seconds:F1} s");
         }
-        console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {Path.GetFullPath(outDir)}");
+        console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
     }
 
+    /// <summary>Where a run writes: the folder, the flag that chose it, whether it continues the checkpoint's own run, and whether it is the default runs/&lt;timestamp&gt;.</summary>
+    private sealed record Target(string Dir, string Flag, bool Continuing, bool IsDefault);
+
+    /// <summary>
+    /// The run folder: --out, else the run the checkpoint belongs to, else a new runs/&lt;timestamp&gt;.
+    /// Refuses a path that cannot be a folder and a folder holding another run; creates nothing.
+    /// </summary>
+    private static Target ChooseFolder(string? outDir, string? resume, bool overwrite)
+    {
+        string? resumedRun = resume is null ? null : RunFolder.RunOf(resume);
+        string dir = outDir is not null ? Path.GetFullPath(outDir) : resumedRun ?? RunFolder.NewDefault("runs", DateTime.Now);
+        var target = new Target(dir, outDir is not null ? "--out" : "--resume",
+                                Continuing: resumedRun is not null && RunFolder.Same(dir, resumedRun),
+                                IsDefault: outDir is null && resumedRun is null);
+        RunFolder.CheckCanBeFolder(dir, target.Flag);
+        if (!target.Continuing && !overwrite && RunFolder.ExistingRun(dir) is { } existing)
+        {
+            string? latest = RunFolder.LatestCheckpoint(dir);
+            string next = latest is null ? "" : $"continue it with --resume {latest}, ";
+            throw new CliException($"{target.Flag} {dir} already holds a run ({existing}); {next}choose a new folder with --out, or pass --overwrite to replace it");
+        }
+        return target;
+    }
+
+    /// <summary>
+    /// Once every input is loaded: refuses to rewind the checkpoint's own run past later epochs (unless
+    /// --overwrite), then clears what --overwrite replaces, creates the folder and opens metrics.jsonl.
+    /// </summary>
+    private static (string Dir, MetricsLog Log) OpenFolder(Target target, int completedEpochs, string? resume, bool overwrite)
+    {
+        string dir = target.Dir;
+        MetricsLog? previous = target.Continuing ? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile)) : null;
+        if (previous is not null)
+        {
+            // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
+            int lastCheckpoint = RunFolder.CheckpointEpochs(dir) is [.., int last] ? last : 0;
+            int later = Math.Max(previous.LastEpoch, lastCheckpoint);
+            if (later > completedEpochs && !overwrite)
+            {
+                string latest = lastCheckpoint > completedEpochs ? $"resume from the latest (--resume {RunFolder.CheckpointPath(dir, lastCheckpoint)}), " : "";
+                throw new CliException(
+                    $"--resume {resume} is epoch {completedEpochs}, but its run {dir} already goes to epoch {later}; " +
+                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {completedEpochs}");
+            }
+        }
+
+        // Every input is valid and loaded: only now does anything on disk change.
+        if (overwrite)
+        {
+            if (previous is not null)
+            {
+                RunFolder.DropEpochsAfter(dir, completedEpochs);
+                previous.DropAfter(completedEpochs);
+            }
+            else if (RunFolder.ExistingRun(dir) is not null)
+                RunFolder.Clear(dir);
+        }
+        // Another run started in the same second may have taken the default name while the data loaded.
+        if (target.IsDefault && Path.Exists(dir))
+            dir = RunFolder.NewDefault("runs", DateTime.Now);
+        RunFolder.Create(dir, target.Flag);
+        RunFolder.DeleteStaleTemporaryFiles(dir);
+        MetricsLog log = previous ?? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile));
+        log.Touch();
+        return (dir, log);
+    }
+
     private static void SavePlot(List<EpochMetrics> entries, string path, string model)
+    {
+        try
+        {
+            SavePlotUnchecked(entries, path, model);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {path}: {e.Message}; the checkpoint and metrics of epoch {entries[^1].Epoch} were saved", inner: e);
+        }
+    }
+
+    private static void SavePlotUnchecked(List<EpochMetrics> entries, string path, string model)
     {
         int n = entries.Count;
         double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n], trainAcc = new double[n], testAcc = new double[n];

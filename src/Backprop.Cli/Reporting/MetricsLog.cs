@@ -7,41 +7,85 @@ namespace Backprop.Cli.Reporting;
 /// <summary>
 /// metrics.jsonl: one JSON object per epoch with exactly the keys epoch, train_loss,
 /// train_accuracy, test_loss, test_accuracy, samples_per_sec, seconds. A resumed run keeps the
-/// lines of the epochs it resumed from and appends the rest.
+/// lines already there and appends its own; the file is rewritten (atomically) only when an
+/// explicit --overwrite drops the epochs after the resumed one.
 /// </summary>
 internal sealed class MetricsLog
 {
     private readonly string _path;
 
-    public MetricsLog(string path, int keepEpochsUpTo)
+    /// <summary>Reads the epochs an existing file holds (none if there is no file); writes nothing.</summary>
+    /// <exception cref="CliException">The file cannot be read or holds a line that is not a metrics record.</exception>
+    public MetricsLog(string path)
     {
         _path = path;
-        if (File.Exists(path))
-            foreach (string line in File.ReadAllLines(path))
-            {
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                EpochMetrics m = Parse(line);
-                if (m.Epoch <= keepEpochsUpTo) Entries.Add(m);
-            }
-        Rewrite();
+        try
+        {
+            if (File.Exists(path))
+                foreach (string line in File.ReadAllLines(path))
+                    if (!string.IsNullOrWhiteSpace(line))
+                        Entries.Add(Parse(line));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{path}: cannot read the existing metrics: {e.Message}", inner: e);
+        }
     }
 
     /// <summary>Epochs logged so far, in order.</summary>
     public List<EpochMetrics> Entries { get; } = [];
 
-    public void Append(EpochMetrics m)
+    /// <summary>The highest epoch logged, 0 if none.</summary>
+    public int LastEpoch => Entries.Count == 0 ? 0 : Entries.Max(m => m.Epoch);
+
+    /// <summary>Creates the file empty if it does not exist yet, so a run folder that cannot be written fails before training.</summary>
+    public void Touch()
     {
-        Entries.Add(m);
-        File.AppendAllText(_path, Format(m) + "\n");
+        try
+        {
+            if (!File.Exists(_path))
+                File.WriteAllText(_path, "");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {_path}: {e.Message}", inner: e);
+        }
     }
 
-    private void Rewrite()
+    /// <summary>Drops the lines of epochs after <paramref name="epoch"/>, rewriting the file through a temporary file and a rename.</summary>
+    public void DropAfter(int epoch)
     {
+        if (Entries.RemoveAll(m => m.Epoch > epoch) == 0) return;
         var sb = new StringBuilder();
         foreach (EpochMetrics m in Entries) sb.Append(Format(m)).Append('\n');
-        File.WriteAllText(_path, sb.ToString());
+        string temp = _path + ".tmp";
+        try
+        {
+            File.WriteAllText(temp, sb.ToString());
+            File.Move(temp, _path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot rewrite {_path}: {e.Message}", inner: e);
+        }
     }
 
+    /// <summary>Adds one epoch's line at the end of the file.</summary>
+    /// <exception cref="CliException">The file cannot be written (permissions, a full disk).</exception>
+    public void Append(EpochMetrics m)
+    {
+        try
+        {
+            File.AppendAllText(_path, Format(m) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot write {_path}: {e.Message}; the checkpoint of epoch {m.Epoch} was saved", inner: e);
+        }
+        Entries.Add(m);
+    }
+
+    /// <summary>One epoch as a JSON line (without the line break).</summary>
     public static string Format(EpochMetrics m)
     {
         using var buffer = new MemoryStream();
@@ -72,7 +116,7 @@ internal sealed class MetricsLog
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new CliException($"{_path}: cannot read an existing metrics line ({e.Message}): {line}");
+            throw new CliException($"{_path}: cannot read an existing metrics line ({e.Message}): {line}", inner: e);
         }
     }
 }

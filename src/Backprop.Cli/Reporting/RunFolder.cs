@@ -1,0 +1,196 @@
+using System.Globalization;
+
+namespace Backprop.Cli.Reporting;
+
+/// <summary>
+/// The folder of a training run (metrics.jsonl, curves.png, checkpoints/epoch-N.ckpt): finding the
+/// checkpoints a folder holds, choosing a fresh default folder, and checking paths before anything is
+/// created, so that an earlier run is never overwritten or mixed with a new one by accident.
+/// </summary>
+internal static class RunFolder
+{
+    /// <summary>The per-epoch metrics file in a run folder.</summary>
+    public const string MetricsFile = "metrics.jsonl";
+
+    /// <summary>The loss and accuracy plot in a run folder.</summary>
+    public const string CurvesFile = "curves.png";
+
+    /// <summary>The sub-folder that holds the checkpoints.</summary>
+    public const string CheckpointsFolder = "checkpoints";
+
+    /// <summary>The checkpoint of <paramref name="epoch"/> in the run folder <paramref name="dir"/>.</summary>
+    public static string CheckpointPath(string dir, int epoch)
+        => Path.Combine(dir, CheckpointsFolder, $"epoch-{epoch.ToString(CultureInfo.InvariantCulture)}.ckpt");
+
+    /// <summary>A new folder &lt;timestamp&gt; under <paramref name="parent"/> (absolute), with a -2, -3, … suffix if that name is taken.</summary>
+    public static string NewDefault(string parent, DateTime now)
+    {
+        string stem = Path.Combine(parent, now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string path = stem;
+        for (int i = 2; Path.Exists(path); i++)
+            path = $"{stem}-{i.ToString(CultureInfo.InvariantCulture)}";
+        return Path.GetFullPath(path);
+    }
+
+    /// <summary>The run folder a checkpoint belongs to (the parent of its checkpoints/ folder), or null if it lies elsewhere.</summary>
+    public static string? RunOf(string checkpoint)
+    {
+        string? parent = Path.GetDirectoryName(Path.GetFullPath(checkpoint));
+        if (parent is null || Path.GetFileName(parent) != CheckpointsFolder)
+            return null;
+        return Path.GetDirectoryName(parent);
+    }
+
+    /// <summary>Whether two folder paths name the same folder (after making them absolute).</summary>
+    public static bool Same(string a, string b)
+        => string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
+                         OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>What of a run <paramref name="dir"/> already holds ("metrics.jsonl, checkpoints/"), or null if nothing.</summary>
+    public static string? ExistingRun(string dir)
+    {
+        var found = new List<string>();
+        if (Path.Exists(Path.Combine(dir, MetricsFile))) found.Add(MetricsFile);
+        if (Path.Exists(Path.Combine(dir, CheckpointsFolder))) found.Add(CheckpointsFolder + "/");
+        return found.Count == 0 ? null : string.Join(", ", found);
+    }
+
+    /// <summary>The epochs of the checkpoints/epoch-N.ckpt files in <paramref name="dir"/>, ascending.</summary>
+    public static List<int> CheckpointEpochs(string dir)
+    {
+        var epochs = new List<int>();
+        string folder = Path.Combine(dir, CheckpointsFolder);
+        if (!Directory.Exists(folder)) return epochs;
+        try
+        {
+            foreach (string file in Directory.EnumerateFiles(folder, "epoch-*.ckpt"))
+            {
+                string name = Path.GetFileNameWithoutExtension(file);
+                if (int.TryParse(name.AsSpan("epoch-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
+                    epochs.Add(epoch);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot list {folder}: {e.Message}", inner: e);
+        }
+        epochs.Sort();
+        return epochs;
+    }
+
+    /// <summary>The newest checkpoint in <paramref name="dir"/>, or null if it holds none.</summary>
+    public static string? LatestCheckpoint(string dir)
+        => CheckpointEpochs(dir) is [.., int last] ? CheckpointPath(dir, last) : null;
+
+    /// <summary>
+    /// Refuses a run folder that cannot be a folder: an existing file, or a path under a file.
+    /// Creates nothing; permissions are checked when the folder is created.
+    /// </summary>
+    /// <exception cref="CliException">The path names a file or lies under one.</exception>
+    public static void CheckCanBeFolder(string dir, string flag)
+    {
+        if (File.Exists(dir))
+            throw new CliException($"{flag} {dir} is a file, not a folder; choose a folder for the run's outputs");
+        for (string? ancestor = Path.GetDirectoryName(Path.GetFullPath(dir)); ancestor is not null; ancestor = Path.GetDirectoryName(ancestor))
+        {
+            if (Directory.Exists(ancestor)) return;
+            if (File.Exists(ancestor))
+                throw new CliException($"{flag} {dir} cannot be created: {ancestor} is a file; choose a folder that is not under a file");
+        }
+    }
+
+    /// <summary>Checks that <paramref name="path"/> given for <paramref name="flag"/> is an existing file, not a folder.</summary>
+    /// <exception cref="CliException">No such file, or a folder (the message suggests the newest checkpoint in it).</exception>
+    public static string RequireFile(string flag, string path)
+    {
+        if (File.Exists(path))
+            return path;
+        if (!Directory.Exists(path))
+            throw new CliException($"{flag}: no such file: {path}");
+        string? latest = LatestCheckpoint(path);
+        throw new CliException(latest is null
+            ? $"{flag}: {path} is a folder; pass a checkpoint file (a run's checkpoints/epoch-N.ckpt)"
+            : $"{flag}: {path} is a folder; pass a checkpoint file, e.g. {flag} {latest}");
+    }
+
+    /// <summary>
+    /// Deletes the temporary files (.epoch-N.ckpt.PID.tmp) that a save interrupted by a crash left in the
+    /// run's checkpoints/ folder, skipping those of processes still running (a save in progress).
+    /// </summary>
+    /// <returns>How many files were deleted.</returns>
+    public static int DeleteStaleTemporaryFiles(string dir)
+    {
+        string folder = Path.Combine(dir, CheckpointsFolder);
+        if (!Directory.Exists(folder)) return 0;
+        int deleted = 0;
+        try
+        {
+            foreach (string temp in Directory.EnumerateFiles(folder, ".epoch-*.ckpt.*.tmp"))
+            {
+                string pid = Path.GetExtension(Path.GetFileNameWithoutExtension(temp)).TrimStart('.');
+                if (int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && IsRunning(id))
+                    continue;
+                File.Delete(temp);
+                deleted++;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"cannot clean up {folder}: {e.Message}", inner: e);
+        }
+        return deleted;
+    }
+
+    private static bool IsRunning(int processId)
+    {
+        if (processId == Environment.ProcessId) return false; // this process has no save in progress yet
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Creates the run folder and its checkpoints/ sub-folder.</summary>
+    /// <exception cref="CliException">The folder cannot be created (permissions, a file in the way, a full disk).</exception>
+    public static void Create(string dir, string flag)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, CheckpointsFolder));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{flag} {dir}: cannot create the run folder: {e.Message}", inner: e);
+        }
+    }
+
+    /// <summary>Deletes the files a run writes (metrics, plot, epoch checkpoints) from <paramref name="dir"/>; other files stay.</summary>
+    public static void Clear(string dir) => DropEpochsAfter(dir, 0, deleteLogs: true);
+
+    /// <summary>Deletes the checkpoints of epochs after <paramref name="epoch"/>, and with <paramref name="deleteLogs"/> the metrics and plot.</summary>
+    /// <exception cref="CliException">A file could not be deleted.</exception>
+    public static void DropEpochsAfter(string dir, int epoch, bool deleteLogs = false)
+    {
+        try
+        {
+            if (deleteLogs)
+            {
+                File.Delete(Path.Combine(dir, MetricsFile));
+                File.Delete(Path.Combine(dir, CurvesFile));
+            }
+            string folder = Path.Combine(dir, CheckpointsFolder);
+            if (!Directory.Exists(folder)) return;
+            foreach (int e in CheckpointEpochs(dir))
+                if (e > epoch) File.Delete(CheckpointPath(dir, e));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"--overwrite: cannot delete the earlier run's files in {dir}: {e.Message}", inner: e);
+        }
+    }
+}
