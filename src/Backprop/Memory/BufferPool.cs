@@ -26,14 +26,18 @@ internal static class BufferPool
     /// </summary>
     internal static bool Poison { get; set; } = Environment.GetEnvironmentVariable("BACKPROP_POOL_POISON") == "1";
 
-    /// <summary>Most bytes kept in the free lists; arrays returned beyond that are left to the GC.</summary>
+    /// <summary>
+    /// Most bytes kept in the free lists. A returned array that does not fit evicts the arrays of the
+    /// lengths used least recently (left to the GC), so sizes a program stopped using never crowd out
+    /// the ones it still cycles through.
+    /// </summary>
     internal static long MaxFreeBytes { get; set; } = 192L << 20;
 
     private static readonly Lock s_lock = new();
     private static readonly FreeList<float> s_floats = new();
     private static readonly FreeList<double> s_doubles = new();
     private static readonly FreeList<long> s_longs = new();
-    private static long s_freeBytes;
+    private static long s_freeBytes, s_clock;
 
     /// <summary>Counters for tests and diagnostics.</summary>
     internal static long Hits, Misses, Returns;
@@ -53,7 +57,7 @@ internal static class BufferPool
         {
             lock (s_lock)
             {
-                array = Free<T>().TryPop(length);
+                array = Free<T>().TryPop(length, ++s_clock);
                 if (array is not null) s_freeBytes -= Bytes(array);
             }
         }
@@ -75,14 +79,15 @@ internal static class BufferPool
         long bytes = Bytes(array);
         lock (s_lock)
         {
-            if (s_freeBytes + bytes > MaxFreeBytes) return; // left to the GC
+            if (bytes > MaxFreeBytes || array is not (float[] or double[] or long[])) return; // left to the GC
+            while (s_freeBytes + bytes > MaxFreeBytes && EvictLeastRecentlyUsed()) { }
             s_freeBytes += bytes;
+            long now = ++s_clock;
             switch (array)
             {
-                case float[] f: s_floats.Push(f); break;
-                case double[] d: s_doubles.Push(d); break;
-                case long[] l: s_longs.Push(l); break;
-                default: s_freeBytes -= bytes; return;
+                case float[] f: s_floats.Push(f, now); break;
+                case double[] d: s_doubles.Push(d, now); break;
+                case long[] l: s_longs.Push(l, now); break;
             }
         }
         Interlocked.Increment(ref Returns);
@@ -98,6 +103,18 @@ internal static class BufferPool
             s_longs.Clear();
             s_freeBytes = 0;
         }
+    }
+
+    /// <summary>Drops the free arrays of the length (of any element type) used longest ago; false when there are none.</summary>
+    private static bool EvictLeastRecentlyUsed()
+    {
+        long f = s_floats.OldestUse(out int fl), d = s_doubles.OldestUse(out int dl), l = s_longs.OldestUse(out int ll);
+        long oldest = Math.Min(f, Math.Min(d, l));
+        if (oldest == long.MaxValue) return false;
+        if (oldest == f) s_freeBytes -= s_floats.Drop(fl) * 4L;
+        else if (oldest == d) s_freeBytes -= s_doubles.Drop(dl) * 8L;
+        else s_freeBytes -= s_longs.Drop(ll) * 8L;
+        return true;
     }
 
     private static long Bytes(Array array) => (long)array.Length * (array is float[] ? 4 : 8);
@@ -116,19 +133,49 @@ internal static class BufferPool
         else if (array is long[] l) l.AsSpan().Fill(-1);
     }
 
-    /// <summary>Free arrays of one element type, by exact length, last in first out.</summary>
+    /// <summary>Free arrays of one element type, by exact length, last in first out, with each length's last use.</summary>
     private sealed class FreeList<T> where T : unmanaged
     {
-        private readonly Dictionary<int, Stack<T[]>> _byLength = [];
-
-        public T[]? TryPop(int length)
-            => _byLength.TryGetValue(length, out Stack<T[]>? s) && s.TryPop(out T[]? a) ? a : null;
-
-        public void Push(T[] array)
+        private sealed class Bucket
         {
-            if (!_byLength.TryGetValue(array.Length, out Stack<T[]>? s))
-                _byLength[array.Length] = s = new Stack<T[]>();
-            s.Push(array);
+            public readonly Stack<T[]> Arrays = new();
+            public long LastUse;
+        }
+
+        private readonly Dictionary<int, Bucket> _byLength = [];
+
+        public T[]? TryPop(int length, long now)
+        {
+            if (!_byLength.TryGetValue(length, out Bucket? b)) return null;
+            b.LastUse = now;
+            return b.Arrays.TryPop(out T[]? a) ? a : null;
+        }
+
+        public void Push(T[] array, long now)
+        {
+            if (!_byLength.TryGetValue(array.Length, out Bucket? b))
+                _byLength[array.Length] = b = new Bucket();
+            b.LastUse = now;
+            b.Arrays.Push(array);
+        }
+
+        /// <summary>The last use of the non-empty length used longest ago (long.MaxValue when all are empty).</summary>
+        public long OldestUse(out int length)
+        {
+            long oldest = long.MaxValue;
+            length = 0;
+            foreach (var (len, b) in _byLength)
+                if (b.Arrays.Count > 0 && b.LastUse < oldest) (oldest, length) = (b.LastUse, len);
+            return oldest;
+        }
+
+        /// <summary>Drops every free array of <paramref name="length"/>; returns the elements dropped.</summary>
+        public long Drop(int length)
+        {
+            Bucket b = _byLength[length];
+            long elements = (long)b.Arrays.Count * length;
+            b.Arrays.Clear();
+            return elements;
         }
 
         public void Clear() => _byLength.Clear();

@@ -62,8 +62,13 @@ public class MemoryOwnershipTests
             try { result = body(); }
             catch (Exception e) { error = e; }
         }, 64 << 20);
-        t.Start();
-        t.Join();
+        // The same code paths in every run, whatever thread count earlier tests (the CLI's --threads) left behind;
+        // this collection runs alone, so setting the process-wide count here races with nothing.
+        ThreadsCollection.With(2, () =>
+        {
+            t.Start();
+            t.Join();
+        });
         if (error is not null) throw new InvalidOperationException("thread failed", error);
         return result;
     }
@@ -85,7 +90,7 @@ public class MemoryOwnershipTests
         // mlp, batch 64: ~0.9 MB/step unpooled (activations and intermediate gradients), tens of kB pooled;
         // the same steps counted twice give the same bytes: nothing depends on when the GC runs.
         Assert.True(pooled < 0.1 * unpooled, $"{name}: {pooled:F0} bytes/step pooled vs {unpooled:F0} unpooled");
-        Assert.True(pooled < 24_000, $"{name}: {pooled:F0} bytes/step pooled"); // the unfused cnn included: max-pool indices come from the pool too
+        Assert.True(pooled < 32_000, $"{name}: {pooled:F0} bytes/step pooled"); // the unfused cnn included: max-pool indices come from the pool too
     }
 
     [Theory]
@@ -283,6 +288,27 @@ public class MemoryOwnershipTests
             Assert.True(double.IsFinite(model.Forward(x).Sum().Item()));
         foreach (var (name, t) in model.StateDict()) Assert.True(t.Numel == 0 || double.IsFinite(t.Sum().Item()), name);
         foreach (var (name, t) in opt.StateDict()) Assert.True(t.Numel == 0 || double.IsFinite(t.Sum().Item()), name);
+    }
+
+    [Fact]
+    public void FullPool_EvictsTheLengthsUsedLongestAgo_NotTheOnesInUse()
+    {
+        long savedCap = BufferPool.MaxFreeBytes;
+        BufferPool.Trim();
+        try
+        {
+            BufferPool.MaxFreeBytes = 64 * 4096;
+            for (int i = 0; i < 64; i++) BufferPool.Return(new float[4096 - 1]); // a size nothing uses any more fills the pool
+            float[] current = new float[2048 + 3];
+            BufferPool.Return(current);
+            Assert.Same(current, BufferPool.Rent<float>(current.Length, clear: false)); // kept: an old array was evicted for it
+            Assert.True(BufferPool.FreeBytes <= BufferPool.MaxFreeBytes);
+        }
+        finally
+        {
+            BufferPool.MaxFreeBytes = savedCap;
+            BufferPool.Trim();
+        }
     }
 
     [Fact]
