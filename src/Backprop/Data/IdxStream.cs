@@ -97,7 +97,7 @@ public sealed class IdxStream : IDisposable
                             $"{path}: truncated, the header [{string.Join(", ", dims)}] declares {count} data bytes, more than a {length}-byte gzip file can hold");
                     // A trailer that agrees with the header makes one exact allocation likely right;
                     // otherwise start small and let the bytes that actually arrive decide.
-                    capacity = (uint)(headerSize + count) == trailerSize ? count : Math.Min(count, 1 << 20);
+                    capacity = (uint)(headerSize + count) == trailerSize ? count : Math.Min(count, 1 << 16);
                 }
                 return new IdxStream(path, file, data, magic, dims, count, capacity);
             }

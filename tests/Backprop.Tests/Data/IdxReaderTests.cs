@@ -111,8 +111,8 @@ public class IdxReaderTests : IDisposable
         var (x, y) = FashionMnist.Load(_dir, train: false);
         Assert.Equal(new Shape(1, 784), x.Shape);
         float[] xs = x.ToArray<float>();
-        Assert.Equal([0f, 1f, 51 / 255f, 0f], xs[..4]);
-        Assert.Equal(102 / 255f, xs[783]);
+        Assert.Equal([0f, 1f, 51 * (1f / 255f), 0f], xs[..4]);
+        Assert.Equal(102 * (1f / 255f), xs[783]);
         Assert.Equal([7L], y.ToArray<long>());
     }
 
