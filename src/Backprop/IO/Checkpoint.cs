@@ -358,18 +358,23 @@ public sealed class Checkpoint
         return new Checkpoint(tensors, metadata);
     }
 
-    /// <summary>Bytes of a tensor's elements, refused when the shape needs more than <paramref name="remaining"/> bytes.</summary>
+    /// <summary>
+    /// Bytes of a tensor's elements, refused when a partial product of the dimensions passes what a
+    /// tensor holds (the rule <see cref="Shape"/> applies, even when a later dimension is 0) or the
+    /// elements need more than the <paramref name="remaining"/> bytes.
+    /// </summary>
     private static int DataBytes(int[] dims, int elementSize, int remaining, string name)
     {
-        foreach (int d in dims)
-            if (d == 0) return 0;
-        long bytes = elementSize;
+        long elements = 1;
         foreach (int d in dims)
         {
-            bytes *= d; // both factors are below 2^31 here, so no long overflow
-            if (bytes > remaining)
-                throw new InvalidDataException($"the shape [{string.Join(", ", dims)}] of '{name}' needs more than the {remaining} bytes left in the file");
+            elements *= d; // both factors are at most 2^31 here, so no long overflow
+            if (elements > int.MaxValue)
+                throw new InvalidDataException($"the shape [{string.Join(", ", dims)}] of '{name}' has more elements than a tensor holds");
         }
+        long bytes = elements * elementSize;
+        if (bytes > remaining)
+            throw new InvalidDataException($"the shape [{string.Join(", ", dims)}] of '{name}' needs {bytes} bytes but only {remaining} are left in the file");
         return (int)bytes;
     }
 

@@ -105,6 +105,15 @@ public class CheckpointValidationTests : IDisposable
     }
 
     [Fact]
+    public void Fuzz_DimsWhosePartialProductPassesATensorBeforeAZero_AreRefused()
+    {
+        // Found by CheckpointFuzzTests (seed 0Dos-5LrY-r2): [2, 2^30, 0] has 0 elements, but Shape refuses
+        // the partial product 2^31 with an ArgumentException, which escaped TryLoad.
+        string error = Refused(Write("zero.ckpt", new CheckpointBytes().Int(1).String("w").Raw([0]).Int(3).Int(2).Int(1 << 30).Int(0).Int(0).Signed()));
+        Assert.Contains("more elements than a tensor holds", error);
+    }
+
+    [Fact]
     public void NegativeDim_IsRefusedNamingIt()
     {
         string error = Refused(Write("neg.ckpt", new CheckpointBytes().Int(1).String("w").Raw([0]).Int(2).Int(1).Int(-4).Int(0).Signed()));
