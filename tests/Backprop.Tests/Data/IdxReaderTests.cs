@@ -176,4 +176,16 @@ public class IdxReaderTests : IDisposable
         Assert.Equal(new Shape(10000), y.Shape);
         Assert.Equal(9L, y.ToArray<long>()[0]); // the first test image is an ankle boot
     }
+
+    [Fact]
+    public void RealFashionMnist_AllocatesTheResultOnce()
+    {
+        // The gzip trailer agrees with the header, so the float buffer is made once at its final size
+        // and no growth copies happen: the load costs the result plus the labels plus a constant.
+        (Tensor x, Tensor y) = (null!, null!);
+        long allocated = Backprop.Tests.Support.Fuzz.Allocated(() => (x, y) = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false));
+        long result = 10000L * 784 * 4 + 10000L * 8;
+        Assert.Equal(new Shape(10000, 784), x.Shape);
+        Assert.True(allocated < result + 10000 + Backprop.Tests.Support.Fuzz.AllocationSlack, $"allocated {allocated} bytes for a {result}-byte result");
+    }
 }
