@@ -47,7 +47,7 @@ public sealed class Checkpoint
         MidWrite,
         /// <summary>The temporary file is complete and on disk; the target still holds the previous file.</summary>
         BeforeRename,
-        /// <summary>The new file has replaced the target.</summary>
+        /// <summary>The new file has replaced the target (the temporary path no longer exists).</summary>
         AfterRename,
     }
 
@@ -159,7 +159,7 @@ public sealed class Checkpoint
             ActiveTemps.TryRemove(temp, out _);
         }
         // Outside the try: once renamed, a failure must not claim the previous file is unchanged.
-        SaveFaultForTests?.Invoke(SavePoint.AfterRename, full);
+        SaveFaultForTests?.Invoke(SavePoint.AfterRename, temp);
     }
 
     /// <summary>
@@ -180,11 +180,14 @@ public sealed class Checkpoint
             {
                 if (!IsTempName(Path.GetFileName(candidate), fileName, out int pid)) continue;
                 if (pid == Environment.ProcessId ? ActiveTemps.ContainsKey(candidate) : IsRunning(pid)) continue;
-                if (!LooksLikeOurTemp(candidate)) continue;
-                TryDelete(candidate);
+                try
+                {
+                    if (LooksLikeOurTemp(candidate)) File.Delete(candidate);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // locked by a writer, or not ours to delete
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // the folder could not be listed
     }
 
     /// <summary>True for ".NAME.PID.tmp" where NAME ends in ".ckpt" or is <paramref name="fileName"/>.</summary>

@@ -130,6 +130,18 @@ public class CheckpointCrashTests : IDisposable
     }
 
     [Fact]
+    public void TempFileHeldOpenByAWriter_IsKept_AndTheOthersAreStillRemoved()
+    {
+        string locked = Path.Combine(_dir, $".a.ckpt.{DeadPid}.tmp");
+        string[] stale = [Path.Combine(_dir, $".b.ckpt.{DeadPid}.tmp"), Path.Combine(_dir, $".c.ckpt.{DeadPid}.tmp")];
+        foreach (string p in stale.Append(locked)) File.WriteAllBytes(p, "BPCKPT01"u8.ToArray());
+        using (new FileStream(locked, FileMode.Open, FileAccess.ReadWrite, FileShare.None)) // a writer on another pid namespace, say
+            Sample(1).Save(Path.Combine(_dir, "epoch-1.ckpt"));
+        Assert.True(File.Exists(locked));
+        foreach (string p in stale) Assert.False(File.Exists(p), p);
+    }
+
+    [Fact]
     public void StaleTempOfARunningProcess_IsKept()
     {
         // pid 1 always runs; if this test host is pid 1, the own-pid rule applies instead.
