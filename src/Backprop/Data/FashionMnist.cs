@@ -19,10 +19,19 @@ public static class FashionMnist
     /// <summary>Mean and standard deviation of the training pixels (after /255), for normalisation.</summary>
     public const double PixelMean = 0.2860, PixelStd = 0.3530;
 
+    /// <summary>Height and width of every image, in pixels.</summary>
+    public const int ImageSide = 28;
+
+    /// <summary>Number of classes; every label is in [0, ClassCount).</summary>
+    public const int ClassCount = 10;
+
     /// <summary>Loads the training (60,000) or test (10,000) split.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory is missing (the message says how to install the data).</exception>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
-    /// <exception cref="InvalidDataException">A file is malformed, or image and label counts differ.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A file is malformed or not a regular file, images are not 28×28, image and label counts differ,
+    /// there are no images, or a label is outside [0, 10); the message names the file.
+    /// </exception>
     public static (Tensor Images, Tensor Labels) Load(string directory, bool train)
     {
         if (!Directory.Exists(directory))
@@ -33,37 +42,36 @@ public static class FashionMnist
         string imagesPath = Find(directory, $"{prefix}-images-idx3-ubyte");
         string labelsPath = Find(directory, $"{prefix}-labels-idx1-ubyte");
 
-        // The images are streamed straight into the float array: the peak memory of a load is
-        // the result plus one chunk, not the result plus compressed and decompressed copies.
+        // Every header is checked before the image buffer is made; the images are then streamed
+        // straight into the float array, so the peak memory of a load is the result plus one chunk.
         using IdxStream images = IdxStream.Open(imagesPath);
         if (images.Magic != 2051 || images.Dims.Length != 3)
-            throw new InvalidDataException($"{imagesPath}: magic number {images.Magic} is not an image file (expected 2051 with 3 dimensions)");
+            throw new InvalidDataException($"{imagesPath}: magic number {images.Magic} with {images.Dims.Length} dimensions is not an image file (expected 2051 with 3 dimensions)");
+        if (images.Dims[1] != ImageSide || images.Dims[2] != ImageSide)
+            throw new InvalidDataException(
+                $"{imagesPath}: images are {images.Dims[1]}×{images.Dims[2]} pixels; Fashion-MNIST images are {ImageSide}×{ImageSide}");
+        int n = images.Dims[0];
+        if (n == 0)
+            throw new InvalidDataException($"{imagesPath}: the file holds no images");
         IdxFile labels = IdxReader.Read(labelsPath);
         if (labels.Magic != 2049 || labels.Dims.Length != 1)
-            throw new InvalidDataException($"{labelsPath}: magic number {labels.Magic} is not a label file (expected 2049 with 1 dimension)");
-        int n = images.Dims[0];
+            throw new InvalidDataException($"{labelsPath}: magic number {labels.Magic} with {labels.Dims.Length} dimensions is not a label file (expected 2049 with 1 dimension)");
         if (labels.Dims[0] != n)
             throw new InvalidDataException($"{imagesPath} has {n} images but {labelsPath} has {labels.Dims[0]} labels");
-
-        int pixels = images.Dims[1] * images.Dims[2];
-        var x = new float[images.Count];
-        const float scale = 1f / 255f;
-        Span<byte> chunk = stackalloc byte[1 << 14];
-        int done = 0;
-        do // at least once, so an empty file is still checked for trailing bytes
-        {
-            int got = images.Read(chunk);
-            Span<float> dst = x.AsSpan(done, got);
-            for (int i = 0; i < got; i++) dst[i] = chunk[i] * scale;
-            done += got;
-        } while (done < x.Length);
         var y = new long[n];
         for (int i = 0; i < n; i++)
         {
             y[i] = labels.Data[i];
-            if (y[i] > 9) throw new InvalidDataException($"{labelsPath}: label {y[i]} at position {i} is not a class 0..9");
+            if (y[i] >= ClassCount)
+                throw new InvalidDataException($"{labelsPath}: label {y[i]} at position {i} is not a class 0..{ClassCount - 1}");
         }
-        return (Tensor.WrapArray(x, [n, pixels]), Tensor.WrapArray(y, [n]));
+
+        float[] x = images.ReadAll<float>(static (bytes, pixels) =>
+        {
+            const float scale = 1f / 255f;
+            for (int i = 0; i < bytes.Length; i++) pixels[i] = bytes[i] * scale;
+        });
+        return (Tensor.WrapArray(x, [n, ImageSide * ImageSide]), Tensor.WrapArray(y, [n]));
     }
 
     private static string Find(string directory, string stem)

@@ -94,7 +94,7 @@ public class IdxReaderTests : IDisposable
     [Fact]
     public void FashionMnist_CountMismatch_NamesBothFiles()
     {
-        Write("train-images-idx3-ubyte", Idx(8, [2, 2, 2], new byte[8]));
+        Write("train-images-idx3-ubyte", Idx(8, [2, 28, 28], new byte[2 * 784]));
         Write("train-labels-idx1-ubyte", Idx(8, [3], [0, 1, 2]) is var l ? FixMagic(l, 1) : []);
         var e = Assert.Throws<InvalidDataException>(() => FashionMnist.Load(_dir, train: true));
         Assert.Contains("2 images", e.Message);
@@ -104,11 +104,15 @@ public class IdxReaderTests : IDisposable
     [Fact]
     public void FashionMnist_LoadsAndScales()
     {
-        Write("t10k-images-idx3-ubyte", Idx(8, [1, 2, 2], [0, 255, 51, 102]));
+        var pixels = new byte[784];
+        pixels[1] = 255; pixels[2] = 51; pixels[783] = 102;
+        Write("t10k-images-idx3-ubyte", Idx(8, [1, 28, 28], pixels));
         Write("t10k-labels-idx1-ubyte", FixMagic(Idx(8, [1], [7]), 1));
         var (x, y) = FashionMnist.Load(_dir, train: false);
-        Assert.Equal(new Shape(1, 4), x.Shape);
-        Backprop.Tests.Support.T.Close([0, 1, 0.2, 0.4], x, 1e-7);
+        Assert.Equal(new Shape(1, 784), x.Shape);
+        float[] xs = x.ToArray<float>();
+        Assert.Equal([0f, 1f, 51 * (1f / 255f), 0f], xs[..4]);
+        Assert.Equal(102 * (1f / 255f), xs[783]);
         Assert.Equal([7L], y.ToArray<long>());
     }
 
@@ -171,5 +175,17 @@ public class IdxReaderTests : IDisposable
         Assert.Equal(new Shape(10000, 784), x.Shape);
         Assert.Equal(new Shape(10000), y.Shape);
         Assert.Equal(9L, y.ToArray<long>()[0]); // the first test image is an ankle boot
+    }
+
+    [Fact]
+    public void RealFashionMnist_AllocatesTheResultOnce()
+    {
+        // The gzip trailer agrees with the header, so the float buffer is made once at its final size
+        // and no growth copies happen: the load costs the result plus the labels plus a constant.
+        (Tensor x, Tensor y) = (null!, null!);
+        long allocated = Backprop.Tests.Support.Fuzz.Allocated(() => (x, y) = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false));
+        long result = 10000L * 784 * 4 + 10000L * 8;
+        Assert.Equal(new Shape(10000, 784), x.Shape);
+        Assert.True(allocated < result + 10000 + Backprop.Tests.Support.Fuzz.AllocationSlack, $"allocated {allocated} bytes for a {result}-byte result");
     }
 }
