@@ -186,8 +186,7 @@ internal static class TrainCommand
         // Another run started in the same second may have taken the default name while the data loaded.
         if (target.IsDefault && Path.Exists(dir))
             dir = RunFolder.NewDefault("runs", DateTime.Now);
-        RunFolder.Create(dir, target.Flag);
-        RunFolder.DeleteStaleTemporaryFiles(dir);
+        RunFolder.Create(dir, target.Flag); // temp files a crashed save left behind go with the next Checkpoint.Save
         MetricsLog log = previous ?? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile));
         log.Touch();
         return (dir, log);

@@ -113,48 +113,6 @@ internal static class RunFolder
             : $"{flag}: {path} is a folder; pass a checkpoint file, e.g. {flag} {latest}");
     }
 
-    /// <summary>
-    /// Deletes the temporary files (.epoch-N.ckpt.PID.tmp) that a save interrupted by a crash left in the
-    /// run's checkpoints/ folder, skipping those of processes still running (a save in progress).
-    /// </summary>
-    /// <returns>How many files were deleted.</returns>
-    public static int DeleteStaleTemporaryFiles(string dir)
-    {
-        string folder = Path.Combine(dir, CheckpointsFolder);
-        if (!Directory.Exists(folder)) return 0;
-        int deleted = 0;
-        try
-        {
-            foreach (string temp in Directory.EnumerateFiles(folder, ".epoch-*.ckpt.*.tmp"))
-            {
-                string pid = Path.GetExtension(Path.GetFileNameWithoutExtension(temp)).TrimStart('.');
-                if (int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out int id) && IsRunning(id))
-                    continue;
-                File.Delete(temp);
-                deleted++;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"cannot clean up {folder}: {e.Message}", inner: e);
-        }
-        return deleted;
-    }
-
-    private static bool IsRunning(int processId)
-    {
-        if (processId == Environment.ProcessId) return false; // this process has no save in progress yet
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Creates the run folder and its checkpoints/ sub-folder.</summary>
     /// <exception cref="CliException">The folder cannot be created (permissions, a file in the way, a full disk).</exception>
     public static void Create(string dir, string flag)

@@ -128,7 +128,9 @@ public class RunFolderTests : IDisposable
         // What a kill -9 in the middle of saving epoch 2 leaves behind: a temporary file of a process that is gone.
         // Process ids are at most 2^22 on Linux, so this one never runs.
         string stale = Path.Combine(run, "checkpoints", ".epoch-2.ckpt.99999999.tmp");
-        File.WriteAllBytes(stale, new byte[1000]);
+        byte[] torn = new byte[1000];                                   // a checkpoint cut off after its header
+        System.Text.Encoding.ASCII.GetBytes("BPCKPT01").CopyTo(torn, 0);
+        File.WriteAllBytes(stale, torn);
         var (code, _, err) = Train("--epochs", "2", "--resume", Checkpoint(run, 1));
         Assert.True(code == 0, err);
         Assert.False(File.Exists(stale));
