@@ -41,10 +41,29 @@ internal static class RunFolder
         return Path.GetDirectoryName(parent);
     }
 
-    /// <summary>Whether two folder paths name the same folder (after making them absolute).</summary>
+    /// <summary>Whether two folder paths name the same folder (absolute, with symbolic links followed, so --overwrite never mistakes a run for another).</summary>
     public static bool Same(string a, string b)
-        => string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
+        => string.Equals(Path.TrimEndingDirectorySeparator(RealPath(a)), Path.TrimEndingDirectorySeparator(RealPath(b)),
                          OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    /// <summary>The absolute path with every symbolic link along it followed (parts that do not exist are kept as written).</summary>
+    internal static string RealPath(string path, int depth = 0)
+    {
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        string? parent = Path.GetDirectoryName(full);
+        if (parent is null || depth > 40) return full; // the root, or a link cycle: give up following
+        string here = Path.Combine(RealPath(parent, depth + 1), Path.GetFileName(full));
+        try
+        {
+            if (new FileInfo(here).ResolveLinkTarget(returnFinalTarget: true) is { } target)
+                return RealPath(target.FullName, depth + 1);
+        }
+        catch (IOException)
+        {
+            // a broken or looping link: compare it as written
+        }
+        return here;
+    }
 
     /// <summary>What of a run <paramref name="dir"/> already holds ("metrics.jsonl, checkpoints/"), or null if nothing.</summary>
     public static string? ExistingRun(string dir)

@@ -121,6 +121,19 @@ public class RunFolderTests : IDisposable
     }
 
     [Fact]
+    public void Same_FollowsSymbolicLinks()
+    {
+        string real = Path.Combine(_dir, "real-run");
+        Directory.CreateDirectory(Path.Combine(real, "checkpoints"));
+        string link = Path.Combine(_dir, "link-to-run");
+        Directory.CreateSymbolicLink(link, real);
+        Assert.True(RunFolder.Same(link, real));
+        Assert.True(RunFolder.Same(Path.Combine(link, "checkpoints", ".."), real + "/"));
+        Assert.False(RunFolder.Same(link, Path.Combine(_dir, "other")));
+        Assert.Equal(RunFolder.RealPath(real), RunFolder.RealPath(RunFolder.RunOf(Path.Combine(link, "checkpoints", "epoch-1.ckpt"))!));
+    }
+
+    [Fact]
     public void ResumeAfterACrash_DeletesTheTemporaryFileTheCrashLeft()
     {
         string run = Path.Combine(_dir, "run");
