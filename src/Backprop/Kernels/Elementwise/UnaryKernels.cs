@@ -18,6 +18,16 @@ internal readonly struct LogKernel<T> : IUnaryOp<T> where T : unmanaged, IFloati
     public static void Apply(ReadOnlySpan<T> x, Span<T> y) => System.Numerics.Tensors.TensorPrimitives.Log(x, y);
 }
 
+internal readonly struct SinKernel<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => System.Numerics.Tensors.TensorPrimitives.Sin(x, y);
+}
+
+internal readonly struct CosKernel<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static void Apply(ReadOnlySpan<T> x, Span<T> y) => System.Numerics.Tensors.TensorPrimitives.Cos(x, y);
+}
+
 internal readonly struct SigmoidKernel<T> : IUnaryOp<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static void Apply(ReadOnlySpan<T> x, Span<T> y) => System.Numerics.Tensors.TensorPrimitives.Sigmoid(x, y);

@@ -49,6 +49,26 @@ public class ElementwiseMathTests
     }
 
     [Fact]
+    public void SinCos_Forward_MatchPyTorch_GradCheck_SecondOrder()
+    {
+        // torch.sin / torch.cos (Debian python3-torch) on these points, float64 and float32.
+        Tensor x = T.F64([-3.0, -1.5, -0.25, 0.0, 0.5, 1.0, 2.0, 7.5], 8);
+        T.Close([-0.1411200080598672, -0.9974949866040544, -0.24740395925452294, 0.0, 0.479425538604203, 0.8414709848078965, 0.9092974268256817, 0.9379999767747389],
+            x.Sin(), 1e-15);
+        T.Close([-0.9899924966004454, 0.0707372016677029, 0.9689124217106447, 1.0, 0.8775825618903728, 0.5403023058681398, -0.4161468365471424, 0.3466353178350258],
+            x.Cos(), 1e-15);
+        T.Close([-0.14112000167369843, -0.9974949955940247, -0.24740396440029144, 0.0, 0.4794255495071411, 0.8414709568023682, 0.9092974066734314, 0.937999963760376],
+            x.To(DType.Float32).Sin(), 1e-7);
+        GradCheck.Verify(t => t[0].Sin(), [T.Param(1, 3, 4)]);
+        GradCheck.Verify(t => t[0].Cos(), [T.Param(2, 3, 4)]);
+        GradCheck.Verify(t => (t[0].Sin() * t[1].Cos()).Sum(), [T.Param(3, 2, 3), T.Param(4, 3)]); // broadcast
+        GradCheck.VerifySecondOrder(t => t[0].Sin(), [T.Param(5, 3, 4)]);
+        GradCheck.VerifySecondOrder(t => t[0].Cos(), [T.Param(6, 3, 4)]);
+        var e = Assert.Throws<ArgumentException>(() => Tensor.FromArray(new long[] { 1, 2 }).Sin());
+        Assert.Contains("Sin", e.Message);
+    }
+
+    [Fact]
     public void Log_Forward_GradCheck_SecondOrder()
     {
         T.Close([0, Math.Log(2), -Math.Log(4)], T.F64([1, 2, 0.25], 3).Log(), 1e-15);
