@@ -5,7 +5,8 @@ namespace Backprop.Memory;
 /// <summary>
 /// The memory-ownership rule in one place. A tensor buffer is reused only when nothing outside the
 /// library can read it any more, which the library knows in exactly three cases:
-/// (1) the <see cref="TensorScope"/> that made it has ended;
+/// (1) the <see cref="TensorScope"/> that made it has ended (whoever opened it declared that nothing
+///     made inside is read afterwards unless kept);
 /// (2) it holds a gradient that flowed between two nodes during a backward pass, which no hook,
 ///     retained gradient or custom function saw (<see cref="IsFreshGradient"/>);
 /// (3) it is a parameter's gradient that <c>ZeroGrad()</c> released: its buffer is kept by the
