@@ -15,42 +15,25 @@ public class RecurrentCellTests
 {
     private const int I = 3, H = 2, B = 2;
 
-    private static Tensor Filled(double seed, params int[] shape)
-    {
-        int n = 1;
-        foreach (int d in shape) n *= d;
-        var v = new double[n];
-        for (int k = 0; k < n; k++) v[k] = 0.5 * Math.Sin(0.37 * (k + 1) + seed);
-        return T.F64(v, shape);
-    }
+    private static Tensor X() => SineFill.Tensor(1.0, B, I);
 
-    private static T Fill<T>(T cell) where T : RecurrentCell
-    {
-        int i = 0;
-        foreach (Parameter p in cell.Parameters())
-            using (GradMode.Disable()) p.Data.CopyFrom(Filled(10.0 + i++, p.Shape.ToArray()));
-        return cell;
-    }
+    private static Tensor H0() => SineFill.Tensor(2.0, B, H);
 
-    private static Tensor X() => Filled(1.0, B, I);
-
-    private static Tensor H0() => Filled(2.0, B, H);
-
-    private static Tensor C0() => Filled(3.0, B, H);
+    private static Tensor C0() => SineFill.Tensor(3.0, B, H);
 
     [Fact]
     public void RnnCell_MatchesPyTorch_TanhAndRelu()
     {
-        var tanh = Fill(new RnnCell(I, H, dtype: DType.Float64));
+        var tanh = SineFill.Parameters(new RnnCell(I, H, dtype: DType.Float64));
         T.Close([-0.5524260938017703, 0.010768955902319957, 0.14055154691605967, 0.3580713871689047], tanh.Forward(X(), H0()), 1e-14);
-        var relu = Fill(new RnnCell(I, H, nonlinearity: "relu", dtype: DType.Float64));
+        var relu = SineFill.Parameters(new RnnCell(I, H, nonlinearity: "relu", dtype: DType.Float64));
         T.Close([0.0, 0.01076937222470381, 0.14148819379557032, 0.374671886033931], relu.Forward(X(), H0()), 1e-14);
     }
 
     [Fact]
     public void LstmCell_MatchesPyTorch_GatesIFGO()
     {
-        var cell = Fill(new LstmCell(I, H, dtype: DType.Float64));
+        var cell = SineFill.Parameters(new LstmCell(I, H, dtype: DType.Float64));
         var (h, c) = cell.Forward(X(), (H0(), C0()));
         T.Close([0.09968401679389219, -0.003795748465876139, 0.06860139253809969, -0.006277347549048556], h, 1e-14);
         T.Close([0.22840604954335858, -0.008627613231955655, 0.1178532983756655, -0.011613145198424102], c, 1e-14);
@@ -60,7 +43,7 @@ public class RecurrentCellTests
     [Fact]
     public void GruCell_MatchesPyTorch_GatesRZN()
     {
-        var cell = Fill(new GruCell(I, H, dtype: DType.Float64));
+        var cell = SineFill.Parameters(new GruCell(I, H, dtype: DType.Float64));
         T.Close([0.4555610563995154, 0.21178027959086268, 0.22723989372786968, 0.01962107870699542], cell.Forward(X(), H0()), 1e-14);
     }
 
