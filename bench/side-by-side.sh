@@ -2,7 +2,8 @@
 # Runs backprop's benchmark workloads and the peers' (../shared/peers) interleaved, REPS times, each in
 # a fresh process, and writes bench/results/<stamp>/{raw.jsonl,table.md}. The table is what
 # BENCHMARKS.md shows: medians with min–max, and backprop's ratio to each peer.
-#   usage: REPS=3 bench/side-by-side.sh            (about 3 minutes per rep)
+#   usage: REPS=3 bench/side-by-side.sh            (about 5 minutes per rep)
+#   WORKLOADS="transformer lstm" limits the workloads.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -29,7 +30,7 @@ for line in sys.stdin:
   log "rep $rep $label done"
 }
 for rep in $(seq 1 "$REPS"); do
-  for w in gemm mlp cnn; do
+  for w in ${WORKLOADS:-gemm mlp cnn transformer lstm}; do
     run "backprop/$w" "$ROOT/backprop" bench "$w"
     run "torchsharp/$w" "$PEERS/torchsharp/run.sh" "$w"
     [ "$w" = gemm ] && run "numpy/gemm" "$PEERS/blas/run.sh" gemm || run "pytorch/$w" env PT_BLAS=openmp "$PEERS/pytorch/run.sh" "$w"

@@ -23,7 +23,7 @@ def cell(xs):
     if not xs: return ""
     return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}–{fmt(max(xs))})"
 
-order = ["gemm", "mlp", "mlp_2epoch", "cnn", "memory"]
+order = ["gemm", "mlp", "mlp_2epoch", "cnn", "transformer", "lstm", "memory"]
 print("| workload | metric | N | thr | " + " | ".join(peers) + " | backprop / torchsharp | backprop / best other |")
 print("|---|---|---|---|" + "---|" * len(peers) + "---|---|")
 for key in sorted(vals, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1], k[2] or 0, k[3] or 0)):

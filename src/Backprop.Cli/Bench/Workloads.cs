@@ -82,7 +82,7 @@ internal static class Workloads
     }
 
     /// <summary>Managed allocation and garbage collections over one timed phase.</summary>
-    private readonly record struct Memory(double BytesPerStep, int Gen0, int Gen1, int Gen2, double CpuSeconds)
+    internal readonly record struct Memory(double BytesPerStep, int Gen0, int Gen1, int Gen2, double CpuSeconds)
     {
         public (string, object)[] Details(string prefix) =>
             [($"{prefix}alloc_bytes_per_step", BytesPerStep), ($"{prefix}gen0", Gen0), ($"{prefix}gen1", Gen1), ($"{prefix}gen2", Gen2),
@@ -90,7 +90,7 @@ internal static class Workloads
     }
 
     /// <summary>Runs steps [from, to); returns the wall time, the last step's loss (read after the clock stops) and the phase's allocations.</summary>
-    private static (double Seconds, double LastLoss, Memory Memory) Timed(Func<int, Tensor> step, int from, int to)
+    internal static (double Seconds, double LastLoss, Memory Memory) Timed(Func<int, Tensor> step, int from, int to)
     {
         Tensor? last = null;
         int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);

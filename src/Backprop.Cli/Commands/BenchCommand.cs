@@ -7,17 +7,18 @@ namespace Backprop.Cli.Commands;
 
 /// <summary>
 /// <c>backprop bench WORKLOAD</c>: the peer-benchmark workloads of ../shared/peers/WORKLOADS.md
-/// (gemm, mlp, cnn), printed as the same JSON-lines records with peer = "backprop".
+/// (gemm, mlp, cnn, transformer, lstm), printed as the same JSON-lines records with peer = "backprop".
 /// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
     {
-        var workload = new Argument<string>("workload") { Description = "gemm, mlp or cnn." };
+        var workload = new Argument<string>("workload") { Description = "gemm, mlp, cnn, transformer or lstm." };
         workload.Validators.Add(r =>
         {
             string? value = r.Tokens is [{ } token] ? token.Value : null;
-            if (value is not ("gemm" or "mlp" or "cnn")) r.AddError($"bench: the workload must be gemm, mlp or cnn, got '{value}'");
+            if (value is not ("gemm" or "mlp" or "cnn" or "transformer" or "lstm"))
+                r.AddError($"bench: the workload must be gemm, mlp, cnn, transformer or lstm, got '{value}'");
         });
         Option<int> threads = CliOptions.Count("--threads", 2, 256, "Compute threads (the peers use 2; gemm runs 1 and 2 unless this is given).");
         Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
@@ -37,7 +38,9 @@ internal static class BenchCommand
                 {
                     case "gemm": Workloads.Gemm(recorder, parse.GetResult(threads) is { Implicit: false } ? [t] : [1, 2]); break;
                     case "mlp": Workloads.Mlp(recorder, parse.GetValue(dataDir)!); break;
-                    default: Workloads.Cnn(recorder, parse.GetValue(dataDir)!); break;
+                    case "cnn": Workloads.Cnn(recorder, parse.GetValue(dataDir)!); break;
+                    case "transformer": TextWorkloads.Transformer(recorder); break;
+                    default: TextWorkloads.Lstm(recorder); break;
                 }
             }
             catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)

@@ -4,18 +4,13 @@ namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {
-    /// <summary>Same elements in a new shape (one size may be −1); a view when contiguous, a copy otherwise.</summary>
+    /// <summary>Same elements in a new shape (one size may be −1); a view when the strides allow one (always for a contiguous tensor), a copy otherwise.</summary>
     /// <exception cref="ArgumentException">The element counts differ.</exception>
     public Tensor Reshape(params int[] shape) => ReshapeNode.Forward(this, shape, "Reshape");
 
-    /// <summary>Same elements in a new shape, always without copying.</summary>
-    /// <exception cref="InvalidOperationException">The tensor is not contiguous (use Reshape).</exception>
-    public Tensor View(params int[] shape)
-    {
-        if (!IsContiguous)
-            throw new InvalidOperationException($"View: tensor of shape {Shape} is not contiguous, so it cannot be viewed as [{string.Join(", ", shape)}]; use Reshape (copies) or Contiguous() first");
-        return ReshapeNode.Forward(this, shape, "View");
-    }
+    /// <summary>Same elements in a new shape, always without copying (PyTorch's view rule: each group of dimensions merged or split must be contiguous in memory).</summary>
+    /// <exception cref="InvalidOperationException">The strides allow no such view (use Reshape).</exception>
+    public Tensor View(params int[] shape) => ReshapeNode.Forward(this, shape, "View", mustView: true);
 
     /// <summary>Broadcasts size-1 dimensions to the given sizes without copying (−1 keeps a size).</summary>
     public Tensor Expand(params int[] shape) => ExpandNode.Forward(this, shape);

@@ -3,18 +3,62 @@ using Backprop.Tensors;
 
 namespace Backprop.Ops.View;
 
-/// <summary>Reshape: a view when the input is contiguous, otherwise a copy.</summary>
+/// <summary>
+/// Reshape and View: a view whenever the input's strides allow one (as PyTorch: contiguous inputs, and
+/// also non-contiguous ones whose regrouped dimensions are each laid out contiguously, such as a
+/// column slice [B, T, 128] of a [B, T, 384] tensor viewed as [B, T, 4, 32]); otherwise Reshape copies
+/// and View refuses.
+/// </summary>
 internal sealed class ReshapeNode(Tensor x) : Node(x)
 {
     private readonly Shape _inputShape = x.Shape;
 
-    public static Tensor Forward(Tensor x, ReadOnlySpan<int> sizes, string op)
+    public static Tensor Forward(Tensor x, ReadOnlySpan<int> sizes, string op, bool mustView = false)
     {
         Shape shape = InferShape(x.Shape, sizes, op);
-        Tensor source = x.IsContiguous ? x : x.Detach().Contiguous();
-        Tensor y = source.Strided(shape, shape.ContiguousStrides(), source.Offset);
+        Tensor y;
+        if (ViewStrides(x.Shape, x.Strides, shape) is { } strides)
+            y = x.Strided(shape, strides, x.Offset);
+        else if (mustView)
+            throw new InvalidOperationException($"{op}: a tensor of shape {x.Shape} with strides [{string.Join(", ", x.Strides.ToArray())}] cannot be viewed as {shape} without copying; use Reshape (copies) or Contiguous() first");
+        else
+        {
+            Tensor source = x.Detach().Contiguous();
+            y = source.Strided(shape, shape.ContiguousStrides(), source.Offset);
+        }
         if (GradMode.Records(x)) y.SetGradFn(new ReshapeNode(x));
         return y;
+    }
+
+    /// <summary>
+    /// Strides that show the elements of a tensor (<paramref name="shape"/>, <paramref name="strides"/>)
+    /// in <paramref name="target"/> shape without moving them, or null when none exist. The input's
+    /// dimensions fall into chunks that are each contiguous in memory; every chunk must be split or
+    /// merged into whole target dimensions.
+    /// </summary>
+    internal static int[]? ViewStrides(Shape shape, ReadOnlySpan<int> strides, Shape target)
+    {
+        int rank = shape.Rank, targetRank = target.Rank;
+        var result = new int[targetRank];
+        if (rank == 0 || shape.Numel == 0)
+            return target.ContiguousStrides().ToArray();
+        int t = targetRank - 1;
+        long chunkStride = strides[rank - 1], chunkElements = 1, viewElements = 1;
+        for (int d = rank - 1; d >= 0; d--)
+        {
+            chunkElements *= shape[d];
+            bool chunkEnds = d == 0 || (shape[d - 1] != 1 && strides[d - 1] != chunkElements * chunkStride);
+            if (!chunkEnds) continue;
+            while (t >= 0 && (viewElements < chunkElements || target[t] == 1))
+            {
+                result[t] = (int)(viewElements * chunkStride);
+                viewElements *= target[t];
+                t--;
+            }
+            if (viewElements != chunkElements) return null;
+            if (d > 0) (chunkStride, chunkElements, viewElements) = (strides[d - 1], 1, 1);
+        }
+        return t == -1 ? result : null;
     }
 
     /// <summary>Resolves one −1 entry and checks the element count.</summary>

@@ -54,6 +54,29 @@ public class ViewTests
     }
 
     [Fact]
+    public void View_OfStrideCompatibleSlice_SharesStorage_AsPyTorch()
+    {
+        // A column block of [2, 3, 12] (strides 36, 12, 1) split into heads, as attention does with q, k, v.
+        Tensor qkv = Tensor.Arange(72, DType.Float64).Reshape(2, 3, 12);
+        Tensor k = qkv.Narrow(2, 4, 4);                         // [2, 3, 4], not contiguous
+        Tensor heads = k.View(2, 3, 2, 2);
+        Assert.Same(qkv.Storage, heads.Storage);
+        Assert.Equal([36, 12, 2, 1], heads.Strides.ToArray());
+        T.Close([4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31, 40, 41, 42, 43, 52, 53, 54, 55, 64, 65, 66, 67], heads);
+        // Merging the batch and time dimensions of the slice is also a view (their strides chain); merging time with features is not.
+        Assert.Equal([12, 1], k.View(6, 4).Strides.ToArray());
+        var e = Assert.Throws<InvalidOperationException>(() => k.View(2, 12));
+        Assert.Contains("[2, 3, 4]", e.Message);
+        Assert.Contains("[36, 12, 1]", e.Message);
+        Tensor copied = k.Reshape(2, 12);
+        Assert.NotSame(qkv.Storage, copied.Storage);
+        T.Close([4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31, 40, 41, 42, 43, 52, 53, 54, 55, 64, 65, 66, 67], copied);
+        // Size-1 dimensions take any place.
+        Assert.Equal(new Shape(1, 2, 1, 3, 4), k.View(1, 2, 1, 3, 4).Shape);
+        GradCheck.Verify(t => t[0].Narrow(2, 4, 4).View(2, 3, 2, 2) * 2.0, [T.Param(7, 2, 3, 12)]);
+    }
+
+    [Fact]
     public void Flatten_ShapesAndGradCheck()
     {
         Tensor x = Tensor.Zeros([2, 3, 4, 5]);

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Backprop.Autograd;
+using Backprop.Memory;
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Optim;
+using Backprop.Tensors;
+
+namespace Backprop.Cli.Bench;
+
+/// <summary>
+/// The `transformer` and `lstm` workloads of ../shared/peers/WORKLOADS.md: the same 16 batches of
+/// GPL-3 text (token = byte &amp; 127), the same models, optimizers, phases and metric names.
+/// </summary>
+internal static class TextWorkloads
+{
+    /// <summary>The workloads' text: Debian base-files' GPL-3, 35,149 ASCII bytes.</summary>
+    public const string TextPath = "/usr/share/common-licenses/GPL-3";
+
+    private const int Batch = 32, Context = 64, Vocab = 128, Warm = 5, FwdSteps = 30, TrainSteps = 40, PoolSize = 16;
+
+    /// <summary>Batch j, row b starts at ((j·32 + b)·9973) mod (L − 65); targets are the inputs shifted by one.</summary>
+    private static ((Tensor X, Tensor Y)[] Pool, int Length, double LoadSeconds) TextBatches()
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        byte[] bytes = File.ReadAllBytes(TextPath);
+        int length = bytes.Length;
+        if (length < Context + 2)
+            throw new InvalidDataException($"bench: {TextPath} holds {length} bytes; the text workloads need at least {Context + 2}");
+        var pool = new (Tensor, Tensor)[PoolSize];
+        for (int j = 0; j < PoolSize; j++)
+        {
+            var x = new long[Batch * Context];
+            var y = new long[Batch * Context];
+            for (int b = 0; b < Batch; b++)
+            {
+                int start = (int)((long)(j * Batch + b) * 9973 % (length - 65));
+                for (int t = 0; t < Context; t++)
+                {
+                    x[b * Context + t] = bytes[start + t] & 127;
+                    y[b * Context + t] = bytes[start + t + 1] & 127;
+                }
+            }
+            pool[j] = (Tensor.FromArray(x, [Batch, Context]), Tensor.FromArray(y, [Batch, Context]));
+        }
+        return (pool, length, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+    }
+
+    private static Tensor Loss(Module model, (Tensor X, Tensor Y) batch)
+        => Functional.CrossEntropy(model.Forward(batch.X).Reshape(Batch * Context, Vocab), batch.Y.Reshape(Batch * Context));
+
+    public static void Transformer(BenchRecorder r) => Run(r, "transformer", g => new WorkloadGpt(g),
+        m => new AdamW(m.Parameters(), new AdamOptions(LearningRate: 3e-4, WeightDecay: 0.01)));
+
+    public static void Lstm(BenchRecorder r) => Run(r, "lstm", g => new WorkloadLstm(g),
+        m => new Adam(m.Parameters(), new AdamOptions(LearningRate: 1e-3)));
+
+    /// <summary>The `fwd` phase (5 warm-up + 30 timed no-grad steps), then the `train` phase (5 + 40) on the same model.</summary>
+    private static void Run(BenchRecorder r, string workload, Func<Generator, Module> build, Func<Module, Optimizer> optimizer)
+    {
+        var (pool, length, loadSeconds) = TextBatches();
+        Module model = build(new Generator(0));
+        Optimizer opt = optimizer(model);
+        Tensor Fwd(int s)
+        {
+            using var noGrad = GradMode.Disable();
+            return Loss(model, pool[s % PoolSize]);
+        }
+        Tensor Train(int s)
+        {
+            opt.ZeroGrad();
+            Tensor loss = Loss(model, pool[s % PoolSize]);
+            loss.Backward();
+            opt.Step();
+            return loss;
+        }
+        Workloads.Timed(Fwd, 0, Warm);
+        var (tF, _, mF) = Workloads.Timed(Fwd, Warm, Warm + FwdSteps);
+        var (_, lossFirst, _) = Workloads.Timed(Train, 0, 1);
+        Workloads.Timed(Train, 1, Warm);
+        var (tTr, lossLast, mTr) = Workloads.Timed(Train, Warm, Warm + TrainSteps);
+        (string, object)[] d = [("batch", Batch), ("context", Context), ("warmup", Warm), ("params", model.ParameterCount()),
+                                ("text", TextPath), ("text_bytes", length), ("load_seconds", loadSeconds)];
+        r.Emit(workload, "train_tokens_per_s", TrainSteps * Batch * Context / tTr, "tokens/s", null,
+            [.. d, ("steps", TrainSteps), ("seconds", tTr), ("loss_first", lossFirst), ("loss_last", lossLast), .. mTr.Details("")]);
+        r.Emit(workload, "fwd_tokens_per_s", FwdSteps * Batch * Context / tF, "tokens/s", null,
+            [.. d, ("steps", FwdSteps), ("seconds", tF), .. mF.Details("")]);
+        r.Emit(workload, "step_over_fwd", (tTr / TrainSteps) / (tF / FwdSteps), "ratio", null, d);
+    }
+
+    /// <summary>Embedding(128, 128) → LSTM(128, 256, batch first, zero state) → Linear(256, 128).</summary>
+    private sealed class WorkloadLstm : Module
+    {
+        private readonly Embedding _embedding;
+        private readonly Lstm _lstm;
+        private readonly Linear _head;
+
+        public WorkloadLstm(Generator g)
+        {
+            _embedding = RegisterModule("emb", new Embedding(Vocab, 128, generator: g));
+            _lstm = RegisterModule("lstm", new Lstm(128, 256, batchFirst: true, generator: g));
+            _head = RegisterModule("head", new Linear(256, Vocab, generator: g));
+        }
+
+        public override Tensor Forward(Tensor input) => _head.Forward(_lstm.Forward(_embedding.Forward(input)));
+    }
+
+    /// <summary>The workload's GPT: token + learned position embeddings, 2 pre-LN blocks, final LayerNorm, a bias-free head.</summary>
+    private sealed class WorkloadGpt : Module
+    {
+        private readonly Embedding _tokens, _positions;
+        private readonly Block[] _blocks;
+        private readonly LayerNorm _norm;
+        private readonly Linear _head;
+        private readonly Tensor _positionIndex, _futureMask;
+
+        public WorkloadGpt(Generator g)
+        {
+            _tokens = RegisterModule("tok", new Embedding(Vocab, 128, generator: g));
+            _positions = RegisterModule("pos", new Embedding(Context, 128, generator: g));
+            _blocks = [RegisterModule("block0", new Block(g)), RegisterModule("block1", new Block(g))];
+            _norm = RegisterModule("ln_f", new LayerNorm(128));
+            _head = RegisterModule("head", new Linear(128, Vocab, bias: false, generator: g));
+            _positionIndex = Tensor.Arange(Context, DType.Int64);
+            _futureMask = Tensor.Ones([Context, Context]).Triu(1);   // 1 where key j > query i
+        }
+
+        public override Tensor Forward(Tensor idx)
+        {
+            Tensor x = _tokens.Forward(idx) + _positions.Forward(_positionIndex);
+            foreach (Block block in _blocks) x = block.Forward(x, _futureMask);
+            return _head.Forward(_norm.Forward(x));
+        }
+
+        private sealed class Block : Module
+        {
+            private const int Heads = 4, HeadDim = 32, Width = 128;
+            private readonly LayerNorm _ln1, _ln2;
+            private readonly Linear _qkv, _proj, _fc1, _fc2;
+
+            public Block(Generator g)
+            {
+                _ln1 = RegisterModule("ln1", new LayerNorm(Width));
+                _qkv = RegisterModule("qkv", new Linear(Width, 3 * Width, generator: g));
+                _proj = RegisterModule("proj", new Linear(Width, Width, generator: g));
+                _ln2 = RegisterModule("ln2", new LayerNorm(Width));
+                _fc1 = RegisterModule("fc1", new Linear(Width, 4 * Width, generator: g));
+                _fc2 = RegisterModule("fc2", new Linear(4 * Width, Width, generator: g));
+            }
+
+            public override Tensor Forward(Tensor input) => throw new NotSupportedException("Block.Forward needs the causal mask");
+
+            public Tensor Forward(Tensor x, Tensor futureMask)
+            {
+                int b = x.Shape[0], t = x.Shape[1];
+                Tensor[] qkv = _qkv.Forward(_ln1.Forward(x)).Split(Width, 2);
+                Tensor q = qkv[0].View(b, t, Heads, HeadDim).Transpose(1, 2);
+                Tensor k = qkv[1].View(b, t, Heads, HeadDim).Transpose(1, 2);
+                Tensor v = qkv[2].View(b, t, Heads, HeadDim).Transpose(1, 2);
+                Tensor att = (q.MatMul(k.Transpose(-2, -1)) * (1.0 / Math.Sqrt(HeadDim))).MaskedFill(futureMask, double.NegativeInfinity).Softmax(-1);
+                Tensor y = att.MatMul(v).Transpose(1, 2).Reshape(b, t, Width);
+                x = x + _proj.Forward(y);
+                return x + _fc2.Forward(_fc1.Forward(_ln2.Forward(x)).Gelu());
+            }
+        }
+    }
+}
