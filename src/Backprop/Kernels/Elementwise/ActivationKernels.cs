@@ -27,7 +27,10 @@ internal readonly struct LeakyReluBackwardOp<T>(T slope) : IVectorBinary<T> wher
     public Vector512<T> Invoke(Vector512<T> x, Vector512<T> dy) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), dy, dy * slope);
 }
 
-/// <summary>Exact GELU, y = ½·x·(1 + erf(x/√2)), evaluated as ½·x·erfc(−x/√2) in double.</summary>
+/// <summary>
+/// Exact GELU, y = x·Φ(x) = ½·x·(1 + erf(x/√2)): double as ½·x·erfc(−x/√2) with ErfMath; float in float
+/// (GaussianSingle) as x·Φ(−|x|) for x &lt; 0 and x − x·Φ(−|x|) for x ≥ 0, so both tails stay accurate.
+/// </summary>
 internal readonly struct GeluOp : IVectorUnary<float>, IVectorUnary<double>
 {
     private const double Rsqrt2 = 0.70710678118654752440;
@@ -35,18 +38,25 @@ internal readonly struct GeluOp : IVectorUnary<float>, IVectorUnary<double>
     public double Invoke(double x) => 0.5 * x * ErfMath.Erfc(-x * Rsqrt2);
     public Vector256<double> Invoke(Vector256<double> x) => Vector256.Create(0.5) * x * ErfMath.Erfc(x * Vector256.Create(-Rsqrt2));
     public Vector512<double> Invoke(Vector512<double> x) => Vector512.Create(0.5) * x * ErfMath.Erfc(x * Vector512.Create(-Rsqrt2));
-    public float Invoke(float x) => (float)Invoke((double)x);
+
+    public float Invoke(float x)
+    {
+        float tail = x * GaussianSingle.UpperTail(x, out _);
+        return x >= 0 ? (float.IsPositiveInfinity(x) ? x : x - tail) : tail;
+    }
 
     public Vector256<float> Invoke(Vector256<float> x)
     {
-        (Vector256<double> lo, Vector256<double> hi) = Vector256.Widen(x);
-        return Vector256.Narrow(Invoke(lo), Invoke(hi));
+        Vector256<float> tail = x * GaussianSingle.UpperTail(x, out _);
+        Vector256<float> y = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), x - tail, tail);
+        return Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(float.PositiveInfinity)), x, y);
     }
 
     public Vector512<float> Invoke(Vector512<float> x)
     {
-        (Vector512<double> lo, Vector512<double> hi) = Vector512.Widen(x);
-        return Vector512.Narrow(Invoke(lo), Invoke(hi));
+        Vector512<float> tail = x * GaussianSingle.UpperTail(x, out _);
+        Vector512<float> y = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), x - tail, tail);
+        return Vector512.ConditionalSelect(Vector512.Equals(x, Vector512.Create(float.PositiveInfinity)), x, y);
     }
 }
 
@@ -73,20 +83,26 @@ internal readonly struct GeluBackwardOp : IVectorBinary<float>, IVectorBinary<do
         return dy * Vector512.FusedMultiplyAdd(x, pdf, cdf);
     }
 
-    public float Invoke(float x, float dy) => (float)Invoke((double)x, (double)dy);
+    // float: Φ(x) = Φ(−|x|) or 1 − Φ(−|x|); φ(x) = e^(−x²/2)/√(2π), from the same call.
+    public float Invoke(float x, float dy)
+    {
+        float tail = GaussianSingle.UpperTail(x, out float gaussian);
+        float cdf = x >= 0 ? 1f - tail : tail;
+        return dy * MathF.FusedMultiplyAdd(x, gaussian * (float)InvSqrt2Pi, cdf);
+    }
 
     public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy)
     {
-        (Vector256<double> xl, Vector256<double> xh) = Vector256.Widen(x);
-        (Vector256<double> gl, Vector256<double> gh) = Vector256.Widen(dy);
-        return Vector256.Narrow(Invoke(xl, gl), Invoke(xh, gh));
+        Vector256<float> tail = GaussianSingle.UpperTail(x, out Vector256<float> gaussian);
+        Vector256<float> cdf = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One - tail, tail);
+        return dy * Vector256.FusedMultiplyAdd(x, gaussian * Vector256.Create((float)InvSqrt2Pi), cdf);
     }
 
     public Vector512<float> Invoke(Vector512<float> x, Vector512<float> dy)
     {
-        (Vector512<double> xl, Vector512<double> xh) = Vector512.Widen(x);
-        (Vector512<double> gl, Vector512<double> gh) = Vector512.Widen(dy);
-        return Vector512.Narrow(Invoke(xl, gl), Invoke(xh, gh));
+        Vector512<float> tail = GaussianSingle.UpperTail(x, out Vector512<float> gaussian);
+        Vector512<float> cdf = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One - tail, tail);
+        return dy * Vector512.FusedMultiplyAdd(x, gaussian * Vector512.Create((float)InvSqrt2Pi), cdf);
     }
 }
 
