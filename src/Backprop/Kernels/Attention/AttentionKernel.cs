@@ -143,7 +143,7 @@ internal static unsafe class AttentionKernel
                 int n = sh.ValidColumns(i);
                 if (mask != null) AddMask(row, n, mask + i * Mask.Row, Mask.Col);
                 if (boolMask != null) ApplyBoolMask(row, n, boolMask + i * BoolMask.Row, BoolMask.Col);
-                SafeSoftmax(row, n);
+                AttentionRows.Softmax(row, n);
                 new Span<T>(row + n, S - n).Clear();
                 if (dropout) DropoutRow(sh, s, i, row, pd + i * S, n, keep);
             }
@@ -207,12 +207,8 @@ internal static unsafe class AttentionKernel
             for (int i = 0; i < L; i++) // dS = P∘(dP − Σ_j dP∘P), dP = dP_d∘mask/(1−p)
             {
                 int n = sh.ValidColumns(i);
-                var dRow = new Span<T>(ds + i * S, n);
-                ReadOnlySpan<T> pRow = new(p + i * S, n);
                 if (dropout) DropoutGradRow(sh, s, i, ds + i * S, n, keep);
-                T dot = TensorPrimitives.Dot(dRow, pRow);
-                TensorPrimitives.Subtract(dRow, dot, dRow);
-                TensorPrimitives.Multiply(dRow, pRow, dRow);
+                AttentionRows.SoftmaxGrad(ds + i * S, p + i * S, n);
                 new Span<T>(ds + i * S + n, S - n).Clear();
             }
             if (DScores != null)
@@ -270,23 +266,6 @@ internal static unsafe class AttentionKernel
     {
         for (int j = 0; j < n; j++)
             if (mask[j * col] == 0) row[j] = T.NegativeInfinity;
-    }
-
-    /// <summary>Softmax of row[0..n) in place; all −∞ (or n = 0) gives zeros.</summary>
-    private static void SafeSoftmax<T>(T* row, int n) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (n == 0) return;
-        var r = new Span<T>(row, n);
-        T max = TensorPrimitives.Max<T>(r);
-        if (T.IsNegativeInfinity(max))
-        {
-            r.Clear();
-            return;
-        }
-        TensorPrimitives.Subtract(r, max, r);
-        TensorPrimitives.Exp<T>(r, r);
-        T sum = TensorPrimitives.Sum<T>(r);
-        TensorPrimitives.Multiply(r, T.One / sum, r);
     }
 
     private static void DropoutRow<T>(in AttentionShape sh, int s, int i, T* p, T* pd, int n, T keep) where T : unmanaged, IFloatingPointIeee754<T>
