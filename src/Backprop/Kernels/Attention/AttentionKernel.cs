@@ -237,7 +237,7 @@ internal static unsafe class AttentionKernel
     }
 
     /// <summary>dst[c·rows + r] = src[r·srcRow + c]: a rows×cols matrix (rows contiguous) into its cols×rows transpose.</summary>
-    private static void Transpose<T>(T* src, nint srcRow, int rows, int cols, T* dst) where T : unmanaged
+    internal static void Transpose<T>(T* src, nint srcRow, int rows, int cols, T* dst) where T : unmanaged
     {
         const int block = 8;
         for (int r0 = 0; r0 < rows; r0 += block)

@@ -74,6 +74,9 @@ public class MultiheadAttentionTests
         Tensor kpm = Tensor.FromArray(new long[] { 0, 0, 0, 1, 0, 0 }, new Shape(2, 3));
         GradCheck.Verify(t => mha.Forward(t[0], t[0], t[0], keyPaddingMask: kpm, needWeights: false, isCausal: true).Output, [T.Param(4, 2, 3, 4)]);
         GradCheck.Verify(t => mha.Forward(t[0], t[1], t[1], attnMask: t[2], needWeights: false).Output, [T.Param(5, 2, 2, 4), T.Param(6, 2, 3, 4), T.Param(7, 2, 3)]);
+        // The packed self-attention path with a float mask and a float key padding mask that both take gradients.
+        GradCheck.Verify(t => mha.Forward(t[0], t[0], t[0], keyPaddingMask: t[2], attnMask: t[1], needWeights: false).Output,
+                         [T.Param(11, 2, 3, 4), T.Param(12, 3, 3), T.Param(13, 2, 3)]);
         var seqFirst = new MultiheadAttention(4, 2, generator: new Generator(8), dtype: DType.Float64);
         GradCheck.Verify(t => seqFirst.Forward(t[0], t[0], t[0], needWeights: false).Output, [T.Param(9, 3, 2, 4)]);
         GradCheck.VerifySecondOrder(t => seqFirst.Forward(t[0], t[0], t[0], needWeights: false, isCausal: true).Output, [T.Param(10, 3, 1, 4)]);
