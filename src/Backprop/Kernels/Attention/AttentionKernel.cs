@@ -122,17 +122,24 @@ internal static unsafe class AttentionKernel
             nint area = (nint)L * S;
             bool dropout = sh.DropoutP > 0;
             T* ws = (T*)AttentionWorkspace.Get((E * (nint)S + 2 * area) * sizeof(T));
-            T* kt = ws;                                                        // Kᵀ [E, S]
+            T* kt = ws;                                                        // Kᵀ [E, S], row stride ldkt
+            nint ldkt = S;
             T* p = Probs != null ? Probs + s * area : ws + E * (nint)S;        // weights [L, S]
             T* pd = dropout ? ws + E * (nint)S + area : p;                    // weights after dropout
             T* q = Q.Slice(sh.Batch, s), k = K.Slice(sh.Batch, s), v = V.Slice(sh.Batch, s), o = O.Slice(sh.Batch, s);
 
-            Transpose(k, K.Row, S, E, kt);
+            if (K.Col != 1 && E > 1 && (K.Row == 1 || S == 1))
+            {
+                kt = k;                                                        // keys stored transposed already (a key/value cache)
+                ldkt = K.Col;
+            }
+            else
+                Transpose(k, K.Row, K.Col, S, E, kt);
             T scale = T.CreateTruncating(sh.Scale);
             for (int i0 = 0; i0 < L; i0 += RowBlock)
             {
                 int i1 = Math.Min(L, i0 + RowBlock);
-                AttentionGemm.Multiply(i1 - i0, sh.ValidColumns(i1 - 1), E, scale, q + i0 * Q.Row, Q.Row, 1, kt, S, p + i0 * S, S, accumulate: false);
+                AttentionGemm.Multiply(i1 - i0, sh.ValidColumns(i1 - 1), E, scale, q + i0 * Q.Row, Q.Row, 1, kt, ldkt, p + i0 * S, S, accumulate: false);
             }
             T* mask = Mask.Base == null ? null : Mask.Slice(sh.Batch, s);
             long* boolMask = BoolMask.Base == null ? null : BoolMask.Slice(sh.Batch, s);
@@ -198,7 +205,7 @@ internal static unsafe class AttentionKernel
             }
             if (DQ.Base == null && DK.Base == null && DScores == null) return;
 
-            Transpose(v, V.Row, S, Ev, vt);
+            Transpose(v, V.Row, V.Col, S, Ev, vt);
             for (int i0 = 0; i0 < L; i0 += RowBlock) // dP_d = dO·Vᵀ
             {
                 int i1 = Math.Min(L, i0 + RowBlock);
@@ -236,8 +243,8 @@ internal static unsafe class AttentionKernel
         }
     }
 
-    /// <summary>dst[c·rows + r] = src[r·srcRow + c]: a rows×cols matrix (rows contiguous) into its cols×rows transpose.</summary>
-    internal static void Transpose<T>(T* src, nint srcRow, int rows, int cols, T* dst) where T : unmanaged
+    /// <summary>dst[c·rows + r] = src[r·srcRow + c·srcCol]: a rows×cols matrix into its cols×rows transpose (row-major).</summary>
+    internal static void Transpose<T>(T* src, nint srcRow, nint srcCol, int rows, int cols, T* dst) where T : unmanaged
     {
         const int block = 8;
         for (int r0 = 0; r0 < rows; r0 += block)
@@ -246,7 +253,8 @@ internal static unsafe class AttentionKernel
             for (int c = 0; c < cols; c++)
             {
                 T* d = dst + (nint)c * rows;
-                for (int r = r0; r < r1; r++) d[r] = src[r * srcRow + c];
+                T* sc = src + c * srcCol;
+                for (int r = r0; r < r1; r++) d[r] = sc[r * srcRow];
             }
         }
     }

@@ -90,13 +90,14 @@ internal sealed class ScaledDotProductAttentionNode : Node
     /// <summary>
     /// Attention without a graph (inference): q [B, H, L, E] against k, v [B, H, S, ·] where the queries are
     /// the last L of S positions (causal offset S − L when <paramref name="causal"/>), written into
-    /// <paramref name="output"/> [B, H, L, Ev], which may be a view.
+    /// <paramref name="output"/> [B, H, L, Ev], which may be a view. k may be stored transposed (stride 1
+    /// along S, as a key/value cache keeps it); the kernel then reads it as Kᵀ without a copy.
     /// </summary>
     internal static void Infer(Tensor q, Tensor k, Tensor v, bool causal, int causalOffset, Tensor output)
     {
         Shape batch = BatchOf(q);
         AttentionShape shape = Describe(q, k, v, batch, causal, causalOffset, DefaultScale(q), 0, null);
-        Run(q, k, v, null, output, null, shape);
+        DTypeSwitch.Float(q.DType, new ForwardKernel(Matrix(q), k, Matrix(v), null, output, null, shape));
     }
 
     /// <summary>1/√E, PyTorch's default scale.</summary>

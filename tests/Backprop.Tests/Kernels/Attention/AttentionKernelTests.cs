@@ -178,6 +178,32 @@ public unsafe class AttentionKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 13, 16)]
+    [InlineData(3, 11, 5)]
+    [InlineData(4, 1, 8)]
+    public void ForwardWithKeysStoredTransposed_EqualsRowMajorKeys(int l, int s, int e)
+    {
+        var rng = new Random(s);
+        const int slices = 2, capacity = 20;
+        double[] q = Fill<double>(rng, slices * l * e), k = Fill<double>(rng, slices * s * e), v = Fill<double>(rng, slices * s * 3);
+        var kt = new double[slices * e * capacity];                   // [slices, E, capacity], as a key/value cache keeps them
+        for (int b = 0; b < slices; b++)
+            for (int j = 0; j < s; j++)
+                for (int c = 0; c < e; c++) kt[b * e * capacity + c * capacity + j] = k[b * s * e + j * e + c];
+        var shape = new AttentionShape { L = l, S = s, E = e, Ev = 3, Scale = 0.5, Causal = true, CausalOffset = s - l };
+        shape.Batch.Rank = 1;
+        shape.Batch.Dims[0] = slices;
+        var rowMajor = new AttentionOperands<double> { Q = Op(q, l, e), K = Op(k, s, e), V = Op(v, s, 3), O = Op(new double[slices * l * 3], l, 3) };
+        var transposed = rowMajor;
+        transposed.O = Op(new double[slices * l * 3], l, 3);
+        transposed.K = new AttentionOperand<double> { Array = kt, Row = s == 1 ? 0 : 1, Col = capacity };
+        transposed.K.Batch[0] = e * capacity;
+        AttentionKernel.Forward(shape, rowMajor);
+        AttentionKernel.Forward(shape, transposed);
+        Assert.Equal(rowMajor.O.Array, transposed.O.Array);
+    }
+
     /// <summary>A [3, rows, ·] operand with row stride <paramref name="row"/>.</summary>
     private static AttentionOperand<double> Op(double[] data, int rows, int row)
     {
