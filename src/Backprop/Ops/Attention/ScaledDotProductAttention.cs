@@ -51,17 +51,17 @@ internal sealed class ScaledDotProductAttentionNode : Node
             throw new ArgumentException($"{Op}: dropoutP must be in [0, 1], got {dropoutP} (query {query.Shape})");
         if (scale is double sc && double.IsNaN(sc))
             throw new ArgumentException($"{Op}: scale is NaN (query {query.Shape})");
-        return Attend(query, key, value, attnMask, isCausal, scale ?? DefaultScale(query), dropoutP, generator);
+        return Attend(query, key, value, attnMask, isCausal, scale, dropoutP, generator);
     }
 
     /// <summary>
     /// The op for modules: as <see cref="Forward"/>, but a mask and the causal (top-left) mask may be
     /// combined, and the scale is given.
     /// </summary>
-    internal static Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double scale, double dropoutP, Generator? generator)
+    internal static Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double? scale, double dropoutP, Generator? generator)
     {
         Shape batch = Validate(query, key, value, mask);
-        return Compute(query, key, value, mask, batch, causal, 0, scale, dropoutP, generator, null);
+        return Compute(query, key, value, mask, batch, causal, 0, scale ?? DefaultScale(query), dropoutP, generator, null);
     }
 
     /// <summary>
