@@ -83,6 +83,22 @@ public class MultiheadAttentionTests
     }
 
     [Fact]
+    public void FullyMaskedQuery_FusedPathGivesTheBias_WeightsPathGivesNaN_AsPyTorch()
+    {
+        // PyTorch >= 2.5: need_weights=False goes through SDPA, whose safe softmax gives weights 0 (output = out_proj.bias);
+        // need_weights=True uses a plain softmax, which gives NaN for a row with every key masked.
+        var mha = new MultiheadAttention(4, 2, batchFirst: true, generator: new Generator(14), dtype: DType.Float64);
+        using (GradMode.Disable()) mha.OutProj.Bias!.Data.CopyFrom(T.F64([0.1, 0.2, 0.3, 0.4], 4));
+        Tensor x = T.Param(15, 1, 3, 4);
+        Tensor kpm = Tensor.FromArray(new long[] { 1, 1, 1 }, new Shape(1, 3));
+        Tensor fused = mha.Forward(x, x, x, keyPaddingMask: kpm, needWeights: false).Output;
+        T.Close([0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4], fused, 1e-15);
+        var (slow, weights) = mha.Forward(x, x, x, keyPaddingMask: kpm);
+        Assert.All(slow.ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
+        Assert.All(weights!.ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
+    }
+
+    [Fact]
     public void Parameters_HavePyTorchNamesShapesAndInitialisation()
     {
         var mha = new MultiheadAttention(64, 4, generator: new Generator(11));
