@@ -369,9 +369,9 @@ internal sealed class ScaledDotProductAttentionNode : Node
     }
 
     /// <summary>
-    /// A tensor for the gradient of x at the full batch shape: when x covers the whole batch without
-    /// broadcasting and is a permutation of a dense layout, in x's own dimension order (so it flows back
-    /// through x's view ops without copies); otherwise contiguous.
+    /// A dense tensor for the gradient of x at the full batch shape: when x covers the whole batch, its
+    /// dims are laid out in x's own memory order (by decreasing stride), so the gradient flows back
+    /// through x's view ops (a head transpose, a reshape) without copies; otherwise contiguous.
     /// </summary>
     private static Tensor GradientLike(Tensor x, Shape batch)
     {
@@ -385,13 +385,6 @@ internal sealed class ScaledDotProductAttentionNode : Node
         for (int i = 1; i < rank; i++)
             for (int j = i; j > 0 && strides[order[j]] > strides[order[j - 1]]; j--)
                 (order[j], order[j - 1]) = (order[j - 1], order[j]);
-        int expected = 1;
-        for (int i = rank - 1; i >= 0; i--)
-        {
-            int size = full[order[i]];
-            if (size != 1 && strides[order[i]] != expected) return Tensor.Uninitialized(full, x.DType);
-            expected *= size;
-        }
         return Strided(full, order, x.DType);
     }
 
