@@ -122,17 +122,24 @@ internal static unsafe class AttentionKernel
             nint area = (nint)L * S;
             bool dropout = sh.DropoutP > 0;
             T* ws = (T*)AttentionWorkspace.Get((E * (nint)S + 2 * area) * sizeof(T));
-            T* kt = ws;                                                        // Kᵀ [E, S]
+            T* kt = ws;                                                        // Kᵀ [E, S], row stride ldkt
+            nint ldkt = S;
             T* p = Probs != null ? Probs + s * area : ws + E * (nint)S;        // weights [L, S]
             T* pd = dropout ? ws + E * (nint)S + area : p;                    // weights after dropout
             T* q = Q.Slice(sh.Batch, s), k = K.Slice(sh.Batch, s), v = V.Slice(sh.Batch, s), o = O.Slice(sh.Batch, s);
 
-            Transpose(k, K.Row, S, E, kt);
+            if (K.Col != 1 && E > 1 && (K.Row == 1 || S == 1))
+            {
+                kt = k;                                                        // keys stored transposed already (a key/value cache)
+                ldkt = K.Col;
+            }
+            else
+                Transpose(k, K.Row, K.Col, S, E, kt);
             T scale = T.CreateTruncating(sh.Scale);
             for (int i0 = 0; i0 < L; i0 += RowBlock)
             {
                 int i1 = Math.Min(L, i0 + RowBlock);
-                AttentionGemm.Multiply(i1 - i0, sh.ValidColumns(i1 - 1), E, scale, q + i0 * Q.Row, Q.Row, 1, kt, S, p + i0 * S, S, accumulate: false);
+                AttentionGemm.Multiply(i1 - i0, sh.ValidColumns(i1 - 1), E, scale, q + i0 * Q.Row, Q.Row, 1, kt, ldkt, p + i0 * S, S, accumulate: false);
             }
             T* mask = Mask.Base == null ? null : Mask.Slice(sh.Batch, s);
             long* boolMask = BoolMask.Base == null ? null : BoolMask.Slice(sh.Batch, s);
@@ -143,7 +150,7 @@ internal static unsafe class AttentionKernel
                 int n = sh.ValidColumns(i);
                 if (mask != null) AddMask(row, n, mask + i * Mask.Row, Mask.Col);
                 if (boolMask != null) ApplyBoolMask(row, n, boolMask + i * BoolMask.Row, BoolMask.Col);
-                SafeSoftmax(row, n);
+                AttentionRows.Softmax(row, n);
                 new Span<T>(row + n, S - n).Clear();
                 if (dropout) DropoutRow(sh, s, i, row, pd + i * S, n, keep);
             }
@@ -198,7 +205,7 @@ internal static unsafe class AttentionKernel
             }
             if (DQ.Base == null && DK.Base == null && DScores == null) return;
 
-            Transpose(v, V.Row, S, Ev, vt);
+            Transpose(v, V.Row, V.Col, S, Ev, vt);
             for (int i0 = 0; i0 < L; i0 += RowBlock) // dP_d = dO·Vᵀ
             {
                 int i1 = Math.Min(L, i0 + RowBlock);
@@ -207,12 +214,8 @@ internal static unsafe class AttentionKernel
             for (int i = 0; i < L; i++) // dS = P∘(dP − Σ_j dP∘P), dP = dP_d∘mask/(1−p)
             {
                 int n = sh.ValidColumns(i);
-                var dRow = new Span<T>(ds + i * S, n);
-                ReadOnlySpan<T> pRow = new(p + i * S, n);
                 if (dropout) DropoutGradRow(sh, s, i, ds + i * S, n, keep);
-                T dot = TensorPrimitives.Dot(dRow, pRow);
-                TensorPrimitives.Subtract(dRow, dot, dRow);
-                TensorPrimitives.Multiply(dRow, pRow, dRow);
+                AttentionRows.SoftmaxGrad(ds + i * S, p + i * S, n);
                 new Span<T>(ds + i * S + n, S - n).Clear();
             }
             if (DScores != null)
@@ -240,8 +243,8 @@ internal static unsafe class AttentionKernel
         }
     }
 
-    /// <summary>dst[c·rows + r] = src[r·srcRow + c]: a rows×cols matrix (rows contiguous) into its cols×rows transpose.</summary>
-    private static void Transpose<T>(T* src, nint srcRow, int rows, int cols, T* dst) where T : unmanaged
+    /// <summary>dst[c·rows + r] = src[r·srcRow + c·srcCol]: a rows×cols matrix into its cols×rows transpose (row-major).</summary>
+    internal static void Transpose<T>(T* src, nint srcRow, nint srcCol, int rows, int cols, T* dst) where T : unmanaged
     {
         const int block = 8;
         for (int r0 = 0; r0 < rows; r0 += block)
@@ -250,7 +253,8 @@ internal static unsafe class AttentionKernel
             for (int c = 0; c < cols; c++)
             {
                 T* d = dst + (nint)c * rows;
-                for (int r = r0; r < r1; r++) d[r] = src[r * srcRow + c];
+                T* sc = src + c * srcCol;
+                for (int r = r0; r < r1; r++) d[r] = sc[r * srcRow];
             }
         }
     }
@@ -270,23 +274,6 @@ internal static unsafe class AttentionKernel
     {
         for (int j = 0; j < n; j++)
             if (mask[j * col] == 0) row[j] = T.NegativeInfinity;
-    }
-
-    /// <summary>Softmax of row[0..n) in place; all −∞ (or n = 0) gives zeros.</summary>
-    private static void SafeSoftmax<T>(T* row, int n) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (n == 0) return;
-        var r = new Span<T>(row, n);
-        T max = TensorPrimitives.Max<T>(r);
-        if (T.IsNegativeInfinity(max))
-        {
-            r.Clear();
-            return;
-        }
-        TensorPrimitives.Subtract(r, max, r);
-        TensorPrimitives.Exp<T>(r, r);
-        T sum = TensorPrimitives.Sum<T>(r);
-        TensorPrimitives.Multiply(r, T.One / sum, r);
     }
 
     private static void DropoutRow<T>(in AttentionShape sh, int s, int i, T* p, T* pd, int n, T keep) where T : unmanaged, IFloatingPointIeee754<T>

@@ -27,6 +27,20 @@ internal unsafe interface ISimdWidth<T, TV> where T : unmanaged where TV : struc
     static abstract TV MulAdd(TV a, TV b, TV c);
 
     static abstract TV Mul(TV a, TV b);
+
+    static abstract TV Add(TV a, TV b);
+
+    static abstract TV Sub(TV a, TV b);
+
+    static abstract TV Max(TV a, TV b);
+
+    static abstract TV Exp(TV x);
+
+    /// <summary>The sum of the lanes.</summary>
+    static abstract T Sum(TV x);
+
+    /// <summary>The largest lane (NaN if any lane is NaN).</summary>
+    static abstract T MaxLane(TV x);
 }
 
 /// <summary>Which widths this machine runs fast (FMA included for the 128/256-bit ones).</summary>
@@ -47,6 +61,21 @@ internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector512<T> v) => Vector512.Store(v, p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Mul(Vector512<T> a, Vector512<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sub(Vector512<T> a, Vector512<T> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> x) => Vector512.Sum(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Exp(Vector512<T> x)
+        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector512.Exp(x.As<T, double>()).As<double, T>();
+
+    public static T MaxLane(Vector512<T> x)
+    {
+        T max = x.GetElement(0);
+        for (int i = 1; i < Vector512<T>.Count; i++) max = T.Max(max, x.GetElement(i)); // T.Max propagates NaN
+        return max;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> MulAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
@@ -65,6 +94,21 @@ internal unsafe struct Width256<T> : ISimdWidth<T, Vector256<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector256<T> v) => Vector256.Store(v, p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Mul(Vector256<T> a, Vector256<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sub(Vector256<T> a, Vector256<T> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> x) => Vector256.Sum(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Exp(Vector256<T> x)
+        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector256.Exp(x.As<T, double>()).As<double, T>();
+
+    public static T MaxLane(Vector256<T> x)
+    {
+        T max = x.GetElement(0);
+        for (int i = 1; i < Vector256<T>.Count; i++) max = T.Max(max, x.GetElement(i)); // T.Max propagates NaN
+        return max;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> MulAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
@@ -83,6 +127,21 @@ internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector128<T> v) => Vector128.Store(v, p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Splat(T x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Mul(Vector128<T> a, Vector128<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sub(Vector128<T> a, Vector128<T> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> a, Vector128<T> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> x) => Vector128.Sum(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Exp(Vector128<T> x)
+        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector128.Exp(x.As<T, double>()).As<double, T>();
+
+    public static T MaxLane(Vector128<T> x)
+    {
+        T max = x.GetElement(0);
+        for (int i = 1; i < Vector128<T>.Count; i++) max = T.Max(max, x.GetElement(i)); // T.Max propagates NaN
+        return max;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> MulAdd(Vector128<T> a, Vector128<T> b, Vector128<T> c)
@@ -103,4 +162,10 @@ internal unsafe struct WidthScalar<T> : ISimdWidth<T, T> where T : unmanaged, IF
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Splat(T x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Mul(T a, T b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MulAdd(T a, T b, T c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sub(T a, T b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T a, T b) => T.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MaxLane(T x) => x;
 }

@@ -10,8 +10,9 @@ namespace Backprop.NN.Layers;
 /// <see cref="TransformerBlock.Forward(Tensor, KeyValueCache?)"/> with only the new positions, and their
 /// keys and values are appended while the queries attend causally over every cached position, so each
 /// new token costs one step instead of a re-run of the context. A model with several layers keeps one
-/// cache per layer (<see cref="ForLayers"/>). The buffers, [batch, heads, capacity, headDim] each, are
-/// allocated by the first append and reused after <see cref="Reset"/>; an append allocates nothing.
+/// cache per layer (<see cref="ForLayers"/>). The buffers are allocated by the first append and reused
+/// after <see cref="Reset"/>; an append allocates nothing. Keys are stored transposed, [batch, heads,
+/// headDim, capacity], so a new query multiplies them as they lie; values as [batch, heads, capacity, headDim].
 /// Inference only: a forward with a cache refuses to run while gradients are recorded.
 /// </summary>
 public sealed class KeyValueCache
@@ -58,42 +59,56 @@ public sealed class KeyValueCache
                 $"KeyValueCache: {n} new positions after the {Length} cached exceed its capacity of {Capacity}; Reset() it (or crop the context) first");
         if (_keys is null || _values is null || Length == 0 && !Fits(keys, values))
         {
-            _keys = Ownership.Escape(Tensor.Zeros(new Shape(b, h, Capacity, keys.Shape[3]), keys.DType));
+            _keys = Ownership.Escape(Tensor.Zeros(new Shape(b, h, keys.Shape[3], Capacity), keys.DType));
             _values = Ownership.Escape(Tensor.Zeros(new Shape(b, h, Capacity, values.Shape[3]), values.DType));
         }
         else if (!Fits(keys, values))
             throw new InvalidOperationException(
-                $"KeyValueCache: new keys {keys.Shape} and values {values.Shape} do not fit the cached [{_keys.Shape[0]}, {_keys.Shape[1]}, {Length}, {_keys.Shape[3]}] " +
+                $"KeyValueCache: new keys {keys.Shape} and values {values.Shape} do not fit the cached [{_keys.Shape[0]}, {_keys.Shape[1]}, {Length}, {_keys.Shape[2]}] " +
                 $"and [{_values.Shape[0]}, {_values.Shape[1]}, {Length}, {_values.Shape[3]}] {_keys.DType.Name()}; Reset() the cache for a new sequence");
-        DTypeSwitch.Float(keys.DType, new AppendRows(keys, _keys, Length));
-        DTypeSwitch.Float(values.DType, new AppendRows(values, _values, Length));
+        DTypeSwitch.Float(keys.DType, new AppendRows(keys, _keys, Length, transposed: true));
+        DTypeSwitch.Float(values.DType, new AppendRows(values, _values, Length, transposed: false));
         Length += n;
         _keys.BumpVersion();
         _values.BumpVersion();
-        return (_keys.Narrow(2, 0, Length), _values.Narrow(2, 0, Length));
+        int d = _keys.Shape[2];
+        Tensor cachedKeys = _keys.Strided(new Shape(b, h, Length, d), [h * d * Capacity, d * Capacity, 1, Capacity], 0); // [B, H, Length, D] view of [B, H, D, cap]
+        return (cachedKeys, _values.Narrow(2, 0, Length));
     }
 
     private bool Fits(Tensor keys, Tensor values)
         => _keys is not null && _values is not null && keys.DType == _keys.DType && values.DType == _values.DType
-           && keys.Shape[0] == _keys.Shape[0] && keys.Shape[1] == _keys.Shape[1] && keys.Shape[3] == _keys.Shape[3]
+           && keys.Shape[0] == _keys.Shape[0] && keys.Shape[1] == _keys.Shape[1] && keys.Shape[3] == _keys.Shape[2]
            && values.Shape[0] == _values.Shape[0] && values.Shape[1] == _values.Shape[1] && values.Shape[3] == _values.Shape[3];
 
-    /// <summary>cache[b, h, at + t, :] = source[b, h, t, :] row by row (the source's rows are contiguous).</summary>
-    private readonly struct AppendRows(Tensor source, Tensor cache, int at) : IFloatAction
+    /// <summary>
+    /// cache[b, h, at + t, :] = source[b, h, t, :] row by row, or with <paramref name="transposed"/>
+    /// cache[b, h, :, at + t] = source[b, h, t, :].
+    /// </summary>
+    private readonly struct AppendRows(Tensor source, Tensor cache, int at, bool transposed) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
             T[] src = source.Data<T>(), dst = cache.Data<T>();
-            int b = source.Shape[0], h = source.Shape[1], n = source.Shape[2], d = source.Shape[3], capacity = cache.Shape[2];
+            int b = source.Shape[0], h = source.Shape[1], n = source.Shape[2], d = source.Shape[3];
+            int capacity = transposed ? cache.Shape[3] : cache.Shape[2];
             ReadOnlySpan<int> st = source.Strides;
             for (int i = 0; i < b; i++)
                 for (int j = 0; j < h; j++)
                     for (int t = 0; t < n; t++)
                     {
                         int from = source.Offset + i * st[0] + j * st[1] + t * st[2];
-                        int to = ((i * h + j) * capacity + at + t) * d;
-                        if (d <= 1 || st[3] == 1) src.AsSpan(from, d).CopyTo(dst.AsSpan(to, d));
-                        else for (int c = 0; c < d; c++) dst[to + c] = src[from + c * st[3]];
+                        if (transposed)
+                        {
+                            int to = (i * h + j) * d * capacity + at + t;
+                            for (int c = 0; c < d; c++) dst[to + c * capacity] = src[from + c * st[3]];
+                        }
+                        else
+                        {
+                            int to = ((i * h + j) * capacity + at + t) * d;
+                            if (d <= 1 || st[3] == 1) src.AsSpan(from, d).CopyTo(dst.AsSpan(to, d));
+                            else for (int c = 0; c < d; c++) dst[to + c] = src[from + c * st[3]];
+                        }
                     }
         }
     }

@@ -19,7 +19,9 @@ namespace Backprop.NN.Layers;
 /// kdim/vdim different from E, add_bias_kv, add_zero_attn. One deliberate difference: PyTorch treats
 /// <c>isCausal</c> as a hint that <c>attnMask</c> is the causal mask and raises without one; here
 /// isCausal applies the causal mask itself (on top of attnMask when one is given), which gives PyTorch's
-/// result whenever PyTorch accepts the call.
+/// result whenever PyTorch accepts the call. A query whose every key is masked gets weights 0 on the fused
+/// path (needWeights false, output = out_proj.bias) and NaN on the needWeights path, as in PyTorch ≥ 2.5,
+/// whose fused path is SDPA with its safe softmax and whose weights path a plain softmax.
 /// </remarks>
 public sealed class MultiheadAttention : Module
 {

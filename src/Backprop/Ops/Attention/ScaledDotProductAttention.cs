@@ -51,17 +51,17 @@ internal sealed class ScaledDotProductAttentionNode : Node
             throw new ArgumentException($"{Op}: dropoutP must be in [0, 1], got {dropoutP} (query {query.Shape})");
         if (scale is double sc && double.IsNaN(sc))
             throw new ArgumentException($"{Op}: scale is NaN (query {query.Shape})");
-        return Attend(query, key, value, attnMask, isCausal, scale ?? DefaultScale(query), dropoutP, generator);
+        return Attend(query, key, value, attnMask, isCausal, scale, dropoutP, generator);
     }
 
     /// <summary>
     /// The op for modules: as <see cref="Forward"/>, but a mask and the causal (top-left) mask may be
     /// combined, and the scale is given.
     /// </summary>
-    internal static Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double scale, double dropoutP, Generator? generator)
+    internal static Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double? scale, double dropoutP, Generator? generator)
     {
         Shape batch = Validate(query, key, value, mask);
-        return Compute(query, key, value, mask, batch, causal, 0, scale, dropoutP, generator, null);
+        return Compute(query, key, value, mask, batch, causal, 0, scale ?? DefaultScale(query), dropoutP, generator, null);
     }
 
     /// <summary>
@@ -90,13 +90,14 @@ internal sealed class ScaledDotProductAttentionNode : Node
     /// <summary>
     /// Attention without a graph (inference): q [B, H, L, E] against k, v [B, H, S, ·] where the queries are
     /// the last L of S positions (causal offset S − L when <paramref name="causal"/>), written into
-    /// <paramref name="output"/> [B, H, L, Ev], which may be a view.
+    /// <paramref name="output"/> [B, H, L, Ev], which may be a view. k may be stored transposed (stride 1
+    /// along S, as a key/value cache keeps it); the kernel then reads it as Kᵀ without a copy.
     /// </summary>
     internal static void Infer(Tensor q, Tensor k, Tensor v, bool causal, int causalOffset, Tensor output)
     {
         Shape batch = BatchOf(q);
         AttentionShape shape = Describe(q, k, v, batch, causal, causalOffset, DefaultScale(q), 0, null);
-        Run(q, k, v, null, output, null, shape);
+        DTypeSwitch.Float(q.DType, new ForwardKernel(Matrix(q), k, Matrix(v), null, output, null, shape));
     }
 
     /// <summary>1/√E, PyTorch's default scale.</summary>
@@ -368,9 +369,9 @@ internal sealed class ScaledDotProductAttentionNode : Node
     }
 
     /// <summary>
-    /// A tensor for the gradient of x at the full batch shape: when x covers the whole batch without
-    /// broadcasting and is a permutation of a dense layout, in x's own dimension order (so it flows back
-    /// through x's view ops without copies); otherwise contiguous.
+    /// A dense tensor for the gradient of x at the full batch shape: when x covers the whole batch, its
+    /// dims are laid out in x's own memory order (by decreasing stride), so the gradient flows back
+    /// through x's view ops (a head transpose, a reshape) without copies; otherwise contiguous.
     /// </summary>
     private static Tensor GradientLike(Tensor x, Shape batch)
     {
@@ -384,13 +385,6 @@ internal sealed class ScaledDotProductAttentionNode : Node
         for (int i = 1; i < rank; i++)
             for (int j = i; j > 0 && strides[order[j]] > strides[order[j - 1]]; j--)
                 (order[j], order[j - 1]) = (order[j - 1], order[j]);
-        int expected = 1;
-        for (int i = rank - 1; i >= 0; i--)
-        {
-            int size = full[order[i]];
-            if (size != 1 && strides[order[i]] != expected) return Tensor.Uninitialized(full, x.DType);
-            expected *= size;
-        }
         return Strided(full, order, x.DType);
     }
 

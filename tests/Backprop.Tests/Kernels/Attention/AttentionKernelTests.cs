@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using Backprop.Kernels.Attention;
 
 namespace Backprop.Tests.Kernels.Attention;
@@ -177,11 +178,89 @@ public unsafe class AttentionKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 13, 16)]
+    [InlineData(3, 11, 5)]
+    [InlineData(4, 1, 8)]
+    public void ForwardWithKeysStoredTransposed_EqualsRowMajorKeys(int l, int s, int e)
+    {
+        var rng = new Random(s);
+        const int slices = 2, capacity = 20;
+        double[] q = Fill<double>(rng, slices * l * e), k = Fill<double>(rng, slices * s * e), v = Fill<double>(rng, slices * s * 3);
+        var kt = new double[slices * e * capacity];                   // [slices, E, capacity], as a key/value cache keeps them
+        for (int b = 0; b < slices; b++)
+            for (int j = 0; j < s; j++)
+                for (int c = 0; c < e; c++) kt[b * e * capacity + c * capacity + j] = k[b * s * e + j * e + c];
+        var shape = new AttentionShape { L = l, S = s, E = e, Ev = 3, Scale = 0.5, Causal = true, CausalOffset = s - l };
+        shape.Batch.Rank = 1;
+        shape.Batch.Dims[0] = slices;
+        var rowMajor = new AttentionOperands<double> { Q = Op(q, l, e), K = Op(k, s, e), V = Op(v, s, 3), O = Op(new double[slices * l * 3], l, 3) };
+        var transposed = rowMajor;
+        transposed.O = Op(new double[slices * l * 3], l, 3);
+        transposed.K = new AttentionOperand<double> { Array = kt, Row = s == 1 ? 0 : 1, Col = capacity };
+        transposed.K.Batch[0] = e * capacity;
+        AttentionKernel.Forward(shape, rowMajor);
+        AttentionKernel.Forward(shape, transposed);
+        Assert.Equal(rowMajor.O.Array, transposed.O.Array);
+    }
+
     /// <summary>A [3, rows, ·] operand with row stride <paramref name="row"/>.</summary>
     private static AttentionOperand<double> Op(double[] data, int rows, int row)
     {
         var op = new AttentionOperand<double> { Array = data, Row = row, Col = 1 };
         op.Batch[0] = rows * row;
         return op;
+    }
+}
+
+/// <summary>The float exp of the softmax and the row kernels against plain loops.</summary>
+[Trait("Category", "Kernels")]
+public unsafe class AttentionRowTests
+{
+    [Fact]
+    public void FastExp_IsWithin2UlpOfExp_AndExactAtTheEdges()
+    {
+        var xs = new List<float>();
+        for (double x = -90; x <= 88; x += 0.0137) xs.Add((float)x);
+        xs.AddRange([0f, -0f, 1e-30f, -1e-30f, float.NegativeInfinity, -88.3f, -87.5f]);
+        foreach (float x in xs)
+        {
+            float got = System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated
+                ? Backprop.Kernels.Attention.FastExp.Exp(System.Runtime.Intrinsics.Vector256.Create(x)).GetElement(0)
+                : Backprop.Kernels.Attention.FastExp.Exp(System.Runtime.Intrinsics.Vector128.Create(x)).GetElement(0);
+            double exact = Math.Exp(x);
+            if (exact < 1.2e-38) Assert.True(got < 1.2e-38f && got >= 0, $"exp({x}) = {got}");
+            else Assert.True(Math.Abs(got - exact) <= 2.5e-7 * exact, $"exp({x}): expected {exact}, got {got}");
+        }
+        Assert.Equal(0f, Backprop.Kernels.Attention.FastExp.Exp(System.Runtime.Intrinsics.Vector128.Create(float.NegativeInfinity)).GetElement(0));
+        Assert.True(float.IsNaN(Backprop.Kernels.Attention.FastExp.Exp(System.Runtime.Intrinsics.Vector128.Create(float.NaN)).GetElement(0)));
+    }
+
+    [Fact]
+    public void SoftmaxAndItsGradient_MatchPlainLoops_AtEveryLength()
+    {
+        var rng = new Random(5);
+        for (int n = 0; n <= 3 * 16 + 1; n++)
+        {
+            float[] row = new float[n], p = new float[n], dp = new float[n];
+            for (int j = 0; j < n; j++) row[j] = rng.Next(6) == 0 ? float.NegativeInfinity : (float)(rng.NextDouble() * 8 - 4);
+            for (int j = 0; j < n; j++) dp[j] = (float)(rng.NextDouble() * 2 - 1);
+            double max = n == 0 ? double.NegativeInfinity : row.Max(), sum = 0;
+            var expected = new double[n];
+            for (int j = 0; j < n; j++) sum += expected[j] = double.IsNegativeInfinity(max) ? 0 : Math.Exp(row[j] - max);
+            float[] got = (float[])row.Clone();
+            fixed (float* g = got) AttentionRows.Softmax(g, n);
+            for (int j = 0; j < n; j++)
+                Assert.True(Math.Abs((sum == 0 ? 0 : expected[j] / sum) - got[j]) <= 1e-6, $"n={n} j={j}");
+            double dot = 0;
+            for (int j = 0; j < n; j++) dot += dp[j] * got[j];
+            float[] grad = (float[])dp.Clone();
+            fixed (float* gp = grad, pp = got) AttentionRows.SoftmaxGrad(gp, pp, n);
+            for (int j = 0; j < n; j++)
+                Assert.True(Math.Abs(got[j] * (dp[j] - dot) - grad[j]) <= 1e-6, $"grad n={n} j={j}");
+        }
+        var allMasked = new[] { float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity };
+        fixed (float* m = allMasked) AttentionRows.Softmax(m, 3);
+        Assert.Equal([0f, 0f, 0f], allMasked);
     }
 }

@@ -74,9 +74,28 @@ public class MultiheadAttentionTests
         Tensor kpm = Tensor.FromArray(new long[] { 0, 0, 0, 1, 0, 0 }, new Shape(2, 3));
         GradCheck.Verify(t => mha.Forward(t[0], t[0], t[0], keyPaddingMask: kpm, needWeights: false, isCausal: true).Output, [T.Param(4, 2, 3, 4)]);
         GradCheck.Verify(t => mha.Forward(t[0], t[1], t[1], attnMask: t[2], needWeights: false).Output, [T.Param(5, 2, 2, 4), T.Param(6, 2, 3, 4), T.Param(7, 2, 3)]);
+        // The packed self-attention path with a float mask and a float key padding mask that both take gradients.
+        GradCheck.Verify(t => mha.Forward(t[0], t[0], t[0], keyPaddingMask: t[2], attnMask: t[1], needWeights: false).Output,
+                         [T.Param(11, 2, 3, 4), T.Param(12, 3, 3), T.Param(13, 2, 3)]);
         var seqFirst = new MultiheadAttention(4, 2, generator: new Generator(8), dtype: DType.Float64);
         GradCheck.Verify(t => seqFirst.Forward(t[0], t[0], t[0], needWeights: false).Output, [T.Param(9, 3, 2, 4)]);
         GradCheck.VerifySecondOrder(t => seqFirst.Forward(t[0], t[0], t[0], needWeights: false, isCausal: true).Output, [T.Param(10, 3, 1, 4)]);
+    }
+
+    [Fact]
+    public void FullyMaskedQuery_FusedPathGivesTheBias_WeightsPathGivesNaN_AsPyTorch()
+    {
+        // PyTorch >= 2.5: need_weights=False goes through SDPA, whose safe softmax gives weights 0 (output = out_proj.bias);
+        // need_weights=True uses a plain softmax, which gives NaN for a row with every key masked.
+        var mha = new MultiheadAttention(4, 2, batchFirst: true, generator: new Generator(14), dtype: DType.Float64);
+        using (GradMode.Disable()) mha.OutProj.Bias!.Data.CopyFrom(T.F64([0.1, 0.2, 0.3, 0.4], 4));
+        Tensor x = T.Param(15, 1, 3, 4);
+        Tensor kpm = Tensor.FromArray(new long[] { 1, 1, 1 }, new Shape(1, 3));
+        Tensor fused = mha.Forward(x, x, x, keyPaddingMask: kpm, needWeights: false).Output;
+        T.Close([0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3, 0.4], fused, 1e-15);
+        var (slow, weights) = mha.Forward(x, x, x, keyPaddingMask: kpm);
+        Assert.All(slow.ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
+        Assert.All(weights!.ToDoubleArray(), v => Assert.True(double.IsNaN(v)));
     }
 
     [Fact]

@@ -185,9 +185,17 @@ public class ScaledDotProductAttentionTests
     [Fact]
     public void GradFn_IsNamedAfterTheOp_AndRank4OutputTransposesFree()
     {
-        Tensor q = T.Param(22, 2, 3, 4, 5), k = T.Param(23, 2, 3, 4, 5), v = T.Param(24, 2, 3, 4, 5);
-        Tensor y = Functional.ScaledDotProductAttention(q, k, v);
+        Tensor q0 = T.Param(22, 2, 3, 4, 5), k0 = T.Param(23, 2, 3, 4, 5), v0 = T.Param(24, 2, 3, 4, 5);
+        Tensor y = Functional.ScaledDotProductAttention(q0, k0, v0);
         Assert.Equal("ScaledDotProductAttentionBackward", y.GradFn!.Name);
         Assert.True(y.Transpose(1, 2).IsContiguous); // stored as [B, L, H, Ev]
+        // Heads split from a [B, T, 3E] projection: their gradients come back in [B, T, H, D] order, so the view ops pass them on without copying.
+        Tensor qkv = T.Param(25, 2, 4, 18);
+        Tensor[] parts = qkv.Split(6, 2);
+        Tensor q = parts[0].Reshape(2, 4, 2, 3).Transpose(1, 2);
+        Tensor gq = null!;
+        q.RegisterHook(g => { gq = g; return null; });
+        Functional.ScaledDotProductAttention(q, parts[1].Reshape(2, 4, 2, 3).Transpose(1, 2), parts[2].Reshape(2, 4, 2, 3).Transpose(1, 2), isCausal: true).Sum().Backward();
+        Assert.True(gq.Transpose(1, 2).IsContiguous);
     }
 }
