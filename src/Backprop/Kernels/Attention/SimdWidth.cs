@@ -1,0 +1,106 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace Backprop.Kernels.Attention;
+
+/// <summary>
+/// One SIMD width as a type, so a kernel body is written once and compiled (by the JIT, per struct)
+/// for 512-, 256- and 128-bit vectors and for plain scalars: <typeparamref name="TV"/> is the register type.
+/// </summary>
+internal unsafe interface ISimdWidth<T, TV> where T : unmanaged where TV : struct
+{
+    /// <summary>Elements per register.</summary>
+    static abstract int Count { get; }
+
+    static abstract TV Zero { get; }
+
+    static abstract TV Load(T* p);
+
+    static abstract void Store(T* p, TV v);
+
+    static abstract TV Splat(T x);
+
+    /// <summary>a·b + c (fused where the hardware has it).</summary>
+    static abstract TV MulAdd(TV a, TV b, TV c);
+
+    static abstract TV Mul(TV a, TV b);
+}
+
+/// <summary>Which widths this machine runs fast (FMA included for the 128/256-bit ones).</summary>
+internal static class SimdWidths
+{
+    public static bool Has512 => Vector512.IsHardwareAccelerated;
+
+    public static bool Has256 => Vector256.IsHardwareAccelerated && Fma.IsSupported;
+
+    public static bool Has128 => Vector128.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.IsSupported);
+}
+
+internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector512<T>.Count;
+    public static Vector512<T> Zero => Vector512<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(T* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector512<T> v) => Vector512.Store(v, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T x) => Vector512.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Mul(Vector512<T> a, Vector512<T> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> MulAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector512.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        return Vector512.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+    }
+}
+
+internal unsafe struct Width256<T> : ISimdWidth<T, Vector256<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector256<T>.Count;
+    public static Vector256<T> Zero => Vector256<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(T* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector256<T> v) => Vector256.Store(v, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T x) => Vector256.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Mul(Vector256<T> a, Vector256<T> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> MulAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector256.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        return Vector256.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+    }
+}
+
+internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector128<T>.Count;
+    public static Vector128<T> Zero => Vector128<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(T* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, Vector128<T> v) => Vector128.Store(v, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Splat(T x) => Vector128.Create(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Mul(Vector128<T> a, Vector128<T> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> MulAdd(Vector128<T> a, Vector128<T> b, Vector128<T> c)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector128.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        return Vector128.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+    }
+}
+
+/// <summary>The scalar "width": one element per register; also the reference the vector widths are tested against.</summary>
+internal unsafe struct WidthScalar<T> : ISimdWidth<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => 1;
+    public static T Zero => T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(T* p) => *p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* p, T v) => *p = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Splat(T x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Mul(T a, T b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MulAdd(T a, T b, T c) => a * b + c;
+}
