@@ -93,16 +93,18 @@ internal static class SampleCommand
         // Bytes are decoded as they come; a character split across bytes is printed once complete.
         Decoder decoder = new UTF8Encoding(false, throwOnInvalidBytes: false).GetDecoder();
         var chars = new char[4];
-        void Print(byte b, bool flush)
+        var one = new byte[1];
+        void Print(byte b)
         {
-            int n = decoder.GetChars([b], chars, flush);
+            one[0] = b;
+            int n = decoder.GetChars(one, chars, flush: false);
             stdout.Write(chars, 0, n);
         }
-        foreach (byte b in bytes) Print(b, false);
+        foreach (byte b in bytes) Print(b);
         var clock = Stopwatch.StartNew();
-        sampler.Generate(feed, tokens, temperature, topK, new Generator(seed), b => Print(b, false));
+        sampler.Generate(feed, tokens, temperature, topK, new Generator(seed), Print);
         double seconds = clock.Elapsed.TotalSeconds;
-        int tail = decoder.GetChars([], chars, flush: true);
+        int tail = decoder.GetChars(Array.Empty<byte>(), chars, flush: true);
         stdout.Write(chars, 0, tail);
         stdout.WriteLine();
         stdout.Flush();

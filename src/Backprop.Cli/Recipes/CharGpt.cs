@@ -1,3 +1,4 @@
+using Backprop.Autograd;
 using Backprop.Data;
 using Backprop.NN;
 using Backprop.NN.Layers;
@@ -12,6 +13,12 @@ namespace Backprop.Cli.Recipes;
 /// logits [batch, T, 256]. Parameter names: <c>tok_emb.weight</c>, <c>pos_emb.weight</c>,
 /// <c>blocks.{i}.*</c> (see <see cref="TransformerBlock"/>), <c>ln_f.*</c>, <c>head.weight</c>.
 /// </summary>
+/// <remarks>
+/// Initialisation is GPT-2's, not PyTorch's per-module defaults (deliberately: it trains markedly faster
+/// from the start, which matters for a run of a few minutes): every weight matrix and embedding
+/// ~ N(0, 0.02), the two projections that write into the residual stream (<c>attn.out_proj</c>, <c>fc2</c>)
+/// ~ N(0, 0.02/√(2·layers)), biases 0, LayerNorms 1 and 0.
+/// </remarks>
 internal sealed class CharGpt : Module
 {
     private readonly Tensor _positions;  // 0, 1, …, context − 1 (int64), sliced for every forward
@@ -32,6 +39,26 @@ internal sealed class CharGpt : Module
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Width));
         Head = RegisterModule("head", new Linear(config.Width, TextCorpus.VocabularySize, bias: false, generator: generator));
         _positions = Tensor.Arange(config.Context, DType.Int64);
+        InitializeLikeGpt2(generator);
+    }
+
+    private void InitializeLikeGpt2(Generator? generator)
+    {
+        double residual = 0.02 / Math.Sqrt(2.0 * Config.Layers);
+        using (GradMode.Disable())
+            foreach (var (name, p) in NamedParameters())
+            {
+                Tensor data = p.Data;
+                if (name.Contains(".ln", StringComparison.Ordinal) || name.StartsWith("ln_f", StringComparison.Ordinal))
+                    continue; // LayerNorms keep 1 and 0
+                if (name.EndsWith("bias", StringComparison.Ordinal))
+                {
+                    data.ZeroInPlace();
+                    continue;
+                }
+                double std = name.EndsWith("out_proj.weight", StringComparison.Ordinal) || name.EndsWith("fc2.weight", StringComparison.Ordinal) ? residual : 0.02;
+                data.CopyFrom(Init.Normal(data.Shape, 0, std, generator));
+            }
     }
 
     public TextModelConfig Config { get; }

@@ -16,7 +16,7 @@ internal sealed record TextOptions
     public int Context { get; init; } = 128;
 
     /// <summary>gpt: d_model; lstm: the hidden size.</summary>
-    public int Width { get; init; } = 192;
+    public int Width { get; init; } = 128;
 
     /// <summary>gpt: attention heads.</summary>
     public int Heads { get; init; } = 4;
@@ -37,7 +37,7 @@ internal sealed record TextOptions
     public int BatchSize { get; init; } = 32;
 
     /// <summary>Peak learning rate (after warm-up).</summary>
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 3e-3;
 
     /// <summary>Learning-rate factor per epoch, applied smoothly step by step.</summary>
     public double LearningRateDecay { get; init; } = 0.7;
@@ -57,7 +57,7 @@ internal sealed record TextOptions
     /// <summary>The model shape these options describe.</summary>
     public TextModelConfig Config => new(Model, Context, Width, Model == "gpt" ? Heads : 1, Layers, Dropout, Model == "lstm" ? Embedding : Width);
 
-    /// <summary>The defaults of <paramref name="model"/>: gpt context 128, width 192, 4 heads, 4 layers, batch 32; lstm BPTT length 128, hidden 512, 1 layer, embedding 64, batch 64.</summary>
+    /// <summary>The defaults of <paramref name="model"/>: gpt context 128, width 128, 4 heads, 4 layers, batch 32, lr 0.003; lstm BPTT length 128, hidden 512, 1 layer, embedding 64, batch 64, lr 0.002.</summary>
     public static TextOptions Defaults(string model) => model == "lstm"
         ? new TextOptions { Model = "lstm", Context = 128, Width = 512, Heads = 1, Layers = 1, BatchSize = 64, LearningRate = 2e-3 }
         : new TextOptions { Model = "gpt" };
