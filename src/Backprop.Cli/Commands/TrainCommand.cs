@@ -26,8 +26,8 @@ internal static class TrainCommand
         Option<string?> dataDir = CliOptions.Path("--data-dir", "mlp, cnn: directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<string?> text = CliOptions.Path("--text", $"gpt, lstm: a text file or a folder of text files (binary files and links to files already read are skipped; the last 10% of every file is validation).", "path", TextCorpus.DefaultPath);
         Option<int?> epochs = CliOptions.OptionalCount("--epochs", 1000, "Epochs to train (a resumed run continues up to this count); default 5 (mlp, cnn) or 10 (gpt, lstm).");
-        Option<int?> batchSize = CliOptions.OptionalCount("--batch-size", 60000, "Examples per step (default 128); gpt: windows per step (32); lstm: parallel streams (64).");
-        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd; gpt: 0.003, lstm: 0.002).");
+        Option<int?> batchSize = CliOptions.OptionalCount("--batch-size", 60000, "Examples per step (default 128); gpt: windows per step (32); lstm: parallel streams (32).");
+        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd; gpt: 0.003, lstm: 0.005).");
         Option<double?> lrDecay = CliOptions.OptionalPositiveDouble("--lr-decay", "Learning-rate factor per epoch (1 = constant; default 0.7); gpt, lstm: applied smoothly step by step after the warm-up.");
         Option<string?> optimizer = CliOptions.OptionalChoice("--optimizer", FashionMnistRecipe.OptimizerNames, "sgd (momentum 0.9), adam or adamw; default adam (mlp, cnn) or adamw (gpt, lstm; β₂ 0.99, weight decay 0.01).");
         Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation, shuffling, text windows and dropout.");
@@ -35,11 +35,11 @@ internal static class TrainCommand
         Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "mlp, cnn: use only the first N training images (quick runs).");
         Option<double?> maxMinutes = CliOptions.OptionalPositiveDouble("--max-minutes", "End training after this many minutes (fractions allowed): the epoch in progress stops after its current step, is evaluated, and its checkpoint (checkpoints/epoch-N-step-K.ckpt) and metrics are written; --resume from it continues exactly.");
         Option<int?> context = CliOptions.OptionalCount("--context", 1 << 16, "gpt: tokens per window, the attention span (128); lstm: the truncated-BPTT length (128).");
-        Option<int?> width = CliOptions.OptionalCount("--width", 1 << 14, "gpt: model width d_model (128); lstm: hidden size (512).");
+        Option<int?> width = CliOptions.OptionalCount("--width", 1 << 14, "gpt: model width d_model (128); lstm: hidden size (256).");
         Option<int?> heads = CliOptions.OptionalCount("--heads", 1024, "gpt: attention heads (4); the width must be divisible by it.");
         Option<int?> layers = CliOptions.OptionalCount("--layers", 256, "gpt: transformer blocks (4); lstm: stacked layers (1).");
         Option<double?> dropout = CliOptions.OptionalFraction("--dropout", "gpt, lstm: dropout probability while training, in [0, 1) (0).");
-        Option<int?> warmup = CliOptions.OptionalInt("--warmup", 0, 1_000_000, "gpt, lstm: steps of linear learning-rate warm-up (100).");
+        Option<int?> warmup = CliOptions.OptionalInt("--warmup", 0, 1_000_000, "gpt, lstm: steps of linear learning-rate warm-up (gpt 50, lstm 20).");
         Option<int?> stepsPerEpoch = CliOptions.OptionalCount("--steps-per-epoch", int.MaxValue, "gpt, lstm: steps between evaluations (default: one pass over the training text; lstm: at most one pass).");
         Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
         Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run (epoch-N.ckpt, or epoch-N-step-K.ckpt after --max-minutes).", "checkpoint");

@@ -43,7 +43,7 @@ internal sealed record TextOptions
     public double LearningRateDecay { get; init; } = 0.7;
 
     /// <summary>Steps of linear learning-rate warm-up.</summary>
-    public int Warmup { get; init; } = 100;
+    public int Warmup { get; init; } = 50;
 
     /// <summary>"adamw" (β₂ 0.99, weight decay 0.01), "adam" (β₂ 0.99) or "sgd" (momentum 0.9).</summary>
     public string Optimizer { get; init; } = "adamw";
@@ -57,9 +57,12 @@ internal sealed record TextOptions
     /// <summary>The model shape these options describe.</summary>
     public TextModelConfig Config => new(Model, Context, Width, Model == "gpt" ? Heads : 1, Layers, Dropout, Model == "lstm" ? Embedding : Width);
 
-    /// <summary>The defaults of <paramref name="model"/>: gpt context 128, width 128, 4 heads, 4 layers, batch 32, lr 0.003; lstm BPTT length 128, hidden 512, 1 layer, embedding 64, batch 64, lr 0.002.</summary>
+    /// <summary>
+    /// The defaults of <paramref name="model"/>: gpt context 128, width 128, 4 heads, 4 layers, batch 32, lr 0.003, warm-up 50;
+    /// lstm BPTT length 128, hidden 256, 1 layer, embedding 64, batch 32, lr 0.005, warm-up 20.
+    /// </summary>
     public static TextOptions Defaults(string model) => model == "lstm"
-        ? new TextOptions { Model = "lstm", Context = 128, Width = 512, Heads = 1, Layers = 1, BatchSize = 64, LearningRate = 2e-3 }
+        ? new TextOptions { Model = "lstm", Context = 128, Width = 256, Heads = 1, Layers = 1, BatchSize = 32, LearningRate = 5e-3, Warmup = 20 }
         : new TextOptions { Model = "gpt" };
 
     /// <summary>The run settings recorded in a checkpoint, besides the model shape (a resume must match them to be exact).</summary>

@@ -65,7 +65,7 @@ internal sealed class TextRecipe : ITrainingRecipe
         {
             throw new ArgumentException(
                 $"train: the text in {_corpus.Path} ({_corpus.Training.Length:N0} training and {_corpus.Validation.Length:N0} validation bytes) does not fit the batches: " +
-                $"{e.Message.Replace("TextWindows: ", "", StringComparison.Ordinal).Replace("TextStreams: ", "", StringComparison.Ordinal)}; use more text, or a smaller --batch-size, --context or --steps-per-epoch", e);
+                $"{Reason(e)}; use more text, or a smaller --batch-size, --context or --steps-per-epoch", e);
         }
 
         // Everything random in the run (initialisation, dropout) draws from the run's own generator, saved in every checkpoint.
@@ -86,6 +86,13 @@ internal sealed class TextRecipe : ITrainingRecipe
             Generator = rng,
         };
         if (resumeFrom is not null) Resume(resumeFrom);
+    }
+
+    /// <summary>A batch source's refusal without its type name and parameter suffix.</summary>
+    private static string Reason(ArgumentException e)
+    {
+        string message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+        return message.Replace("TextWindows: ", "", StringComparison.Ordinal).Replace("TextStreams: ", "", StringComparison.Ordinal);
     }
 
     /// <summary>The options of this run.</summary>

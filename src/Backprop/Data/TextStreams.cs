@@ -34,7 +34,8 @@ public sealed class TextStreams : IBatchSource
     /// <param name="length">Tokens per row per batch (the truncated-BPTT length).</param>
     /// <param name="seed">Seeds the per-epoch rotation; null reads every epoch from byte 0 without rotation.</param>
     /// <param name="batchCount">Batches per epoch, at most (and by default) one pass: ⌊(segment − 1) / length⌋ with segment = ⌊bytes / streams⌋.</param>
-    /// <exception cref="ArgumentException">The text is too short for one batch, a count is not positive, or the batch count is more than a pass.</exception>
+    /// <exception cref="ArgumentException">The text is too short for one batch, or the batch count is not positive or more than a pass.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The streams or the length are not positive.</exception>
     public TextStreams(ReadOnlyMemory<byte> text, int streams, int length, ulong? seed = null, int? batchCount = null)
     {
         if (streams < 1) throw new ArgumentOutOfRangeException(nameof(streams), streams, "TextStreams: there must be at least 1 stream");
@@ -45,7 +46,7 @@ public sealed class TextStreams : IBatchSource
         if (pass < 1)
             throw new ArgumentException($"TextStreams: {text.Length} bytes of text are too few for {streams} streams of {length} + 1 bytes (at least {(long)streams * (length + 1)} bytes)");
         if (batchCount is int n && (n < 1 || n > pass))
-            throw new ArgumentOutOfRangeException(nameof(batchCount), n, $"TextStreams: the batch count must be in [1, {pass}] (one pass over {streams} segments of {_segment} bytes)");
+            throw new ArgumentException($"TextStreams: {n} batches per epoch is outside [1, {pass}] (at most one pass over {streams} segments of {_segment} bytes)", nameof(batchCount));
         Streams = streams;
         Length = length;
         Seed = seed;

@@ -48,7 +48,7 @@ public sealed class TextWindows : IBatchSource
         long pass = ((long)text.Length + (long)batchSize * context - 1) / ((long)batchSize * context);
         int count = batchCount ?? (int)Math.Min(pass, int.MaxValue);
         if (count < 1)
-            throw new ArgumentOutOfRangeException(nameof(batchCount), batchCount, "TextWindows: the batch count must be at least 1");
+            throw new ArgumentException($"TextWindows: the batch count must be at least 1, got {count}", nameof(batchCount));
         return new TextWindows(text, context, batchSize, random: true, seed, count, windows: 0);
     }
 

@@ -129,7 +129,8 @@ public class TextBatchesTests
         var e = Assert.Throws<ArgumentException>(() => new TextStreams(new byte[40], streams: 4, length: 10));
         Assert.Contains("40 bytes of text are too few for 4 streams of 10 + 1 bytes", e.Message);
         int pass = new TextStreams(Text, 4, 10).BatchCount;
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TextStreams(Text, 4, 10, batchCount: pass + 1));
+        var more = Assert.Throws<ArgumentException>(() => new TextStreams(Text, 4, 10, batchCount: pass + 1));
+        Assert.StartsWith($"TextStreams: {pass + 1} batches per epoch is outside [1, {pass}]", more.Message);
     }
 
     [Fact]
