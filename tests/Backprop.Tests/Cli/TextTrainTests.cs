@@ -194,6 +194,27 @@ public class TextTrainTests : IDisposable
     }
 
     [Fact]
+    public void ANewRunIntoAFolderHoldingARun_IsRefused_AndTheRunIsUnchanged()
+    {
+        string run = Path.Combine(_dir, "kept");
+        Assert.Equal(0, Run([.. Tiny("lstm"), "--epochs", "1", "--out", run]).Code);
+        string[] before = Snapshot(run);
+        var (code, _, err) = Run([.. Tiny("lstm"), "--epochs", "1", "--out", run]);
+        Assert.Equal(CliApp.Failure, code);
+        AssertShortError(err, 1, run, "already holds a run", "--resume", "epoch-1.ckpt");
+        Assert.Equal(before, Snapshot(run));
+    }
+
+    [Fact]
+    public void LstmEpochsLongerThanAPass_AreOneLine()
+    {
+        var (code, _, err) = Run([.. TinyWith("lstm", "--steps-per-epoch", "100000"), "--out", Path.Combine(_dir, "run")]);
+        Assert.Equal(CliApp.Failure, code);
+        AssertShortError(err, 1, _text, "100000 batches per epoch is outside [1, ", "--steps-per-epoch");
+        Assert.DoesNotContain("Parameter", err);
+    }
+
+    [Fact]
     public void ResumeWithAnotherModelShape_IsRefused()
     {
         string run = Path.Combine(_dir, "r");
