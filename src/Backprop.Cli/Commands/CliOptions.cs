@@ -49,6 +49,56 @@ internal static class CliOptions
             CustomParser = result => ParseCount(result, name, max),
         };
 
+    /// <summary>An integer option without a default (null when absent) limited to [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static Option<int?> OptionalInt(string name, int min, int max, string description)
+        => new(name)
+        {
+            Description = description,
+            HelpName = "N",
+            CustomParser = result =>
+            {
+                if (SingleToken(result, name) is not { } text)
+                    return null;
+                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+                    result.AddError($"{name} expects a whole number, got '{text}'");
+                else if (value < min || value > max)
+                    result.AddError($"{name} must be between {min} and {max}, got {value}");
+                return value;
+            },
+        };
+
+    /// <summary>A float64 option without a default (null when absent) in [0, 1) (a probability such as dropout).</summary>
+    public static Option<double?> OptionalFraction(string name, string description)
+        => new(name)
+        {
+            Description = description,
+            HelpName = "p",
+            CustomParser = result =>
+            {
+                if (ParseDouble(result, name, positive: false) is not double value)
+                    return null;
+                if (value < 0 || value >= 1)
+                    result.AddError($"{name} must be at least 0 and below 1, got {result.Tokens[0].Value}");
+                return value;
+            },
+        };
+
+    /// <summary>A string option without a default (null when absent) that accepts only one of <paramref name="choices"/>.</summary>
+    public static Option<string?> OptionalChoice(string name, IReadOnlyList<string> choices, string description)
+        => new(name)
+        {
+            Description = description,
+            HelpName = string.Join('|', choices),
+            CustomParser = result =>
+            {
+                if (SingleToken(result, name) is not { } text)
+                    return null;
+                if (!choices.Contains(text))
+                    result.AddError($"{name} must be {OneOf(choices)}, got '{text}'");
+                return text;
+            },
+        };
+
     /// <summary>An unsigned 64-bit option (a seed): a whole number from 0 to 2^64 - 1.</summary>
     public static Option<ulong> UInt64(string name, ulong defaultValue, string description)
         => new(name)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
 using Backprop.Data;
@@ -10,121 +11,205 @@ using Backprop.Cli.Reporting;
 namespace Backprop.Cli.Commands;
 
 /// <summary>
-/// <c>backprop train</c>: trains the MLP or the CNN on Fashion-MNIST with a live progress bar,
-/// evaluates after every epoch, and writes metrics.jsonl, curves.png and one checkpoint per epoch.
+/// <c>backprop train</c>: trains the MLP or the CNN on Fashion-MNIST, or the GPT or the LSTM on text, with
+/// a live progress bar; evaluates after every epoch (and when --max-minutes ends the run), and writes
+/// metrics.jsonl, curves.png and a checkpoint per epoch.
 /// </summary>
 internal static class TrainCommand
 {
+    private static readonly string[] ModelNames = [.. Models.Names, .. TextModelConfig.Kinds];
+
     /// <summary>Builds the command with its options and action.</summary>
     public static Command Create()
     {
-        Option<string> model = CliOptions.Choice("--model", "mlp", Models.Names, "Network to train: mlp (784-512-256-10) or cnn (LeNet-style).");
-        Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
-        Option<int> epochs = CliOptions.Count("--epochs", 5, 1000, "Epochs to train (a resumed run continues up to this count).");
-        Option<int> batchSize = CliOptions.Count("--batch-size", 128, 60000, "Examples per step.");
-        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd).");
-        var lrDecay = CliOptions.Double("--lr-decay", 0.7, "Learning-rate factor applied after every epoch (1 = constant).", positive: true);
-        Option<string> optimizer = CliOptions.Choice("--optimizer", "adam", FashionMnistRecipe.OptimizerNames, "sgd (momentum 0.9), adam or adamw.");
-        Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation and shuffling.");
+        Option<string> model = CliOptions.Choice("--model", "mlp", ModelNames, "Network to train: mlp (784-512-256-10) or cnn (LeNet-style) on Fashion-MNIST; gpt (a byte-level transformer) or lstm on text.");
+        Option<string?> dataDir = CliOptions.Path("--data-dir", "mlp, cnn: directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
+        Option<string?> text = CliOptions.Path("--text", $"gpt, lstm: a text file or a folder of text files (binary files and links to files already read are skipped; the last 10% of every file is validation).", "path", TextCorpus.DefaultPath);
+        Option<int?> epochs = CliOptions.OptionalCount("--epochs", 1000, "Epochs to train (a resumed run continues up to this count); default 5 (mlp, cnn) or 10 (gpt, lstm).");
+        Option<int?> batchSize = CliOptions.OptionalCount("--batch-size", 60000, "Examples per step (default 128); gpt: windows per step (32); lstm: parallel streams (32).");
+        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", "Learning rate (default 0.001 for adam/adamw, 0.05 for sgd; gpt: 0.003, lstm: 0.005).");
+        Option<double?> lrDecay = CliOptions.OptionalPositiveDouble("--lr-decay", "Learning-rate factor per epoch (1 = constant; default 0.7); gpt, lstm: applied smoothly step by step after the warm-up.");
+        Option<string?> optimizer = CliOptions.OptionalChoice("--optimizer", FashionMnistRecipe.OptimizerNames, "sgd (momentum 0.9), adam or adamw; default adam (mlp, cnn) or adamw (gpt, lstm; β₂ 0.99, weight decay 0.01).");
+        Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation, shuffling, text windows and dropout.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
-        Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "Use only the first N training images (quick runs).");
+        Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "mlp, cnn: use only the first N training images (quick runs).");
+        Option<double?> maxMinutes = CliOptions.OptionalPositiveDouble("--max-minutes", "End training after this many minutes (fractions allowed): the epoch in progress stops after its current step, is evaluated, and its checkpoint (checkpoints/epoch-N-step-K.ckpt) and metrics are written; --resume from it continues exactly.");
+        Option<int?> context = CliOptions.OptionalCount("--context", 1 << 16, "gpt: tokens per window, the attention span (128); lstm: the truncated-BPTT length (128).");
+        Option<int?> width = CliOptions.OptionalCount("--width", 1 << 14, "gpt: model width d_model (128); lstm: hidden size (256).");
+        Option<int?> heads = CliOptions.OptionalCount("--heads", 1024, "gpt: attention heads (4); the width must be divisible by it.");
+        Option<int?> layers = CliOptions.OptionalCount("--layers", 256, "gpt: transformer blocks (4); lstm: stacked layers (1).");
+        Option<double?> dropout = CliOptions.OptionalFraction("--dropout", "gpt, lstm: dropout probability while training, in [0, 1) (0).");
+        Option<int?> warmup = CliOptions.OptionalInt("--warmup", 0, 1_000_000, "gpt, lstm: steps of linear learning-rate warm-up (gpt 50, lstm 20).");
+        Option<int?> stepsPerEpoch = CliOptions.OptionalCount("--steps-per-epoch", int.MaxValue, "gpt, lstm: steps between evaluations (default: one pass over the training text; lstm: at most one pass).");
         Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
-        Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run.", "checkpoint");
-        var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop the epochs after the checkpoint." };
+        Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run (epoch-N.ckpt, or epoch-N-step-K.ckpt after --max-minutes).", "checkpoint");
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
 
-        var command = new Command("train", "Train a network on Fashion-MNIST and report loss and accuracy per epoch.")
+        var command = new Command("train", "Train a network (Fashion-MNIST: mlp, cnn; text: gpt, lstm) and report its loss per epoch.")
         {
-            model, dataDir, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, output, resume, overwrite,
+            model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
+            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite,
         };
         command.SetAction(parse =>
         {
-            var options = new FashionMnistOptions
+            string name = parse.GetValue(model)!;
+            bool isText = TextModelConfig.Kinds.Contains(name);
+            // A flag that does not apply to the chosen model is a mistake worth saying, not a silent no-op.
+            Option[] textOnly = [text, context, width, layers, dropout, warmup, stepsPerEpoch];
+            Option[] imageOnly = [dataDir, trainLimit];
+            foreach (Option o in isText ? imageOnly : textOnly)
+                if (parse.GetResult(o) is { Implicit: false })
+                    throw new CliException($"{o.Name} does not apply to --model {name} (it is for {(isText ? "mlp and cnn" : "gpt and lstm")})", CliApp.UsageError);
+            if (name != "gpt" && parse.GetResult(heads) is { Implicit: false })
+                throw new CliException($"--heads does not apply to --model {name} (it is for gpt)", CliApp.UsageError);
+
+            RecipeFactory factory;
+            int epochCount;
+            if (isText)
             {
-                Model = parse.GetValue(model)!,
-                DataDir = parse.GetValue(dataDir)!,
-                Epochs = parse.GetValue(epochs),
-                BatchSize = parse.GetValue(batchSize),
-                LearningRate = parse.GetValue(lr),
-                LearningRateDecay = parse.GetValue(lrDecay),
-                Optimizer = parse.GetValue(optimizer)!,
-                Seed = parse.GetValue(seed),
-                TrainLimit = parse.GetValue(trainLimit),
-            };
-            return Run(options, parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume), parse.GetValue(overwrite),
-                       parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+                TextOptions d = TextOptions.Defaults(name);
+                var options = d with
+                {
+                    Text = parse.GetValue(text)!,
+                    Context = parse.GetValue(context) ?? d.Context,
+                    Width = parse.GetValue(width) ?? d.Width,
+                    Heads = parse.GetValue(heads) ?? d.Heads,
+                    Layers = parse.GetValue(layers) ?? d.Layers,
+                    Dropout = parse.GetValue(dropout) ?? d.Dropout,
+                    Warmup = parse.GetValue(warmup) ?? d.Warmup,
+                    StepsPerEpoch = parse.GetValue(stepsPerEpoch),
+                    Epochs = parse.GetValue(epochs) ?? d.Epochs,
+                    BatchSize = parse.GetValue(batchSize) ?? d.BatchSize,
+                    LearningRate = parse.GetValue(lr) ?? d.LearningRate,
+                    LearningRateDecay = parse.GetValue(lrDecay) ?? d.LearningRateDecay,
+                    Optimizer = parse.GetValue(optimizer) ?? d.Optimizer,
+                    Seed = parse.GetValue(seed),
+                };
+                if (options.Model == "gpt" && options.Width % options.Heads != 0)
+                    throw new CliException($"--width {options.Width} must be divisible by --heads {options.Heads} (each head gets width / heads features)", CliApp.UsageError);
+                factory = new(r => new TextRecipe(options, r));
+                epochCount = options.Epochs;
+            }
+            else
+            {
+                var options = new FashionMnistOptions
+                {
+                    Model = name,
+                    DataDir = parse.GetValue(dataDir)!,
+                    Epochs = parse.GetValue(epochs) ?? 5,
+                    BatchSize = parse.GetValue(batchSize) ?? 128,
+                    LearningRate = parse.GetValue(lr),
+                    LearningRateDecay = parse.GetValue(lrDecay) ?? 0.7,
+                    Optimizer = parse.GetValue(optimizer) ?? "adam",
+                    Seed = parse.GetValue(seed),
+                    TrainLimit = parse.GetValue(trainLimit),
+                };
+                factory = new(r => new FashionMnistRecipe(options, r));
+                epochCount = options.Epochs;
+            }
+            return Run(factory, epochCount, parse.GetValue(maxMinutes), parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume),
+                       parse.GetValue(overwrite), parse.InvocationConfiguration.Output);
         });
         return command;
     }
 
+    /// <summary>Builds the recipe once every flag is checked (loading its data), resuming from a checkpoint when given.</summary>
+    private sealed record RecipeFactory(Func<string?, ITrainingRecipe> Create);
+
     /// <summary>
     /// Checks every input and loads the data and the checkpoint before the run folder is touched; then
-    /// trains epoch by epoch, saving a checkpoint, a metrics line and the plot after each.
+    /// trains epoch by epoch, saving a checkpoint, a metrics line and the plot after each, until the epochs
+    /// are done or the time budget is spent.
     /// </summary>
-    private static int Run(FashionMnistOptions options, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout, TextWriter stderr)
+    private static int Run(RecipeFactory factory, int epochs, double? maxMinutes, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout)
     {
         Parallelism.ThreadCount = threads;
         if (resume is not null)
             resume = Path.GetFullPath(RunFolder.RequireFile("--resume", resume));
         Target target = ChooseFolder(outDir, resume, overwrite);
-        FashionMnistRecipe recipe;
+        ITrainingRecipe recipe;
         try
         {
-            recipe = new FashionMnistRecipe(options, resume);
+            recipe = factory.Create(resume);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
             throw new CliException(e.Message, inner: e);
         }
-        (string runDir, MetricsLog log) = OpenFolder(target, recipe.CompletedEpochs, resume, overwrite);
+        Trainer trainer = recipe.Trainer;
+        var start = new RunPosition(trainer.CompletedEpochs, trainer.EpochStep);
+        (string runDir, MetricsLog log) = OpenFolder(target, start, resume, overwrite);
 
         var console = ConsoleFor(stdout);
-        console.MarkupLineInterpolated($"[bold]backprop train[/]: {options.Model} on Fashion-MNIST ({recipe.TrainCount:N0} training images), {options.Optimizer} lr {options.EffectiveLearningRate.ToString(CultureInfo.InvariantCulture)}, batch {options.BatchSize}, {Parallelism.ThreadCount} thread(s), seed {options.Seed}");
-        console.MarkupLineInterpolated($"{recipe.Model.ParameterCount():N0} parameters; writing to [blue]{runDir}[/]");
-        if (recipe.CompletedEpochs > 0)
-            console.MarkupLineInterpolated($"resumed from {resume} after epoch {recipe.CompletedEpochs}");
-        if (recipe.CompletedEpochs >= options.Epochs)
-            console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {recipe.CompletedEpochs} epochs (--epochs {options.Epochs})");
+        console.MarkupLineInterpolated($"[bold]backprop train[/]: {recipe.Describe(Parallelism.ThreadCount)}");
+        console.MarkupLineInterpolated($"{recipe.ParameterCount:N0} parameters; writing to [blue]{runDir}[/]");
+        if (start > default(RunPosition))
+            console.MarkupLineInterpolated($"resumed from {resume} at {start}");
+        if (trainer.CompletedEpochs >= epochs)
+            console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {trainer.CompletedEpochs} epochs (--epochs {epochs})");
 
-        while (recipe.CompletedEpochs < options.Epochs)
+        // The time budget: once spent, the trainer ends the epoch after the step in progress.
+        var clock = Stopwatch.StartNew();
+        bool outOfTime = false;
+        if (maxMinutes is double minutes)
+            trainer.StepCompleted += _ =>
+            {
+                if (!outOfTime && clock.Elapsed.TotalMinutes >= minutes)
+                {
+                    outOfTime = true;
+                    trainer.RequestStop();
+                }
+            };
+
+        while (trainer.CompletedEpochs < epochs)
         {
-            int epoch = recipe.CompletedEpochs + 1;
-            EpochMetrics metrics;
+            int epoch = trainer.CompletedEpochs + 1;
+            RunPosition before = new(trainer.CompletedEpochs, trainer.EpochStep);
+            MetricsLine line;
             try
             {
-                metrics = EpochWithProgress(recipe, epoch, options.Epochs, console);
+                line = EpochWithProgress(recipe, epoch, epochs, console);
             }
             catch (TrainingDivergedException e)
             {
-                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
-                throw new CliException($"{FashionMnistRecipe.DivergenceMessage(e)} Last good checkpoint: {last}", inner: e);
+                throw new CliException($"{DivergenceMessage(e)} Last good checkpoint: {LastGood(runDir, before)}", inner: e);
             }
             // The trainer stops on a non-finite training loss; weights that overflow in the epoch's last
             // update show up only in the evaluation. Such a state is not worth a checkpoint.
-            if (!double.IsFinite(metrics.TestLoss) || !double.IsFinite(metrics.TrainLoss))
-            {
-                string last = epoch > 1 ? RunFolder.CheckpointPath(runDir, epoch - 1) : "(none yet)";
-                string which = double.IsFinite(metrics.TrainLoss) ? "test loss" : "training loss";
-                double value = double.IsFinite(metrics.TrainLoss) ? metrics.TestLoss : metrics.TrainLoss;
-                throw new CliException(string.Create(CultureInfo.InvariantCulture,
-                    $"the {which} became {value} in epoch {epoch}; training stopped (try a smaller --lr or --lr-decay). Last good checkpoint: {last}"));
-            }
-            string checkpoint = RunFolder.CheckpointPath(runDir, epoch);
+            foreach (var (key, value) in line.Values)
+                if (key.EndsWith("_loss", StringComparison.Ordinal) && !double.IsFinite(value))
+                    throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                        $"the {key.Replace('_', ' ')} became {value} in epoch {epoch}; training stopped (try a smaller --lr or --lr-decay). Last good checkpoint: {LastGood(runDir, before)}"));
+            string checkpoint = RunFolder.CheckpointPath(runDir, line.Position);
             try
             {
                 recipe.SaveCheckpoint(checkpoint);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new CliException($"{e.Message} Training stopped after epoch {epoch}; free space or fix permissions, then resume from the last checkpoint saved.", inner: e);
+                throw new CliException($"{e.Message} Training stopped at {line.Position}; free space or fix permissions, then resume from the last checkpoint saved.", inner: e);
             }
-            log.Append(metrics);
-            SavePlot(log.Entries, Path.Combine(runDir, RunFolder.CurvesFile), options.Model);
-            console.MarkupLineInterpolated(
-                $"epoch {epoch}/{options.Epochs}: train loss {metrics.TrainLoss:F4} acc {metrics.TrainAccuracy:P2} | test loss {metrics.TestLoss:F4} [bold]acc {metrics.TestAccuracy:P2}[/] | {metrics.SamplesPerSec:N0} samples/s, {metrics.Seconds:F1} s");
+            log.Append(line);
+            SavePlot(recipe, log, Path.Combine(runDir, RunFolder.CurvesFile));
+            console.WriteLine(recipe.Summary(line, epochs));
+            if (outOfTime)
+            {
+                console.MarkupLineInterpolated($"stopped after {clock.Elapsed.TotalMinutes:F1} minutes (--max-minutes {maxMinutes!.Value.ToString(CultureInfo.InvariantCulture)}) at {line.Position}; continue with --resume {checkpoint}");
+                break;
+            }
         }
         console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
     }
+
+    /// <summary>The message for a diverged run: where it happened and what to try.</summary>
+    private static string DivergenceMessage(TrainingDivergedException e) =>
+        $"the loss became {e.Loss.ToString(CultureInfo.InvariantCulture)} at epoch {e.Epoch}, step {e.Step} of {e.Steps}; training stopped " +
+        "(try a smaller --lr). Checkpoints of earlier epochs are kept.";
+
+    /// <summary>The checkpoint of the position before the failed epoch, or "(none yet)".</summary>
+    private static string LastGood(string runDir, RunPosition before)
+        => before > default(RunPosition) ? RunFolder.CheckpointPath(runDir, before) : "(none yet)";
 
     /// <summary>Where a run writes: the folder, the flag that chose it, whether it continues the checkpoint's own run, and whether it is the default runs/&lt;timestamp&gt;.</summary>
     private sealed record Target(string Dir, string Flag, bool Continuing, bool IsDefault);
@@ -151,24 +236,24 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// Once every input is loaded: refuses to rewind the checkpoint's own run past later epochs (unless
+    /// Once every input is loaded: refuses to rewind the checkpoint's own run past later positions (unless
     /// --overwrite), then clears what --overwrite replaces, creates the folder and opens metrics.jsonl.
     /// </summary>
-    private static (string Dir, MetricsLog Log) OpenFolder(Target target, int completedEpochs, string? resume, bool overwrite)
+    private static (string Dir, MetricsLog Log) OpenFolder(Target target, RunPosition resumed, string? resume, bool overwrite)
     {
         string dir = target.Dir;
         MetricsLog? previous = target.Continuing ? new MetricsLog(Path.Combine(dir, RunFolder.MetricsFile)) : null;
         if (previous is not null)
         {
-            // Resuming an earlier epoch of a run that went further would overwrite its later checkpoints one by one.
-            int lastCheckpoint = RunFolder.CheckpointEpochs(dir) is [.., int last] ? last : 0;
-            int later = Math.Max(previous.LastEpoch, lastCheckpoint);
-            if (later > completedEpochs && !overwrite)
+            // Resuming an earlier position of a run that went further would overwrite its later checkpoints one by one.
+            RunPosition lastCheckpoint = RunFolder.CheckpointPositions(dir) is [.., RunPosition last] ? last : default;
+            RunPosition later = previous.LastPosition > lastCheckpoint ? previous.LastPosition : lastCheckpoint;
+            if (later > resumed && !overwrite)
             {
-                string latest = lastCheckpoint > completedEpochs ? $"resume from the latest (--resume {RunFolder.CheckpointPath(dir, lastCheckpoint)}), " : "";
+                string latest = lastCheckpoint > resumed ? $"resume from the latest (--resume {RunFolder.CheckpointPath(dir, lastCheckpoint)}), " : "";
                 throw new CliException(
-                    $"--resume {resume} is epoch {completedEpochs}, but its run {dir} already goes to epoch {later}; " +
-                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop the epochs after {completedEpochs}");
+                    $"--resume {resume} is {resumed}, but its run {dir} already goes to {later}; " +
+                    $"{latest}branch off with --out NEWDIR, or pass --overwrite to drop what came after {resumed}");
             }
         }
 
@@ -177,8 +262,8 @@ internal static class TrainCommand
         {
             if (previous is not null)
             {
-                RunFolder.DropEpochsAfter(dir, completedEpochs);
-                previous.DropAfter(completedEpochs);
+                RunFolder.DropAfter(dir, resumed);
+                previous.DropAfter(resumed);
             }
             else if (RunFolder.ExistingRun(dir) is not null)
                 RunFolder.Clear(dir);
@@ -192,56 +277,65 @@ internal static class TrainCommand
         return (dir, log);
     }
 
-    private static void SavePlot(List<EpochMetrics> entries, string path, string model)
+    private static void SavePlot(ITrainingRecipe recipe, MetricsLog log, string path)
     {
         try
         {
-            SavePlotUnchecked(entries, path, model);
+            recipe.SavePlot(log.Entries, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"cannot write {path}: {e.Message}; the checkpoint and metrics of epoch {entries[^1].Epoch} were saved", inner: e);
+            throw new CliException($"cannot write {path}: {e.Message}; the checkpoint and metrics of {log.Entries[^1].Position} were saved", inner: e);
         }
     }
 
-    private static void SavePlotUnchecked(List<EpochMetrics> entries, string path, string model)
+    private static MetricsLine EpochWithProgress(ITrainingRecipe recipe, int epoch, int epochs, IAnsiConsole console)
     {
-        int n = entries.Count;
-        double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n], trainAcc = new double[n], testAcc = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            EpochMetrics m = entries[i];
-            (epochs[i], trainLoss[i], testLoss[i], trainAcc[i], testAcc[i]) = (m.Epoch, m.TrainLoss, m.TestLoss, m.TrainAccuracy, m.TestAccuracy);
-        }
-        CurvesPlot.Save(path, model, epochs, trainLoss, testLoss, trainAcc, testAcc);
-    }
-
-    private static EpochMetrics EpochWithProgress(FashionMnistRecipe recipe, int epoch, int epochs, IAnsiConsole console)
-    {
+        Trainer trainer = recipe.Trainer;
         if (!console.Profile.Capabilities.Interactive)
-            return recipe.TrainEpoch();
-        EpochMetrics result = null!;
+        {
+            // Logs and pipes: a progress line every half minute, so a long epoch is not silent.
+            var sinceLine = Stopwatch.StartNew();
+            void OnStepPlain(StepProgress p)
+            {
+                string progress = recipe.Progress(p);
+                if (sinceLine.Elapsed.TotalSeconds < 30) return;
+                sinceLine.Restart();
+                console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  epoch {epoch}/{epochs} step {p.Step}/{p.Steps}: {progress}"));
+            }
+            trainer.StepCompleted += OnStepPlain;
+            try
+            {
+                return recipe.RunEpoch();
+            }
+            finally
+            {
+                trainer.StepCompleted -= OnStepPlain;
+            }
+        }
+        MetricsLine result = null!;
         console.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: recipe.StepsPerEpoch);
+                var task = ctx.AddTask($"epoch {epoch}/{epochs}", maxValue: trainer.StepsPerEpoch);
+                task.Value = trainer.EpochStep;
                 void OnStep(StepProgress p)
                 {
                     task.Value = p.Step;
+                    string progress = recipe.Progress(p);
                     if (p.Step % 10 == 0 || p.Step == p.Steps)
-                        task.Description = string.Create(CultureInfo.InvariantCulture,
-                            $"epoch {epoch}/{epochs}  loss {p.Metric("loss"):F4}  acc {p.Metric("accuracy"):P1}  {p.SamplesPerSec:N0}/s");
+                        task.Description = $"epoch {epoch}/{epochs}  {progress}";
                 }
-                recipe.Trainer.StepCompleted += OnStep;
+                trainer.StepCompleted += OnStep;
                 try
                 {
-                    result = recipe.TrainEpoch();
+                    result = recipe.RunEpoch();
                 }
                 finally
                 {
-                    recipe.Trainer.StepCompleted -= OnStep;
+                    trainer.StepCompleted -= OnStep;
                 }
                 task.Description = $"epoch {epoch}/{epochs}  evaluating";
             });

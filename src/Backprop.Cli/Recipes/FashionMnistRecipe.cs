@@ -8,6 +8,7 @@ using Backprop.Optim;
 using Backprop.Optim.Schedulers;
 using Backprop.Tensors;
 using Backprop.Training;
+using Backprop.Cli.Reporting;
 
 namespace Backprop.Cli.Recipes;
 
@@ -17,7 +18,7 @@ namespace Backprop.Cli.Recipes;
 /// loss and accuracy on the 10,000 test images after every epoch, trained by the library's
 /// <see cref="Trainer"/>. Checkpoints record the run's settings, and resuming with other settings is refused.
 /// </summary>
-internal sealed class FashionMnistRecipe
+internal sealed class FashionMnistRecipe : ITrainingRecipe
 {
     /// <summary>Names accepted for <see cref="FashionMnistOptions.Optimizer"/>.</summary>
     public static readonly string[] OptimizerNames = ["sgd", "adam", "adamw"];
@@ -86,19 +87,54 @@ internal sealed class FashionMnistRecipe
     /// <summary>Steps per epoch.</summary>
     public int StepsPerEpoch => Trainer.StepsPerEpoch;
 
-    /// <summary>Trains the next epoch and evaluates on the test set.</summary>
+    /// <summary>Trains the next epoch (or the rest of the one a stop interrupted) and evaluates on the test set.</summary>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     public EpochMetrics TrainEpoch()
     {
         EpochResult r = Trainer.TrainEpoch();
         return new EpochMetrics(r.Epoch, r.Training["loss"], r.Training["accuracy"], r.Evaluation!["loss"], r.Evaluation["accuracy"],
-                                r.SamplesPerSec, r.Seconds);
+                                r.SamplesPerSec, r.Seconds) { EpochStep = r.Complete ? 0 : r.EpochStep };
     }
 
-    /// <summary>The message for a diverged run: where it happened and what to try.</summary>
-    public static string DivergenceMessage(TrainingDivergedException e) =>
-        $"the loss became {e.Loss.ToString(CultureInfo.InvariantCulture)} at epoch {e.Epoch}, step {e.Step} of {e.Steps}; training stopped " +
-        "(try a smaller --lr). Checkpoints of earlier epochs are kept.";
+    /// <inheritdoc/>
+    public string Name => Options.Model;
+
+    /// <inheritdoc/>
+    public long ParameterCount => Model.ParameterCount();
+
+    /// <inheritdoc/>
+    public string Describe(int threads) => string.Create(CultureInfo.InvariantCulture,
+        $"{Options.Model} on Fashion-MNIST ({TrainCount:N0} training images), {Options.Optimizer} lr {Options.EffectiveLearningRate}, batch {Options.BatchSize}, {threads} thread(s), seed {Options.Seed}");
+
+    /// <inheritdoc/>
+    public MetricsLine RunEpoch() => TrainEpoch().ToLine();
+
+    /// <inheritdoc/>
+    public string Progress(StepProgress p) => string.Create(CultureInfo.InvariantCulture,
+        $"loss {p.Metric("loss"):F4}  acc {p.Metric("accuracy"):P1}  {p.SamplesPerSec:N0}/s");
+
+    /// <inheritdoc/>
+    public string Summary(MetricsLine m, int epochs)
+    {
+        string where = m.Partial ? $"epoch {m.Epoch}/{epochs} (stopped at step {m.EpochStep})" : $"epoch {m.Epoch}/{epochs}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{where}: train loss {m["train_loss"]:F4} acc {m["train_accuracy"]:P2} | test loss {m["test_loss"]:F4} acc {m["test_accuracy"]:P2} | {m["samples_per_sec"]:N0} samples/s, {m["seconds"]:F1} s");
+    }
+
+    /// <inheritdoc/>
+    public void SavePlot(IReadOnlyList<MetricsLine> lines, string path)
+    {
+        int n = lines.Count;
+        double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n], trainAcc = new double[n], testAcc = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            MetricsLine m = lines[i];
+            // A stopped epoch is drawn where it stopped: epoch − 1 + its share of the steps.
+            epochs[i] = m.Partial ? m.Epoch - 1 + (double)m.EpochStep / StepsPerEpoch : m.Epoch;
+            (trainLoss[i], testLoss[i], trainAcc[i], testAcc[i]) = (m["train_loss"], m["test_loss"], m["train_accuracy"], m["test_accuracy"]);
+        }
+        CurvesPlot.Save(path, Options.Model, epochs, trainLoss, testLoss, trainAcc, testAcc);
+    }
 
     /// <summary>Loads and normalises the test split, for evaluating a checkpoint: images [N, 784], labels [N].</summary>
     public static (Tensor Images, Tensor Labels) LoadTestSet(string dataDir)

@@ -18,6 +18,26 @@ internal static class CurvesPlot
         File.Move(temp, path, overwrite: true);
     }
 
+    /// <summary>Draws one panel of training and validation loss (nats per character for text models) against <paramref name="x"/> (e.g. steps).</summary>
+    public static void SaveLoss(string path, string title, string xLabel, double[] x, double[] trainLoss, double[] validationLoss)
+    {
+        var plot = new Plot();
+        var trainLine = plot.Add.Scatter(x, trainLoss);
+        trainLine.LegendText = "train";
+        trainLine.MarkerSize = 7;
+        var validationLine = plot.Add.Scatter(x, validationLoss);
+        validationLine.LegendText = "validation";
+        validationLine.MarkerSize = 7;
+        plot.Title($"{title}: loss");
+        plot.XLabel(xLabel);
+        plot.YLabel("nats per character");
+        plot.ShowLegend(Alignment.UpperRight);
+        if (x.Length == 1) plot.Axes.SetLimitsX(x[0] - 0.5, x[0] + 0.5);
+        string temp = path + ".tmp.png";
+        plot.SavePng(temp, 800, 480);
+        File.Move(temp, path, overwrite: true);
+    }
+
     private static double[] Percent(double[] values)
     {
         var result = new double[values.Length];

@@ -1,14 +1,14 @@
 using System.Text;
 using System.Text.Json;
-using Backprop.Cli.Recipes;
 
 namespace Backprop.Cli.Reporting;
 
 /// <summary>
-/// metrics.jsonl: one JSON object per epoch with exactly the keys epoch, train_loss,
-/// train_accuracy, test_loss, test_accuracy, samples_per_sec, seconds. A resumed run keeps the
-/// lines already there and appends its own; the file is rewritten (atomically) only when an
-/// explicit --overwrite drops the epochs after the resumed one.
+/// metrics.jsonl: one JSON object per evaluation: "epoch", then "epoch_step" when a stop (--max-minutes)
+/// ended the epoch early, then the recipe's values (Fashion-MNIST: train_loss, train_accuracy, test_loss,
+/// test_accuracy, samples_per_sec, seconds; text: step, train_loss, val_loss, tokens_per_sec, seconds). A
+/// resumed run keeps the lines already there and appends its own; the file is rewritten (atomically) only
+/// when an explicit --overwrite drops the lines after the resumed position.
 /// </summary>
 internal sealed class MetricsLog
 {
@@ -32,11 +32,11 @@ internal sealed class MetricsLog
         }
     }
 
-    /// <summary>Epochs logged so far, in order.</summary>
-    public List<EpochMetrics> Entries { get; } = [];
+    /// <summary>Lines logged so far, in order.</summary>
+    public List<MetricsLine> Entries { get; } = [];
 
-    /// <summary>The highest epoch logged, 0 if none.</summary>
-    public int LastEpoch => Entries.Count == 0 ? 0 : Entries.Max(m => m.Epoch);
+    /// <summary>The furthest position logged, epoch 0 if none.</summary>
+    public RunPosition LastPosition => Entries.Count == 0 ? default : Entries.Max(m => m.Position);
 
     /// <summary>Creates the file empty if it does not exist yet, so a run folder that cannot be written fails before training.</summary>
     public void Touch()
@@ -52,12 +52,12 @@ internal sealed class MetricsLog
         }
     }
 
-    /// <summary>Drops the lines of epochs after <paramref name="epoch"/>, rewriting the file through a temporary file and a rename.</summary>
-    public void DropAfter(int epoch)
+    /// <summary>Drops the lines after <paramref name="position"/>, rewriting the file through a temporary file and a rename.</summary>
+    public void DropAfter(RunPosition position)
     {
-        if (Entries.RemoveAll(m => m.Epoch > epoch) == 0) return;
+        if (Entries.RemoveAll(m => m.Position > position) == 0) return;
         var sb = new StringBuilder();
-        foreach (EpochMetrics m in Entries) sb.Append(Format(m)).Append('\n');
+        foreach (MetricsLine m in Entries) sb.Append(Format(m)).Append('\n');
         string temp = _path + ".tmp";
         try
         {
@@ -70,9 +70,9 @@ internal sealed class MetricsLog
         }
     }
 
-    /// <summary>Adds one epoch's line at the end of the file.</summary>
+    /// <summary>Adds one line at the end of the file.</summary>
     /// <exception cref="CliException">The file cannot be written (permissions, a full disk).</exception>
-    public void Append(EpochMetrics m)
+    public void Append(MetricsLine m)
     {
         try
         {
@@ -80,39 +80,50 @@ internal sealed class MetricsLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CliException($"cannot write {_path}: {e.Message}; the checkpoint of epoch {m.Epoch} was saved", inner: e);
+            throw new CliException($"cannot write {_path}: {e.Message}; the checkpoint of {m.Position} was saved", inner: e);
         }
         Entries.Add(m);
     }
 
-    /// <summary>One epoch as a JSON line (without the line break).</summary>
-    public static string Format(EpochMetrics m)
+    /// <summary>One line as JSON (without the line break): "epoch", "epoch_step" if partial, then the values in order.</summary>
+    public static string Format(MetricsLine m)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
             w.WriteNumber("epoch", m.Epoch);
-            w.WriteNumber("train_loss", m.TrainLoss);
-            w.WriteNumber("train_accuracy", m.TrainAccuracy);
-            w.WriteNumber("test_loss", m.TestLoss);
-            w.WriteNumber("test_accuracy", m.TestAccuracy);
-            w.WriteNumber("samples_per_sec", Math.Round(m.SamplesPerSec, 1));
-            w.WriteNumber("seconds", Math.Round(m.Seconds, 3));
+            if (m.Partial) w.WriteNumber("epoch_step", m.EpochStep);
+            foreach (var (key, value) in m.Values)
+            {
+                if (double.IsFinite(value)) w.WriteNumber(key, value);
+                else w.WriteString(key, value.ToString(System.Globalization.CultureInfo.InvariantCulture)); // JSON has no NaN
+            }
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private EpochMetrics Parse(string line)
+    private MetricsLine Parse(string line)
     {
         try
         {
             using JsonDocument doc = JsonDocument.Parse(line);
             JsonElement r = doc.RootElement;
-            return new EpochMetrics(r.GetProperty("epoch").GetInt32(), r.GetProperty("train_loss").GetDouble(), r.GetProperty("train_accuracy").GetDouble(),
-                r.GetProperty("test_loss").GetDouble(), r.GetProperty("test_accuracy").GetDouble(), r.GetProperty("samples_per_sec").GetDouble(),
-                r.GetProperty("seconds").GetDouble());
+            int epoch = r.GetProperty("epoch").GetInt32();
+            int epochStep = r.TryGetProperty("epoch_step", out JsonElement s) ? s.GetInt32() : 0;
+            if (epoch < 0 || epochStep < 0 || epoch == 0 && epochStep == 0)
+                throw new FormatException($"epoch {epoch}, epoch_step {epochStep} is not a position in a run");
+            var values = new List<KeyValuePair<string, double>>();
+            foreach (JsonProperty p in r.EnumerateObject())
+            {
+                if (p.Name is "epoch" or "epoch_step") continue;
+                double value = p.Value.ValueKind == JsonValueKind.String
+                    ? double.Parse(p.Value.GetString()!, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture)
+                    : p.Value.GetDouble();
+                values.Add(new(p.Name, value));
+            }
+            return new MetricsLine(epoch, epochStep, values);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Backprop.Cli.Reporting;
 
 /// <summary>
-/// The folder of a training run (metrics.jsonl, curves.png, checkpoints/epoch-N.ckpt): finding the
+/// The folder of a training run (metrics.jsonl, curves.png, checkpoints/epoch-N.ckpt and, after a stop
+/// inside epoch N, checkpoints/epoch-N-step-K.ckpt): finding the
 /// checkpoints a folder holds, choosing a fresh default folder, and checking paths before anything is
 /// created, so that an earlier run is never overwritten or mixed with a new one by accident.
 /// </summary>
@@ -19,8 +20,28 @@ internal static class RunFolder
     public const string CheckpointsFolder = "checkpoints";
 
     /// <summary>The checkpoint of <paramref name="epoch"/> in the run folder <paramref name="dir"/>.</summary>
-    public static string CheckpointPath(string dir, int epoch)
-        => Path.Combine(dir, CheckpointsFolder, $"epoch-{epoch.ToString(CultureInfo.InvariantCulture)}.ckpt");
+    public static string CheckpointPath(string dir, int epoch) => CheckpointPath(dir, new RunPosition(epoch, 0));
+
+    /// <summary>The checkpoint of a position: epoch-N.ckpt after N epochs, epoch-N-step-K.ckpt K steps into epoch N.</summary>
+    public static string CheckpointPath(string dir, RunPosition at)
+        => Path.Combine(dir, CheckpointsFolder, at.Step == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"epoch-{at.Epochs}.ckpt")
+            : string.Create(CultureInfo.InvariantCulture, $"epoch-{at.Epochs + 1}-step-{at.Step}.ckpt"));
+
+    /// <summary>The position a checkpoint file name stands for (see <see cref="CheckpointPath(string, RunPosition)"/>), or null for another name.</summary>
+    public static RunPosition? PositionOf(string fileName)
+    {
+        string name = Path.GetFileName(fileName);
+        if (!name.StartsWith("epoch-", StringComparison.Ordinal) || !name.EndsWith(".ckpt", StringComparison.Ordinal)) return null;
+        string[] parts = name["epoch-".Length..^".ckpt".Length].Split("-step-");
+        const NumberStyles digits = NumberStyles.None;
+        if (parts.Length == 1 && int.TryParse(parts[0], digits, CultureInfo.InvariantCulture, out int epoch))
+            return new RunPosition(epoch, 0);
+        if (parts.Length == 2 && int.TryParse(parts[0], digits, CultureInfo.InvariantCulture, out int inEpoch) && inEpoch >= 1
+            && int.TryParse(parts[1], digits, CultureInfo.InvariantCulture, out int step) && step >= 1)
+            return new RunPosition(inEpoch - 1, step);
+        return null;
+    }
 
     /// <summary>A new folder &lt;timestamp&gt; under <paramref name="parent"/> (absolute), with a -2, -3, … suffix if that name is taken.</summary>
     public static string NewDefault(string parent, DateTime now)
@@ -74,32 +95,28 @@ internal static class RunFolder
         return found.Count == 0 ? null : string.Join(", ", found);
     }
 
-    /// <summary>The epochs of the checkpoints/epoch-N.ckpt files in <paramref name="dir"/>, ascending.</summary>
-    public static List<int> CheckpointEpochs(string dir)
+    /// <summary>The positions of the checkpoints (epoch-N.ckpt, epoch-N-step-K.ckpt) in <paramref name="dir"/>, ascending.</summary>
+    public static List<RunPosition> CheckpointPositions(string dir)
     {
-        var epochs = new List<int>();
+        var positions = new List<RunPosition>();
         string folder = Path.Combine(dir, CheckpointsFolder);
-        if (!Directory.Exists(folder)) return epochs;
+        if (!Directory.Exists(folder)) return positions;
         try
         {
             foreach (string file in Directory.EnumerateFiles(folder, "epoch-*.ckpt"))
-            {
-                string name = Path.GetFileNameWithoutExtension(file);
-                if (int.TryParse(name.AsSpan("epoch-".Length), NumberStyles.None, CultureInfo.InvariantCulture, out int epoch))
-                    epochs.Add(epoch);
-            }
+                if (PositionOf(file) is RunPosition at) positions.Add(at);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new CliException($"cannot list {folder}: {e.Message}", inner: e);
         }
-        epochs.Sort();
-        return epochs;
+        positions.Sort();
+        return positions;
     }
 
     /// <summary>The newest checkpoint in <paramref name="dir"/>, or null if it holds none.</summary>
     public static string? LatestCheckpoint(string dir)
-        => CheckpointEpochs(dir) is [.., int last] ? CheckpointPath(dir, last) : null;
+        => CheckpointPositions(dir) is [.., RunPosition last] ? CheckpointPath(dir, last) : null;
 
     /// <summary>
     /// Refuses a run folder that cannot be a folder: an existing file, or a path under a file.
@@ -147,11 +164,11 @@ internal static class RunFolder
     }
 
     /// <summary>Deletes the files a run writes (metrics, plot, epoch checkpoints) from <paramref name="dir"/>; other files stay.</summary>
-    public static void Clear(string dir) => DropEpochsAfter(dir, 0, deleteLogs: true);
+    public static void Clear(string dir) => DropAfter(dir, default, deleteLogs: true);
 
-    /// <summary>Deletes the checkpoints of epochs after <paramref name="epoch"/>, and with <paramref name="deleteLogs"/> the metrics and plot.</summary>
+    /// <summary>Deletes the checkpoints after <paramref name="position"/>, and with <paramref name="deleteLogs"/> the metrics and plot.</summary>
     /// <exception cref="CliException">A file could not be deleted.</exception>
-    public static void DropEpochsAfter(string dir, int epoch, bool deleteLogs = false)
+    public static void DropAfter(string dir, RunPosition position, bool deleteLogs = false)
     {
         try
         {
@@ -162,8 +179,8 @@ internal static class RunFolder
             }
             string folder = Path.Combine(dir, CheckpointsFolder);
             if (!Directory.Exists(folder)) return;
-            foreach (int e in CheckpointEpochs(dir))
-                if (e > epoch) File.Delete(CheckpointPath(dir, e));
+            foreach (RunPosition at in CheckpointPositions(dir))
+                if (at > position) File.Delete(CheckpointPath(dir, at));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -8,7 +8,7 @@ namespace Backprop.Data;
 /// and e, so resuming at an epoch reproduces it), optional drop-last, and a background thread that
 /// assembles the next batches while the current one trains.
 /// </summary>
-public sealed class DataLoader
+public sealed class DataLoader : IBatchSource
 {
     private readonly IBatchDataset _dataset;
 
@@ -67,14 +67,22 @@ public sealed class DataLoader
         return order;
     }
 
-    /// <summary>The batches of one epoch, in order.</summary>
-    public IEnumerable<(Tensor Inputs, Tensor Targets)> Epoch(int epoch)
+    /// <summary>The batches of one epoch, in order, from batch <paramref name="startBatch"/> on (the same batches as those positions of the whole epoch).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="startBatch"/> is outside [0, <see cref="BatchCount"/>].</exception>
+    public IEnumerable<(Tensor Inputs, Tensor Targets)> Epoch(int epoch, int startBatch = 0)
+    {
+        if ((uint)startBatch > (uint)BatchCount)
+            throw new ArgumentOutOfRangeException(nameof(startBatch), startBatch, $"DataLoader: the start batch must be in [0, {BatchCount}]");
+        return Batches(epoch, startBatch);
+    }
+
+    private IEnumerable<(Tensor Inputs, Tensor Targets)> Batches(int epoch, int startBatch)
     {
         int[] order = Order(epoch);
         int batches = BatchCount;
         if (Prefetch == 0)
         {
-            for (int b = 0; b < batches; b++) yield return MakeBatch(order, b);
+            for (int b = startBatch; b < batches; b++) yield return MakeBatch(order, b);
             yield break;
         }
         using var queue = new BlockingCollection<(Tensor, Tensor)>(Prefetch);
@@ -84,7 +92,7 @@ public sealed class DataLoader
         {
             try
             {
-                for (int b = 0; b < batches; b++) queue.Add(MakeBatch(order, b), cancel.Token);
+                for (int b = startBatch; b < batches; b++) queue.Add(MakeBatch(order, b), cancel.Token);
             }
             catch (OperationCanceledException) { }
             catch (Exception e) { failure = e; }
@@ -111,19 +119,8 @@ public sealed class DataLoader
         int count = Math.Min(BatchSize, order.Length - start);
         long mark = Storage.LastSerial;
         (Tensor x, Tensor y) = _dataset.GetBatch(order.AsSpan(start, count));
-        OfferToScope(x, mark);
-        OfferToScope(y, mark);
+        BatchOwnership.Offer(x, mark); // made here (outside any scope, e.g. on the prefetch thread): the step's scope may adopt it
+        BatchOwnership.Offer(y, mark);
         return (x, y);
-    }
-
-    /// <summary>
-    /// A batch tensor made by this GetBatch call (outside any scope, e.g. on the prefetch thread) may
-    /// be adopted by the consumer's step scope, so its buffer is recycled with the step
-    /// (<see cref="Memory.TensorScope.Begin(ReadOnlySpan{Tensor})"/>); views of the data set never are.
-    /// </summary>
-    private static void OfferToScope(Tensor t, long mark)
-    {
-        Storage s = t.Storage;
-        if (s.Serial > mark && s.Scope is null && t.Offset == 0 && t.Numel == s.Length) s.Adoptable = true;
     }
 }

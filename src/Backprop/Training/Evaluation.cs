@@ -11,7 +11,9 @@ public static class Evaluation
     /// <summary>
     /// Feeds every batch of <paramref name="data"/> through <paramref name="model"/> in evaluation mode
     /// without recording a graph, updates <paramref name="metrics"/> (reset first) and returns their
-    /// values by name. The model's train/eval mode is restored afterwards.
+    /// values by name. The model's train/eval mode is restored afterwards. An <see cref="IStatefulModel"/>
+    /// is reset before the pass, carries its state from each batch to the next (the batches are then
+    /// parallel streams, e.g. <see cref="Data.TextStreams"/>) and is reset again after it.
     /// </summary>
     /// <param name="model">The model to evaluate.</param>
     /// <param name="data">Batches of (inputs, targets), e.g. a non-shuffling <c>DataLoader.Epoch(0)</c>.</param>
@@ -27,8 +29,10 @@ public static class Evaluation
         bool wasTraining = model.Training;
         model.Eval();
         var batch = new MetricBatch();
+        var stateful = model as IStatefulModel;
         try
         {
+            stateful?.ResetState();
             for (int i = 0; i < metrics.Count; i++) metrics[i].Reset();
             using (GradMode.Disable())
             {
@@ -38,12 +42,14 @@ public static class Evaluation
                     Tensor outputs = model.Forward(inputs);
                     batch.Set(inputs, outputs, targets, loss);
                     for (int i = 0; i < metrics.Count; i++) metrics[i].Update(batch);
+                    stateful?.DetachState();
                 }
             }
         }
         finally
         {
             batch.Clear();
+            stateful?.ResetState();
             model.Train(wasTraining);
         }
         return Values(metrics);

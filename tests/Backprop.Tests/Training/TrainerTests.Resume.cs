@@ -48,6 +48,9 @@ public partial class TrainerTests
         ["negative step"] = ("none", c => c.Metadata["step"] = "-3", typeof(InvalidDataException), "'step'"),
         ["fractional step"] = ("none", c => c.Metadata["step"] = "2.5", typeof(InvalidDataException), "'step'"),
         ["step beyond the epochs"] = ("none", c => c.Metadata["step"] = "9", typeof(InvalidDataException), "'step'"),
+        ["epoch_step of a whole epoch"] = ("none", c => c.Metadata["epoch_step"] = "8", typeof(InvalidDataException), "'epoch_step'"),
+        ["epoch_step abc"] = ("none", c => c.Metadata["epoch_step"] = "abc", typeof(InvalidDataException), "'epoch_step'"),
+        ["carried state for a model without one"] = ("none", c => SetTensor(c, "carried.0", Tensor.Zeros([1, 2])), typeof(InvalidDataException), "'carried.0'"),
         ["epoch schedule position abc"] = ("epoch", c => c.Metadata["epoch_schedule_steps"] = "x", typeof(InvalidDataException), "'epoch_schedule_steps'"),
         ["step schedule position past OneCycle"] = ("step", c => c.Metadata["step_schedule_steps"] = "25", typeof(InvalidDataException), "'step_schedule_steps'"),
         ["step schedule position ill-formed without a step schedule"] = ("epoch", c => c.Metadata["step_schedule_steps"] = "-1", typeof(InvalidDataException), "'step_schedule_steps'"),
@@ -117,15 +120,17 @@ public partial class TrainerTests
     }
 
     [Fact]
-    public void LoadCheckpoint_TakenMidEpoch_IsRefused()
+    public void LoadCheckpoint_StepsBeyondTheEpochsWithoutAnEpochStep_AreRefused()
     {
-        // A checkpoint from inside an epoch cannot resume exactly: the trainer restarts epochs from their first batch.
+        // Step 11 after 1 epoch of 8 is only consistent with "epoch_step" = 3, which a checkpoint taken inside epoch 2 records.
         Trainer source = Blobs();
         Checkpoint? mid = null;
         source.StepCompleted += p => { if (p.Epoch == 2 && p.Step == 3) mid = source.ToCheckpoint(); };
         source.Fit(2);
+        Assert.Equal("3", mid!.Metadata["epoch_step"]);
+        mid.Metadata.Remove("epoch_step");
         Trainer target = Blobs();
-        var e = Assert.Throws<InvalidDataException>(() => target.LoadCheckpoint(mid!));
+        var e = Assert.Throws<InvalidDataException>(() => target.LoadCheckpoint(mid));
         Assert.Contains("'step' = '11'", e.Message);
         Assert.Equal(0, target.CompletedEpochs);
     }
