@@ -16,6 +16,7 @@ internal static unsafe class GruCellKernel
     /// h' = (1 − z)·n + z·h, written to <paramref name="h"/> and <paramref name="output"/>; r, z, n written
     /// back over the gates.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int n, T* gates, nint s, T* hn, T* biasHn, T* hPrev, T* h, T* output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Forward<Lanes512<T>, T>(0, n, gates, s, hn, biasHn, hPrev, h, output);
@@ -30,6 +31,7 @@ internal static unsafe class GruCellKernel
     /// <paramref name="dGates"/>; d(hn) = dn·r into <paramref name="dHn"/> (the gradient of W_hn h + b_hn);
     /// dh ← dh·z, the direct part of the previous state's gradient (the recurrent product adds the rest).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(int n, T* gates, nint s, T* hn, T* hPrev, T* dh, T* dOut, T* dGates, T* dHn) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Backward<Lanes512<T>, T>(0, n, gates, s, hn, hPrev, dh, dOut, dGates, dHn);

@@ -16,6 +16,7 @@ internal static unsafe class LstmCellKernel
     /// g = tanh, o = σ (written back over them), c' = f·c + i·g, h' = o·tanh(c'). Writes c', tanh(c')
     /// and h' (to <paramref name="h"/> and to <paramref name="output"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int n, T* gates, nint s, T* cPrev, T* c, T* tanhC, T* h, T* output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Forward<Lanes512<T>, T>(0, n, gates, s, cPrev, c, tanhC, h, output);
@@ -31,6 +32,7 @@ internal static unsafe class LstmCellKernel
     /// dg = dc·i·(1 − g²), do = dh·tanh c'·o(1 − o) into <paramref name="dGates"/> (same layout as the gates);
     /// dc ← dc·f, the gradient of the previous cell state; dh ← 0 (the recurrent product adds the rest).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(int n, T* gates, nint s, T* tanhC, T* cPrev, T* dh, T* dOut, T* dc, T* dGates) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Backward<Lanes512<T>, T>(0, n, gates, s, tanhC, cPrev, dh, dOut, dc, dGates);

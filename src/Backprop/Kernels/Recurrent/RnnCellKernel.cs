@@ -7,6 +7,7 @@ namespace Backprop.Kernels.Recurrent;
 internal static unsafe class RnnCellKernel
 {
     /// <summary>h' = tanh(pre) or max(pre, 0), written over the pre-activations in <paramref name="gates"/>, to <paramref name="h"/> and to <paramref name="output"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward<T>(int n, bool relu, T* gates, T* h, T* output) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Forward<Lanes512<T>, T>(0, n, relu, gates, h, output);
@@ -19,6 +20,7 @@ internal static unsafe class RnnCellKernel
     /// With dh = <paramref name="dh"/> + <paramref name="dOut"/> and y = h': d(pre) = dh·(1 − y²) (tanh) or dh
     /// where y &gt; 0 (ReLU) into <paramref name="dGates"/>; dh ← 0 (the recurrent product gives the previous state's gradient).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward<T>(int n, bool relu, T* gates, T* dh, T* dOut, T* dGates) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = Backward<Lanes512<T>, T>(0, n, relu, gates, dh, dOut, dGates);
