@@ -151,7 +151,7 @@ public abstract class RecurrentLayer : Module
         if (lengths is null) return null;
         string op = GetType().Name;
         if (lengths.Length != batch)
-            throw new ArgumentException($"{op}: {lengths.Length} lengths for input {input.Shape}, which holds {batch} sequence{(batch == 1 ? "" : "s")} ({(unbatched ? "unbatched [seq, input]" : BatchFirst ? "[batch, seq, input]" : "[seq, batch, input]")}); expected lengths of shape [{batch}]");
+            throw new ArgumentException($"{op}: lengths of shape [{lengths.Length}] do not fit input {input.Shape}, which holds {batch} sequence{(batch == 1 ? "" : "s")} ({(unbatched ? "unbatched [seq, input]" : BatchFirst ? "[batch, seq, input]" : "[seq, batch, input]")}); expected lengths of shape [{batch}]");
         var valid = new int[batch];
         for (int b = 0; b < batch; b++)
         {

@@ -1,4 +1,6 @@
 using Backprop.Autograd;
+using Backprop.Kernels.Recurrent;
+using Backprop.Ops.Recurrent;
 using Backprop.NN;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
@@ -11,6 +13,7 @@ namespace Backprop.Tests.Ops.Recurrent;
 /// with differentiable ops: outputs, final states and every gradient, in float64 to 1e-12, for every
 /// cell, both layouts, both directions, several layers, with and without lengths, and on 1–3 threads.
 /// </summary>
+[Trait("Category", "Kernels")] // run again with SIMD off: the scalar tiles and lanes end to end
 [Collection(ThreadsCollection.Name)]
 public class RecurrenceTests
 {
@@ -117,5 +120,107 @@ public class RecurrenceTests
             Assert.Equal(one[i], three[i]);
             T.Close(composite[i], one[i], 2e-4);
         }
+    }
+}
+
+/// <summary>The fused node alone: gradient checks (float64 central differences) of every input, first and second order, and its errors.</summary>
+public class RecurrenceNodeTests
+{
+    private static Tensor[] Inputs(RecurrentCellKind kind, int input, int hidden, int batch, int steps, bool batchFirst, int seed)
+    {
+        int g = RecurrenceDriver.Gates(kind);
+        var list = new List<Tensor>
+        {
+            T.Uniform(seed, -1, 1, batchFirst ? [batch, steps, input] : [steps, batch, input]),
+            T.Uniform(seed + 1, -1, 1, batch, hidden),
+            T.Uniform(seed + 2, -1, 1, batch, hidden),
+            T.Uniform(seed + 3, -0.7, 0.7, g * hidden, input),
+            T.Uniform(seed + 4, -0.7, 0.7, g * hidden, hidden),
+            T.Uniform(seed + 5, -0.5, 0.5, g * hidden),
+            T.Uniform(seed + 6, -0.5, 0.5, g * hidden),
+        };
+        return [.. list];
+    }
+
+    public static TheoryData<RecurrenceTests.Cell, bool, bool, bool> Cases()
+    {
+        var data = new TheoryData<RecurrenceTests.Cell, bool, bool, bool>();
+        foreach (RecurrenceTests.Cell kind in Enum.GetValues<RecurrenceTests.Cell>())
+        {
+            data.Add(kind, false, false, false);
+            data.Add(kind, true, true, false);
+            data.Add(kind, false, true, true);
+            data.Add(kind, true, false, true);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GradCheck_EveryInput(RecurrenceTests.Cell cell, bool batchFirst, bool reverse, bool withLengths)
+    {
+        var kind = (RecurrentCellKind)(int)cell;
+        const int input = 3, hidden = 4, batch = 3, steps = 4;
+        int[]? lengths = withLengths ? [2, 4, 1] : null;
+        Tensor[] inputs = Inputs(kind, input, hidden, batch, steps, batchFirst, 40);
+        if (kind == RecurrentCellKind.RnnRelu) inputs[5] = (inputs[5].Detach() + 0.3).RequireGrad(); // keep pre-activations off the kink
+        bool lstm = kind == RecurrentCellKind.Lstm;
+        GradCheck.Verify(t => RecurrenceNode.Forward(kind, t[0], t[1], lstm ? t[2] : null, t[3], t[4], t[5], t[6], lengths, batchFirst, reverse), inputs);
+    }
+
+    [Theory]
+    [InlineData(RecurrenceTests.Cell.Lstm, false)]
+    [InlineData(RecurrenceTests.Cell.Gru, true)]
+    [InlineData(RecurrenceTests.Cell.RnnTanh, true)]
+    public void SecondOrder_ThroughTheRecordedBackward(RecurrenceTests.Cell cell, bool withLengths)
+    {
+        var kind = (RecurrentCellKind)(int)cell;
+        const int input = 2, hidden = 3, batch = 2, steps = 3;
+        int[]? lengths = withLengths ? [3, 1] : null;
+        Tensor[] inputs = Inputs(kind, input, hidden, batch, steps, false, 60);
+        bool lstm = kind == RecurrentCellKind.Lstm;
+        GradCheck.VerifySecondOrder(t => RecurrenceNode.Forward(kind, t[0], t[1], lstm ? t[2] : null, t[3], t[4], t[5], t[6], lengths, false, true), inputs);
+    }
+
+    [Fact]
+    public void RecordedBackward_RunsNothingUpstreamTwice_AndStaysDifferentiableThroughIt()
+    {
+        Tensor[] inputs = Inputs(RecurrentCellKind.Gru, 2, 3, 2, 3, false, 70);
+        int hookRuns = 0;
+        Tensor Run(Tensor[] t, bool countHook)
+        {
+            Tensor x = t[0].Tanh() * 1.5;                               // an op upstream of the fused node
+            if (countHook) x.RegisterHook(g => { hookRuns++; return null; });
+            return RecurrenceNode.Forward(RecurrentCellKind.Gru, x, t[1], null, t[3], t[4], t[5], t[6], null, false, false);
+        }
+        Tensor y = Run(inputs, countHook: true);
+        Tensor[] grads = Gradients.Grad([(y * y).Sum()], [inputs[0], inputs[3]], createGraph: true)!;
+        Assert.Equal(1, hookRuns);
+        Assert.NotNull(grads[0]!.GradFn);
+        GradCheck.VerifySecondOrder(t => Run(t, countHook: false), inputs);
+    }
+
+    [Fact]
+    public void PaddedInputs_GetZeroGradient_AndNaNThereChangesNothing()
+    {
+        Tensor[] inputs = Inputs(RecurrentCellKind.Lstm, 3, 4, 3, 4, true, 80);
+        int[] lengths = [2, 4, 1];
+        Tensor Run(Tensor x) => RecurrenceNode.Forward(RecurrentCellKind.Lstm, x, inputs[1], inputs[2], inputs[3], inputs[4], inputs[5], inputs[6], lengths, true, false);
+        Tensor y = Run(inputs[0]);
+        y.Backward(Tensor.OnesLike(y));
+        double[] dx = inputs[0].Grad!.ToDoubleArray();
+        Tensor poisoned = inputs[0].Detach().Clone();
+        for (int b = 0; b < 3; b++)
+            for (int t = lengths[b]; t < 4; t++)
+                poisoned.Select(0, b).Select(0, t).FillInPlace(double.NaN);
+        poisoned.RequireGrad();
+        Tensor y2 = Run(poisoned);
+        Assert.Equal(y.ToDoubleArray(), y2.ToDoubleArray());
+        y2.Backward(Tensor.OnesLike(y2));
+        Assert.Equal(dx, poisoned.Grad!.ToDoubleArray());
+        for (int b = 0; b < 3; b++)
+            for (int t = lengths[b]; t < 4; t++)
+                Assert.All(inputs[0].Grad!.Select(0, b).Select(0, t).ToDoubleArray(), v => Assert.Equal(0.0, v));
+        foreach (Tensor w in inputs.Skip(1)) Assert.True(w.Grad!.ToDoubleArray().All(double.IsFinite));
     }
 }
