@@ -26,16 +26,17 @@ internal enum RecurrentCellKind
 }
 
 /// <summary>
-/// The buffers and layout of one (layer, direction) over a whole sequence. Rows of every [rows, ·]
-/// buffer follow the input: row(t, b) = t·TimeRows + b·BatchRows ([seq, batch] order: TimeRows = batch,
-/// BatchRows = 1; batch first: TimeRows = 1, BatchRows = seq). G is the number of gates (1, 3 or 4),
-/// H the hidden size. Pointers a cell does not use may be null.
+/// The buffers and layout of one (layer, direction) over a whole sequence. Rows of the [rows, ·] work
+/// buffers are at row(t, b) = t·TimeRows + b·BatchRows ([seq, batch] order: TimeRows = batch, BatchRows = 1,
+/// which keeps the rows of one step together), those of Output and DOut at t·OutTimeRows + b·OutBatchRows
+/// (batch first: OutTimeRows = 1, OutBatchRows = seq). G is the number of gates (1, 3 or 4), H the hidden
+/// size. Pointers a cell does not use may be null.
 /// </summary>
 internal unsafe struct RecurrenceBuffers<T> where T : unmanaged
 {
     public RecurrentCellKind Kind;
     public int Steps, Batch, Hidden;
-    public nint TimeRows, BatchRows;
+    public nint TimeRows, BatchRows, OutTimeRows, OutBatchRows;
 
     /// <summary>Runs the sequence backwards in time (the reverse direction of a bidirectional layer).</summary>
     public bool Reverse;
@@ -251,7 +252,7 @@ internal static unsafe class RecurrenceDriver
                         nint row = row0 + r * B.BatchRows, rowNext = next0 + r * B.BatchRows;
                         T* hp = B.HPrev + row * h + u0;
                         T* hn = last ? B.HFinal + r * h + u0 : B.HPrev + rowNext * h + u0;
-                        T* output = B.Output + row * h + u0;
+                        T* output = B.Output + (t * B.OutTimeRows + r * B.OutBatchRows) * h + u0;
                         T* cp = null, cn = null;
                         if (B.Kind == RecurrentCellKind.Lstm)
                         {
@@ -328,7 +329,7 @@ internal static unsafe class RecurrenceDriver
                             continue;
                         }
                         T* gates = B.Gates + row * gh + u0;
-                        T* dh = B.DH + r * h + u0, dOut = B.DOut + row * h + u0;
+                        T* dh = B.DH + r * h + u0, dOut = B.DOut + (t * B.OutTimeRows + r * B.OutBatchRows) * h + u0;
                         switch (B.Kind)
                         {
                             case RecurrentCellKind.Lstm:

@@ -69,7 +69,7 @@ internal sealed class RecurrenceNode : Node
         int steps = x.Shape[batchFirst ? 1 : 0], batch = x.Shape[batchFirst ? 0 : 1], hidden = wHh.Shape[1];
         int gates = RecurrenceDriver.Gates(kind), rows = steps * batch;
         DType dtype = x.DType;
-        Tensor xc = lengths is null ? x.Detach().Contiguous() : WithoutPadding(x, lengths, batchFirst);
+        Tensor xc = TimeMajor(x, lengths, batchFirst);
         Tensor wIhc = wIh.Detach().Contiguous(), wHhc = wHh.Detach().Contiguous();
         var y = Tensor.Uninitialized(new Shape(rows * hidden + (lstm ? 2 : 1) * batch * hidden), dtype); // the loop writes every element
         var gateBuffer = Tensor.Uninitialized(new Shape(rows, gates * hidden), dtype);
@@ -100,7 +100,7 @@ internal sealed class RecurrenceNode : Node
         Tensor? dHn = _kind == RecurrentCellKind.Gru ? Tensor.Uninitialized(new Shape(rows, h), dtype) : null;
         var dh = Tensor.Uninitialized(new Shape(_batch, h), dtype);
         Tensor? dc = _kind == RecurrentCellKind.Lstm ? Tensor.Uninitialized(new Shape(_batch, h), dtype) : null;
-        Tensor? dx = NeedsInputGrad(0) ? Tensor.Uninitialized(_inputs[0]!.Value.Shape, dtype) : null;
+        Tensor? dx = NeedsInputGrad(0) ? Tensor.Uninitialized(x.Shape, dtype) : null;                  // [seq, batch, in]
         Tensor? dWih = NeedsInputGrad(3) ? NewInputGradient(3, wIh.Shape, dtype, clear: false) : null;
         Tensor? dWhh = NeedsInputGrad(4) ? NewInputGradient(4, wHh.Shape, dtype, clear: false) : null;
         Tensor? dbIh = NeedsInputGrad(5) ? NewInputGradient(5, new Shape(gates * h), dtype, clear: false) : null;
@@ -108,6 +108,7 @@ internal sealed class RecurrenceNode : Node
         var k = new BackwardKernel(this, dy.Contiguous(), x, wIh, wHh, _gates.Value, _hPrev.Value, _cPrev?.Value, _tanhC?.Value, _hn?.Value,
                                    dGates, dHn, dh, dc, dx, dWih, dWhh, dbIh, dbHh);
         DTypeSwitch.Float(dtype, k);
+        if (dx is not null && _batchFirst) dx = dx.Transpose(0, 1).Contiguous();                       // -> [batch, seq, in]
         return [dx, NeedsInputGrad(1) ? dh : null, NeedsInputGrad(2) ? dc : null, dWih, dWhh, dbIh, dbHh];
     }
 
@@ -164,24 +165,31 @@ internal sealed class RecurrenceNode : Node
         return false;
     }
 
-    /// <summary>A contiguous copy of x with the rows past each sequence's length zeroed: what lies there never reaches a number (not even NaN·0).</summary>
-    private static Tensor WithoutPadding(Tensor x, int[] lengths, bool batchFirst)
+    /// <summary>
+    /// x as [seq, batch, in], contiguous: the work buffers keep the rows of one step together (with batch-first
+    /// rows the step's rows would sit seq·width apart, a power-of-two stride that maps them all to the same
+    /// cache sets). With lengths, the rows past each sequence's length are zeroed in a copy: what lies there
+    /// never reaches a number (not even NaN·0).
+    /// </summary>
+    private static Tensor TimeMajor(Tensor x, int[]? lengths, bool batchFirst)
     {
-        Tensor xc = x.Detach().Contiguous();
-        Tensor copy = ReferenceEquals(xc.Storage, x.Storage) ? xc.Clone() : xc;
-        DTypeSwitch.Float(x.DType, new ZeroPadding(copy, lengths, batchFirst));
-        return copy;
+        Tensor d = x.Detach();
+        Tensor xt = batchFirst ? d.Transpose(0, 1).Contiguous() : d.Contiguous();
+        if (lengths is null) return xt;
+        if (ReferenceEquals(xt.Storage, x.Storage)) xt = xt.Clone();
+        DTypeSwitch.Float(x.DType, new ZeroPadding(xt, lengths));
+        return xt;
     }
 
-    private readonly struct ZeroPadding(Tensor x, int[] lengths, bool batchFirst) : IFloatAction
+    private readonly struct ZeroPadding(Tensor x, int[] lengths) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
             Span<T> v = x.Elements<T>();
-            int steps = x.Shape[batchFirst ? 1 : 0], batch = x.Shape[batchFirst ? 0 : 1], n = x.Shape[2];
+            int steps = x.Shape[0], batch = x.Shape[1], n = x.Shape[2];
             for (int b = 0; b < batch; b++)
                 for (int t = lengths[b]; t < steps; t++)
-                    v.Slice((batchFirst ? b * steps + t : t * batch + b) * n, n).Clear();
+                    v.Slice((t * batch + b) * n, n).Clear();
         }
     }
 
@@ -258,7 +266,8 @@ internal sealed class RecurrenceNode : Node
                     var buffers = new RecurrenceBuffers<T>
                     {
                         Kind = kind, Steps = steps, Batch = batch, Hidden = hidden,
-                        TimeRows = batchFirst ? 1 : batch, BatchRows = batchFirst ? steps : 1, Reverse = reverse, Lengths = pLengths,
+                        TimeRows = batch, BatchRows = 1, OutTimeRows = batchFirst ? 1 : batch, OutBatchRows = batchFirst ? steps : 1,
+                        Reverse = reverse, Lengths = pLengths,
                         WHh = pWhh, BiasHn = pBiasHn, H0 = pH0, C0 = pC0, Gates = pGates, HPrev = pHPrev, CPrev = pCPrev, TanhC = pTanhC, HN = pHn,
                         Output = pY, HFinal = pY + outputs, CFinal = kind == RecurrentCellKind.Lstm ? pY + outputs + batch * hidden : null,
                     };
@@ -297,7 +306,8 @@ internal sealed class RecurrenceNode : Node
                 var buffers = new RecurrenceBuffers<T>
                 {
                     Kind = kind, Steps = steps, Batch = batch, Hidden = hidden,
-                    TimeRows = node._batchFirst ? 1 : batch, BatchRows = node._batchFirst ? steps : 1, Reverse = node._reverse, Lengths = pLengths,
+                    TimeRows = batch, BatchRows = 1, OutTimeRows = node._batchFirst ? 1 : batch, OutBatchRows = node._batchFirst ? steps : 1,
+                    Reverse = node._reverse, Lengths = pLengths,
                     WHh = pWhh, Gates = pGates, HPrev = pHPrev, CPrev = pCPrev, TanhC = pTanhC, HN = pHn,
                     DOut = pDy, DHFinal = pDy + outputs, DCFinal = kind == RecurrentCellKind.Lstm ? pDy + outputs + batch * hidden : null,
                     DGates = pDGates, DHN = pDHn, DH = pDh, DC = pDc,
