@@ -1,3 +1,4 @@
+using Backprop.Autograd;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
 using Backprop.Tests.Support;
@@ -54,6 +55,17 @@ public class RecurrentLengthsTests
             Assert.Contains(x.Grad!.Select(0, b).Narrow(0, 0, n).ToDoubleArray(), v => v != 0);
             if (n < S) Assert.All(x.Grad!.Select(0, b).Narrow(0, n, S - n).ToDoubleArray(), v => Assert.Equal(0.0, v));
         }
+    }
+
+    [Fact]
+    public void GradCheck_TwoBidirectionalLayers_WithLengths()
+    {
+        var lstm = new Lstm(2, 3, numLayers: 2, batchFirst: true, bidirectional: true, generator: new Generator(11), dtype: DType.Float64);
+        long[] lengths = [3, 1, 2];
+        GradCheck.Verify(t => lstm.Forward(t[0], (t[1], t[2]), lengths).Output, [T.Param(12, 3, 3, 2), T.Param(13, 4, 3, 3), T.Param(14, 4, 3, 3)]);
+        GradCheck.Verify(t => lstm.Forward(t[0], (t[1], t[2]), lengths).State.C, [T.Param(15, 3, 3, 2), T.Param(16, 4, 3, 3), T.Param(17, 4, 3, 3)]);
+        var gru = new Gru(2, 3, numLayers: 2, bidirectional: true, generator: new Generator(18), dtype: DType.Float64);
+        GradCheck.Verify(t => gru.Forward(t[0], t[1], lengths).H, [T.Param(19, 3, 3, 2), T.Param(20, 4, 3, 3)]);
     }
 
     [Fact]
