@@ -98,11 +98,13 @@ internal unsafe struct RecurrenceBuffers<T> where T : unmanaged
 /// gates, with W_hh packed once per sequence too.
 /// </para>
 /// <para>
-/// The work is a list of (step, slot) units claimed in order (<see cref="DynamicParallel"/>); a unit waits
-/// only for the units of the step before, which were claimed earlier and are running, so whatever
-/// threads turn up (one alone included) finish the loop. Every value is computed by the same kernel call
-/// whichever thread takes its unit, so results depend on neither timing nor the thread count.
-/// Variable lengths follow PyTorch's packed sequences: a row whose sequence has no step t keeps its
+/// The hidden units are cut into slots, one per thread, and <see cref="Parallelism.ParallelFor{TBody}"/>
+/// hands each thread its slots for the whole sequence, so a thread keeps its share of the packed weights
+/// in its own cache from step to step. Before each step a thread waits until every slot has finished the
+/// step before (a counter per step); a thread given several slots (the pool busy, a nested call, or one
+/// thread) runs them one after another and waits only for the others. Every value is computed by the
+/// same kernel call whichever thread runs its slot, so results depend on neither timing nor the thread
+/// count. Variable lengths follow PyTorch's packed sequences: a row whose sequence has no step t keeps its
 /// state unchanged (forward: the final state stays the one at its last valid step; reverse: the state
 /// stays h0 until its last valid step), outputs zero there, and passes gradients through unchanged.
 /// </para>
@@ -173,8 +175,8 @@ internal static unsafe class RecurrenceDriver
             {
                 fixed (int* pd = done)
                 {
-                    var work = new Work { B = b, Panels = panels, Done = pd, Slots = slots, Blocks = blocks, Backward = backward };
-                    DynamicParallel.For(steps * slots, slots, ref work);
+                    var work = new Work { B = b, Panels = panels, Done = pd, Steps = steps, Slots = slots, Blocks = blocks, Backward = backward };
+                    Parallelism.ParallelFor(slots, 1, ref work);
                 }
             }
             finally
@@ -183,24 +185,30 @@ internal static unsafe class RecurrenceDriver
             }
         }
 
-        /// <summary>Unit (step, slot): the slot's hidden-unit blocks at one step.</summary>
-        private struct Work : IUnitBody
+        /// <summary>A thread's slots (ranges of hidden-unit blocks) through every step.</summary>
+        private struct Work : IRangeBody
         {
             public RecurrenceBuffers<T> B;
             public T* Panels;
             public int* Done;
-            public int Slots, Blocks;
+            public int Steps, Slots, Blocks;
             public bool Backward;
 
-            public readonly void Invoke(int unit)
+            public readonly void Invoke(int start, int end)
             {
-                int step = unit / Slots, slot = unit % Slots;
-                if (step > 0) WaitFor(ref Done[step - 1], Slots);
-                int q0 = Blocks * slot / Slots, q1 = Blocks * (slot + 1) / Slots;
-                if (step == 0) Pack(q0, q1);
-                if (Backward) BackwardStep(step, q0, q1);
-                else ForwardStep(step, q0, q1);
-                Interlocked.Increment(ref Done[step]);
+                for (int step = 0; step < Steps; step++)
+                {
+                    // The step before must be finished in every slot (it wrote the whole state this step reads).
+                    if (step > 0) WaitFor(ref Done[step - 1], Slots);
+                    for (int slot = start; slot < end; slot++)
+                    {
+                        int q0 = Blocks * slot / Slots, q1 = Blocks * (slot + 1) / Slots;
+                        if (step == 0) Pack(q0, q1);
+                        if (Backward) BackwardStep(step, q0, q1);
+                        else ForwardStep(step, q0, q1);
+                    }
+                    Interlocked.Add(ref Done[step], end - start);
+                }
             }
 
             /// <summary>
@@ -346,7 +354,7 @@ internal static unsafe class RecurrenceDriver
                 }
             }
 
-            /// <summary>Waits until <paramref name="counter"/> reaches <paramref name="target"/>; the units it counts were claimed earlier and are running.</summary>
+            /// <summary>Waits until <paramref name="counter"/> reaches <paramref name="target"/>: every thread of the loop is running a slot that counts.</summary>
             private static void WaitFor(ref int counter, int target)
             {
                 if (Volatile.Read(ref counter) >= target) return;
