@@ -168,8 +168,9 @@ internal static unsafe class RecurrenceDriver
             int steps = backward ? b.Steps + 1 : b.Steps;  // the backward ends with the product that gives dh0
             nint packed = (nint)blocks * g * h * nr;
             T* panels = (T*)RecurrentWorkspace.Get((packed + GemmPacking.Slack) * sizeof(T));
-            int[]? rented = steps > 512 ? ArrayPool<int>.Shared.Rent(steps) : null;
-            Span<int> done = rented is null ? stackalloc int[steps] : rented.AsSpan(0, steps);
+            // Per step, the slots done with it; the last entry is set when a slot failed, so no thread waits forever.
+            int[]? rented = steps > 512 ? ArrayPool<int>.Shared.Rent(steps + 1) : null;
+            Span<int> done = rented is null ? stackalloc int[steps + 1] : rented.AsSpan(0, steps + 1);
             done.Clear();
             try
             {
@@ -196,18 +197,26 @@ internal static unsafe class RecurrenceDriver
 
             public readonly void Invoke(int start, int end)
             {
-                for (int step = 0; step < Steps; step++)
+                try
                 {
-                    // The step before must be finished in every slot (it wrote the whole state this step reads).
-                    if (step > 0) WaitFor(ref Done[step - 1], Slots);
-                    for (int slot = start; slot < end; slot++)
+                    for (int step = 0; step < Steps; step++)
                     {
-                        int q0 = Blocks * slot / Slots, q1 = Blocks * (slot + 1) / Slots;
-                        if (step == 0) Pack(q0, q1);
-                        if (Backward) BackwardStep(step, q0, q1);
-                        else ForwardStep(step, q0, q1);
+                        // The step before must be finished in every slot (it wrote the whole state this step reads).
+                        if (step > 0 && !WaitFor(ref Done[step - 1], Slots, ref Done[Steps])) return;
+                        for (int slot = start; slot < end; slot++)
+                        {
+                            int q0 = Blocks * slot / Slots, q1 = Blocks * (slot + 1) / Slots;
+                            if (step == 0) Pack(q0, q1);
+                            if (Backward) BackwardStep(step, q0, q1);
+                            else ForwardStep(step, q0, q1);
+                        }
+                        Interlocked.Add(ref Done[step], end - start);
                     }
-                    Interlocked.Add(ref Done[step], end - start);
+                }
+                catch
+                {
+                    Volatile.Write(ref Done[Steps], 1); // the others stop waiting; the pool rethrows this exception
+                    throw;
                 }
             }
 
@@ -354,12 +363,20 @@ internal static unsafe class RecurrenceDriver
                 }
             }
 
-            /// <summary>Waits until <paramref name="counter"/> reaches <paramref name="target"/>: every thread of the loop is running a slot that counts.</summary>
-            private static void WaitFor(ref int counter, int target)
+            /// <summary>
+            /// Waits until <paramref name="counter"/> reaches <paramref name="target"/> (every thread of the loop is
+            /// running a slot that counts); false if a slot failed meanwhile.
+            /// </summary>
+            private static bool WaitFor(ref int counter, int target, ref int failed)
             {
-                if (Volatile.Read(ref counter) >= target) return;
+                if (Volatile.Read(ref counter) >= target) return true;
                 var spin = new SpinWait();
-                while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);
+                while (Volatile.Read(ref counter) < target)
+                {
+                    if (Volatile.Read(ref failed) != 0) return false;
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+                return true;
             }
         }
 
