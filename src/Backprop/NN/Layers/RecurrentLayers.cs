@@ -73,7 +73,7 @@ public abstract class RecurrentLayer : Module
     /// <summary>Random numbers for the dropout between layers (null: a fresh seed).</summary>
     public Generator? Generator { get; }
 
-        /// <summary>
+    /// <summary>
     /// Whether each (layer, direction) runs as one fused op (the default): the time loop with its gate
     /// math in SIMD kernels and a backward that computes each weight gradient as one product over all
     /// steps. False runs the same computation step by step as a chain of differentiable ops, which
