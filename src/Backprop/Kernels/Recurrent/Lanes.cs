@@ -8,8 +8,9 @@ namespace Backprop.Kernels.Recurrent;
 /// One width of SIMD register (512, 256 or 128 bits) or a single value, behind one set of operators,
 /// so each gate kernel is written once (<see cref="LstmCellKernel"/>, …) and compiled by the JIT for
 /// every width: the widest the CPU runs covers the bulk of a row, the scalar form the tail. Sigmoid and
-/// tanh come from one exponential each: σ(x) = 1/(1 + e^−x), tanh x = 2/(1 + e^−2x) − 1 (both exact at
-/// ±∞; the absolute error stays within a few units in the last place of 1).
+/// tanh come from one exponential each: σ(x) = 1/(1 + e^−x); tanh x = −m/(m + 2) with m = e^−2x − 1 in
+/// float (relative accuracy near 0 too), 2/(1 + e^−2x) − 1 in double (absolute error a few units in the
+/// last place of 1); all exact at ±∞.
 /// </summary>
 internal unsafe interface ILanes<TV, T> where TV : struct, ILanes<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -54,6 +55,11 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> v) : ILanes<Lanes512<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512<T> Tanh(Lanes512<T> x)
     {
+        if (typeof(T) == typeof(float))
+        {
+            Vector512<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            return new(((Vector512<float>.Zero - m) / (m + Vector512.Create(2f))).As<float, T>());
+        }
         Vector512<T> two = Vector512<T>.One + Vector512<T>.One;
         return new(two / (Vector512<T>.One + Exp(-(x._v + x._v))) - Vector512<T>.One);
     }
@@ -68,13 +74,29 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> v) : ILanes<Lanes512<T>
         => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
 
     /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r from
-    /// Cephes' degree-6 polynomial (about 1 ulp), 2^n put straight into the exponent bits. x is clamped to
-    /// ±88.376 (e^x stays finite, and 0 below); NaN stays NaN. Multiply-adds fuse where the CPU has FMA. .NET's float Exp evaluates in double, which
-    /// made it the most expensive part of a step.
+    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
+    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
+    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
+    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> ExpFloat(Vector512<float> x)
+    {
+        Vector512<float> q = ExpParts(x, out Vector512<float> s);
+        return Vector512.MultiplyAddEstimate(q, s, s);
+    }
+
+    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpM1Float(Vector512<float> x)
+    {
+        Vector512<float> q = ExpParts(x, out Vector512<float> s);
+        return Vector512.MultiplyAddEstimate(q, s, s - Vector512<float>.One);
+    }
+
+    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> ExpParts(Vector512<float> x, out Vector512<float> s)
     {
         // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
         Vector512<float> c = Vector512.MinNative(Vector512.Create(88.3762626647949f), Vector512.MaxNative(Vector512.Create(-88.3762626647949f), x));
@@ -86,8 +108,8 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> v) : ILanes<Lanes512<T>
         p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(4.1665795894E-2f));
         p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(1.6666665459E-1f));
         p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(5.0000001201E-1f));
-        p = Vector512.MultiplyAddEstimate(p, r * r, r + Vector512<float>.One);
-        return p * Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+        s = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
+        return Vector512.MultiplyAddEstimate(p, r * r, r);
     }
 }
 
@@ -110,6 +132,11 @@ internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256<T> Tanh(Lanes256<T> x)
     {
+        if (typeof(T) == typeof(float))
+        {
+            Vector256<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            return new(((Vector256<float>.Zero - m) / (m + Vector256.Create(2f))).As<float, T>());
+        }
         Vector256<T> two = Vector256<T>.One + Vector256<T>.One;
         return new(two / (Vector256<T>.One + Exp(-(x._v + x._v))) - Vector256<T>.One);
     }
@@ -124,13 +151,29 @@ internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>
         => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
 
     /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r from
-    /// Cephes' degree-6 polynomial (about 1 ulp), 2^n put straight into the exponent bits. x is clamped to
-    /// ±88.376 (e^x stays finite, and 0 below); NaN stays NaN. Multiply-adds fuse where the CPU has FMA. .NET's float Exp evaluates in double, which
-    /// made it the most expensive part of a step.
+    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
+    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
+    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
+    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> ExpFloat(Vector256<float> x)
+    {
+        Vector256<float> q = ExpParts(x, out Vector256<float> s);
+        return Vector256.MultiplyAddEstimate(q, s, s);
+    }
+
+    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpM1Float(Vector256<float> x)
+    {
+        Vector256<float> q = ExpParts(x, out Vector256<float> s);
+        return Vector256.MultiplyAddEstimate(q, s, s - Vector256<float>.One);
+    }
+
+    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> ExpParts(Vector256<float> x, out Vector256<float> s)
     {
         // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
         Vector256<float> c = Vector256.MinNative(Vector256.Create(88.3762626647949f), Vector256.MaxNative(Vector256.Create(-88.3762626647949f), x));
@@ -142,8 +185,8 @@ internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>
         p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(4.1665795894E-2f));
         p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(1.6666665459E-1f));
         p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(5.0000001201E-1f));
-        p = Vector256.MultiplyAddEstimate(p, r * r, r + Vector256<float>.One);
-        return p * Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
+        s = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
+        return Vector256.MultiplyAddEstimate(p, r * r, r);
     }
 }
 
@@ -166,6 +209,11 @@ internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128<T> Tanh(Lanes128<T> x)
     {
+        if (typeof(T) == typeof(float))
+        {
+            Vector128<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            return new(((Vector128<float>.Zero - m) / (m + Vector128.Create(2f))).As<float, T>());
+        }
         Vector128<T> two = Vector128<T>.One + Vector128<T>.One;
         return new(two / (Vector128<T>.One + Exp(-(x._v + x._v))) - Vector128<T>.One);
     }
@@ -180,13 +228,29 @@ internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>
         => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector128.Exp(x.AsDouble()).As<double, T>();
 
     /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r from
-    /// Cephes' degree-6 polynomial (about 1 ulp), 2^n put straight into the exponent bits. x is clamped to
-    /// ±88.376 (e^x stays finite, and 0 below); NaN stays NaN. Multiply-adds fuse where the CPU has FMA. .NET's float Exp evaluates in double, which
-    /// made it the most expensive part of a step.
+    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
+    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
+    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
+    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> ExpFloat(Vector128<float> x)
+    {
+        Vector128<float> q = ExpParts(x, out Vector128<float> s);
+        return Vector128.MultiplyAddEstimate(q, s, s);
+    }
+
+    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> ExpM1Float(Vector128<float> x)
+    {
+        Vector128<float> q = ExpParts(x, out Vector128<float> s);
+        return Vector128.MultiplyAddEstimate(q, s, s - Vector128<float>.One);
+    }
+
+    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> ExpParts(Vector128<float> x, out Vector128<float> s)
     {
         // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
         Vector128<float> c = Vector128.MinNative(Vector128.Create(88.3762626647949f), Vector128.MaxNative(Vector128.Create(-88.3762626647949f), x));
@@ -198,8 +262,8 @@ internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>
         p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(4.1665795894E-2f));
         p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(1.6666665459E-1f));
         p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(5.0000001201E-1f));
-        p = Vector128.MultiplyAddEstimate(p, r * r, r + Vector128<float>.One);
-        return p * Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
+        s = Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
+        return Vector128.MultiplyAddEstimate(p, r * r, r);
     }
 }
 

@@ -54,6 +54,20 @@ public unsafe class CellKernelTests
         Edges<double>(xs);
     }
 
+    [Fact]
+    public void FloatTanh_KeepsItsRelativeAccuracyNearZero()
+    {
+        float[] xs = [1e-7f, -3e-6f, 1e-4f, -0.01f, 0.2f, -0.3f, 0.4f, 1f, -2.5f, 9f];
+        float[] h = new float[xs.Length], output = new float[xs.Length], pre = (float[])xs.Clone();
+        fixed (float* pp = pre, ph = h, po = output)
+            RnnCellKernel.Forward(xs.Length, false, pp, ph, po);
+        for (int i = 0; i < xs.Length; i++)
+        {
+            double exact = Math.Tanh(xs[i]);
+            Assert.True(Math.Abs(h[i] - exact) <= 4e-7 * Math.Abs(exact), $"tanh({xs[i]}) = {h[i]}, expected {exact}");
+        }
+    }
+
     private static void Edges<T>(double[] xs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = xs.Length;
