@@ -10,7 +10,7 @@ namespace Backprop.Kernels.Recurrent;
 /// every width: the widest the CPU runs covers the bulk of a row, the scalar form the tail. Sigmoid and
 /// tanh come from one exponential each: σ(x) = 1/(1 + e^−x); tanh x = −m/(m + 2) with m = e^−2x − 1 in
 /// float (relative accuracy near 0 too), 2/(1 + e^−2x) − 1 in double (absolute error a few units in the
-/// last place of 1); all exact at ±∞.
+/// last place of 1); all exact at ±∞. The single value uses the runtime's tanh.
 /// </summary>
 internal unsafe interface ILanes<TV, T> where TV : struct, ILanes<TV, T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -283,7 +283,7 @@ internal readonly unsafe struct Lanes1<T>(T v) : ILanes<Lanes1<T>, T> where T : 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes1<T> Sigmoid(Lanes1<T> x) => new(T.One / (T.One + T.Exp(-x._v)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes1<T> Tanh(Lanes1<T> x) => new((T.One + T.One) / (T.One + T.Exp(-(x._v + x._v))) - T.One);
+    public static Lanes1<T> Tanh(Lanes1<T> x) => new(T.Tanh(x._v));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes1<T> Relu(Lanes1<T> x) => new(T.Max(x._v, T.Zero));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes1<T> ReluGrad(Lanes1<T> y, Lanes1<T> dy) => new(y._v > T.Zero ? dy._v : T.Zero);
