@@ -1,3 +1,5 @@
+using Backprop.Kernels.Recurrent;
+using Backprop.Ops.Recurrent;
 using Backprop.Tensors;
 
 namespace Backprop.NN.Layers;
@@ -7,10 +9,13 @@ namespace Backprop.NN.Layers;
 /// parameters <c>weight_ih_l{k}</c>, <c>weight_hh_l{k}</c>, <c>bias_ih_l{k}</c>, <c>bias_hh_l{k}</c> (and
 /// <c>_reverse</c>) in PyTorch's order and layout; input [seq, batch, input] (or [batch, seq, input] with
 /// <c>batchFirst</c>, or unbatched [seq, input]); output [seq, batch, directions·hidden]; final states
-/// [layers·directions, batch, hidden]; dropout between layers while training. Each layer projects the
-/// input of every step with one GEMM before the time loop; the loop itself is written with
-/// differentiable ops, so backprop through time needs nothing else. Variable-length batches and a
-/// fused recurrent step are not here yet (issue #10).
+/// [layers·directions, batch, hidden]; dropout between layers while training; variable-length batches
+/// (PyTorch's packed-sequence semantics, see <see cref="Rnn.Forward(Tensor, Tensor?, long[])"/>). Each
+/// (layer, direction) runs as one fused op by default (<see cref="Fused"/>, <see cref="RecurrenceNode"/>):
+/// the input projection of every step is one GEMM, each step one small product with the recurrent weights
+/// packed once per sequence plus the gate math in one SIMD kernel, and the backward computes each weight
+/// gradient as one product over all steps. The output keeps the input's sequence length (padded steps are
+/// zero), as pad_packed_sequence with total_length = seq.
 /// </summary>
 public abstract class RecurrentLayer : Module
 {
@@ -69,24 +74,35 @@ public abstract class RecurrentLayer : Module
     public Generator? Generator { get; }
 
     /// <summary>
-    /// The state after one step of direction <paramref name="at"/> from state <paramref name="h"/> (and
-    /// <paramref name="c"/> for an LSTM) given the step's input projection x·W_ihᵀ + b_ih [batch, gates·hidden].
+    /// Whether each (layer, direction) runs as one fused op (the default): the time loop with its gate
+    /// math in SIMD kernels and a backward that computes each weight gradient as one product over all
+    /// steps. False runs the same computation step by step as a chain of differentiable ops, which
+    /// records every intermediate tensor (slower; the values agree to rounding).
     /// </summary>
-    private protected abstract (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh);
+    public bool Fused { get; set; } = true;
 
-    /// <summary>Gate <paramref name="index"/> ([batch, hidden]) of a [batch, gates·hidden] projection.</summary>
-    private protected Tensor Gate(Tensor projection, int index) => projection.Narrow(1, index * HiddenSize, HiddenSize);
+    private protected abstract RecurrentCellKind Kind { get; }
 
-    /// <summary>Runs the sequence; <paramref name="h0"/> and <paramref name="c0"/> default to zeros (c0 only for an LSTM).</summary>
-    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, bool lstm)
+    /// <summary>
+    /// Runs the sequence; <paramref name="h0"/> and <paramref name="c0"/> default to zeros (c0 only for an LSTM);
+    /// <paramref name="lengths"/> (null: every sequence is full) makes a variable-length batch.
+    /// </summary>
+    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, long[]? lengths)
     {
         string op = GetType().Name;
+        bool lstm = Kind == RecurrentCellKind.Lstm;
         bool unbatched = input.Rank == 2;
         if (input.Rank is not (2 or 3) || input.Shape[input.Rank - 1] != InputSize)
             throw new ArgumentException($"{op}: expected an input of shape {(BatchFirst ? "[batch, seq, " : "[seq, batch, ")}{InputSize}] or [seq, {InputSize}], got {input.Shape}");
-        Tensor x = unbatched ? input.Unsqueeze(1) : BatchFirst ? input.Transpose(0, 1) : input; // [seq, batch, input]
-        int steps = x.Shape[0], batch = x.Shape[1], states = NumLayers * Directions;
-        Tensor h = State(h0, "h0", unbatched, states, batch, x.DType), c = lstm ? State(c0, "c0", unbatched, states, batch, x.DType) : null!;
+        // The layout stays as given: [seq, batch, in], or [batch, seq, in] when batch first (an unbatched input is [seq, in]).
+        bool batchFirst = BatchFirst && !unbatched;
+        Tensor x = unbatched ? input.Unsqueeze(1) : input;
+        int steps = x.Shape[batchFirst ? 1 : 0], batch = x.Shape[batchFirst ? 0 : 1], states = NumLayers * Directions;
+        if (steps == 0)
+            throw new ArgumentException($"{op}: the input {input.Shape} has no steps; expected a sequence length of at least 1");
+        Tensor? h = State(h0, "h0", unbatched, states, batch, input);
+        Tensor? c = lstm ? State(c0, "c0", unbatched, states, batch, input) : null;
+        int[]? valid = Lengths(lengths, input, unbatched, steps, batch);
         var hn = new Tensor[states];
         var cn = new Tensor[states];
         for (int layer = 0; layer < NumLayers; layer++)
@@ -95,36 +111,65 @@ public abstract class RecurrentLayer : Module
             for (int d = 0; d < Directions; d++)
             {
                 int at = layer * Directions + d;
-                // One GEMM projects every step's input: [seq·batch, in] -> [seq, batch, gates·hidden].
-                Tensor projected = Functional.Linear(x.Reshape(steps * batch, x.Shape[2]), _ih[at], _bih[at]).Reshape(steps, batch, _gates * HiddenSize);
-                Tensor hs = h.Select(0, at);
-                Tensor? cs = lstm ? c.Select(0, at) : null;
-                var perStep = new Tensor[steps];
-                for (int s = 0; s < steps; s++)
+                Tensor? hs = h?.Select(0, at), cs = c?.Select(0, at);
+                if (Fused)
                 {
-                    int t = d == 0 ? s : steps - 1 - s;
-                    (hs, cs) = Step(projected.Select(0, t), hs, cs, _hh[at], _bhh[at]);
-                    perStep[t] = hs;
+                    // One node per (layer, direction): the outputs, then h_n (then c_n), in one flat tensor.
+                    Tensor y = RecurrenceNode.Forward(Kind, x, hs, cs, _ih[at], _hh[at], _bih[at], _bhh[at], valid, batchFirst, reverse: d == 1);
+                    int n = steps * batch * HiddenSize, m = batch * HiddenSize;
+                    outputs[d] = y.Narrow(0, 0, n).Reshape(batchFirst ? [batch, steps, HiddenSize] : [steps, batch, HiddenSize]);
+                    hn[at] = y.Narrow(0, n, m).Reshape(batch, HiddenSize);
+                    if (lstm) cn[at] = y.Narrow(0, n + m, m).Reshape(batch, HiddenSize);
                 }
-                outputs[d] = Tensor.Stack(perStep);                                // [seq, batch, hidden]
-                hn[at] = hs;
-                if (lstm) cn[at] = cs!;
+                else
+                {
+                    var (o, hd, cd) = RecurrenceComposite.Forward(Kind, x, hs, cs, _ih[at], _hh[at], _bih[at], _bhh[at], valid, batchFirst, reverse: d == 1);
+                    (outputs[d], hn[at]) = (o, hd);
+                    if (lstm) cn[at] = cd!;
+                }
             }
-            x = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);             // [seq, batch, directions·hidden]
+            x = Directions == 1 ? outputs[0] : Tensor.Cat(outputs, 2);             // [.., directions·hidden]
             if (layer < NumLayers - 1 && Dropout > 0 && Training)
                 x = Functional.Dropout(x, Dropout, training: true, Generator);
         }
-        Tensor output = unbatched ? x.Squeeze(1) : BatchFirst ? x.Transpose(0, 1) : x;
+        Tensor output = unbatched ? x.Squeeze(1) : x;
         Tensor hOut = Tensor.Stack(hn), cOut = lstm ? Tensor.Stack(cn) : null!;
         return unbatched ? (output, hOut.Squeeze(1), lstm ? cOut.Squeeze(1) : null) : (output, hOut, lstm ? cOut : null);
     }
 
-    private Tensor State(Tensor? given, string name, bool unbatched, int states, int batch, DType dtype)
+    /// <summary>The lengths of a tensor: Int64, [batch].</summary>
+    private protected long[]? LengthsOf(Tensor? lengths)
     {
-        if (given is null) return Tensor.Zeros([states, batch, HiddenSize], dtype);
+        if (lengths is null) return null;
+        if (lengths.DType != DType.Int64 || lengths.Rank != 1)
+            throw new ArgumentException($"{GetType().Name}: lengths must be an Int64 tensor of shape [batch], got {lengths.DType.Name()} {lengths.Shape}");
+        return lengths.ToArray<long>();
+    }
+
+    private int[]? Lengths(long[]? lengths, Tensor input, bool unbatched, int steps, int batch)
+    {
+        if (lengths is null) return null;
+        string op = GetType().Name;
+        if (lengths.Length != batch)
+            throw new ArgumentException($"{op}: lengths of shape [{lengths.Length}] do not fit input {input.Shape}, which holds {batch} sequence{(batch == 1 ? "" : "s")} ({(unbatched ? "unbatched [seq, input]" : BatchFirst ? "[batch, seq, input]" : "[seq, batch, input]")}); expected lengths of shape [{batch}]");
+        var valid = new int[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException($"{op}: length {lengths[b]} of sequence {b} is outside 1..{steps} for input {input.Shape} (sequence length {steps})");
+            valid[b] = (int)lengths[b];
+        }
+        return valid;
+    }
+
+    private Tensor? State(Tensor? given, string name, bool unbatched, int states, int batch, Tensor input)
+    {
+        if (given is null) return null;
         Tensor s = unbatched && given.Rank == 2 ? given.Unsqueeze(1) : given;
         if (s.Rank != 3 || s.Shape[0] != states || s.Shape[1] != batch || s.Shape[2] != HiddenSize)
-            throw new ArgumentException($"{GetType().Name}: expected {name} of shape {(unbatched ? $"[{states}, {HiddenSize}]" : $"[{states}, {batch}, {HiddenSize}]")}, got {given.Shape}");
+            throw new ArgumentException($"{GetType().Name}: expected {name} of shape {(unbatched ? $"[{states}, {HiddenSize}]" : $"[{states}, {batch}, {HiddenSize}]")} for input {input.Shape}, got {given.Shape}");
+        if (s.DType != input.DType)
+            throw new ArgumentException($"{GetType().Name}: {name} is {s.DType.Name()} but the input is {input.DType.Name()}");
         return s;
     }
 
@@ -149,21 +194,27 @@ public sealed class Rnn : RecurrentLayer
     /// <summary>"tanh" or "relu".</summary>
     public string Nonlinearity { get; }
 
-    /// <summary>The output of every step and the final hidden state of every layer and direction.</summary>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    private protected override RecurrentCellKind Kind => Nonlinearity == "relu" ? RecurrentCellKind.RnnRelu : RecurrentCellKind.RnnTanh;
+
+    /// <summary>
+    /// The output of every step and the final hidden state of every layer and direction; <paramref name="h0"/>
+    /// null means zeros. With <paramref name="lengths"/> ([batch], each in 1..seq) sequence b has only its first
+    /// lengths[b] steps, as a PyTorch packed sequence (pack_padded_sequence(enforce_sorted=False), then
+    /// pad_packed_sequence(total_length=seq)): its outputs past them are zero, its final state is the one after
+    /// its last step (the reverse direction starts there from h0), and its padding gets no gradient.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input, h0 or lengths do not fit (the message names the shapes).</exception>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, long[]? lengths = null)
     {
-        var (output, h, _) = Run(input, h0, null, lstm: false);
+        var (output, h, _) = Run(input, h0, null, lengths);
         return (output, h);
     }
 
+    /// <summary>As <see cref="Forward(Tensor, Tensor?, long[])"/> with the lengths in an Int64 tensor [batch].</summary>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, Tensor lengths) => Forward(input, h0, LengthsOf(lengths));
+
     /// <summary>The output of every step, from zero states.</summary>
     public override Tensor Forward(Tensor input) => Forward(input, null).Output;
-
-    private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh)
-    {
-        Tensor pre = inputProjection + Functional.Linear(h, wHh, bHh);
-        return (Nonlinearity == "tanh" ? pre.Tanh() : pre.Relu(), null);
-    }
 }
 
 /// <summary>An LSTM over sequences (torch.nn.LSTM), gates i, f, g, o: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').</summary>
@@ -171,22 +222,26 @@ public sealed class Lstm(int inputSize, int hiddenSize, int numLayers = 1, bool 
                          bool bidirectional = false, Generator? generator = null, DType dtype = DType.Float32)
     : RecurrentLayer(inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, 4, generator, dtype)
 {
-    /// <summary>The output of every step and the final (h, c) of every layer and direction; zero states when <paramref name="state"/> is null.</summary>
-    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state)
+    private protected override RecurrentCellKind Kind => RecurrentCellKind.Lstm;
+
+    /// <summary>
+    /// The output of every step and the final (h, c) of every layer and direction; zero states when
+    /// <paramref name="state"/> is null. <paramref name="lengths"/> makes a variable-length batch, as for
+    /// <see cref="Rnn.Forward(Tensor, Tensor?, long[])"/> (the final c is also the one after each sequence's last step).
+    /// </summary>
+    /// <exception cref="ArgumentException">The input, states or lengths do not fit (the message names the shapes).</exception>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state, long[]? lengths = null)
     {
-        var (output, h, c) = Run(input, state?.H, state?.C, lstm: true);
+        var (output, h, c) = Run(input, state?.H, state?.C, lengths);
         return (output, (h, c!));
     }
 
+    /// <summary>As <see cref="Forward(Tensor, ValueTuple{Tensor, Tensor}?, long[])"/> with the lengths in an Int64 tensor [batch].</summary>
+    public (Tensor Output, (Tensor H, Tensor C) State) Forward(Tensor input, (Tensor H, Tensor C)? state, Tensor lengths)
+        => Forward(input, state, LengthsOf(lengths));
+
     /// <summary>The output of every step, from zero states.</summary>
     public override Tensor Forward(Tensor input) => Forward(input, null).Output;
-
-    private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh)
-    {
-        Tensor gates = inputProjection + Functional.Linear(h, wHh, bHh);      // [batch, 4·hidden]: i, f, g, o
-        Tensor c2 = Gate(gates, 1).Sigmoid() * c! + Gate(gates, 0).Sigmoid() * Gate(gates, 2).Tanh();
-        return (Gate(gates, 3).Sigmoid() * c2.Tanh(), c2);
-    }
 }
 
 /// <summary>
@@ -197,22 +252,22 @@ public sealed class Gru(int inputSize, int hiddenSize, int numLayers = 1, bool b
                         bool bidirectional = false, Generator? generator = null, DType dtype = DType.Float32)
     : RecurrentLayer(inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, 3, generator, dtype)
 {
-    /// <summary>The output of every step and the final hidden state of every layer and direction.</summary>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    private protected override RecurrentCellKind Kind => RecurrentCellKind.Gru;
+
+    /// <summary>
+    /// The output of every step and the final hidden state of every layer and direction; <paramref name="lengths"/>
+    /// makes a variable-length batch, as for <see cref="Rnn.Forward(Tensor, Tensor?, long[])"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The input, h0 or lengths do not fit (the message names the shapes).</exception>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, long[]? lengths = null)
     {
-        var (output, h, _) = Run(input, h0, null, lstm: false);
+        var (output, h, _) = Run(input, h0, null, lengths);
         return (output, h);
     }
 
+    /// <summary>As <see cref="Forward(Tensor, Tensor?, long[])"/> with the lengths in an Int64 tensor [batch].</summary>
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, Tensor lengths) => Forward(input, h0, LengthsOf(lengths));
+
     /// <summary>The output of every step, from zero states.</summary>
     public override Tensor Forward(Tensor input) => Forward(input, null).Output;
-
-    private protected override (Tensor H, Tensor? C) Step(Tensor inputProjection, Tensor h, Tensor? c, Tensor wHh, Tensor? bHh)
-    {
-        Tensor hh = Functional.Linear(h, wHh, bHh);                               // [batch, 3·hidden]: r, z, n
-        Tensor r = (Gate(inputProjection, 0) + Gate(hh, 0)).Sigmoid();
-        Tensor z = (Gate(inputProjection, 1) + Gate(hh, 1)).Sigmoid();
-        Tensor n = (Gate(inputProjection, 2) + r * Gate(hh, 2)).Tanh();
-        return ((1.0 - z) * n + z * h, null);
-    }
 }

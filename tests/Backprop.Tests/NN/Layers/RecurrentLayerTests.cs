@@ -1,4 +1,6 @@
 using Backprop.Autograd;
+using Backprop.Memory;
+using Backprop.Optim;
 using Backprop.NN;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
@@ -113,6 +115,31 @@ public class RecurrentLayerTests
         Assert.Equal(a, b);
         gru.Train();
         Assert.NotEqual(a, gru.Forward(seq).ToArray<float>());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Lstm_LearnsToRecallThePreviousInput(bool fused)
+    {
+        var g = new Generator(30);
+        var lstm = new Lstm(1, 16, batchFirst: true, generator: g) { Fused = fused };
+        var head = new Linear(16, 1, generator: g);
+        var optimizer = new Adam([.. lstm.Parameters(), .. head.Parameters()], new AdamOptions(LearningRate: 0.02));
+        double first = 0, last = 0;
+        for (int step = 0; step < 150; step++)
+        {
+            using var scope = TensorScope.Begin();
+            Tensor x = Tensor.Uniform([16, 10, 1], -1, 1, generator: g);
+            Tensor y = head.Forward(lstm.Forward(x)).Narrow(1, 1, 9);          // at step t, predict x[t − 1]
+            Tensor loss = Functional.MseLoss(y, x.Narrow(1, 0, 9));
+            optimizer.ZeroGrad();
+            loss.Backward();
+            optimizer.Step();
+            last = loss.Item();
+            if (step == 0) first = last;
+        }
+        Assert.True(last < 0.05 * first, $"loss went from {first} to {last}");
     }
 
     [Fact]
