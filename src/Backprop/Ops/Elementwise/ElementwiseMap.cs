@@ -19,8 +19,8 @@ internal static class ElementwiseMap
         x.CheckFloat(op);
         Tensor c = Packed(x);
         var y = new Tensor(x.Shape, x.DType);
-        if (x.DType == DType.Float32) VectorLoop.Unary(f, c.ReadOnlyElements<float>(), y.Elements<float>());
-        else VectorLoop.Unary(d, c.ReadOnlyElements<double>(), y.Elements<double>());
+        if (x.DType == DType.Float32) ParallelVectorLoop.Unary(f, c.ReadOnlyElements<float>(), y.Elements<float>());
+        else ParallelVectorLoop.Unary(d, c.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
     }
 
@@ -34,8 +34,8 @@ internal static class ElementwiseMap
             throw new ArgumentException($"{op}: operands must have the same shape, got {a.Shape} and {b.Shape}");
         Tensor ca = Packed(a), cb = Packed(b);
         var y = new Tensor(a.Shape, a.DType);
-        if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.ReadOnlyElements<float>(), cb.ReadOnlyElements<float>(), y.Elements<float>());
-        else VectorLoop.Binary(d, ca.ReadOnlyElements<double>(), cb.ReadOnlyElements<double>(), y.Elements<double>());
+        if (a.DType == DType.Float32) ParallelVectorLoop.Binary(f, ca.ReadOnlyElements<float>(), cb.ReadOnlyElements<float>(), y.Elements<float>());
+        else ParallelVectorLoop.Binary(d, ca.ReadOnlyElements<double>(), cb.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
     }
 
