@@ -18,7 +18,7 @@ internal static class ElementwiseMap
     {
         x.CheckFloat(op);
         Tensor c = Packed(x);
-        var y = new Tensor(x.Shape, x.DType);
+        var y = Tensor.Uninitialized(x.Shape, x.DType); // every element is written below
         if (x.DType == DType.Float32) ParallelVectorLoop.Unary(f, c.ReadOnlyElements<float>(), y.Elements<float>());
         else ParallelVectorLoop.Unary(d, c.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
@@ -33,7 +33,7 @@ internal static class ElementwiseMap
         if (a.Shape != b.Shape)
             throw new ArgumentException($"{op}: operands must have the same shape, got {a.Shape} and {b.Shape}");
         Tensor ca = Packed(a), cb = Packed(b);
-        var y = new Tensor(a.Shape, a.DType);
+        var y = Tensor.Uninitialized(a.Shape, a.DType);
         if (a.DType == DType.Float32) ParallelVectorLoop.Binary(f, ca.ReadOnlyElements<float>(), cb.ReadOnlyElements<float>(), y.Elements<float>());
         else ParallelVectorLoop.Binary(d, ca.ReadOnlyElements<double>(), cb.ReadOnlyElements<double>(), y.Elements<double>());
         return y;
@@ -45,7 +45,7 @@ internal static class ElementwiseMap
     {
         a.CheckFloat(op);
         Tensor ca = Packed(a);
-        var y = new Tensor(a.Shape, a.DType);
+        var y = Tensor.Uninitialized(a.Shape, a.DType);
         if (a.DType == DType.Float32) VectorLoop.Binary(f, ca.ReadOnlyElements<float>(), (float)s, y.Elements<float>());
         else VectorLoop.Binary(d, ca.ReadOnlyElements<double>(), s, y.Elements<double>());
         return y;
