@@ -4,6 +4,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
+using Backprop.Kernels.Elementwise;
+
 namespace Backprop.Kernels.Attention;
 
 /// <summary>
@@ -68,7 +70,7 @@ internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unman
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp(Vector512<T> x)
-        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector512.Exp(x.As<T, double>()).As<double, T>();
+        => SimdMath.Exp(x);
 
     public static T MaxLane(Vector512<T> x)
     {
@@ -101,7 +103,7 @@ internal unsafe struct Width256<T> : ISimdWidth<T, Vector256<T>> where T : unman
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp(Vector256<T> x)
-        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector256.Exp(x.As<T, double>()).As<double, T>();
+        => SimdMath.Exp(x);
 
     public static T MaxLane(Vector256<T> x)
     {
@@ -134,7 +136,7 @@ internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unman
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> Exp(Vector128<T> x)
-        => typeof(T) == typeof(float) ? FastExp.Exp(x.As<T, float>()).As<float, T>() : Vector128.Exp(x.As<T, double>()).As<double, T>();
+        => SimdMath.Exp(x);
 
     public static T MaxLane(Vector128<T> x)
     {

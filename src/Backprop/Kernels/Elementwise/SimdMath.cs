@@ -4,16 +4,23 @@ using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels.Elementwise;
 
-/// <summary>Exp and log for generic float/double vectors (the BCL has them per element type only).</summary>
+/// <summary>
+/// Exp and log for generic float/double vectors (the BCL has them per element type only). Float exp is
+/// <see cref="FloatExp"/>; double keeps the BCL's.
+/// </summary>
 internal static class SimdMath
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Exp<T>(Vector512<T> x) where T : unmanaged
-        => typeof(T) == typeof(float) ? Vector512.Exp(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
+        => typeof(T) == typeof(float) ? FloatExp.Exp(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Exp<T>(Vector256<T> x) where T : unmanaged
-        => typeof(T) == typeof(float) ? Vector256.Exp(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
+        => typeof(T) == typeof(float) ? FloatExp.Exp(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Exp<T>(Vector128<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? FloatExp.Exp(x.AsSingle()).As<float, T>() : Vector128.Exp(x.AsDouble()).As<double, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Log<T>(Vector512<T> x) where T : unmanaged

@@ -2,6 +2,8 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
+using Backprop.Kernels.Elementwise;
+
 namespace Backprop.Kernels.Recurrent;
 
 /// <summary>
@@ -57,7 +59,7 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> v) : ILanes<Lanes512<T>
     {
         if (typeof(T) == typeof(float))
         {
-            Vector512<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            Vector512<float> m = FloatExp.ExpM1(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
             return new(((Vector512<float>.Zero - m) / (m + Vector512.Create(2f))).As<float, T>());
         }
         Vector512<T> two = Vector512<T>.One + Vector512<T>.One;
@@ -70,47 +72,8 @@ internal readonly unsafe struct Lanes512<T>(Vector512<T> v) : ILanes<Lanes512<T>
     public static Lanes512<T> ReluGrad(Lanes512<T> y, Lanes512<T> dy) => new(Vector512.ConditionalSelect(Vector512.GreaterThan(y._v, Vector512<T>.Zero), dy._v, Vector512<T>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> Exp(Vector512<T> x)
-        => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector512.Exp(x.AsDouble()).As<double, T>();
+    private static Vector512<T> Exp(Vector512<T> x) => SimdMath.Exp(x);
 
-    /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
-    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
-    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
-    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpFloat(Vector512<float> x)
-    {
-        Vector512<float> q = ExpParts(x, out Vector512<float> s);
-        return Vector512.MultiplyAddEstimate(q, s, s);
-    }
-
-    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpM1Float(Vector512<float> x)
-    {
-        Vector512<float> q = ExpParts(x, out Vector512<float> s);
-        return Vector512.MultiplyAddEstimate(q, s, s - Vector512<float>.One);
-    }
-
-    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> ExpParts(Vector512<float> x, out Vector512<float> s)
-    {
-        // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
-        Vector512<float> c = Vector512.MinNative(Vector512.Create(88.3762626647949f), Vector512.MaxNative(Vector512.Create(-88.3762626647949f), x));
-        Vector512<float> n = Vector512.Round(c * Vector512.Create(1.44269504088896341f));
-        Vector512<float> r = Vector512.MultiplyAddEstimate(n, Vector512.Create(-0.693359375f), c);
-        r = Vector512.MultiplyAddEstimate(n, Vector512.Create(2.12194440e-4f), r);
-        Vector512<float> p = Vector512.MultiplyAddEstimate(Vector512.Create(1.9875691500E-4f), r, Vector512.Create(1.3981999507E-3f));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(8.3334519073E-3f));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(4.1665795894E-2f));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(1.6666665459E-1f));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(5.0000001201E-1f));
-        s = Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n) + Vector512.Create(127), 23).AsSingle();
-        return Vector512.MultiplyAddEstimate(p, r * r, r);
-    }
 }
 
 internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -134,7 +97,7 @@ internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>
     {
         if (typeof(T) == typeof(float))
         {
-            Vector256<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            Vector256<float> m = FloatExp.ExpM1(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
             return new(((Vector256<float>.Zero - m) / (m + Vector256.Create(2f))).As<float, T>());
         }
         Vector256<T> two = Vector256<T>.One + Vector256<T>.One;
@@ -147,47 +110,8 @@ internal readonly unsafe struct Lanes256<T>(Vector256<T> v) : ILanes<Lanes256<T>
     public static Lanes256<T> ReluGrad(Lanes256<T> y, Lanes256<T> dy) => new(Vector256.ConditionalSelect(Vector256.GreaterThan(y._v, Vector256<T>.Zero), dy._v, Vector256<T>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Exp(Vector256<T> x)
-        => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector256.Exp(x.AsDouble()).As<double, T>();
+    private static Vector256<T> Exp(Vector256<T> x) => SimdMath.Exp(x);
 
-    /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
-    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
-    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
-    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpFloat(Vector256<float> x)
-    {
-        Vector256<float> q = ExpParts(x, out Vector256<float> s);
-        return Vector256.MultiplyAddEstimate(q, s, s);
-    }
-
-    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpM1Float(Vector256<float> x)
-    {
-        Vector256<float> q = ExpParts(x, out Vector256<float> s);
-        return Vector256.MultiplyAddEstimate(q, s, s - Vector256<float>.One);
-    }
-
-    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> ExpParts(Vector256<float> x, out Vector256<float> s)
-    {
-        // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
-        Vector256<float> c = Vector256.MinNative(Vector256.Create(88.3762626647949f), Vector256.MaxNative(Vector256.Create(-88.3762626647949f), x));
-        Vector256<float> n = Vector256.Round(c * Vector256.Create(1.44269504088896341f));
-        Vector256<float> r = Vector256.MultiplyAddEstimate(n, Vector256.Create(-0.693359375f), c);
-        r = Vector256.MultiplyAddEstimate(n, Vector256.Create(2.12194440e-4f), r);
-        Vector256<float> p = Vector256.MultiplyAddEstimate(Vector256.Create(1.9875691500E-4f), r, Vector256.Create(1.3981999507E-3f));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(8.3334519073E-3f));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(4.1665795894E-2f));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(1.6666665459E-1f));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(5.0000001201E-1f));
-        s = Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n) + Vector256.Create(127), 23).AsSingle();
-        return Vector256.MultiplyAddEstimate(p, r * r, r);
-    }
 }
 
 internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -211,7 +135,7 @@ internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>
     {
         if (typeof(T) == typeof(float))
         {
-            Vector128<float> m = ExpM1Float(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
+            Vector128<float> m = FloatExp.ExpM1(-(x._v.AsSingle() + x._v.AsSingle()));           // e^−2x − 1
             return new(((Vector128<float>.Zero - m) / (m + Vector128.Create(2f))).As<float, T>());
         }
         Vector128<T> two = Vector128<T>.One + Vector128<T>.One;
@@ -224,47 +148,8 @@ internal readonly unsafe struct Lanes128<T>(Vector128<T> v) : ILanes<Lanes128<T>
     public static Lanes128<T> ReluGrad(Lanes128<T> y, Lanes128<T> dy) => new(Vector128.ConditionalSelect(Vector128.GreaterThan(y._v, Vector128<T>.Zero), dy._v, Vector128<T>.Zero));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> Exp(Vector128<T> x)
-        => typeof(T) == typeof(float) ? ExpFloat(x.AsSingle()).As<float, T>() : Vector128.Exp(x.AsDouble()).As<double, T>();
+    private static Vector128<T> Exp(Vector128<T> x) => SimdMath.Exp(x);
 
-    /// <summary>
-    /// e^x in float: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact n·ln 2), e^r = 1 + q
-    /// from Cephes' degree-6 polynomial (about 1 ulp), s = 2^n put straight into the exponent bits, e^x = q·s + s.
-    /// x is clamped to ±88.376 (e^x stays finite, and 0 below); NaN stays NaN; multiply-adds fuse where the
-    /// CPU has FMA. .NET's float Exp evaluates in double, which made it the most expensive part of a step.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> ExpFloat(Vector128<float> x)
-    {
-        Vector128<float> q = ExpParts(x, out Vector128<float> s);
-        return Vector128.MultiplyAddEstimate(q, s, s);
-    }
-
-    /// <summary>e^x − 1 in float, as q·s + (s − 1): exact to rounding near 0, where s = 1 (tanh keeps its relative accuracy there).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> ExpM1Float(Vector128<float> x)
-    {
-        Vector128<float> q = ExpParts(x, out Vector128<float> s);
-        return Vector128.MultiplyAddEstimate(q, s, s - Vector128<float>.One);
-    }
-
-    /// <summary>q = e^r − 1 and s = 2^n for x = n·ln 2 + r (see <see cref="ExpFloat"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> ExpParts(Vector128<float> x, out Vector128<float> s)
-    {
-        // MaxNative(bound, x) returns x when x is NaN (maxps hands back its second operand), so NaN runs through.
-        Vector128<float> c = Vector128.MinNative(Vector128.Create(88.3762626647949f), Vector128.MaxNative(Vector128.Create(-88.3762626647949f), x));
-        Vector128<float> n = Vector128.Round(c * Vector128.Create(1.44269504088896341f));
-        Vector128<float> r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-0.693359375f), c);
-        r = Vector128.MultiplyAddEstimate(n, Vector128.Create(2.12194440e-4f), r);
-        Vector128<float> p = Vector128.MultiplyAddEstimate(Vector128.Create(1.9875691500E-4f), r, Vector128.Create(1.3981999507E-3f));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(8.3334519073E-3f));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(4.1665795894E-2f));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(1.6666665459E-1f));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(5.0000001201E-1f));
-        s = Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n) + Vector128.Create(127), 23).AsSingle();
-        return Vector128.MultiplyAddEstimate(p, r * r, r);
-    }
 }
 
 /// <summary>One value: the tail of every row, the whole row without SIMD, and the reference the vector widths are tested against.</summary>
