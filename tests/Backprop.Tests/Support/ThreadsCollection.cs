@@ -25,4 +25,12 @@ public sealed class ThreadsCollection
             Parallelism.ThreadCount = saved;
         }
     }
+
+    /// <summary>Returns <paramref name="func"/>() computed with <see cref="Parallelism.ThreadCount"/> set to <paramref name="threads"/>, then restores it.</summary>
+    public static T With<T>(int threads, Func<T> func)
+    {
+        T result = default!;
+        With(threads, () => { result = func(); });
+        return result;
+    }
 }

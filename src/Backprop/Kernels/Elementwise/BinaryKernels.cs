@@ -63,6 +63,54 @@ internal readonly struct MinOp<T> : IBinaryOp<T> where T : unmanaged, INumber<T>
 /// <summary>Runs a binary op over broadcast, strided operands into a contiguous destination.</summary>
 internal static class BinaryKernel
 {
+    /// <summary>Float operands of at least this many elements are split over the threads.</summary>
+    public const int ParallelMinLength = 1 << 16;
+
+    /// <summary>
+    /// y = op(a, b) for contiguous operands: a and b as long as y, or one of them a single value.
+    /// Long float arrays are split over the threads (each element depends only on its own inputs, so
+    /// no result changes); integer ops stay on the calling thread, where a division by zero is raised.
+    /// </summary>
+    public static unsafe void RunContiguous<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+        where T : unmanaged, INumber<T>
+        where TOp : IBinaryOp<T>
+    {
+        int n = y.Length;
+        bool split = n >= ParallelMinLength && (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Threading.Parallelism.ThreadCount > 1;
+        if (!split)
+        {
+            Apply<T, TOp>(a, b, y);
+            return;
+        }
+        fixed (T* pa = a, pb = b, py = y)
+        {
+            var body = new ContiguousBody<T, TOp> { A = pa, B = pb, Y = py, AScalar = a.Length != n, BScalar = b.Length != n };
+            Threading.Parallelism.ParallelFor(n, 64, ref body);
+        }
+    }
+
+    private static void Apply<T, TOp>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
+    {
+        if (a.Length == y.Length && b.Length == y.Length) TOp.Apply(a, b, y);
+        else if (a.Length == y.Length) TOp.Apply(a, b[0], y);
+        else TOp.Apply(a[0], b, y);
+    }
+
+    private unsafe struct ContiguousBody<T, TOp> : Threading.IRangeBody where T : unmanaged, INumber<T> where TOp : IBinaryOp<T>
+    {
+        public T* A, B, Y;
+        public bool AScalar, BScalar;
+
+        public readonly void Invoke(int start, int end)
+        {
+            int len = end - start;
+            var y = new Span<T>(Y + start, len);
+            if (AScalar) TOp.Apply(*A, new ReadOnlySpan<T>(B + start, len), y);
+            else if (BScalar) TOp.Apply(new ReadOnlySpan<T>(A + start, len), *B, y);
+            else TOp.Apply(new ReadOnlySpan<T>(A + start, len), new ReadOnlySpan<T>(B + start, len), y);
+        }
+    }
+
     /// <summary>
     /// y[i] = op(a[i], b[i]) over <paramref name="shape"/>; a and b are given by array, offset and
     /// (broadcast) strides, y is contiguous. Rows with unit or zero inner strides use span kernels.

@@ -11,10 +11,18 @@ namespace Backprop.Kernels.Gemm;
 /// to the hand-offs between threads. Every tile of a product is computed the same way on any number
 /// of threads, so the values equal those of two separate <see cref="GemmKernel"/> calls. The bias gradient
 /// db = Σ_r dz_r is summed by the thread that computes dW, after its product, with the same kernel
-/// and order as a sum over dim 0, instead of on the calling thread before both.
+/// and order as a sum over dim 0, instead of on the calling thread before both. Large batches
+/// (<see cref="SplitRows"/>) split each product over the threads instead.
 /// </summary>
 internal static unsafe class LinearGrads
 {
+    /// <summary>
+    /// From this many rows on, the two products run one after the other, each split over all threads:
+    /// they are then large enough to split well, and side by side the thread with dW (the longer product,
+    /// which also sums db) left the other idle for a tenth of a transformer backward.
+    /// </summary>
+    internal const int SplitRows = 1024;
+
     /// <summary>
     /// dx [rows, inF] = dz·W, dW [outF, inF] = dzᵀ·x (both overwritten) and, when <paramref name="db"/> is
     /// not empty, db [outF] = Σ_r dz_r. Operands are row-major with row stride ld, or (trans) the transpose
@@ -50,7 +58,10 @@ internal static unsafe class LinearGrads
                 Dz = pz, W = pw, X = px, Dx = pdx, Dw = pdw, Db = pdb,
                 DzTrans = dzTrans, WTrans = wTrans, XTrans = xTrans, Ldz = ldz, Ldw = ldw, Ldx = ldx, Rows = rows, In = inF, Out = outF,
             };
-            Parallelism.ParallelFor(2, 1, ref body);
+            if (rows >= SplitRows)
+                body.Invoke(0, 2); // each product over all threads, one after the other
+            else
+                Parallelism.ParallelFor(2, 1, ref body);
         }
     }
 

@@ -75,6 +75,58 @@ internal static class ClassLossKernel
         }
     }
 
+    /// <summary>Gradients of at least this many elements are split over the threads.</summary>
+    public const int ParallelMinElements = 1 << 15;
+
+    /// <summary>
+    /// p ← (p·a − b)·up over p [n, c, s] (a softmax on entry, the cross-entropy gradient on return), with
+    /// a and a per-position upstream [n, s], b [n, c, s], and a scalar upstream of one element; each
+    /// product and difference rounds as the tensor ops do. Samples are split over the threads when
+    /// large (they are independent, so no result changes).
+    /// </summary>
+    public static unsafe void CrossEntropyGrad<T>(Span<T> p, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> up, int n, int c, int s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* pp = p, pa = a, pb = b, pu = up)
+        {
+            var body = new GradBody<T> { P = pp, A = pa, B = pb, Up = pu, ScalarUp = up.Length == 1, C = c, S = s };
+            if ((long)n * c * s >= ParallelMinElements && n > 1) Threading.Parallelism.ParallelFor(n, 1, ref body);
+            else body.Invoke(0, n);
+        }
+    }
+
+    private unsafe struct GradBody<T> : Threading.IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, A, B, Up;
+        public bool ScalarUp;
+        public int C, S;
+
+        public readonly void Invoke(int start, int end)
+        {
+            int c = C, s = S;
+            for (int o = start; o < end; o++)
+            {
+                if (s == 1)
+                {
+                    var row = new Span<T>(P + (nint)o * c, c);
+                    TensorPrimitives.Multiply(row, A[o], row);
+                    TensorPrimitives.Subtract(row, new ReadOnlySpan<T>(B + (nint)o * c, c), row);
+                    TensorPrimitives.Multiply(row, Up[ScalarUp ? 0 : o], row);
+                    continue;
+                }
+                for (int k = 0; k < c; k++)
+                {
+                    nint row = ((nint)o * c + k) * s;
+                    for (int i = 0; i < s; i++)
+                    {
+                        int pos = o * s + i;
+                        P[row + i] = (P[row + i] * A[pos] - B[row + i]) * Up[ScalarUp ? 0 : pos];
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>loss = −w_t · x[i, t, j] (x holds log-probabilities), 0 at ignored targets. Returns Σ w_t over non-ignored targets.</summary>
     public static double Nll<T>(ReadOnlySpan<T> x, ReadOnlySpan<long> target, ReadOnlySpan<T> weight,
                                 int n, int c, int s, long ignoreIndex, Span<T> losses)

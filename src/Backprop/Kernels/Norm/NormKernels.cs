@@ -1,21 +1,47 @@
+using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
+using Backprop.Threading;
 
 namespace Backprop.Kernels.Norm;
 
 /// <summary>Fused normalisation kernels: per-row (layer norm) and per-channel (batch norm) statistics and affine maps.</summary>
 internal static class NormKernels
 {
+    /// <summary>Layer norms of at least this many elements split their rows (backward: also columns) over the threads.</summary>
+    public const int ParallelMinElements = 1 << 15;
+
     /// <summary>
     /// Layer norm over rows of length d: y = (x − mean)·rstd·w + b, rstd = 1/√(var + eps) with the
     /// biased variance. w and b may be empty (no affine); mean and rstd receive one value per row.
+    /// Rows are independent, so splitting them over the threads changes no result.
     /// </summary>
-    public static void LayerNormRows<T>(ReadOnlySpan<T> x, int rows, int d, ReadOnlySpan<T> w, ReadOnlySpan<T> b, T eps,
-                                        Span<T> y, Span<T> mean, Span<T> rstd)
+    public static unsafe void LayerNormRows<T>(ReadOnlySpan<T> x, int rows, int d, ReadOnlySpan<T> w, ReadOnlySpan<T> b, T eps,
+                                               Span<T> y, Span<T> mean, Span<T> rstd)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if ((long)rows * d < ParallelMinElements || Parallelism.ThreadCount == 1 || rows < 2)
+        {
+            LayerNormRange(x, 0, rows, d, w, b, eps, y, mean, rstd);
+            return;
+        }
+        fixed (T* px = x, pw = w, pb = b, py = y, pm = mean, pr = rstd)
+        {
+            var body = new ForwardBody<T>
+            {
+                X = px, W = pw, B = pb, Y = py, Mean = pm, Rstd = pr, Rows = rows, D = d, Eps = eps,
+                HasW = !w.IsEmpty, HasB = !b.IsEmpty,
+            };
+            Parallelism.ParallelFor(rows, 1, ref body);
+        }
+    }
+
+    private static void LayerNormRange<T>(ReadOnlySpan<T> x, int start, int end, int d, ReadOnlySpan<T> w, ReadOnlySpan<T> b, T eps,
+                                          Span<T> y, Span<T> mean, Span<T> rstd)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         T n = T.CreateChecked(d);
-        for (int r = 0; r < rows; r++)
+        for (int r = start; r < end; r++)
         {
             ReadOnlySpan<T> xr = x.Slice(r * d, d);
             Span<T> yr = y.Slice(r * d, d);
@@ -29,6 +55,18 @@ internal static class NormKernels
             mean[r] = m;
             rstd[r] = rs;
         }
+    }
+
+    private unsafe struct ForwardBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* X, W, B, Y, Mean, Rstd;
+        public int Rows, D;
+        public T Eps;
+        public bool HasW, HasB;
+
+        public readonly void Invoke(int start, int end)
+            => LayerNormRange(new ReadOnlySpan<T>(X, Rows * D), start, end, D, HasW ? new ReadOnlySpan<T>(W, D) : default,
+                              HasB ? new ReadOnlySpan<T>(B, D) : default, Eps, new Span<T>(Y, Rows * D), new Span<T>(Mean, Rows), new Span<T>(Rstd, Rows));
     }
 
     /// <summary>
@@ -95,35 +133,99 @@ internal static class NormKernels
 
     /// <summary>
     /// Layer-norm backward over rows of length d, with x̂ = (x − mean)·rstd and g = dy·w:
-    /// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) (written), dw += Σ_rows dy·x̂, db += Σ_rows dy.
-    /// Empty w means no affine weight; empty dx/dw/db are skipped. scratch needs 2·d elements.
+    /// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), dw = Σ_rows dy·x̂, db = Σ_rows dy (all written).
+    /// Empty w means no affine weight; empty dx/dw/db are skipped. dx is split over the threads by rows,
+    /// dw and db by columns, each column still summed over the rows in order, so no result depends
+    /// on the number of threads.
     /// </summary>
-    public static void LayerNormBackwardRows<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int d, ReadOnlySpan<T> w,
-                                                ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd, Span<T> dx, Span<T> dw, Span<T> db, Span<T> scratch)
+    public static unsafe void LayerNormBackwardRows<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, int rows, int d, ReadOnlySpan<T> w,
+                                                       ReadOnlySpan<T> mean, ReadOnlySpan<T> rstd, Span<T> dx, Span<T> dw, Span<T> db)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T n = T.CreateChecked(d);
-        Span<T> xhat = scratch[..d], g = scratch.Slice(d, d);
-        for (int r = 0; r < rows; r++)
+        bool parallel = (long)rows * d >= ParallelMinElements && Parallelism.ThreadCount > 1;
+        fixed (T* pdy = dy, px = x, pw = w, pm = mean, pr = rstd, pdx = dx, pdw = dw, pdb = db)
         {
-            ReadOnlySpan<T> dyr = dy.Slice(r * d, d);
-            TensorPrimitives.Subtract(x.Slice(r * d, d), mean[r], xhat);
-            TensorPrimitives.Multiply(xhat, rstd[r], xhat);
-            if (!dw.IsEmpty) TensorPrimitives.MultiplyAdd(dyr, xhat, dw, dw);
-            if (!db.IsEmpty) TensorPrimitives.Add(db, dyr, db);
-            if (dx.IsEmpty) continue;
-            ReadOnlySpan<T> gr = dyr;
-            if (!w.IsEmpty)
+            var body = new BackwardBody<T>
             {
-                TensorPrimitives.Multiply(dyr, w, g);
-                gr = g;
+                Dy = pdy, X = px, W = pw, Mean = pm, Rstd = pr, Dx = pdx, Dw = pdw, Db = pdb, Rows = rows, D = d,
+                HasW = !w.IsEmpty, HasDx = !dx.IsEmpty, HasDw = !dw.IsEmpty, HasDb = !db.IsEmpty,
+            };
+            if (body.HasDx)
+            {
+                if (parallel && rows > 1) Parallelism.ParallelFor(rows, 1, ref body);
+                else body.Invoke(0, rows);
             }
-            T meanG = TensorPrimitives.Sum(gr) / n;
-            T meanGx = TensorPrimitives.Dot(gr, xhat) / n;
-            Span<T> dxr = dx.Slice(r * d, d);
-            TensorPrimitives.MultiplyAdd(xhat, -meanGx, gr, dxr); // g − x̂·mean(g·x̂)
-            TensorPrimitives.Subtract(dxr, meanG, dxr);
-            TensorPrimitives.Multiply(dxr, rstd[r], dxr);
+            if (body.HasDw || body.HasDb)
+            {
+                var columns = new ColumnSumsBody<T> { Grads = body };
+                if (parallel) Parallelism.ParallelFor(d, 16, ref columns); // 16 columns: whole cache lines of float
+                else columns.Invoke(0, d);
+            }
+        }
+    }
+
+    /// <summary>dx for rows [start, end).</summary>
+    private unsafe struct BackwardBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Dy, X, W, Mean, Rstd, Dx, Dw, Db;
+        public int Rows, D;
+        public bool HasW, HasDx, HasDw, HasDb;
+
+        public readonly void Invoke(int start, int end)
+        {
+            int d = D;
+            T n = T.CreateChecked(d);
+            T[] scratch = ArrayPool<T>.Shared.Rent(2 * d);
+            Span<T> xhat = scratch.AsSpan(0, d), g = scratch.AsSpan(d, d);
+            var w = new ReadOnlySpan<T>(W, HasW ? d : 0);
+            for (int r = start; r < end; r++)
+            {
+                var dyr = new ReadOnlySpan<T>(Dy + (nint)r * d, d);
+                TensorPrimitives.Subtract(new ReadOnlySpan<T>(X + (nint)r * d, d), Mean[r], xhat);
+                TensorPrimitives.Multiply(xhat, Rstd[r], xhat);
+                ReadOnlySpan<T> gr = dyr;
+                if (HasW)
+                {
+                    TensorPrimitives.Multiply(dyr, w, g);
+                    gr = g;
+                }
+                T meanG = TensorPrimitives.Sum(gr) / n;
+                T meanGx = TensorPrimitives.Dot(gr, xhat) / n;
+                var dxr = new Span<T>(Dx + (nint)r * d, d);
+                TensorPrimitives.MultiplyAdd(xhat, -meanGx, gr, dxr); // g − x̂·mean(g·x̂)
+                TensorPrimitives.Subtract(dxr, meanG, dxr);
+                TensorPrimitives.Multiply(dxr, Rstd[r], dxr);
+            }
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>dw and db for columns [start, end), summed over the rows in order.</summary>
+    private unsafe struct ColumnSumsBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public BackwardBody<T> Grads;
+
+        public readonly void Invoke(int start, int end)
+        {
+            BackwardBody<T> q = Grads;
+            int d = q.D, width = end - start;
+            T[] scratch = ArrayPool<T>.Shared.Rent(width);
+            Span<T> xhat = scratch.AsSpan(0, width);
+            Span<T> dw = q.HasDw ? new Span<T>(q.Dw + start, width) : default, db = q.HasDb ? new Span<T>(q.Db + start, width) : default;
+            dw.Clear();
+            db.Clear();
+            for (int r = 0; r < q.Rows; r++)
+            {
+                var dyr = new ReadOnlySpan<T>(q.Dy + (nint)r * d + start, width);
+                if (q.HasDw)
+                {
+                    TensorPrimitives.Subtract(new ReadOnlySpan<T>(q.X + (nint)r * d + start, width), q.Mean[r], xhat);
+                    TensorPrimitives.Multiply(xhat, q.Rstd[r], xhat);
+                    TensorPrimitives.MultiplyAdd(dyr, xhat, dw, dw);
+                }
+                if (q.HasDb) TensorPrimitives.Add(db, dyr, db);
+            }
+            ArrayPool<T>.Shared.Return(scratch);
         }
     }
 

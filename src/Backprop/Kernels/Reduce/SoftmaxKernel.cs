@@ -11,6 +11,9 @@ namespace Backprop.Kernels.Reduce;
 /// </summary>
 internal static class SoftmaxKernel
 {
+    /// <summary>Row-wise work of at least this many elements is split over the threads.</summary>
+    public const int ParallelMinElements = 1 << 15;
+
     /// <summary>y = softmax (or log-softmax) of x over the middle axis; x and y have outer·n·inner elements.</summary>
     public static void Softmax<T>(ReadOnlySpan<T> x, int outer, int n, int inner, Span<T> y, bool log)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -18,8 +21,7 @@ internal static class SoftmaxKernel
         if (n == 0 || outer == 0 || inner == 0) return;
         if (inner == 1)
         {
-            for (int o = 0; o < outer; o++)
-                SoftmaxRow(x.Slice(o * n, n), y.Slice(o * n, n), log);
+            RowsSplit<T>.Run(x, outer, n, y, log ? RowOp.LogSoftmax : RowOp.Softmax);
             return;
         }
         T[] rented = ArrayPool<T>.Shared.Rent(2 * inner);
@@ -95,24 +97,14 @@ internal static class SoftmaxKernel
             y[..(outer * inner)].Fill(T.NegativeInfinity);
             return;
         }
-        int scratch = inner == 1 ? n : 3 * inner;
-        T[] rented = ArrayPool<T>.Shared.Rent(scratch);
+        if (inner == 1)
+        {
+            RowsSplit<T>.Run(x, outer, n, y, RowOp.LogSumExp);
+            return;
+        }
+        T[] rented = ArrayPool<T>.Shared.Rent(3 * inner);
         try
         {
-            if (inner == 1)
-            {
-                Span<T> tmp = rented.AsSpan(0, n);
-                for (int o = 0; o < outer; o++)
-                {
-                    ReadOnlySpan<T> row = x.Slice(o * n, n);
-                    T shift = TensorPrimitives.Max(row);
-                    if (T.IsInfinity(shift)) shift = T.Zero;
-                    TensorPrimitives.Subtract(row, shift, tmp);
-                    TensorPrimitives.Exp(tmp, tmp);
-                    y[o] = T.Log(SumKernel.SumContiguous<T>(tmp)) + shift;
-                }
-                return;
-            }
             Span<T> max = rented.AsSpan(0, inner), sum = rented.AsSpan(inner, inner), t = rented.AsSpan(2 * inner, inner);
             for (int o = 0; o < outer; o++)
             {
@@ -134,6 +126,55 @@ internal static class SoftmaxKernel
         }
         finally
         {
+            ArrayPool<T>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>log Σ_k exp(row_k) of one contiguous row (n ≥ 1); tmp holds n elements.</summary>
+    private static T LogSumExpRow<T>(ReadOnlySpan<T> row, Span<T> tmp) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T shift = TensorPrimitives.Max(row);
+        if (T.IsInfinity(shift)) shift = T.Zero;
+        TensorPrimitives.Subtract(row, shift, tmp);
+        TensorPrimitives.Exp(tmp, tmp);
+        return T.Log(SumKernel.SumContiguous<T>(tmp)) + shift;
+    }
+
+    private enum RowOp { Softmax, LogSoftmax, LogSumExp }
+
+    /// <summary>
+    /// A row-wise op over [outer, n] rows, split over the threads when there are at least
+    /// <see cref="ParallelMinElements"/> elements (a language model's 2048 × 128 logits); rows are
+    /// independent, so the split changes no result.
+    /// </summary>
+    private unsafe struct RowsSplit<T> : Threading.IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* X, Y;
+        public int N;
+        public RowOp Op;
+
+        public static void Run(ReadOnlySpan<T> x, int outer, int n, Span<T> y, RowOp op)
+        {
+            fixed (T* px = x, py = y)
+            {
+                var body = new RowsSplit<T> { X = px, Y = py, N = n, Op = op };
+                if ((long)outer * n >= ParallelMinElements && outer > 1) Threading.Parallelism.ParallelFor(outer, 1, ref body);
+                else body.Invoke(0, outer);
+            }
+        }
+
+        public readonly void Invoke(int start, int end)
+        {
+            int n = N;
+            if (Op != RowOp.LogSumExp)
+            {
+                for (int o = start; o < end; o++)
+                    SoftmaxRow(new ReadOnlySpan<T>(X + (nint)o * n, n), new Span<T>(Y + (nint)o * n, n), Op == RowOp.LogSoftmax);
+                return;
+            }
+            T[] rented = ArrayPool<T>.Shared.Rent(n);
+            for (int o = start; o < end; o++)
+                Y[o] = LogSumExpRow(new ReadOnlySpan<T>(X + (nint)o * n, n), rented.AsSpan(0, n));
             ArrayPool<T>.Shared.Return(rented);
         }
     }

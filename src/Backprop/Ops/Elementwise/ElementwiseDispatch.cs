@@ -18,7 +18,7 @@ internal static class ElementwiseDispatch
     {
         Tensor.CheckSameDType(a, b, op);
         Shape shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
-        var y = new Tensor(shape, a.DType);
+        var y = Tensor.Uninitialized(shape, a.DType); // every path below writes every element
         switch (a.DType)
         {
             case DType.Float32: Run<float, TF>(a, b, y); break;
@@ -35,7 +35,7 @@ internal static class ElementwiseDispatch
         Tensor.CheckSameDType(a, b, op);
         a.CheckFloat(op);
         Shape shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, op);
-        var y = new Tensor(shape, a.DType);
+        var y = Tensor.Uninitialized(shape, a.DType); // Run writes every element
         if (a.DType == DType.Float32) Run<float, TF>(a, b, y);
         else Run<double, TD>(a, b, y);
         return y;
@@ -47,9 +47,11 @@ internal static class ElementwiseDispatch
         Span<T> dst = y.Elements<T>();
         if (a.IsContiguous && b.IsContiguous)
         {
-            if (a.Numel == y.Numel && b.Numel == y.Numel) { TOp.Apply(a.ReadOnlyElements<T>(), b.ReadOnlyElements<T>(), dst); return; }
-            if (a.Numel == y.Numel && b.Numel == 1) { TOp.Apply(a.ReadOnlyElements<T>(), b.ReadOnlyElements<T>()[0], dst); return; }
-            if (a.Numel == 1 && b.Numel == y.Numel) { TOp.Apply(a.ReadOnlyElements<T>()[0], b.ReadOnlyElements<T>(), dst); return; }
+            if ((a.Numel == y.Numel || a.Numel == 1) && (b.Numel == y.Numel || b.Numel == 1))
+            {
+                BinaryKernel.RunContiguous<T, TOp>(a.ReadOnlyElements<T>(), b.ReadOnlyElements<T>(), dst);
+                return;
+            }
         }
         int rank = y.Rank;
         Span<int> sa = stackalloc int[rank];

@@ -81,25 +81,10 @@ internal sealed class CrossEntropyNode : Node
         return p;
     }
 
-    // p is [n, c, s], a and a per-position upstream are [n, s], b is [n, c, s]; a scalar upstream has one element.
     private readonly struct Combine(Tensor pt, Tensor at, Tensor bt, Tensor upt, int n, int c, int s) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            Span<T> p = pt.Elements<T>();
-            ReadOnlySpan<T> a = at.ReadOnlyElements<T>(), b = bt.ReadOnlyElements<T>(), up = upt.ReadOnlyElements<T>();
-            bool scalar = up.Length == 1;
-            for (int o = 0; o < n; o++)
-                for (int k = 0; k < c; k++)
-                {
-                    int row = (o * c + k) * s;
-                    for (int i = 0; i < s; i++)
-                    {
-                        int pos = o * s + i;
-                        p[row + i] = (p[row + i] * a[pos] - b[row + i]) * up[scalar ? 0 : pos];
-                    }
-                }
-        }
+            => ClassLossKernel.CrossEntropyGrad(pt.Elements<T>(), at.ReadOnlyElements<T>(), bt.ReadOnlyElements<T>(), upt.ReadOnlyElements<T>(), n, c, s);
     }
 }
 

@@ -64,9 +64,9 @@ internal sealed class LayerNormNode : Node
             wc = w?.Contiguous()!;
             bc = b?.Contiguous()!;
         }
-        var y = new Tensor(x.Shape, x.DType);
-        var mean = new Tensor(new Shape(statDims), x.DType);
-        var rstd = new Tensor(new Shape(statDims), x.DType);
+        var y = Tensor.Uninitialized(x.Shape, x.DType); // the kernel writes every element
+        var mean = Tensor.Uninitialized(new Shape(statDims), x.DType);
+        var rstd = Tensor.Uninitialized(new Shape(statDims), x.DType);
         DTypeSwitch.Float(x.DType, new ForwardKernel(xc, rows, d, wc, bc, eps, y, mean, rstd));
         if (GradMode.Records(x, w, b)) y.SetGradFn(new LayerNormNode(x, w, b, mean, rstd, dims, d, eps));
         return y;
@@ -102,9 +102,9 @@ internal sealed class LayerNormNode : Node
     {
         Tensor x = _x.Value.Contiguous(), dyc = dy.Contiguous();
         Tensor? w = _w?.Value.Contiguous();
-        Tensor? dx = NeedsInputGrad(0) ? new Tensor(x.Shape, x.DType) : null;
-        Tensor? dw = NeedsInputGrad(1) ? new Tensor(_wShape!, x.DType) : null;
-        Tensor? db = NeedsInputGrad(2) ? new Tensor(_bShape!, x.DType) : null;
+        Tensor? dx = NeedsInputGrad(0) ? Tensor.Uninitialized(x.Shape, x.DType) : null; // the kernel writes every element
+        Tensor? dw = NeedsInputGrad(1) ? Tensor.Uninitialized(_wShape!, x.DType) : null;
+        Tensor? db = NeedsInputGrad(2) ? Tensor.Uninitialized(_bShape!, x.DType) : null;
         DTypeSwitch.Float(x.DType, new BackwardKernel(dyc, x, w, _mean, _rstd, _count, dx, dw, db));
         return [dx, dw, db];
     }
@@ -113,19 +113,8 @@ internal sealed class LayerNormNode : Node
         : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            int rows = d == 0 ? 0 : x.Numel / d;
-            T[] scratch = System.Buffers.ArrayPool<T>.Shared.Rent(Math.Max(2 * d, 1));
-            try
-            {
-                NormKernels.LayerNormBackwardRows<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), rows, d,
-                    w is null ? default : w.ReadOnlyElements<T>(), mean.ReadOnlyElements<T>(), rstd.ReadOnlyElements<T>(),
-                    dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>(), scratch);
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<T>.Shared.Return(scratch);
-            }
-        }
+            => NormKernels.LayerNormBackwardRows<T>(dy.ReadOnlyElements<T>(), x.ReadOnlyElements<T>(), d == 0 ? 0 : x.Numel / d, d,
+                w is null ? default : w.ReadOnlyElements<T>(), mean.ReadOnlyElements<T>(), rstd.ReadOnlyElements<T>(),
+                dx is null ? default : dx.Elements<T>(), dw is null ? default : dw.Elements<T>(), db is null ? default : db.Elements<T>());
     }
 }

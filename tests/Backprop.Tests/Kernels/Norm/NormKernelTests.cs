@@ -100,7 +100,7 @@ public class NormKernelTests
             var dx = new double[rows * d];
             var dw = new double[d];
             var db = new double[d];
-            NormKernels.LayerNormBackwardRows<double>(dy, x, rows, d, w, mean, rstd, dx, dw, db, new double[2 * d]);
+            NormKernels.LayerNormBackwardRows<double>(dy, x, rows, d, w, mean, rstd, dx, dw, db);
             var edw = new double[d];
             var edb = new double[d];
             for (int r = 0; r < rows; r++)
