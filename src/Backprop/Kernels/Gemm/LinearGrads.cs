@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using Backprop.Kernels.Reduce;
 using Backprop.Threading;
 
@@ -59,9 +60,36 @@ internal static unsafe class LinearGrads
                 DzTrans = dzTrans, WTrans = wTrans, XTrans = xTrans, Ldz = ldz, Ldw = ldw, Ldx = ldx, Rows = rows, In = inF, Out = outF,
             };
             if (rows >= SplitRows)
+            {
+                body.Db = null;
                 body.Invoke(0, 2); // each product over all threads, one after the other
+                if (!db.IsEmpty && outF > 0)
+                {
+                    var sums = new ColumnSums<T> { Dz = pz, Db = pdb, Rows = rows, Out = outF };
+                    Parallelism.ParallelFor(outF, 16, ref sums);
+                }
+            }
             else
                 Parallelism.ParallelFor(2, 1, ref body);
+        }
+    }
+
+    /// <summary>
+    /// db[start..end) = Σ_r dz[r, start..end), each column summed over the rows in order as
+    /// <see cref="SumKernel.SumMiddle"/> sums it, so the column split changes no result.
+    /// </summary>
+    private struct ColumnSums<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* Dz, Db;
+        public int Rows, Out;
+
+        public readonly void Invoke(int start, int end)
+        {
+            var sum = new Span<T>(Db + start, end - start);
+            if (Rows == 0) { sum.Clear(); return; }
+            new ReadOnlySpan<T>(Dz + start, end - start).CopyTo(sum);
+            for (int r = 1; r < Rows; r++)
+                TensorPrimitives.Add(sum, new ReadOnlySpan<T>(Dz + (nint)r * Out + start, end - start), sum);
         }
     }
 

@@ -7,8 +7,9 @@ using Backprop.Tests.Support;
 namespace Backprop.Tests.Kernels.Gemm;
 
 /// <summary>
-/// The side-by-side Linear gradient driver alone: dx = dz·W, dW = dzᵀ·x and db = Σ_r dz_r against two
-/// separate GEMM calls (bit for bit) and a double-precision triple loop, for every operand layout.
+/// The Linear gradient driver alone (side by side, and one product after the other from SplitRows rows):
+/// dx = dz·W, dW = dzᵀ·x and db = Σ_r dz_r against two separate GEMM calls (bit for bit) and a
+/// double-precision triple loop, for every operand layout.
 /// </summary>
 [Trait("Category", "Kernels")]
 [Collection(ThreadsCollection.Name)]
@@ -16,7 +17,7 @@ public class LinearGradsKernelTests
 {
     public static TheoryData<int, int, int> Sizes => new()
     {
-        { 128, 78, 51 }, { 1, 5, 3 }, { 7, 1, 9 }, { 33, 17, 1 }, { 30, 7, 9 }, { 0, 5, 3 }, { 4, 0, 3 }, { 4, 6, 0 },
+        { 128, 78, 51 }, { LinearGrads.SplitRows + 37, 40, 35 }, { 1, 5, 3 }, { 7, 1, 9 }, { 33, 17, 1 }, { 30, 7, 9 }, { 0, 5, 3 }, { 4, 0, 3 }, { 4, 6, 0 },
     };
 
     [Theory]
@@ -85,6 +86,9 @@ public class LinearGradsKernelTests
         Support.T.Close(dxRef, Array.ConvertAll(dx, double.CreateTruncating), tol * Math.Max(1, outF));
         Support.T.Close(dwRef, Array.ConvertAll(dw, double.CreateTruncating), tol * Math.Max(1, rows));
         if (db.Length == 0) return;
+        var dbExpected = new T[outF];
+        Backprop.Kernels.Reduce.SumKernel.SumMiddle<T>(dz.AsSpan(0, rows * outF), 1, rows, outF, dbExpected);
+        Assert.True(dbExpected.AsSpan().SequenceEqual(db), $"db differs from a sum over dim 0: {what}");
         var dbRef = new double[outF];
         for (int r = 0; r < rows; r++)
             for (int o = 0; o < outF; o++) dbRef[o] += double.CreateTruncating(dz[r * ldz + o]);
