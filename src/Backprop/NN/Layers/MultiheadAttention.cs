@@ -15,8 +15,11 @@ namespace Backprop.NN.Layers;
 /// </summary>
 /// <remarks>
 /// Masks follow PyTorch's MultiheadAttention (not SDPA's) convention: an Int64 mask is boolean with
-/// nonzero = <b>not</b> allowed (PyTorch's True), a floating mask is added to the scores. Not supported:
-/// kdim/vdim different from E, add_bias_kv, add_zero_attn. One deliberate difference: PyTorch treats
+/// nonzero = <b>not</b> allowed (PyTorch's True), a floating mask is added to the scores. With <c>kdim</c> or
+/// <c>vdim</c> different from E the projections are the separate <c>q_proj_weight</c> [E, E],
+/// <c>k_proj_weight</c> [E, kdim] and <c>v_proj_weight</c> [E, vdim] (in_proj_weight absent), as PyTorch;
+/// <c>addBiasKv</c> appends the learned <c>bias_k</c>, <c>bias_v</c> [1, 1, E] as one more key and value, and
+/// <c>addZeroAttn</c> a zero key and value after the heads are split, masks padded to allow both. One deliberate difference: PyTorch treats
 /// <c>isCausal</c> as a hint that <c>attnMask</c> is the causal mask and raises without one; here
 /// isCausal applies the causal mask itself (on top of attnMask when one is given), which gives PyTorch's
 /// result whenever PyTorch accepts the call. A query whose every key is masked gets weights 0 on the fused
@@ -29,8 +32,20 @@ public sealed class MultiheadAttention : Module
 
     /// <summary>Creates the layer with PyTorch's initialisation.</summary>
     /// <exception cref="ArgumentException">embedDim is not divisible by numHeads, or dropout is outside [0, 1].</exception>
+    /// <param name="embedDim">Model width E (the query's features and the output's).</param>
+    /// <param name="numHeads">Heads; E must be divisible by it.</param>
+    /// <param name="dropout">Dropout on the attention weights while training.</param>
+    /// <param name="bias">Biases on the input and output projections.</param>
+    /// <param name="batchFirst">Inputs and outputs are [N, L, E] instead of [L, N, E].</param>
+    /// <param name="generator">Initialisation and dropout randomness.</param>
+    /// <param name="dtype">Parameter dtype.</param>
+    /// <param name="kdim">Features of the key (default E).</param>
+    /// <param name="vdim">Features of the value (default E).</param>
+    /// <param name="addBiasKv">Append learned bias_k, bias_v to the keys and values.</param>
+    /// <param name="addZeroAttn">Append a zero key and value (after the heads are split).</param>
     public MultiheadAttention(int embedDim, int numHeads, double dropout = 0, bool bias = true, bool batchFirst = false,
-                              Generator? generator = null, DType dtype = DType.Float32)
+                              Generator? generator = null, DType dtype = DType.Float32,
+                              int? kdim = null, int? vdim = null, bool addBiasKv = false, bool addZeroAttn = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(embedDim);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numHeads);
@@ -39,9 +54,24 @@ public sealed class MultiheadAttention : Module
         if (!(dropout >= 0 && dropout <= 1))
             throw new ArgumentException($"MultiheadAttention: dropout must be in [0, 1], got {dropout}");
         (EmbedDim, NumHeads, Dropout, BatchFirst, _generator) = (embedDim, numHeads, dropout, batchFirst, generator);
-        InProjWeight = RegisterParameter("in_proj_weight", Init.XavierUniform([3 * embedDim, embedDim], generator: generator, dtype: dtype));
+        (KDim, VDim, AddZeroAttn) = (kdim ?? embedDim, vdim ?? embedDim, addZeroAttn);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(KDim, nameof(kdim));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(VDim, nameof(vdim));
+        if (KDim == embedDim && VDim == embedDim)
+            InProjWeight = RegisterParameter("in_proj_weight", Init.XavierUniform([3 * embedDim, embedDim], generator: generator, dtype: dtype));
+        else
+        {
+            QProjWeight = RegisterParameter("q_proj_weight", Init.XavierUniform([embedDim, embedDim], generator: generator, dtype: dtype));
+            KProjWeight = RegisterParameter("k_proj_weight", Init.XavierUniform([embedDim, KDim], generator: generator, dtype: dtype));
+            VProjWeight = RegisterParameter("v_proj_weight", Init.XavierUniform([embedDim, VDim], generator: generator, dtype: dtype));
+        }
         if (bias) InProjBias = RegisterParameter("in_proj_bias", Tensor.Zeros([3 * embedDim], dtype));
         else RegisterAbsentParameter("in_proj_bias");
+        if (addBiasKv)
+        {
+            BiasK = RegisterParameter("bias_k", Init.XavierNormal([1, 1, embedDim], generator: generator, dtype: dtype));
+            BiasV = RegisterParameter("bias_v", Init.XavierNormal([1, 1, embedDim], generator: generator, dtype: dtype));
+        }
         OutProj = RegisterModule("out_proj", new Linear(embedDim, embedDim, bias, generator, dtype));
         if (OutProj.Bias is { } ob)
             using (GradMode.Disable()) ob.Data.ZeroInPlace();
@@ -62,8 +92,35 @@ public sealed class MultiheadAttention : Module
     /// <summary>Whether inputs and outputs are [N, L, E] instead of [L, N, E].</summary>
     public bool BatchFirst { get; }
 
-    /// <summary>[3E, E]: the q, k and v projections stacked (rows 0..E−1 are q).</summary>
-    public Parameter InProjWeight { get; }
+    /// <summary>Features of the key, kdim (E unless given).</summary>
+    public int KDim { get; }
+
+    /// <summary>Features of the value, vdim (E unless given).</summary>
+    public int VDim { get; }
+
+    /// <summary>Whether a zero key and value are appended (add_zero_attn).</summary>
+    public bool AddZeroAttn { get; }
+
+    /// <summary>[3E, E]: the q, k and v projections stacked (rows 0..E−1 are q); null when kdim or vdim differs from E.</summary>
+    public Parameter? InProjWeight { get; }
+
+    /// <summary>[E, E]: the query projection when kdim or vdim differs from E (else null).</summary>
+    public Parameter? QProjWeight { get; }
+
+    /// <summary>[E, kdim]: the key projection when kdim or vdim differs from E (else null).</summary>
+    public Parameter? KProjWeight { get; }
+
+    /// <summary>[E, vdim]: the value projection when kdim or vdim differs from E (else null).</summary>
+    public Parameter? VProjWeight { get; }
+
+    /// <summary>[1, 1, E]: the key appended to every sequence with addBiasKv (else null).</summary>
+    public Parameter? BiasK { get; }
+
+    /// <summary>[1, 1, E]: the value appended to every sequence with addBiasKv (else null).</summary>
+    public Parameter? BiasV { get; }
+
+    // Self-attention can project q, k and v with one GEMM and attend on the packed result.
+    private bool Packable => InProjWeight is not null && BiasK is null && !AddZeroAttn;
 
     /// <summary>[3E], or null without bias.</summary>
     public Parameter? InProjBias { get; }
@@ -111,14 +168,37 @@ public sealed class MultiheadAttention : Module
         Tensor? mask = CombinedMask(attnMask, keyPaddingMask, n, L, S);
         double p = Training ? Dropout : 0;
 
-        if (self && !needWeights)
+        if (self && !needWeights && Packable)
         {
-            Tensor qkv = Functional.Linear(query, InProjWeight, InProjBias);                      // [N, L, 3E] or [L, N, 3E]
+            Tensor qkv = Functional.Linear(query, InProjWeight!, InProjBias);                     // [N, L, 3E] or [L, N, 3E]
             Tensor attended = ScaledDotProductAttentionNode.ForwardPacked(qkv, NumHeads, BatchFirst, mask, isCausal, p, _generator);
             return (OutProj.Forward(attended), null);
         }
 
-        Tensor q = Heads(Project(query, 0), n, L), k = Heads(Project(key, 1), n, S), v = Heads(Project(value, 2), n, S); // [N, H, ·, D]
+        if (isCausal && (BiasK is not null || AddZeroAttn))
+        {
+            // The causal mask covers the given keys; the appended ones stay visible to every query.
+            Tensor causal = Tensor.Full(new Shape(L, S), double.NegativeInfinity, query.DType).Triu(1);
+            mask = mask is null ? causal : mask + causal;
+            isCausal = false;
+        }
+        Tensor q = Heads(Project(query, 0), n, L), kp = Project(key, 1), vp = Project(value, 2);         // [N, H, L, D], [N, S, E]
+        if (BiasK is not null)
+        {
+            kp = Tensor.Cat([kp, BiasK.Data.Expand(n, 1, EmbedDim)], 1);                          // [N, S + 1, E]
+            vp = Tensor.Cat([vp, BiasV!.Data.Expand(n, 1, EmbedDim)], 1);
+            mask = PadKeys(mask);
+            S++;
+        }
+        Tensor k = Heads(kp, n, S), v = Heads(vp, n, S);                                            // [N, H, S, D]
+        if (AddZeroAttn)
+        {
+            Tensor zero = Tensor.Zeros([n, NumHeads, 1, HeadDim], k.DType);
+            k = Tensor.Cat([k, zero], 2);
+            v = Tensor.Cat([v, zero], 2);
+            mask = PadKeys(mask);
+            S++;
+        }
         Tensor y, weights;
         if (!needWeights)
         {
@@ -153,10 +233,12 @@ public sealed class MultiheadAttention : Module
         if (cache is null) return Forward(x, x, x, needWeights: false, isCausal: true).Output;
         if (GradMode.IsEnabled)
             throw new InvalidOperationException("MultiheadAttention: a key/value cache is for inference; run the forward inside `using (GradMode.Disable())`");
+        if (!Packable)
+            throw new InvalidOperationException("MultiheadAttention: a key/value cache needs the packed in_proj_weight and no add_bias_kv/add_zero_attn (kdim = vdim = E)");
         if (x.Rank != 3 || x.Shape[2] != EmbedDim)
             throw new ArgumentException($"MultiheadAttention: with a cache the input must be {(BatchFirst ? "[N, T, E]" : "[T, N, E]")} with E = {EmbedDim}, got {x.Shape}");
         var packing = new ScaledDotProductAttentionNode.Packing(NumHeads, BatchFirst);
-        Tensor qkv = Functional.Linear(x, InProjWeight, InProjBias).Contiguous();               // [N, T, 3E] or [T, N, 3E]
+        Tensor qkv = Functional.Linear(x, InProjWeight!, InProjBias).Contiguous();               // [N, T, 3E] or [T, N, 3E]
         var (q, k, v) = ScaledDotProductAttentionNode.PackedViews(qkv, packing);                  // [N, H, T, D] views
         var (keys, values) = cache.Append(k, v);                                                 // [N, H, cached, D]
         var y = Tensor.Uninitialized(new Shape(x.Shape[0], x.Shape[1], EmbedDim), x.DType);
@@ -165,10 +247,20 @@ public sealed class MultiheadAttention : Module
         return OutProj.Forward(y);
     }
 
-    /// <summary>Input i (0 = query, 1 = key, 2 = value) times its rows of in_proj_weight, in the batch-first layout [N, ·, E].</summary>
+    /// <summary>A mask broadcastable to [N, H, L, S] widened by one key that every query may attend (a zero column), or null.</summary>
+    private static Tensor? PadKeys(Tensor? mask)
+    {
+        if (mask is null) return null;
+        var dims = mask.Shape.ToArray();
+        dims[^1] = 1;
+        return Tensor.Cat([mask, Tensor.Zeros(new Shape(dims), mask.DType)], mask.Rank - 1);
+    }
+
+    /// <summary>Input i (0 = query, 1 = key, 2 = value) times its projection (rows of in_proj_weight, or q/k/v_proj_weight), in the batch-first layout [N, ·, E].</summary>
     private Tensor Project(Tensor x, int i)
     {
-        Tensor w = InProjWeight.Data.Narrow(0, i * EmbedDim, EmbedDim);
+        Tensor w = InProjWeight is { } packed ? packed.Data.Narrow(0, i * EmbedDim, EmbedDim)
+                 : (i == 0 ? QProjWeight! : i == 1 ? KProjWeight! : VProjWeight!).Data;
         Tensor? b = InProjBias?.Data.Narrow(0, i * EmbedDim, EmbedDim);
         Tensor y = Functional.Linear(x, w, b);
         return BatchFirst ? y : y.Transpose(0, 1);
@@ -182,10 +274,11 @@ public sealed class MultiheadAttention : Module
         string layout = !batched ? "[L, E]" : BatchFirst ? "[N, L, E]" : "[L, N, E]";
         if (query.Rank != (batched ? 3 : 2) || key.Rank != query.Rank || value.Rank != query.Rank)
             throw new ArgumentException($"MultiheadAttention: query, key and value must all be {layout} (3-D batched or 2-D unbatched), got query {query.Shape}, key {key.Shape}, value {value.Shape}");
-        if (query.Size(-1) != EmbedDim || key.Size(-1) != EmbedDim || value.Size(-1) != EmbedDim)
-            throw new ArgumentException($"MultiheadAttention: query {query.Shape}, key {key.Shape} and value {value.Shape} must have embedDim {EmbedDim} features");
-        if (key.Shape != value.Shape)
-            throw new ArgumentException($"MultiheadAttention: key {key.Shape} and value {value.Shape} must have the same shape");
+        if (query.Size(-1) != EmbedDim || key.Size(-1) != KDim || value.Size(-1) != VDim)
+            throw new ArgumentException($"MultiheadAttention: query {query.Shape}, key {key.Shape} and value {value.Shape} must have {EmbedDim}, {KDim} and {VDim} features (embedDim, kdim, vdim)");
+        for (int d = 0; d < key.Rank - 1; d++)
+            if (key.Shape[d] != value.Shape[d])
+                throw new ArgumentException($"MultiheadAttention: key {key.Shape} and value {value.Shape} must have the same sequence and batch sizes");
         int nd = BatchFirst ? 0 : 1;
         if (batched && query.Shape[nd] != key.Shape[nd])
             throw new ArgumentException($"MultiheadAttention: query {query.Shape} and key {key.Shape} have different batch sizes ({layout})");
@@ -218,12 +311,13 @@ public sealed class MultiheadAttention : Module
     private Tensor Additive(Tensor mask, string name)
     {
         if (mask.DType == DType.Int64)
-            return Tensor.Zeros(mask.Shape, InProjWeight.DType).MaskedFill(mask, double.NegativeInfinity);
-        if (mask.DType != InProjWeight.DType)
-            throw new ArgumentException($"MultiheadAttention: {name} must be Int64 (boolean) or {InProjWeight.DType.Name()}, got {mask.DType.Name()} {mask.Shape}");
+            return Tensor.Zeros(mask.Shape, OutProj.Weight.DType).MaskedFill(mask, double.NegativeInfinity);
+        if (mask.DType != OutProj.Weight.DType)
+            throw new ArgumentException($"MultiheadAttention: {name} must be Int64 (boolean) or {OutProj.Weight.DType.Name()}, got {mask.DType.Name()} {mask.Shape}");
         return mask;
     }
 
     /// <inheritdoc/>
-    protected override string ExtraRepr() => $"MultiheadAttention(E={EmbedDim}, heads={NumHeads}{(Dropout > 0 ? $", dropout={Dropout}" : "")}{(BatchFirst ? ", batch first" : "")})";
+    protected override string ExtraRepr() => $"MultiheadAttention(E={EmbedDim}, heads={NumHeads}{(KDim != EmbedDim ? $", kdim={KDim}" : "")}{(VDim != EmbedDim ? $", vdim={VDim}" : "")}"
+        + $"{(Dropout > 0 ? $", dropout={Dropout}" : "")}{(BiasK is not null ? ", bias_kv" : "")}{(AddZeroAttn ? ", zero_attn" : "")}{(BatchFirst ? ", batch first" : "")})";
 }

@@ -23,7 +23,7 @@ public class MultiheadAttentionTests
         T.Close(AttentionFixtures.MhaDQuery, q.Grad!, 1e-13);
         T.Close(AttentionFixtures.MhaDKey, k.Grad!, 1e-13);
         T.Close(AttentionFixtures.MhaDValue, v.Grad!, 1e-13);
-        T.Close(AttentionFixtures.MhaD_in_proj_weight, mha.InProjWeight.Grad!, 1e-13);
+        T.Close(AttentionFixtures.MhaD_in_proj_weight, mha.InProjWeight!.Grad!, 1e-13);
         T.Close(AttentionFixtures.MhaD_in_proj_bias, mha.InProjBias!.Grad!, 1e-13);
         T.Close(AttentionFixtures.MhaD_out_proj_weight, mha.OutProj.Weight.Grad!, 1e-13);
         T.Close(AttentionFixtures.MhaD_out_proj_bias, mha.OutProj.Bias!.Grad!, 1e-13);
@@ -45,10 +45,85 @@ public class MultiheadAttentionTests
         T.Close(AttentionFixtures.SelfY, y, 1e-13);
         (y * SineFill.Tensor(7, 2, 5, 6)).Sum().Backward();
         T.Close(AttentionFixtures.SelfDX, x.Grad!, 1e-13);
-        T.Close(AttentionFixtures.SelfD_in_proj_weight, mha.InProjWeight.Grad!, 1e-13);
+        T.Close(AttentionFixtures.SelfD_in_proj_weight, mha.InProjWeight!.Grad!, 1e-13);
         T.Close(AttentionFixtures.SelfD_in_proj_bias, mha.InProjBias!.Grad!, 1e-13);
         T.Close(AttentionFixtures.SelfD_out_proj_weight, mha.OutProj.Weight.Grad!, 1e-13);
         T.Close(AttentionFixtures.SelfD_out_proj_bias, mha.OutProj.Bias!.Grad!, 1e-13);
+    }
+
+    [Fact]
+    public void KdimVdim_BiasKv_ZeroAttn_WithMasksAndWeights_MatchPyTorch()
+    {
+        var mha = SineFill.Parameters(new MultiheadAttention(4, 2, dtype: DType.Float64, kdim: 3, vdim: 5, addBiasKv: true, addZeroAttn: true));
+        Assert.Equal(["q_proj_weight", "k_proj_weight", "v_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj.weight", "out_proj.bias"],
+                     mha.NamedParameters().Select(kv => kv.Key));
+        Assert.Null(mha.InProjWeight);
+        Tensor q = SineFill.Tensor(1, 3, 2, 4).RequireGrad(), k = SineFill.Tensor(2, 4, 2, 3).RequireGrad(), v = SineFill.Tensor(3, 4, 2, 5).RequireGrad();
+        Tensor kpm = Tensor.FromArray(new long[] { 0, 0, 1, 0, 0, 1, 1, 0 }, new Shape(2, 4));
+        Tensor am = SineFill.Tensor(5, 3, 4).RequireGrad();
+        var (y, w) = mha.Forward(q, k, v, keyPaddingMask: kpm, attnMask: am, averageAttnWeights: false);
+        Assert.Equal([2, 2, 3, 6], w!.Shape.ToArray()); // 4 keys + bias_k + the zero key
+        T.Close(AttentionFixtures.KvY, y, 1e-13);
+        T.Close(AttentionFixtures.KvWeights, w, 1e-13);
+        ((y * SineFill.Tensor(7, 3, 2, 4)).Sum() + (w * SineFill.Tensor(8, 2, 2, 3, 6)).Sum()).Backward();
+        T.Close(AttentionFixtures.KvDQuery, q.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvDKey, k.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvDValue, v.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvDMask, am.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_q_proj_weight, mha.QProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_k_proj_weight, mha.KProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_v_proj_weight, mha.VProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_in_proj_bias, mha.InProjBias!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_bias_k, mha.BiasK!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_bias_v, mha.BiasV!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_out_proj_weight, mha.OutProj.Weight.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KvD_out_proj_bias, mha.OutProj.Bias!.Grad!, 1e-13);
+    }
+
+    [Fact]
+    public void Kdim_FusedPath_BatchFirstCausal_MatchesPyTorch()
+    {
+        var mha = SineFill.Parameters(new MultiheadAttention(6, 3, bias: false, batchFirst: true, dtype: DType.Float64, kdim: 2, vdim: 7));
+        Tensor q = SineFill.Tensor(1, 2, 4, 6).RequireGrad(), k = SineFill.Tensor(2, 2, 4, 2).RequireGrad(), v = SineFill.Tensor(3, 2, 4, 7).RequireGrad();
+        Tensor causal = Tensor.Ones([4, 4], DType.Int64).Triu(1);
+        var (y, w) = mha.Forward(q, k, v, attnMask: causal, needWeights: false);
+        Assert.Null(w);
+        T.Close(AttentionFixtures.KdimY, y, 1e-13);
+        (y * SineFill.Tensor(7, 2, 4, 6)).Sum().Backward();
+        T.Close(AttentionFixtures.KdimDQuery, q.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimDKey, k.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimDValue, v.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimD_q_proj_weight, mha.QProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimD_k_proj_weight, mha.KProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimD_v_proj_weight, mha.VProjWeight!.Grad!, 1e-13);
+        T.Close(AttentionFixtures.KdimD_out_proj_weight, mha.OutProj.Weight.Grad!, 1e-13);
+    }
+
+    [Fact]
+    public void BiasKvAndZeroAttn_Gradients_MatchFiniteDifferences_AndCausalKeepsAppendedKeysVisible()
+    {
+        var mha = new MultiheadAttention(4, 2, batchFirst: true, generator: new Generator(21), dtype: DType.Float64, addBiasKv: true, addZeroAttn: true);
+        GradCheck.Verify(t => mha.Forward(t[0], t[0], t[0], needWeights: false, isCausal: true).Output, [T.Param(22, 2, 3, 4)]);
+        GradCheck.Verify(t => mha.Forward(t[0], t[1], t[1], needWeights: true).Output, [T.Param(23, 2, 2, 4), T.Param(24, 2, 3, 4)]);
+        // Causal over the given keys only: the first query still sees bias_k and the zero key.
+        Tensor x = T.Param(25, 1, 3, 4);
+        var (_, w) = mha.Forward(x, x, x, isCausal: true, averageAttnWeights: false);
+        Assert.Equal(0.0, w![0, 0, 0, 1]);
+        Assert.True(w[0, 0, 0, 3] > 0 && w[0, 0, 0, 4] > 0);
+        var withCache = Assert.Throws<InvalidOperationException>(() =>
+        {
+            using (GradMode.Disable()) mha.Forward(x, new KeyValueCache(8));
+        });
+        Assert.Contains("add_bias_kv", withCache.Message);
+    }
+
+    [Fact]
+    public void Kdim_BadKeyFeatures_AreRefusedNamingThem()
+    {
+        var mha = new MultiheadAttention(4, 2, kdim: 3, vdim: 5);
+        var e = Assert.Throws<ArgumentException>(() => mha.Forward(Tensor.Zeros([2, 1, 4]), Tensor.Zeros([3, 1, 4]), Tensor.Zeros([3, 1, 5])));
+        Assert.Contains("kdim", e.Message);
+        Assert.Contains("[3, 1, 4]", e.Message);
     }
 
     [Fact]
@@ -103,9 +178,9 @@ public class MultiheadAttentionTests
     {
         var mha = new MultiheadAttention(64, 4, generator: new Generator(11));
         Assert.Equal(["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"], mha.NamedParameters().Select(kv => kv.Key));
-        Assert.Equal([192, 64], mha.InProjWeight.Shape.ToArray());
+        Assert.Equal([192, 64], mha.InProjWeight!.Shape.ToArray());
         double bound = Math.Sqrt(6.0 / (64 + 192));
-        double[] w = mha.InProjWeight.Data.ToDoubleArray();
+        double[] w = mha.InProjWeight!.Data.ToDoubleArray();
         Assert.All(w, x => Assert.InRange(x, -bound, bound));
         Assert.True(w.Max() > 0.9 * bound);
         Assert.All(mha.InProjBias!.Data.ToDoubleArray(), x => Assert.Equal(0.0, x));
