@@ -179,7 +179,7 @@ internal sealed class AnomalyRecord
 
     private static (string? Site, string? Via, string? Trace) Locate(StackTrace stack)
     {
-        string? site = null, via = null;
+        string? site = null, via = null, layer = null;
         var trace = new StringBuilder();
         int kept = 0;
         foreach (StackFrame frame in stack.GetFrames())
@@ -191,6 +191,8 @@ internal sealed class AnomalyRecord
                 if (library)
                 {
                     via = MethodText(method, parentheses: false); // the outermost library frame so far: what the user called
+                    if (layer is null && method.Name == "Forward" && method.DeclaringTypeName?.StartsWith("Backprop.NN.", StringComparison.Ordinal) == true)
+                        layer = via;                              // the innermost module: which kind of layer
                     continue;
                 }
                 string? file = frame.GetFileName();
@@ -203,6 +205,7 @@ internal sealed class AnomalyRecord
             trace.AppendLine();
             kept++;
         }
+        if (layer is not null && layer != via) via = $"{via}, in {layer}";
         return (site, via, site is null ? null : trace.ToString().TrimEnd());
     }
 
