@@ -8,7 +8,8 @@ namespace Backprop.Cli.Commands;
 
 /// <summary>
 /// <c>backprop explain</c>: the one-neuron worked example of backpropagation, computed live by the
-/// autograd engine and narrated step by step (or printed as one JSON object with <c>--json</c>).
+/// autograd engine and narrated step by step (or printed as one JSON object with <c>--json</c>, or its
+/// autograd graph as Graphviz DOT with <c>--dot</c>).
 /// </summary>
 internal static class ExplainCommand
 {
@@ -28,15 +29,30 @@ internal static class ExplainCommand
         Option<double> lr = CliOptions.Double("--lr", 0.1, "Learning rate (> 0).", positive: true);
         Option<int> steps = CliOptions.Count("--steps", 1, MaxSteps, $"Gradient-descent steps to take (1 to {MaxSteps}).");
         var json = new Option<bool>("--json") { Description = "Print one JSON object with the numbers of the first step instead of the explanation." };
+        var dot = new Option<bool>("--dot")
+        {
+            Description = "Print the autograd graph of the forward pass (ops, shapes, leaves w and b, tensors saved for backward) " +
+                          "as Graphviz DOT instead of the explanation; render it with: backprop explain --dot | dot -Tsvg -o neuron.svg",
+        };
 
         var command = new Command("explain",
             "Backpropagation on one neuron, step by step: z = w·x + b, p = sigmoid(z), loss = ½(y − p)², " +
             "then w ← w − lr·∂loss/∂w. Every number is computed live by the autograd engine.")
         {
-            x, w, b, y, lr, steps, json,
+            x, w, b, y, lr, steps, json, dot,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(dot))
+            {
+                // The graph is of the first forward pass: the flags about training steps and output format do not apply.
+                foreach (Option o in new Option[] { lr, steps, json })
+                    if (parse.GetResult(o) is { Implicit: false })
+                        throw new CliException($"{o.Name} does not apply to --dot (it prints the graph of one forward pass)", CliApp.UsageError);
+                var neuron = new OneNeuron(parse.GetValue(x), parse.GetValue(w), parse.GetValue(b), parse.GetValue(y), parse.GetValue(lr));
+                parse.InvocationConfiguration.Output.Write(neuron.GraphDot());
+                return CliApp.Success;
+            }
             var settings = new Settings(
                 parse.GetValue(x), parse.GetValue(w), parse.GetValue(b), parse.GetValue(y),
                 parse.GetValue(lr), parse.GetValue(steps));

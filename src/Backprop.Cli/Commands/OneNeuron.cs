@@ -106,6 +106,16 @@ internal sealed class OneNeuron
             gradW, gradB, W.Item(), B.Item());
     }
 
+    /// <summary>
+    /// The autograd graph of the loss at the current parameters as Graphviz DOT (GraphExport), with w, b, x
+    /// and y named. Records the forward pass only; nothing is backpropagated or updated.
+    /// </summary>
+    public string GraphDot()
+    {
+        Tensor loss = Forward().Loss;
+        return GraphExport.ToDot(loss, [new("w", W), new("b", B), new("x", _x), new("y", _y)]);
+    }
+
     private (Tensor Z, Tensor P, Tensor Loss) Forward()
     {
         Tensor z = W * _x + B;

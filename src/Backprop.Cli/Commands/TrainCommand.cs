@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Spectre.Console;
+using Backprop.Autograd;
 using Backprop.Data;
 using Backprop.Threading;
 using Backprop.Training;
@@ -44,11 +45,12 @@ internal static class TrainCommand
         Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
         Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run (epoch-N.ckpt, or epoch-N-step-K.ckpt after --max-minutes).", "checkpoint");
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
+        var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Stop at the first NaN or infinity an op produces in forward or backward, naming the op, its input shapes and where it was created (AnomalyMode; slow, for debugging)." };
 
         var command = new Command("train", "Train a network (Fashion-MNIST: mlp, cnn; text: gpt, lstm) and report its loss per epoch.")
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
-            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite,
+            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly,
         };
         command.SetAction(parse =>
         {
@@ -107,6 +109,7 @@ internal static class TrainCommand
                 factory = new(r => new FashionMnistRecipe(options, r));
                 epochCount = options.Epochs;
             }
+            using IDisposable? anomaly = parse.GetValue(detectAnomaly) ? AnomalyMode.Enable() : null;
             return Run(factory, epochCount, parse.GetValue(maxMinutes), parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume),
                        parse.GetValue(overwrite), parse.InvocationConfiguration.Output);
         });
@@ -173,6 +176,10 @@ internal static class TrainCommand
             catch (TrainingDivergedException e)
             {
                 throw new CliException($"{DivergenceMessage(e)} Last good checkpoint: {LastGood(runDir, before)}", inner: e);
+            }
+            catch (AnomalyException e)
+            {
+                throw new CliException($"{e.Message} Training stopped in epoch {epoch} (--detect-anomaly); last good checkpoint: {LastGood(runDir, before)}", inner: e);
             }
             // The trainer stops on a non-finite training loss; weights that overflow in the epoch's last
             // update show up only in the evaluation. Such a state is not worth a checkpoint.

@@ -24,6 +24,7 @@ internal static class Engine
         var pending = new Dictionary<Node, (Tensor Grad, bool Owned)>(ReferenceEqualityComparer.Instance);
         var dependencies = CountDependencies(roots);
         var ready = new Stack<Node>();
+        bool anomaly = AnomalyMode.Active;
 
         using GradModeScope mode = GradMode.Set(createGraph);
         for (int i = 0; i < roots.Length; i++)
@@ -73,6 +74,7 @@ internal static class Engine
             if (!retainGraph) node.Release();
             if (dx.Length != node.Edges.Length)
                 throw new InvalidOperationException($"{node.Name}: backward returned {dx.Length} gradients for {node.Edges.Length} inputs");
+            if (anomaly) AnomalyRecord.CheckBackward(node, dy, dx);
             // A private output gradient that the node did not pass on (as itself or a view) is dead now.
             if (dyPrivate && !node.MayRetainGradients && !Ownership.PassedOn(dx, dy.Storage))
                 Ownership.Recycle(dy.Storage);

@@ -24,7 +24,11 @@ public abstract class Node
             if (t is null || !t.RequiresGrad) continue;
             Edges[i] = t.GradFn is not null ? new Edge(t.GradFn, null, t.Shape) : new Edge(null, t, t.Shape);
         }
+        if (AnomalyMode.Active) Anomaly = new AnomalyRecord(inputs);
     }
+
+    /// <summary>Input shapes and creation site, kept only while <see cref="AnomalyMode"/> is on (null otherwise).</summary>
+    internal AnomalyRecord? Anomaly { get; }
 
     /// <summary>
     /// Readable name as PyTorch prints it, e.g. "MulBackward" (shown in errors and as grad_fn): a node
@@ -113,6 +117,9 @@ public abstract class Node
         return s;
     }
 
+    /// <summary>The tensors this node saved for backward, in the order saved (for graph export).</summary>
+    internal IReadOnlyList<SavedTensor> SavedTensors => (IReadOnlyList<SavedTensor>?)_saved ?? [];
+
     /// <summary>Drops saved tensors after a backward without retainGraph.</summary>
     internal void Release()
     {
@@ -161,4 +168,10 @@ public sealed class SavedTensor
     }
 
     internal void Release() => _tensor = null;
+
+    /// <summary>The saved tensor without the version check, or null once released (for graph export).</summary>
+    internal Tensor? Peek => _tensor;
+
+    /// <summary>The shape the tensor had when saved.</summary>
+    internal Shape Shape => _shape;
 }

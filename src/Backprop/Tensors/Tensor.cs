@@ -259,6 +259,7 @@ public sealed partial class Tensor
         node.OutputDType = DType;
         GradFn = node;
         _requiresGrad = true;
+        node.Anomaly?.CheckForward(node, this); // set only while AnomalyMode is on
     }
 
     /// <summary>Keeps <see cref="Grad"/> for this non-leaf tensor after backward (leaves always keep it).</summary>
