@@ -45,7 +45,7 @@ internal static class GradNormsPlot
         plot.YLabel("gradient L2 norm (log scale)");
         plot.ShowLegend(Edge.Right);
         string temp = path + ".tmp.png";
-        plot.SavePng(temp, 1000, 560);
+        plot.SavePng(temp, layers.Count > 14 ? 1500 : 1000, 560); // the legend takes a second column past 14 layers
         File.Move(temp, path, overwrite: true);
     }
 }
