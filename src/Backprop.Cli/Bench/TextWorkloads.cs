@@ -50,7 +50,7 @@ internal static class TextWorkloads
     }
 
     private static Tensor Loss(Module model, (Tensor X, Tensor Y) batch)
-        => Functional.CrossEntropy(model.Forward(batch.X).Reshape(Batch * Context, Vocab), batch.Y.Reshape(Batch * Context));
+        => Functional.CrossEntropy(model.Call(batch.X).Reshape(Batch * Context, Vocab), batch.Y.Reshape(Batch * Context));
 
     public static void Transformer(BenchRecorder r) => Run(r, "transformer", g => new WorkloadGpt(g),
         m => new AdamW(m.Parameters(), new AdamOptions(LearningRate: 3e-4, WeightDecay: 0.01)),
@@ -107,7 +107,7 @@ internal static class TextWorkloads
             _head = RegisterModule("head", new Linear(256, Vocab, generator: g));
         }
 
-        public override Tensor Forward(Tensor input) => _head.Forward(_lstm.Forward(_embedding.Forward(input)));
+        public override Tensor Forward(Tensor input) => _head.Call(_lstm.Call(_embedding.Call(input)));
     }
 
     /// <summary>
@@ -146,9 +146,9 @@ internal static class TextWorkloads
 
         public override Tensor Forward(Tensor idx)
         {
-            Tensor x = _tokens.Forward(idx) + _positions.Forward(_positionIndex);
-            foreach (TransformerBlock block in _blocks) x = block.Forward(x);
-            return _head.Forward(_norm.Forward(x));
+            Tensor x = _tokens.Call(idx) + _positions.Call(_positionIndex);
+            foreach (TransformerBlock block in _blocks) x = block.Call(x);
+            return _head.Call(_norm.Call(x));
         }
     }
 }

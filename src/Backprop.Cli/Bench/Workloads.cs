@@ -68,14 +68,14 @@ internal static class Workloads
     private static Tensor ForwardLoss(Module model, (Tensor X, Tensor Y) batch)
     {
         using var noGrad = GradMode.Disable();
-        return Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+        return Functional.CrossEntropy(model.Call(batch.X), batch.Y);
     }
 
     /// <summary>Zero grads (set to none), forward, loss, backward, optimizer step (the `train` phase).</summary>
     private static Tensor TrainStep(Module model, Optimizer opt, (Tensor X, Tensor Y) batch)
     {
         opt.ZeroGrad();
-        Tensor loss = Functional.CrossEntropy(model.Forward(batch.X), batch.Y);
+        Tensor loss = Functional.CrossEntropy(model.Call(batch.X), batch.Y);
         loss.Backward();
         opt.Step();
         return loss;
@@ -122,7 +122,7 @@ internal static class Workloads
         {
             var (x, y) = Batch(xtr, ytr, s, B);
             model.ZeroGrad();
-            Tensor loss = Functional.CrossEntropy(model.Forward(x), y);
+            Tensor loss = Functional.CrossEntropy(model.Call(x), y);
             loss.Backward();
             return loss;
         }
@@ -155,7 +155,7 @@ internal static class Workloads
             for (int i = 0; i < xte.Shape[0]; i += 1000)
             {
                 using var scope = TensorScope.Begin();
-                long[] pred = model.Forward(xte.Narrow(0, i, 1000)).ArgMax(1).ToArray<long>();
+                long[] pred = model.Call(xte.Narrow(0, i, 1000)).ArgMax(1).ToArray<long>();
                 long[] truth = yte.Narrow(0, i, 1000).ToArray<long>();
                 for (int k = 0; k < pred.Length; k++) if (pred[k] == truth[k]) correct++;
             }

@@ -46,11 +46,12 @@ internal static class TrainCommand
         Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run (epoch-N.ckpt, or epoch-N-step-K.ckpt after --max-minutes).", "checkpoint");
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Stop at the first NaN or infinity an op produces in forward or backward, naming the op, its input shapes and where it was created (AnomalyMode; slow, for debugging)." };
+        var gradReport = new Option<bool>("--grad-report") { Description = $"Record every layer's gradient norm, weight norm, update/weight ratio and dead ReLU units every {GradientMonitor.DefaultInterval} steps into {GradientReport.JsonFile} and {GradientReport.PlotFile}, and warn once if gradients vanish or explode." };
 
         var command = new Command("train", "Train a network (Fashion-MNIST: mlp, cnn; text: gpt, lstm) and report its loss per epoch.")
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
-            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly,
+            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport,
         };
         command.SetAction(parse =>
         {
@@ -111,7 +112,7 @@ internal static class TrainCommand
             }
             using IDisposable? anomaly = parse.GetValue(detectAnomaly) ? AnomalyMode.Enable() : null;
             return Run(factory, epochCount, parse.GetValue(maxMinutes), parse.GetValue(threads), parse.GetValue(output), parse.GetValue(resume),
-                       parse.GetValue(overwrite), parse.InvocationConfiguration.Output);
+                       parse.GetValue(overwrite), parse.InvocationConfiguration.Output, parse.GetValue(gradReport));
         });
         return command;
     }
@@ -124,7 +125,8 @@ internal static class TrainCommand
     /// trains epoch by epoch, saving a checkpoint, a metrics line and the plot after each, until the epochs
     /// are done or the time budget is spent.
     /// </summary>
-    private static int Run(RecipeFactory factory, int epochs, double? maxMinutes, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout)
+    private static int Run(RecipeFactory factory, int epochs, double? maxMinutes, int threads, string? outDir, string? resume, bool overwrite, TextWriter stdout,
+                           bool gradReport = false)
     {
         Parallelism.ThreadCount = threads;
         if (resume is not null)
@@ -148,6 +150,15 @@ internal static class TrainCommand
         console.MarkupLineInterpolated($"{recipe.ParameterCount:N0} parameters; writing to [blue]{runDir}[/]");
         if (start > default(RunPosition))
             console.MarkupLineInterpolated($"resumed from {resume} at {start}");
+        console.WriteLine(RecipeSummary.Of(recipe).ToString());
+        GradientReport? report = null;
+        if (gradReport)
+        {
+            var monitor = new GradientMonitor(trainer.Model);
+            trainer.Monitor = monitor;
+            report = new GradientReport(runDir, recipe.Name, monitor, trainer.GlobalStep);
+            monitor.Warning += w => console.WriteLine(GradientReport.WarningText(w, clipsAlready: trainer.MaxGradNorm is not null));
+        }
         if (trainer.CompletedEpochs >= epochs)
             console.MarkupLineInterpolated($"nothing to do: the checkpoint already has {trainer.CompletedEpochs} epochs (--epochs {epochs})");
 
@@ -198,6 +209,7 @@ internal static class TrainCommand
             }
             log.Append(line);
             SavePlot(recipe, log, Path.Combine(runDir, RunFolder.CurvesFile));
+            report?.SavePlot();
             console.WriteLine(recipe.Summary(line, epochs));
             if (outOfTime)
             {
@@ -205,6 +217,9 @@ internal static class TrainCommand
                 break;
             }
         }
+        if (trainer.Monitor is { } watched)
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"gradient report: {watched.Records.Count} records in {GradientReport.JsonFile} and {GradientReport.PlotFile}; measuring took {watched.Elapsed.TotalSeconds:F2} s, {100 * watched.Elapsed.TotalSeconds / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F2}% of the run's time"));
         console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
     }

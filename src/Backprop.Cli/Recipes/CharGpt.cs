@@ -91,10 +91,17 @@ internal sealed class CharGpt : Module
             throw new ArgumentException($"gpt: positions {start}..{start + t - 1} run past the context of {Config.Context}");
         if (caches is not null && caches.Length != Config.Layers)
             throw new ArgumentException($"gpt: {caches.Length} key/value caches for {Config.Layers} blocks");
-        Tensor x = TokenEmbedding.Forward(tokens) + PositionEmbedding.Forward(_positions.Narrow(0, start, t)); // [B, T, d] + [T, d]
+        Tensor x = TokenEmbedding.Call(tokens) + PositionEmbedding.Call(_positions.Narrow(0, start, t)); // [B, T, d] + [T, d]
         x = Functional.Dropout(x, Config.Dropout, Training, _generator);
+        ModuleCall blocks = Blocks.BeginCall(x); // the blocks run one by one (each with its cache), hooked as one Sequential
+        x = blocks.Input;
         for (int i = 0; i < Config.Layers; i++)
-            x = ((TransformerBlock)Blocks[i]).Forward(x, caches?[i]);
-        return Head.Forward(FinalNorm.Forward(x));
+        {
+            var block = (TransformerBlock)Blocks[i];
+            ModuleCall call = block.BeginCall(x);
+            x = call.End(block.Forward(call.Input, caches?[i]));
+        }
+        x = blocks.End(x);
+        return Head.Call(FinalNorm.Call(x));
     }
 }

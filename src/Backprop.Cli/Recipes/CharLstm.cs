@@ -44,9 +44,10 @@ internal sealed class CharLstm : Module, IStatefulModel
         if (_h is not null && _h.Shape[1] != input.Shape[0])
             throw new ArgumentException($"lstm: the carried state is for a batch of {_h.Shape[1]}, the input {input.Shape} has {input.Shape[0]} rows; ResetState() first");
         (Tensor H, Tensor C)? state = _h is null ? null : (_h, _c!);
-        var (output, last) = Lstm.Forward(Embed.Forward(input), state);
+        ModuleCall lstm = Lstm.BeginCall(Embed.Call(input));
+        var (output, last) = Lstm.Forward(lstm.Input, state);
         _last = last;
-        return Head.Forward(Functional.Dropout(output, Config.Dropout, Training, _generator));
+        return Head.Call(Functional.Dropout(lstm.End(output), Config.Dropout, Training, _generator));
     }
 
     /// <inheritdoc/>

@@ -176,6 +176,8 @@ internal static class RunFolder
             {
                 File.Delete(Path.Combine(dir, MetricsFile));
                 File.Delete(Path.Combine(dir, CurvesFile));
+                File.Delete(Path.Combine(dir, GradientReport.JsonFile));
+                File.Delete(Path.Combine(dir, GradientReport.PlotFile));
             }
             string folder = Path.Combine(dir, CheckpointsFolder);
             if (!Directory.Exists(folder)) return;

@@ -7,7 +7,7 @@ namespace Backprop.NN;
 /// Base of every layer and model: owns parameters, buffers and submodules registered in its
 /// constructor (in a fixed order), knows train/eval mode, and saves/loads its state by name.
 /// </summary>
-public abstract class Module
+public abstract partial class Module
 {
     private readonly List<KeyValuePair<string, Parameter?>> _parameters = [];
     private readonly List<KeyValuePair<string, Tensor?>> _buffers = [];
@@ -19,8 +19,12 @@ public abstract class Module
     /// <summary>Computes the module's output.</summary>
     public abstract Tensor Forward(Tensor input);
 
-    /// <summary>Shorthand for <see cref="Forward"/>.</summary>
-    public Tensor Call(Tensor input) => Forward(input);
+    /// <summary>
+    /// Invokes the module as PyTorch's <c>module(x)</c>: <see cref="Forward"/> with the module's hooks around
+    /// it (<see cref="RegisterForwardPreHook"/>, <see cref="RegisterForwardHook"/>, <see cref="RegisterFullBackwardHook"/>).
+    /// Without hooks it is exactly <see cref="Forward"/>.
+    /// </summary>
+    public Tensor Call(Tensor input) => _hooks is null ? Forward(input) : CallHooked(input);
 
     /// <summary>Registers a trainable tensor under <paramref name="name"/> and returns it as a parameter.</summary>
     protected Parameter RegisterParameter(string name, Tensor value)

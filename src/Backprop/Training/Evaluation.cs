@@ -39,7 +39,7 @@ public static class Evaluation
                 foreach (var (inputs, targets) in data)
                 {
                     using var scope = TensorScope.Begin(inputs, targets); // the batch's tensors are recycled with it
-                    Tensor outputs = model.Forward(inputs);
+                    Tensor outputs = model.Call(inputs);
                     batch.Set(inputs, outputs, targets, loss);
                     for (int i = 0; i < metrics.Count; i++) metrics[i].Update(batch);
                     stateful?.DetachState();

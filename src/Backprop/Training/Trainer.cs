@@ -67,6 +67,7 @@ public sealed class Trainer
     private double? _maxGradNorm, _maxGradValue;
     private LearningRateScheduler? _epochScheduler, _stepScheduler;
     private volatile bool _stopRequested;
+    private GradientMonitor? _monitor;
 
     /// <summary>Creates a trainer; set the optional parts (schedules, clipping, metrics, evaluation data) with initialisers.</summary>
     /// <param name="model">The model to train; its parameters are the ones clipped.</param>
@@ -162,6 +163,19 @@ public sealed class Trainer
             Evaluation.CheckNames(value);
             _evaluationMetrics = [.. value];
         }
+    }
+
+    /// <summary>
+    /// Records gradient health (norms, update ratios, dead units) every few steps and warns once when
+    /// gradients vanish or explode (see <see cref="GradientMonitor"/>); null for none.
+    /// </summary>
+    /// <exception cref="ArgumentException">The monitor watches another model.</exception>
+    public GradientMonitor? Monitor
+    {
+        get => _monitor;
+        set => _monitor = value is not null && !ReferenceEquals(value.Model, Model)
+            ? throw new ArgumentException("Trainer: the GradientMonitor watches another model than the trainer's")
+            : value;
     }
 
     /// <summary>The run's random generator (initialisation, dropout), saved in checkpoints and restored on resume; null for none.</summary>
@@ -293,16 +307,19 @@ public sealed class Trainer
     /// </summary>
     private (double Loss, double GradNorm) TrainStep(Tensor inputs, Tensor targets, int epoch, int step, int steps, IStatefulModel? stateful)
     {
+        _monitor?.BeginStep(GlobalStep + 1);
         Optimizer.ZeroGrad();
-        Tensor outputs = Model.Forward(inputs);
+        Tensor outputs = Model.Call(inputs);
         Tensor loss = LossFunction(outputs, targets);
         double lossValue = loss.Item();
         if (!double.IsFinite(lossValue))
             throw new TrainingDivergedException(lossValue, epoch, step, steps);
         loss.Backward();
+        _monitor?.RecordGradients();
         if (_maxGradValue is double clipValue) GradClip.ClipGradValue(_parameters, clipValue);
         double gradNorm = _maxGradNorm is double maxNorm ? GradClip.ClipGradNorm(_parameters, maxNorm, GradNormType) : double.NaN;
         Optimizer.Step();
+        _monitor?.EndStep();
         stateful?.DetachState(); // the next step starts where this one ended, without its graph
 
         using (GradMode.Disable())

@@ -172,7 +172,7 @@ public sealed class MultiheadAttention : Module
         {
             Tensor qkv = Functional.Linear(query, InProjWeight!, InProjBias);                     // [N, L, 3E] or [L, N, 3E]
             Tensor attended = ScaledDotProductAttentionNode.ForwardPacked(qkv, NumHeads, BatchFirst, mask, isCausal, p, _generator);
-            return (OutProj.Forward(attended), null);
+            return (OutProj.Call(attended), null);
         }
 
         if (isCausal && (BiasK is not null || AddZeroAttn))
@@ -215,7 +215,7 @@ public sealed class MultiheadAttention : Module
             y = weights.MatMul(v);
         }
         Tensor merged = y.Transpose(1, 2).Reshape(n, L, EmbedDim);                                // [N, H, L, D] -> [N, L, E]
-        Tensor output = OutProj.Forward(merged);
+        Tensor output = OutProj.Call(merged);
         if (!BatchFirst) output = output.Transpose(0, 1);
         return (output, needWeights ? (averageAttnWeights ? weights.Mean(1) : weights) : null);
     }
@@ -244,7 +244,7 @@ public sealed class MultiheadAttention : Module
         var y = Tensor.Uninitialized(new Shape(x.Shape[0], x.Shape[1], EmbedDim), x.DType);
         ScaledDotProductAttentionNode.Infer(q, keys, values, causal: true, causalOffset: keys.Shape[2] - q.Shape[2],
                                             ScaledDotProductAttentionNode.HeadsView(y, packing, EmbedDim));
-        return OutProj.Forward(y);
+        return OutProj.Call(y);
     }
 
     /// <summary>A mask broadcastable to [N, H, L, S] widened by one key that every query may attend (a zero column), or null.</summary>

@@ -31,7 +31,7 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         Tensor x = input;
-        foreach (Module layer in _layers) x = layer.Forward(x);
+        foreach (Module layer in _layers) x = layer.Call(x);
         return x;
     }
 
@@ -90,7 +90,7 @@ public sealed class Residual : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor y = Inner.Forward(input);
+        Tensor y = Inner.Call(input);
         if (y.Shape != input.Shape)
             throw new InvalidOperationException($"Residual: the inner module changed the shape from {input.Shape} to {y.Shape}");
         return input + y;
@@ -122,9 +122,9 @@ public sealed class ResidualBlock : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input)
     {
-        Tensor h = _bn1.Forward(_conv1.Forward(input)).Relu();
-        h = _bn2.Forward(_conv2.Forward(h));
-        Tensor skip = _shortcut is null ? input : _shortcut.Forward(input);
+        Tensor h = _bn1.Call(_conv1.Call(input)).Relu();
+        h = _bn2.Call(_conv2.Call(h));
+        Tensor skip = _shortcut is null ? input : _shortcut.Call(input);
         return (h + skip).Relu();
     }
 }

@@ -75,9 +75,10 @@ public sealed class TransformerBlock : Module
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank < 2 || x.Size(-1) != DModel)
             throw new ArgumentException($"TransformerBlock: input must be [N, T, {DModel}], got {x.Shape}");
-        Tensor a = Attn.Forward(Ln1.Forward(x), cache);
+        ModuleCall attn = Attn.BeginCall(Ln1.Call(x));
+        Tensor a = attn.End(Attn.Forward(attn.Input, cache));
         x = x + Functional.Dropout(a, Dropout, Training, _generator);
-        Tensor m = Fc2.Forward(Fc1.Forward(Ln2.Forward(x)).Gelu());
+        Tensor m = Fc2.Call(Fc1.Call(Ln2.Call(x)).Gelu());
         return x + Functional.Dropout(m, Dropout, Training, _generator);
     }
 
