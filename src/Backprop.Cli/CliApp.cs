@@ -138,6 +138,7 @@ public static class CliApp
             EvalCommand.Create(),
             SampleCommand.Create(),
             BenchCommand.Create(),
+            DiagnoseCommand.Create(),
         };
         root.SetAction(parse =>
         {
