@@ -139,6 +139,7 @@ public static class CliApp
             SampleCommand.Create(),
             BenchCommand.Create(),
             DiagnoseCommand.Create(),
+            EstimatorsCommand.Create(),
         };
         root.SetAction(parse =>
         {

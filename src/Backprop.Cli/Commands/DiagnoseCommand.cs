@@ -35,7 +35,7 @@ internal static class DiagnoseCommand
         Option<int?> depth = CliOptions.OptionalInt("--depth", 3, 200, "Linear layers per network, 3 to 200 (default 20).");
         Option<int?> width = CliOptions.OptionalCount("--width", 4096, "Hidden width (default 64).");
         Option<int?> batchSize = CliOptions.OptionalCount("--batch-size", 60_000, "Images per step (default 128).");
-        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", $"SGD learning rate, momentum 0.9 (default 0.01); the exploding pair uses {DepthVariants.ExplodingLearningRateFactor}x.");
+        Option<double?> lr = CliOptions.OptionalPositiveDouble("--lr", $"SGD learning rate, momentum 0.9 (default 0.003); the exploding pair uses {DepthVariants.ExplodingLearningRateFactor}x.");
         Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation and shuffling (the same for every network).");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         Option<string?> dataDir = CliOptions.Path("--data-dir", "Directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
@@ -58,7 +58,7 @@ internal static class DiagnoseCommand
                 Depth = parse.GetValue(depth) ?? 20,
                 Width = parse.GetValue(width) ?? 64,
                 BatchSize = parse.GetValue(batchSize) ?? 128,
-                LearningRate = parse.GetValue(lr) ?? 0.01,
+                LearningRate = parse.GetValue(lr) ?? new DiagnosisSettings().LearningRate,
                 Seed = parse.GetValue(seed),
             };
             return Run(settings, parse.GetValue(threads), parse.GetValue(dataDir)!, parse.GetValue(trainLimit), parse.GetValue(output),
