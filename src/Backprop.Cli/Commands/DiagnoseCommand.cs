@@ -144,10 +144,15 @@ internal static class DiagnoseCommand
         }
     }
 
-    /// <summary>The verdict on a run: exploding (diverged or norms past 1e3), vanishing (first/last below 1e-3) or healthy.</summary>
+    /// <summary>
+    /// The verdict on a run: exploding (diverged, or norms past 1e3), "exploding, clipped" (norms past 1e3 but
+    /// clipping kept the run finite), vanishing (first/last below 1e-3) or healthy.
+    /// </summary>
     public static string Verdict(DiagnosisResult r)
     {
-        if (r.DivergedAtStep is not null || r.FirstNorms.Any(n => !(n < 1e3))) return "exploding";
+        bool huge = r.FirstNorms.Any(n => !(n < 1e3));
+        if (huge && r.DivergedAtStep is null && r.Variant.ClipNorm is not null) return "exploding, clipped";
+        if (r.DivergedAtStep is not null || huge) return "exploding";
         if (!(r.Ratio >= 1e-3)) return "vanishing";
         return "healthy";
     }
@@ -208,7 +213,8 @@ internal static class DiagnoseCommand
 
     private static string G(double v) => double.IsFinite(v) ? v.ToString("0.##e+00", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
-    private static string F(double v) => double.IsFinite(v) ? v.ToString("F3", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+    private static string F(double v) => !double.IsFinite(v) ? v.ToString(CultureInfo.InvariantCulture)
+        : Math.Abs(v) >= 1e4 ? G(v) : v.ToString("F3", CultureInfo.InvariantCulture);
 
     private static Table Table(List<DiagnosisResult> results, DiagnosisSettings s)
     {
@@ -230,6 +236,7 @@ internal static class DiagnoseCommand
             {
                 "vanishing" => "[yellow]vanishing[/]",
                 "exploding" => "[red]exploding[/]",
+                "exploding, clipped" => "[blue]exploding, clipped[/]",
                 _ => "[green]healthy[/]",
             };
             table.AddRow(
@@ -253,7 +260,7 @@ internal static class DiagnoseCommand
                 yield return $"{name}: the first layer gets {G(r.Ratio)} of the last layer's gradient: it vanishes on the way back (sigmoid' ≤ 1/4 per layer). Remedies: ReLU with He init, normalization, residual connections.";
             else if (verdict == "exploding" && r.DivergedAtStep is int at)
                 yield return $"{name}: gradient norms up to {G(r.FirstNorms.Max())} at step 1; the loss became {r.LastLoss.ToString(CultureInfo.InvariantCulture)} at step {at}. Remedies: gradient clipping, a careful init, a smaller learning rate.";
-            else if (verdict == "exploding")
+            else if (verdict.StartsWith("exploding", StringComparison.Ordinal))
                 yield return $"{name}: gradient norms up to {G(r.FirstNorms.Max())} at step 1, yet {(r.Variant.ClipNorm is double c ? $"clipping the global norm to {c.ToString(CultureInfo.InvariantCulture)} kept" : "the run kept")} the loss finite ({F(r.LastLoss)} at step {r.StepsRun}).";
         }
     }

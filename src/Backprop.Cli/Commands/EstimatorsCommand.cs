@@ -144,10 +144,10 @@ internal static class EstimatorsCommand
                 w.WriteNumber("steps", r.Steps);
                 w.WriteNumber("batch_size", binary.BatchSize);
                 w.WriteNumber("lr", binary.LearningRate);
-                w.WriteNumber("train_loss_last50", r.TrainLoss);
-                w.WriteNumber("test_loss", r.TestLoss);
-                w.WriteNumber("test_accuracy", r.TestAccuracy);
-                w.WriteNumber("signs_flipped", r.FlippedFraction);
+                Number(w, "train_loss_last50", r.TrainLoss);
+                Number(w, "test_loss", r.TestLoss);
+                Number(w, "test_accuracy", r.TestAccuracy);
+                if (r.Binarized) Number(w, "signs_flipped", r.FlippedFraction); else w.WriteNull("signs_flipped");
                 w.WriteNumber("seconds", Math.Round(r.Seconds, 3));
             });
         foreach (ChoiceTraining t in report.Training)
@@ -157,8 +157,8 @@ internal static class EstimatorsCommand
                 w.WriteString("estimator", Name(t.Estimator));
                 w.WriteNumber("steps", t.Steps);
                 w.WriteNumber("lr", choice.LearningRate);
-                w.WriteNumber("greedy_test_accuracy", t.GreedyAccuracy);
-                w.WriteNumber("expected_test_reward", t.ExpectedReward);
+                Number(w, "greedy_test_accuracy", t.GreedyAccuracy);
+                Number(w, "expected_test_reward", t.ExpectedReward);
                 w.WriteNumber("seconds", Math.Round(t.Seconds, 3));
             });
         foreach (GradientSpread g in report.Spreads)
@@ -169,13 +169,20 @@ internal static class EstimatorsCommand
                 w.WriteString("at", g.At);
                 w.WriteNumber("samples", g.Samples);
                 w.WriteNumber("batch_size", choice.BatchSize);
-                w.WriteNumber("variance", g.Variance);
-                w.WriteNumber("mean_norm", g.MeanNorm);
-                w.WriteNumber("exact_norm", g.ExactNorm);
-                w.WriteNumber("cosine_to_exact", g.Cosine);
-                w.WriteNumber("relative_bias", g.RelativeBias);
-                w.WriteNumber("relative_noise", g.RelativeNoise);
+                Number(w, "variance", g.Variance);
+                Number(w, "mean_norm", g.MeanNorm);
+                Number(w, "exact_norm", g.ExactNorm);
+                Number(w, "cosine_to_exact", g.Cosine);
+                Number(w, "relative_bias", g.RelativeBias);
+                Number(w, "relative_noise", g.RelativeNoise);
             });
+    }
+
+    /// <summary>A number, or null when it is not finite (JSON has no NaN or infinity).</summary>
+    private static void Number(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value)) w.WriteNumber(name, value);
+        else w.WriteNull(name);
     }
 
     private static string Json(Action<Utf8JsonWriter> body)

@@ -13,7 +13,7 @@ public static partial class Functional
 
     /// <summary>
     /// Gumbel-softmax (torch.nn.functional.gumbel_softmax): softmax((logits + g) / tau) along
-    /// <paramref name="dim"/> with g = −log(−log u), u ~ U(0, 1) drawn from <paramref name="generator"/>.
+    /// <paramref name="dim"/> with g = −log(−log u), u ~ U(0, 1) (never exactly 0) drawn from <paramref name="generator"/>.
     /// With <paramref name="hard"/> the forward value is the one-hot of the argmax and the gradient is that
     /// of the soft sample (straight-through: <c>y_hard − y_soft.detach() + y_soft</c>, as PyTorch).
     /// </summary>
@@ -27,8 +27,10 @@ public static partial class Functional
         Tensor gumbels;
         using (GradMode.Disable())
         {
-            // u in (0, 1]: 1 − U[0, 1) never hits 0, so −log(−log u) is finite except for u = 1 (+inf), as PyTorch's exponential draw.
-            Tensor u = 1.0 - Tensor.Uniform(logits.Shape, 0, 1, logits.DType, generator);
+            // u in [tiny, 1): neither 0 nor 1, so −log(−log u) is always finite (a draw of exactly 0, 1 in 2^24 for
+            // float32, would otherwise give an infinite noise and a NaN sample; PyTorch's exponential draw excludes 0 likewise).
+            double tiny = logits.DType == DType.Float32 ? 1.17549435e-38 : 2.2250738585072014e-308; // smallest normal
+            Tensor u = Tensor.Uniform(logits.Shape, tiny, 1, logits.DType, generator);
             gumbels = -(-u.Log()).Log();
         }
         Tensor soft = ((logits + gumbels) / tau).Softmax(dim);

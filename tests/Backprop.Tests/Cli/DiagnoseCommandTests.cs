@@ -58,6 +58,8 @@ public class DiagnoseCommandTests : IDisposable
         Assert.Equal(5, clipped.GetProperty("steps_run").GetInt32());
         Assert.True(double.IsFinite(clipped.GetProperty("test_loss").GetDouble()));
         Assert.Equal(1, clipped.GetProperty("clip_norm").GetDouble());
+        Assert.Equal("exploding", exploding.GetProperty("verdict").GetString());
+        Assert.Equal("exploding, clipped", clipped.GetProperty("verdict").GetString());
 
         Assert.Equal(lines, File.ReadAllLines(Path.Combine(run, DiagnoseCommand.RecordsFile)));
         byte[] png = File.ReadAllBytes(Path.Combine(run, DiagnoseCommand.FigureFile));

@@ -40,6 +40,18 @@ public class GumbelSoftmaxTests
         T.Close(b.Grad!.ToDoubleArray(), a.Grad!, 1e-14);
     }
 
+    [Theory]
+    [InlineData(DType.Float32)]
+    [InlineData(DType.Float64)]
+    public void AUniformDrawOfZero_StillGivesAFiniteSample(DType dtype)
+    {
+        // xoshiro256** with s1 = 0 returns 0 first: NextSingle() = NextDouble() = 0 for the first element.
+        var g = new Generator(1);
+        g.SetState([1, 0, 0, 0, 0, 0]);
+        Tensor y = Functional.GumbelSoftmax(T.Param(3, 2, 3).To(dtype), hard: true, generator: g);
+        Assert.All(y.ToDoubleArray(), v => Assert.True(double.IsFinite(v), $"sample {v}"));
+    }
+
     [Fact]
     public void BadTau_IsRefused()
     {
