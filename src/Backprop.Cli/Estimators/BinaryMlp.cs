@@ -52,7 +52,7 @@ internal static class BinaryMlp
         var clock = Stopwatch.StartNew();
         Sequential model = Create(s, new Generator(s.Seed));
         BinaryLinear[] layers = model.Modules().OfType<BinaryLinear>().ToArray();
-        Tensor[] initialSigns = layers.Select(l => l.Weight.Data.Sign()).ToArray();
+        Tensor[] initialSigns = layers.Select(l => l.Weight.Data.Detach().Sign()).ToArray();
         var optimizer = new Adam(model.Parameters(), new AdamOptions(LearningRate: s.LearningRate));
         var loader = new DataLoader(new TensorDataset(trainX, trainY), s.BatchSize, shuffle: true, dropLast: true, seed: s.Seed);
         if (loader.BatchCount == 0)
