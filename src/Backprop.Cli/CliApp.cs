@@ -138,6 +138,8 @@ public static class CliApp
             EvalCommand.Create(),
             SampleCommand.Create(),
             BenchCommand.Create(),
+            DiagnoseCommand.Create(),
+            EstimatorsCommand.Create(),
         };
         root.SetAction(parse =>
         {

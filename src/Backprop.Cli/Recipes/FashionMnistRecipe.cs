@@ -143,6 +143,13 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
         return (Normalize(x), y);
     }
 
+    /// <summary>Loads and normalises the training split: images [N, 784], labels [N] (for `diagnose` and `estimators`).</summary>
+    public static (Tensor Images, Tensor Labels) LoadTrainingSet(string dataDir)
+    {
+        var (x, y) = LoadData(dataDir, train: true);
+        return (Normalize(x), y);
+    }
+
     /// <summary>Test loss, accuracy and confusion matrix [true, predicted] of a preset model on normalised images [N, 784].</summary>
     public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, string modelName, Tensor images, Tensor labels)
     {
