@@ -39,8 +39,17 @@ internal sealed class CharGpt : Module
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Width));
         Head = RegisterModule("head", new Linear(config.Width, TextCorpus.VocabularySize, bias: false, generator: generator));
         _positions = Tensor.Arange(config.Context, DType.Int64);
+        _blockForward = Array.ConvertAll(blocks, b => (Func<Tensor[], Tensor>)(x => ((TransformerBlock)b).Forward(x[0])));
         InitializeLikeGpt2(generator);
     }
+
+    private readonly Func<Tensor[], Tensor>[] _blockForward;
+
+    /// <summary>
+    /// Runs every block through <see cref="GradientCheckpoint.Run"/> while training (`train --checkpoint`): its
+    /// activations are recomputed during backward instead of stored. Same values and gradients, bit for bit.
+    /// </summary>
+    public bool CheckpointBlocks { get; set; }
 
     private void InitializeLikeGpt2(Generator? generator)
     {
@@ -94,7 +103,7 @@ internal sealed class CharGpt : Module
         Tensor x = TokenEmbedding.Forward(tokens) + PositionEmbedding.Forward(_positions.Narrow(0, start, t)); // [B, T, d] + [T, d]
         x = Functional.Dropout(x, Config.Dropout, Training, _generator);
         for (int i = 0; i < Config.Layers; i++)
-            x = ((TransformerBlock)Blocks[i]).Forward(x, caches?[i]);
+            x = CheckpointBlocks && caches is null ? GradientCheckpoint.Run(_blockForward[i], x) : ((TransformerBlock)Blocks[i]).Forward(x, caches?[i]);
         return Head.Forward(FinalNorm.Forward(x));
     }
 }

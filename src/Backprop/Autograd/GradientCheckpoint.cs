@@ -108,8 +108,11 @@ public static class GradientCheckpoint
 
         public override string Name => "CheckpointBackward";
 
-        // The recompute runs user code, which may keep the gradient it is given (a hook inside fn).
-        internal override bool MayRetainGradients => true;
+        // The recompute runs user code: a hook or custom function inside fn may keep a gradient it is given. Until
+        // the backward has looked at the recomputed graph (and if it finds any), the engine must assume so.
+        internal override bool MayRetainGradients => _userCodeSeesGradients;
+
+        private bool _userCodeSeesGradients = true;
 
         // Recompute fn with a graph on detached copies of the inputs, then backpropagate dy through it:
         // d(inputs) come back through the capture, parameters' gradients go where the enclosing backward sends leaves'.
@@ -155,11 +158,9 @@ public static class GradientCheckpoint
                 throw new InvalidOperationException(
                     $"CheckpointBackward: recomputing the checkpointed function gave {y.DType.Name()} {y.Shape}, but its forward gave {OutputDType.Name()} {OutputShape}; " +
                     "the function must compute the same thing every time it is called with the same inputs");
+            _userCodeSeesGradients = y.RequiresGrad && SeesGradients(y, mark);
             if (y.RequiresGrad)
-            {
-                CheckNoOuterNodes(y, mark);
                 Engine.Run([y], [dy], retainGraph: false, createGraph: false, capture);
-            }
             // The results (and parameter gradients an enclosing Gradients.Grad collects) outlive this scope.
             for (Engine.Capture? c = capture; c is not null; c = c.Outer)
                 foreach (Tensor? g in c.Results)
@@ -168,20 +169,30 @@ public static class GradientCheckpoint
         }
 
         /// <summary>
-        /// Refuses a recomputed graph that reaches into the graph outside fn (fn captured a tensor that requires
-        /// grad and is not a leaf, instead of receiving it as an input): the backward around this node does not
-        /// know that this node feeds that part of its graph, so it could run it before this node delivered its
-        /// share. The recompute's nodes are the ones created after <paramref name="mark"/>.
+        /// Walks the recomputed graph: refuses one that reaches into the graph outside fn (fn captured a tensor
+        /// that requires grad and is not a leaf, instead of receiving it as an input; the backward around this
+        /// node does not know that this node feeds that part of its graph, so it could run it before this node
+        /// delivered its share), and says whether any user code will see a gradient in it (a hook, a retained
+        /// gradient, a custom function). The recompute's nodes are the ones created after <paramref name="mark"/>.
         /// </summary>
-        private static void CheckNoOuterNodes(Tensor y, long mark)
+        private static bool SeesGradients(Tensor y, long mark)
         {
-            if (y.GradFn is not { } root) return;
+            if (y.GradFn is not { } root) return y.LeafHooks is not null;
             var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance) { root };
             var stack = new Stack<Node>();
             Visit(root, stack, mark);
+            bool sees = false;
             while (stack.Count > 0)
-                foreach (Edge e in stack.Pop().Edges)
+            {
+                Node n = stack.Pop();
+                sees |= n.MayRetainGradients || n.OutputHooks is not null || n.RetainGradTarget is not null;
+                foreach (Edge e in n.Edges)
+                {
                     if (e.Node is { } next && seen.Add(next)) Visit(next, stack, mark);
+                    sees |= e.Leaf?.LeafHooks is not null;
+                }
+            }
+            return sees;
         }
 
         private static void Visit(Node node, Stack<Node> stack, long mark)
