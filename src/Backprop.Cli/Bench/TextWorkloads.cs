@@ -93,6 +93,74 @@ internal static class TextWorkloads
         r.Emit(workload, "step_over_fwd", (tTr / TrainSteps) / (tF / FwdSteps), "ratio", null, d);
     }
 
+    private const int CheckpointRounds = 4, CheckpointRoundSteps = 10;
+
+    /// <summary>
+    /// `bench transformer --checkpoint`: the transformer workload's train step with every block run through
+    /// <see cref="GradientCheckpoint"/>, beside the plain step in the same process. Two models with the same
+    /// initialisation take the same batches; after 5 warm-up steps each, they alternate in 4 rounds of 10 timed
+    /// steps (so drift in the machine's speed hits both alike). Per step the scope-owned memory is read
+    /// (<see cref="MemoryStats"/>): held for backward = bytes the step's scope owns once the loss is computed;
+    /// peak = the most it owns at any point of the step (forward, backward with its recomputes, optimizer step).
+    /// Reports both, the step times, the saved fractions and the time overhead, and whether the two models'
+    /// losses stayed bit-identical.
+    /// </summary>
+    public static void TransformerCheckpoint(BenchRecorder r)
+    {
+        var (pool, length, loadSeconds) = TextBatches();
+        var plain = new CheckpointRun(new WorkloadGpt(new Generator(0)));
+        var checkpointed = new CheckpointRun(new WorkloadGpt(new Generator(0)) { CheckpointBlocks = true });
+        foreach (CheckpointRun run in (CheckpointRun[])[plain, checkpointed])
+            Workloads.Timed(s => run.Step(pool[s % PoolSize]), 0, Warm);
+        for (int round = 0; round < CheckpointRounds; round++)
+        {
+            int from = Warm + round * CheckpointRoundSteps;
+            foreach (CheckpointRun run in (CheckpointRun[])[plain, checkpointed])
+                run.Seconds += Workloads.Timed(s => run.Step(pool[s % PoolSize]), from, from + CheckpointRoundSteps).Seconds;
+        }
+        const int steps = CheckpointRounds * CheckpointRoundSteps;
+        bool identical = plain.Losses.SequenceEqual(checkpointed.Losses);
+        const double mib = 1 << 20;
+        (string, object)[] d = [("batch", Batch), ("context", Context), ("params", plain.Model.ParameterCount()), ("text", TextPath), ("text_bytes", length),
+                                ("load_seconds", loadSeconds), ("steps", steps), ("warmup", Warm), ("rounds", CheckpointRounds)];
+        foreach (var (mode, run) in (ValueTuple<string, CheckpointRun>[])[("plain", plain), ("checkpoint", checkpointed)])
+            r.Emit("transformer", "peak_activation_mib", run.PeakBytes / mib, "MiB", null,
+                [.. d, ("mode", mode), ("held_for_backward_mib", run.HeldBytes / mib), ("step_s", run.Seconds / steps),
+                 ("train_tokens_per_s", steps * Batch * Context / run.Seconds)]);
+        r.Emit("transformer", "checkpoint_memory_saved", 1 - (double)checkpointed.PeakBytes / plain.PeakBytes, "fraction", null,
+            [.. d, ("plain_peak_mib", plain.PeakBytes / mib), ("checkpoint_peak_mib", checkpointed.PeakBytes / mib),
+             ("held_for_backward_saved", 1 - (double)checkpointed.HeldBytes / plain.HeldBytes), ("target", "at least 0.60")]);
+        r.Emit("transformer", "checkpoint_time_overhead", checkpointed.Seconds / plain.Seconds - 1, "fraction", null,
+            [.. d, ("plain_step_s", plain.Seconds / steps), ("checkpoint_step_s", checkpointed.Seconds / steps), ("target", "at most 0.35"),
+             ("losses_identical", identical)]);
+    }
+
+    /// <summary>One model of <see cref="TransformerCheckpoint"/>: its optimizer, losses, time and memory high-water marks.</summary>
+    private sealed class CheckpointRun(WorkloadGpt model)
+    {
+        private readonly AdamW _opt = new(model.Parameters(), new AdamOptions(LearningRate: 3e-4, WeightDecay: 0.01));
+
+        public WorkloadGpt Model { get; } = model;
+        public List<double> Losses { get; } = [];
+        public double Seconds;
+        public long HeldBytes, PeakBytes;
+
+        /// <summary>The workload's train step (run inside the step scope <see cref="Workloads.Timed"/> opens), with its memory read.</summary>
+        public Tensor Step((Tensor X, Tensor Y) batch)
+        {
+            MemoryStats.ResetPeak();
+            long start = MemoryStats.ScopedBytes;
+            _opt.ZeroGrad();
+            Tensor loss = Loss(Model, batch);
+            HeldBytes = Math.Max(HeldBytes, MemoryStats.ScopedBytes - start);
+            loss.Backward();
+            _opt.Step();
+            PeakBytes = Math.Max(PeakBytes, MemoryStats.PeakScopedBytes - start);
+            Losses.Add(loss.Item());
+            return loss;
+        }
+    }
+
     /// <summary>Embedding(128, 128) → LSTM(128, 256, batch first, zero state) → Linear(256, 128).</summary>
     private sealed class WorkloadLstm : Module
     {
@@ -116,7 +184,7 @@ internal static class TextWorkloads
     /// parameters as the workload's qkv/proj/fc1/fc2), its attention re-initialised as the workload's
     /// nn.Linear(128, 384) and nn.Linear(128, 128) are, U(±1/√128) for weights and biases.
     /// </summary>
-    private sealed class WorkloadGpt : Module
+    internal sealed class WorkloadGpt : Module
     {
         private readonly Embedding _tokens, _positions;
         private readonly TransformerBlock[] _blocks;
@@ -132,7 +200,10 @@ internal static class TextWorkloads
             _norm = RegisterModule("ln_f", new LayerNorm(128));
             _head = RegisterModule("head", new Linear(128, Vocab, bias: false, generator: g));
             _positionIndex = Tensor.Arange(Context, DType.Int64);
+            _blockForward = Array.ConvertAll(_blocks, b => (Func<Tensor[], Tensor>)(x => b.Forward(x[0])));
         }
+
+        private readonly Func<Tensor[], Tensor>[] _blockForward;
 
         private static TransformerBlock Block(Generator g)
         {
@@ -144,10 +215,14 @@ internal static class TextWorkloads
             return block;
         }
 
+        /// <summary>Run every block through <see cref="GradientCheckpoint.Run"/> (`bench transformer --checkpoint`).</summary>
+        public bool CheckpointBlocks { get; init; }
+
         public override Tensor Forward(Tensor idx)
         {
             Tensor x = _tokens.Call(idx) + _positions.Call(_positionIndex);
-            foreach (TransformerBlock block in _blocks) x = block.Call(x);
+            for (int i = 0; i < _blocks.Length; i++)
+                x = CheckpointBlocks ? GradientCheckpoint.Run(_blockForward[i], x) : _blocks[i].Call(x);
             return _head.Call(_norm.Call(x));
         }
     }

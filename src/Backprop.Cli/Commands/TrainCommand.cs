@@ -44,6 +44,7 @@ internal static class TrainCommand
         Option<int?> stepsPerEpoch = CliOptions.OptionalCount("--steps-per-epoch", int.MaxValue, "gpt, lstm: steps between evaluations (default: one pass over the training text; lstm: at most one pass).");
         Option<string?> output = CliOptions.Path("--out", "Run directory (default runs/<timestamp>; with --resume, the checkpoint's run directory). A directory that holds a run is refused unless --overwrite is given or the run is resumed from its own checkpoint.", "dir");
         Option<string?> resume = CliOptions.Path("--resume", "Continue from a checkpoint written by an earlier run (epoch-N.ckpt, or epoch-N-step-K.ckpt after --max-minutes).", "checkpoint");
+        var checkpoint = new Option<bool>("--checkpoint") { Description = "gpt: gradient checkpointing, every transformer block's activations recomputed during backward instead of stored (less memory, about a third more time, same results)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Stop at the first NaN or infinity an op produces in forward or backward, naming the op, its input shapes and where it was created (AnomalyMode; slow, for debugging)." };
         var gradReport = new Option<bool>("--grad-report") { Description = $"Record every layer's gradient norm, weight norm, update/weight ratio and dead ReLU units every {GradientMonitor.DefaultInterval} steps into {GradientReport.JsonFile} and {GradientReport.PlotFile}, and warn once if gradients vanish or explode." };
@@ -51,7 +52,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a network (Fashion-MNIST: mlp, cnn; text: gpt, lstm) and report its loss per epoch.")
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
-            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport,
+            context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport, checkpoint,
         };
         command.SetAction(parse =>
         {
@@ -65,6 +66,8 @@ internal static class TrainCommand
                     throw new CliException($"{o.Name} does not apply to --model {name} (it is for {(isText ? "mlp and cnn" : "gpt and lstm")})", CliApp.UsageError);
             if (name != "gpt" && parse.GetResult(heads) is { Implicit: false })
                 throw new CliException($"--heads does not apply to --model {name} (it is for gpt)", CliApp.UsageError);
+            if (name != "gpt" && parse.GetValue(checkpoint))
+                throw new CliException($"--checkpoint does not apply to --model {name} (it is for gpt)", CliApp.UsageError);
 
             RecipeFactory factory;
             int epochCount;
@@ -87,6 +90,7 @@ internal static class TrainCommand
                     LearningRateDecay = parse.GetValue(lrDecay) ?? d.LearningRateDecay,
                     Optimizer = parse.GetValue(optimizer) ?? d.Optimizer,
                     Seed = parse.GetValue(seed),
+                    CheckpointBlocks = parse.GetValue(checkpoint),
                 };
                 if (options.Model == "gpt" && options.Width % options.Heads != 0)
                     throw new CliException($"--width {options.Width} must be divisible by --heads {options.Heads} (each head gets width / heads features)", CliApp.UsageError);

@@ -39,8 +39,17 @@ internal sealed class CharGpt : Module
         FinalNorm = RegisterModule("ln_f", new LayerNorm(config.Width));
         Head = RegisterModule("head", new Linear(config.Width, TextCorpus.VocabularySize, bias: false, generator: generator));
         _positions = Tensor.Arange(config.Context, DType.Int64);
+        _blockForward = Array.ConvertAll(blocks, b => (Func<Tensor[], Tensor>)(x => ((TransformerBlock)b).Forward(x[0])));
         InitializeLikeGpt2(generator);
     }
+
+    private readonly Func<Tensor[], Tensor>[] _blockForward;
+
+    /// <summary>
+    /// Runs every block through <see cref="GradientCheckpoint.Run"/> while training (`train --checkpoint`): its
+    /// activations are recomputed during backward instead of stored. Same values and gradients, bit for bit.
+    /// </summary>
+    public bool CheckpointBlocks { get; set; }
 
     private void InitializeLikeGpt2(Generator? generator)
     {
@@ -98,6 +107,11 @@ internal sealed class CharGpt : Module
         for (int i = 0; i < Config.Layers; i++)
         {
             var block = (TransformerBlock)Blocks[i];
+            if (CheckpointBlocks && caches is null)
+            {
+                x = GradientCheckpoint.Run(_blockForward[i], x); // the block's activations are recomputed in backward
+                continue;
+            }
             ModuleCall call = block.BeginCall(x);
             x = call.End(block.Forward(call.Input, caches?[i]));
         }

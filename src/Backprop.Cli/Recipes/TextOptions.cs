@@ -51,6 +51,9 @@ internal sealed record TextOptions
     /// <summary>Seed for initialisation, windows and dropout.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>gpt: gradient checkpointing of every transformer block (activations recomputed in backward; same results, less memory, more time).</summary>
+    public bool CheckpointBlocks { get; init; }
+
     /// <summary>Steps per epoch (evaluation, checkpoint and metrics line after each); null: one pass over the training text.</summary>
     public int? StepsPerEpoch { get; init; }
 

@@ -70,6 +70,7 @@ internal sealed class TextRecipe : ITrainingRecipe
 
         // Everything random in the run (initialisation, dropout) draws from the run's own generator, saved in every checkpoint.
         Model = Config.Create(rng);
+        if (Model is CharGpt gpt) gpt.CheckpointBlocks = options.CheckpointBlocks;
         Optimizer optimizer = options.Optimizer switch
         {
             "sgd" => new Sgd(Model.Parameters(), new SgdOptions(LearningRate: options.LearningRate, Momentum: 0.9)),
@@ -127,7 +128,7 @@ internal sealed class TextRecipe : ITrainingRecipe
         return string.Create(CultureInfo.InvariantCulture,
             $"{Config} on {_corpus.Path} ({_corpus.Files.Count} file{(_corpus.Files.Count == 1 ? "" : "s")}{skipped}; {_corpus.Training.Length:N0} training and {_corpus.Validation.Length:N0} validation bytes), " +
             $"{Options.Optimizer} lr {Options.LearningRate} (warm-up {Options.Warmup}, ×{Options.LearningRateDecay}/epoch), batch {Options.BatchSize}, " +
-            $"{Trainer.StepsPerEpoch} steps per epoch, {threads} thread(s), seed {Options.Seed}");
+            $"{Trainer.StepsPerEpoch} steps per epoch, {threads} thread(s), seed {Options.Seed}{(Options.CheckpointBlocks ? ", every block checkpointed" : "")}");
     }
 
     /// <inheritdoc/>

@@ -17,6 +17,43 @@ internal static class Engine
         public readonly Dictionary<Tensor, int> Leaves = new(ReferenceEqualityComparer.Instance);
         public readonly Dictionary<Node, int> Nodes = new(ReferenceEqualityComparer.Instance);
         public Tensor?[] Results = [];
+
+        /// <summary>
+        /// Set for a gradient checkpoint's recompute (see <see cref="GradientCheckpoint"/>): leaves other than the
+        /// requested ones get their gradient as the backward around it would deliver it, into
+        /// <see cref="Outer"/> when that is set, else into .Grad.
+        /// </summary>
+        public bool ForwardsOtherLeaves;
+
+        /// <summary>The capture of the backward around a recompute (null: that backward fills .Grad).</summary>
+        public Capture? Outer;
+    }
+
+    [ThreadStatic] private static Capture? t_running;
+
+    /// <summary>The capture of the backward running on this thread (null when it fills .Grad), read by a checkpoint's recompute.</summary>
+    internal static Capture? RunningCapture => t_running;
+
+    /// <summary>Whether leaf gradients of a run with <paramref name="capture"/> end up in .Grad (no capture, or recompute captures around a backward that fills .Grad).</summary>
+    private static bool FillsGrad(Capture? capture)
+    {
+        for (; capture is not null; capture = capture.Outer)
+            if (!capture.ForwardsOtherLeaves) return false;
+        return true;
+    }
+
+    /// <summary>Makes <see cref="RunningCapture"/> the given capture until disposed.</summary>
+    private readonly ref struct RunningScope
+    {
+        private readonly Capture? _enclosing;
+
+        public RunningScope(Capture? capture)
+        {
+            _enclosing = t_running;
+            t_running = capture;
+        }
+
+        public void Dispose() => t_running = _enclosing;
     }
 
     public static void Run(ReadOnlySpan<Tensor> roots, ReadOnlySpan<Tensor> rootGrads, bool retainGraph, bool createGraph, Capture? capture)
@@ -27,6 +64,8 @@ internal static class Engine
         bool anomaly = AnomalyMode.Active;
 
         using GradModeScope mode = GradMode.Set(createGraph);
+        using RunningScope running = new(capture);
+        bool fillsGrad = FillsGrad(capture);
         for (int i = 0; i < roots.Length; i++)
         {
             Tensor root = roots[i];
@@ -58,8 +97,9 @@ internal static class Engine
 
             long mark = Storage.LastSerial;
             // Only a gradient nobody else can see may be overwritten by the node (see OwnsOutputGradient).
-            node.OwnsOutputGradient = owned && !createGraph && node.OutputHooks is null && node.RetainGradTarget is null && capture is null;
-            node.DeliversToLeafGrads = !createGraph && capture is null;
+            node.OwnsOutputGradient = owned && !createGraph && node.OutputHooks is null && node.RetainGradTarget is null
+                                      && (capture is null || capture.ForwardsOtherLeaves); // a recompute captures leaves only, never a node's dy
+            node.DeliversToLeafGrads = !createGraph && fillsGrad;
             bool dyPrivate = node.OwnsOutputGradient;
             Tensor?[] dx;
             try
@@ -165,11 +205,14 @@ internal static class Engine
             foreach (var hook in leaf.LeafHooks.ToArray())
                 g = RunHook(hook, g);
         }
-        if (capture is not null)
+        for (; capture is not null; capture = capture.Outer)
         {
             if (capture.Leaves.TryGetValue(leaf, out int slot))
+            {
                 capture.Results[slot] = Sum(capture.Results[slot], g);
-            return;
+                return;
+            }
+            if (!capture.ForwardsOtherLeaves) return;
         }
         AccumulateGrad(leaf, g, createGraph, owned);
     }

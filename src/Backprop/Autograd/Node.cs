@@ -9,6 +9,13 @@ namespace Backprop.Autograd;
 public abstract class Node
 {
     private List<SavedTensor>? _saved;
+    private static long s_lastSerial;
+
+    /// <summary>Creation number, increasing in creation order over the whole process (a gradient checkpoint tells its recomputed nodes by it).</summary>
+    internal long Serial { get; } = Interlocked.Increment(ref s_lastSerial);
+
+    /// <summary>The serial of the most recently created node; any node created later has a larger one.</summary>
+    internal static long LastSerial => Volatile.Read(ref s_lastSerial);
 
     /// <summary>
     /// Records the inputs; only those that require grad get an edge. Only the library defines nodes

@@ -20,7 +20,7 @@ public static partial class Functional
             throw new ArgumentException($"Dropout: probability p must be between 0 and 1, got {p} (input shape {input.Shape})");
         input.CheckFloat("Dropout");
         if (!training || p == 0) return input;
-        Tensor mask = DropoutMask(input.Shape, input.DType, p, generator ?? Generator.Default);
+        Tensor mask = DropoutMask(input.Shape, input.DType, p, Generator.Use(generator));
         return input * mask; // the product records dy·mask as the gradient, so second order works too
     }
 

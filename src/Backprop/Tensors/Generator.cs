@@ -13,6 +13,18 @@ public sealed class Generator
     /// <summary>The process-wide generator used when no generator is passed.</summary>
     public static Generator Default { get; } = new(0);
 
+    /// <summary>
+    /// <paramref name="generator"/>, or <see cref="Default"/> when null: how the library's random ops
+    /// pick their generator, which lets a gradient checkpoint record and replay their draws
+    /// (see <see cref="GeneratorStates"/>).
+    /// </summary>
+    internal static Generator Use(Generator? generator)
+    {
+        Generator g = generator ?? Default;
+        GeneratorStates.Touch(g);
+        return g;
+    }
+
     /// <summary>Creates a generator from a seed.</summary>
     public Generator(ulong seed) => Seed(seed);
 

@@ -26,8 +26,22 @@ public abstract class Storage
     /// <summary>Incremented by every in-place write through any view of this storage.</summary>
     public int Version { get; internal set; }
 
-    /// <summary>The scope that recycles this storage's array when it ends, or null (the garbage collector's).</summary>
-    internal TensorScope? Scope;
+    private TensorScope? _scope;
+
+    /// <summary>
+    /// The scope that recycles this storage's array when it ends, or null (the garbage collector's).
+    /// Setting it keeps the count of scope-owned bytes (<see cref="MemoryStats"/>).
+    /// </summary>
+    internal TensorScope? Scope
+    {
+        get => _scope;
+        set
+        {
+            if ((_scope is null) != (value is null))
+                MemoryStats.Count(value is null ? -(long)Length * DType.ElementSize() : (long)Length * DType.ElementSize());
+            _scope = value;
+        }
+    }
 
     /// <summary>Made by a <see cref="Data.DataLoader"/> for one batch: a scope may adopt it (see <see cref="TensorScope.Begin(ReadOnlySpan{Tensor})"/>).</summary>
     internal bool Adoptable;

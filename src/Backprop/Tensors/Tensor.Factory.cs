@@ -108,7 +108,7 @@ public sealed partial class Tensor
     {
         CheckRandomDType(dtype, "Uniform");
         CheckUniformBounds(low, high, dtype);
-        Generator g = generator ?? Generator.Default;
+        Generator g = Generator.Use(generator);
         var t = new Tensor(shape, dtype);
         double span = high - low;
         if (dtype == DType.Float32)
@@ -133,7 +133,7 @@ public sealed partial class Tensor
     {
         CheckRandomDType(dtype, "Normal");
         CheckNormalParameters(mean, std, dtype);
-        Generator g = generator ?? Generator.Default;
+        Generator g = Generator.Use(generator);
         var t = new Tensor(shape, dtype);
         if (dtype == DType.Float32)
         {
@@ -164,7 +164,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"RandInt: empty range [{low}, {high})");
         if (high - low <= 0) // wrapped: the range holds more than long.MaxValue values
             throw new ArgumentException($"RandInt: range [{low}, {high}) holds more than {long.MaxValue} values");
-        Generator g = generator ?? Generator.Default;
+        Generator g = Generator.Use(generator);
         var t = new Tensor(shape, DType.Int64);
         Span<long> d = t.Data<long>();
         for (int i = 0; i < d.Length; i++) d[i] = low + g.NextInt64(high - low);

@@ -320,7 +320,7 @@ internal sealed class ScaledDotProductAttentionNode : Node
         {
             L = q.Size(-2), S = k.Size(-2), E = q.Size(-1), Ev = v.Size(-1), Scale = scale,
             Causal = causal, CausalOffset = causalOffset, DropoutP = dropoutP,
-            DropoutSeed = dropoutP > 0 ? (generator ?? Generator.Default).NextUInt64() : 0,
+            DropoutSeed = dropoutP > 0 ? Generator.Use(generator).NextUInt64() : 0,
         };
         shape.Batch.Rank = batch.Rank;
         for (int d = 0; d < batch.Rank; d++) shape.Batch.Dims[d] = batch[d];
