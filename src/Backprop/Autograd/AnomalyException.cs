@@ -7,8 +7,9 @@ namespace Backprop.Autograd;
 /// </summary>
 public sealed class AnomalyException : Exception
 {
-    internal AnomalyException(string message, string op, string nodeName, bool inBackward, string? createdAt, string? creationTrace)
-        : base(message)
+    internal AnomalyException(string message, string op, string nodeName, bool inBackward, string? createdAt, string? creationTrace,
+                              Exception? inner = null)
+        : base(message, inner)
     {
         Op = op;
         NodeName = nodeName;

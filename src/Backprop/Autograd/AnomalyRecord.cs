@@ -99,10 +99,25 @@ internal sealed class AnomalyRecord
         }
     }
 
-    private AnomalyException Raise(string message, Node node, bool inBackward)
+    private AnomalyException Raise(string message, Node node, bool inBackward, Exception? inner = null)
     {
         var (site, _, trace) = Where;
-        return new AnomalyException(message, OpName(node), node.Name, inBackward, site, trace);
+        return new AnomalyException(message, OpName(node), node.Name, inBackward, site, trace, inner);
+    }
+
+    /// <summary>
+    /// An error a node's backward threw, wrapped (as PyTorch's anomaly mode does) with the op, its input
+    /// shapes and where it was created; the original is the inner exception.
+    /// </summary>
+    internal static AnomalyException BackwardFailed(Node node, Exception error)
+    {
+        AnomalyRecord? record = node.Anomaly;
+        string inputs = record?.InputText() ?? EdgeText(node);
+        string site = record?.SiteText() ?? "recorded while anomaly mode was off, so its creation site is unknown (enable the mode before the forward pass)";
+        string message = $"Error in backward: {node.Name} threw {error.GetType().Name}: {error.Message} Op {OpName(node)} with inputs {inputs}; {site}.";
+        return record is null
+            ? new AnomalyException(message, OpName(node), node.Name, inBackward: true, null, null, error)
+            : record.Raise(message, node, inBackward: true, error);
     }
 
     /// <summary>"Log" for LogBackward: the op as its forward is called.</summary>

@@ -106,6 +106,10 @@ internal static class Engine
             {
                 dx = node.Backward(dy);
             }
+            catch (Exception e) when (anomaly && e is not AnomalyException)
+            {
+                throw AnomalyRecord.BackwardFailed(node, e); // names the op and where it was created, as PyTorch's anomaly mode
+            }
             finally
             {
                 node.OwnsOutputGradient = false;

@@ -189,6 +189,32 @@ public class AnomalyModeTests
         protected override Tensor?[] Backward(FunctionContext ctx, Tensor dy) => [dy * double.NaN];
     }
 
+    private sealed class ThrowingBackward : CustomFunction
+    {
+        protected override Tensor Forward(FunctionContext ctx, Tensor[] inputs) => inputs[0] * 2;
+        protected override Tensor?[] Backward(FunctionContext ctx, Tensor dy) => throw new InvalidOperationException("the backward failed");
+    }
+
+    [Fact]
+    public void AnErrorThrownInABackward_IsWrappedWithTheOpAndItsCreationSite_OnlyWhileOn()
+    {
+        Tensor x = T.F64([1.0, 2.0]).RequireGrad();
+        using (AnomalyMode.Enable())
+        {
+            Tensor loss = new ThrowingBackward().Apply(x).Sum(); int line = Line();
+            var e = Assert.Throws<AnomalyException>(() => loss.Backward());
+            Assert.True(e.InBackward);
+            Assert.Equal("ThrowingBackwardBackward", e.NodeName);
+            Assert.IsType<InvalidOperationException>(e.InnerException);
+            Assert.Contains("the backward failed", e.Message);
+            Assert.Contains("[2] float64", e.Message);
+            Assert.Contains(nameof(AnErrorThrownInABackward_IsWrappedWithTheOpAndItsCreationSite_OnlyWhileOn), e.CreatedAt);
+            Assert.Contains($"line {line}", e.CreatedAt);
+        }
+        Tensor plain = new ThrowingBackward().Apply(x).Sum();
+        Assert.Throws<InvalidOperationException>(() => plain.Backward()); // off: the error is left as it is
+    }
+
     [Fact]
     public void CustomFunction_IsNamedByItsClass()
     {
