@@ -71,20 +71,7 @@ internal static class DiagnoseCommand
     {
         Parallelism.ThreadCount = threads;
         string dir = ChooseFolder(outDir, overwrite);
-        (Tensor Images, Tensor Labels) train, test;
-        try
-        {
-            train = FashionMnistRecipe.LoadTrainingSet(dataDir);
-            test = FashionMnistRecipe.LoadTestSet(dataDir);
-        }
-        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
-        {
-            throw new CliException(e.Message, inner: e);
-        }
-        if (trainLimit is int limit && limit < train.Images.Shape[0])
-            train = (train.Images.Narrow(0, 0, limit).Contiguous(), train.Labels.Narrow(0, 0, limit).Contiguous());
-        if (train.Images.Shape[0] < s.BatchSize)
-            throw new CliException($"--batch-size {s.BatchSize} is larger than the {train.Images.Shape[0]} training images in use; lower it or raise --train-limit", CliApp.UsageError);
+        var (train, test) = FashionMnistRecipe.LoadForCommand(dataDir, trainLimit, s.BatchSize);
 
         IAnsiConsole console = TrainCommand.ConsoleFor(stdout);
         if (!json)

@@ -150,6 +150,30 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
         return (Normalize(x), y);
     }
 
+    /// <summary>
+    /// Both splits for a command that trains its own networks (`diagnose`, `estimators`): loaded and
+    /// normalised, the training split cut to <paramref name="trainLimit"/> images; unreadable files and a
+    /// batch larger than the training images become one-line CLI errors.
+    /// </summary>
+    public static ((Tensor Images, Tensor Labels) Train, (Tensor Images, Tensor Labels) Test) LoadForCommand(string dataDir, int? trainLimit, int batchSize)
+    {
+        (Tensor Images, Tensor Labels) train, test;
+        try
+        {
+            train = LoadTrainingSet(dataDir);
+            test = LoadTestSet(dataDir);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        {
+            throw new CliException(e.Message, inner: e);
+        }
+        if (trainLimit is int limit && limit < train.Images.Shape[0])
+            train = (train.Images.Narrow(0, 0, limit).Contiguous(), train.Labels.Narrow(0, 0, limit).Contiguous());
+        if (train.Images.Shape[0] < batchSize)
+            throw new CliException($"--batch-size {batchSize} is larger than the {train.Images.Shape[0]} training images in use; lower it or raise --train-limit", CliApp.UsageError);
+        return (train, test);
+    }
+
     /// <summary>Test loss, accuracy and confusion matrix [true, predicted] of a preset model on normalised images [N, 784].</summary>
     public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, string modelName, Tensor images, Tensor labels)
     {
