@@ -53,7 +53,7 @@ public sealed class Categorical
         using (GradMode.Disable())
             p = Logits.Exp().Contiguous();
         var result = new Tensor(BatchShape, DType.Int64);
-        DTypeSwitch.Float(p.DType, new InverseCdf(p, result, NumEvents, generator ?? Generator.Default));
+        DTypeSwitch.Float(p.DType, new InverseCdf(p, result, NumEvents, Generator.Use(generator)));
         return result;
     }
 

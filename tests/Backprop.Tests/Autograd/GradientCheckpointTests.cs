@@ -70,6 +70,27 @@ public class GradientCheckpointTests
     }
 
     [Fact]
+    public void CategoricalSampling_InsideTheFunction_IsReplayed()
+    {
+        var gen = new Generator(31);
+        var lin = new Linear(16, 12, generator: new Generator(32));
+        Tensor x = Tensor.Uniform([6, 16], -1, 1, generator: new Generator(33)).RequireGrad();
+        // The drawn classes pick which logits reach the output: a different draw in the recompute would change the gradients.
+        Tensor F(Tensor t)
+        {
+            Tensor logits = lin.Forward(t);
+            Tensor k = new Backprop.Distributions.Categorical(logits.Detach()).Sample(gen).Unsqueeze(1);
+            return logits.Gather(1, k);
+        }
+        ulong[] start = gen.GetState();
+        var plain = Step(lin, x, F);
+        var again = Step(lin, x, F);
+        Assert.NotEqual(plain.Dx, again.Dx); // new draws, other classes
+        gen.SetState(start);
+        AssertSame(plain, Step(lin, x, t => GradientCheckpoint.Run(a => F(a[0]), t)));
+    }
+
+    [Fact]
     public void DefaultGenerator_IsReplayedToo()
     {
         Tensor x = Tensor.Uniform([8, 200], -1, 1, generator: new Generator(7)).RequireGrad();

@@ -6,13 +6,7 @@ namespace Backprop.Tests.Cli;
 
 public class ExplainTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliHarness.Run(args);
 
     /// <summary>The worked example by hand: every derivative from its closed form.</summary>
     private sealed record Expected(double Z, double P, double Loss, double GradP, double GradZ,
