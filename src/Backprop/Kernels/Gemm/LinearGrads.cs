@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using Backprop.Kernels.Reduce;
 using Backprop.Threading;
 
@@ -75,8 +74,8 @@ internal static unsafe class LinearGrads
     }
 
     /// <summary>
-    /// db[start..end) = Σ_r dz[r, start..end), each column summed over the rows in order as
-    /// <see cref="SumKernel.SumMiddle"/> sums it, so the column split changes no result.
+    /// db[start..end) = Σ_r dz[r, start..end) by <see cref="SumKernel.SumRows"/>, the kernel of a sum over
+    /// dim 0, so the column split changes no result.
     /// </summary>
     private struct ColumnSums<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -87,9 +86,7 @@ internal static unsafe class LinearGrads
         {
             var sum = new Span<T>(Db + start, end - start);
             if (Rows == 0) { sum.Clear(); return; }
-            new ReadOnlySpan<T>(Dz + start, end - start).CopyTo(sum);
-            for (int r = 1; r < Rows; r++)
-                TensorPrimitives.Add(sum, new ReadOnlySpan<T>(Dz + (nint)r * Out + start, end - start), sum);
+            SumKernel.SumRows(new ReadOnlySpan<T>(Dz + start, (Rows - 1) * Out + end - start), Rows, Out, sum);
         }
     }
 

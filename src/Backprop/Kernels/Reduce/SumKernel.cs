@@ -20,11 +20,20 @@ internal static class SumKernel
         {
             Span<T> yRow = y.Slice(o * inner, inner);
             if (reduce == 0) { yRow.Clear(); continue; }
-            ReadOnlySpan<T> block = x.Slice(o * reduce * inner, reduce * inner);
-            block[..inner].CopyTo(yRow);
-            for (int r = 1; r < reduce; r++)
-                TensorPrimitives.Add(yRow, block.Slice(r * inner, inner), yRow);
+            SumRows(x.Slice(o * reduce * inner, reduce * inner), reduce, inner, yRow);
         }
+    }
+
+    /// <summary>
+    /// y[j] = Σ_r x[r·rowStride + j] for j &lt; y.Length over <paramref name="rows"/> ≥ 1 rows, each column
+    /// summed in row order (so any split of the columns gives the same values).
+    /// </summary>
+    public static void SumRows<T>(ReadOnlySpan<T> x, int rows, int rowStride, Span<T> y) where T : unmanaged, INumber<T>
+    {
+        int width = y.Length;
+        x[..width].CopyTo(y);
+        for (int r = 1; r < rows; r++)
+            TensorPrimitives.Add(y, x.Slice(r * rowStride, width), y);
     }
 
     /// <summary>Sum of a contiguous span; float32 sums blocks and carries the total in double for accuracy.</summary>
