@@ -32,7 +32,7 @@ internal static class NormKernels
                 X = px, W = pw, B = pb, Y = py, Mean = pm, Rstd = pr, Rows = rows, D = d, Eps = eps,
                 HasW = !w.IsEmpty, HasB = !b.IsEmpty,
             };
-            Parallelism.ParallelFor(rows, 1, ref body);
+            Parallelism.ParallelFor(rows, 1, ref body, Parallelism.BalancedChunks);
         }
     }
 
@@ -152,7 +152,7 @@ internal static class NormKernels
             };
             if (body.HasDx)
             {
-                if (parallel && rows > 1) Parallelism.ParallelFor(rows, 1, ref body);
+                if (parallel && rows > 1) Parallelism.ParallelFor(rows, 1, ref body, Parallelism.BalancedChunks);
                 else body.Invoke(0, rows);
             }
             if (body.HasDw || body.HasDb)
