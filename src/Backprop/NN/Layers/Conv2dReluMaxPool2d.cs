@@ -13,7 +13,7 @@ namespace Backprop.NN.Layers;
 /// </summary>
 public sealed class Conv2dReluMaxPool2d : Module
 {
-    /// <summary>Creates the layer with <see cref="NN.Conv2d"/>'s initialisation (the same draws from <paramref name="generator"/>).</summary>
+    /// <summary>Creates the layer with <see cref="Layers.Conv2d"/>'s initialisation (the same draws from <paramref name="generator"/>).</summary>
     public Conv2dReluMaxPool2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1,
                                int groups = 1, bool bias = true, Generator? generator = null, DType dtype = DType.Float32)
         : this(new Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, generator, dtype))
