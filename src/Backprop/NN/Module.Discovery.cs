@@ -15,12 +15,14 @@ public abstract partial class Module
 
     /// <summary>
     /// Registers what this module's fields hold and nobody registered: every <see cref="Module"/>, <see cref="Parameter"/>,
-    /// and array or list of either, found by <see cref="ModuleMembers"/>, that is not already a member of this
-    /// module's tree, under the field's name ("_fc1" → "fc1", an auto-property → its name); a list becomes a
-    /// child with members "0", "1", … (PyTorch's ModuleList and ParameterList). Registered ones keep their
+    /// and array, list or string-keyed dictionary of either, found by <see cref="ModuleMembers"/>, that is not already a
+    /// member of this module's tree, under the field's name ("_fc1" → "fc1", an auto-property → its name); a list becomes
+    /// a child with members "0", "1", … (PyTorch's ModuleList and ParameterList), a dictionary one with members named by
+    /// its keys (ModuleDict, ParameterDict). Registered ones keep their
     /// names and places. A field assigned another value later is followed: the new value takes the old one's
     /// name and place (PyTorch's <c>setattr</c>), null removes it. Runs at the start of every enumeration of
-    /// members; when nothing changed it reads the fields and compares references, allocating nothing.
+    /// members; when nothing changed it reads the fields and compares references, allocating nothing (a dictionary
+    /// field costs one enumerator).
     /// </summary>
     /// <exception cref="InvalidOperationException">A field's name is taken by another member, a list mixes registered and
     /// unregistered modules, or a field refers to a module that contains this one.</exception>
@@ -33,7 +35,7 @@ public abstract partial class Module
         {
             object? value = members.Read(i, this);
             bool unchanged = seen is not null && ReferenceEquals(value, seen[i])
-                && (members.Kinds[i] is MemberKind.Module or MemberKind.Parameter || SameItems(value, _seenItems![i]));
+                && (members.Kinds[i] is MemberKind.Module or MemberKind.Parameter || SameItems(members.Kinds[i], value, _seenItems![i]));
             if (unchanged) continue;
             lock (_modules) // one thread updates; the rare first enumeration from two threads at once sees one result
             {
@@ -72,15 +74,20 @@ public abstract partial class Module
         _seen[i] = value;
     }
 
+    private static bool IsDictionary(MemberKind kind) => kind is MemberKind.ModuleDict or MemberKind.ParameterDict;
+
     private void SyncList(ModuleMembers members, int i, object? value)
     {
-        object?[] items = Items(value);
+        MemberKind kind = members.Kinds[i];
+        object?[] items = Items(kind, value);
         if (ReferenceEquals(value, _seen![i]) && _seenItems![i] is { } old && old.AsSpan().SequenceEqual(items, ReferenceComparer.Instance)) return;
+        bool dictionary = IsDictionary(kind);
+        int step = dictionary ? 2 : 1, first = dictionary ? 1 : 0; // a dictionary's snapshot is key, value, key, value, …
         string? current = _discovered![i];
         int inTree = 0, outside = 0;
-        foreach (object? item in items)
+        for (int j = first; j < items.Length; j += step)
         {
-            if (item is null) continue;
+            if (items[j] is not { } item) continue;
             if (IsInTree(item, current)) inTree++;
             else outside++;
         }
@@ -93,40 +100,72 @@ public abstract partial class Module
         }
         else
         {
-            foreach (object? item in items)
-                if (item is not null) CheckNoCycle(members, i, item);
+            var names = new string[items.Length / step];
+            var values = new object?[names.Length];
+            for (int j = 0; j < names.Length; j++)
+            {
+                names[j] = dictionary ? (string)items[2 * j]! : j.ToString(CultureInfo.InvariantCulture);
+                values[j] = items[j * step + first];
+                if (names[j].Length == 0 || names[j].Contains('.'))
+                    throw new InvalidOperationException($"{GetType().Name}: the dictionary field '{members.Fields[i].Name}' has the key '{names[j]}', which cannot name a member (it must be non-empty without '.')");
+                if (values[j] is not null) CheckNoCycle(members, i, values[j]!);
+            }
             var list = current is null ? null : (MemberList)FindModule(current)!;
             if (list is null)
             {
-                list = new MemberList(members.Kinds[i] == MemberKind.ParameterList);
+                list = new MemberList(kind);
                 AddMember(members, i, list);
                 _discovered[i] = members.Names[i];
             }
-            list.SetItems(items);
+            list.SetItems(names, values);
         }
         _seen[i] = value;
         _seenItems![i] = items;
     }
 
-    /// <summary>Whether the elements of list field value <paramref name="value"/> are still <paramref name="items"/>, allocating nothing for IList values.</summary>
-    private static bool SameItems(object? value, object?[]? items)
+    /// <summary>
+    /// Whether the elements of list or dictionary field value <paramref name="value"/> are still <paramref name="items"/>:
+    /// allocation-free for arrays and lists; a dictionary costs one enumerator.
+    /// </summary>
+    private static bool SameItems(MemberKind kind, object? value, object?[]? items)
     {
         if (items is null) return value is null;
-        if (value is IList list)
+        if (value is IList list && !IsDictionary(kind))
         {
             if (list.Count != items.Length) return false;
             for (int j = 0; j < items.Length; j++)
                 if (!ReferenceEquals(list[j], items[j])) return false;
             return true;
         }
-        return value is not null && Items(value).AsSpan().SequenceEqual(items, ReferenceComparer.Instance);
+        if (value is IDictionary dictionary)
+        {
+            if (dictionary.Count * 2 != items.Length) return false;
+            IDictionaryEnumerator e = dictionary.GetEnumerator();
+            for (int j = 0; e.MoveNext(); j += 2)
+                if (!string.Equals(e.Key as string, items[j] as string, StringComparison.Ordinal) || !ReferenceEquals(e.Value, items[j + 1])) return false;
+            return true;
+        }
+        return value is not null && Items(kind, value).AsSpan().SequenceEqual(items, ReferenceComparer.Instance);
     }
 
-    private static object?[] Items(object? value)
+    /// <summary>The elements of a list field value; for a dictionary, key, value, key, value, ….</summary>
+    private static object?[] Items(MemberKind kind, object? value)
     {
         if (value is null) return [];
         var items = new List<object?>();
-        foreach (object? item in (IEnumerable)value) items.Add(item);
+        if (IsDictionary(kind) && value is IDictionary dictionary)
+        {
+            IDictionaryEnumerator e = dictionary.GetEnumerator();
+            while (e.MoveNext())
+            {
+                items.Add(e.Key);
+                items.Add(e.Value);
+            }
+        }
+        else if (IsDictionary(kind))
+            throw new InvalidOperationException($"a dictionary of type {value.GetType().Name} is not an IDictionary, so its members cannot be read; register them explicitly, or mark the field [NotAMember]");
+        else
+            foreach (object? item in (IEnumerable)value) items.Add(item);
         return [.. items];
     }
 
@@ -250,26 +289,32 @@ public abstract partial class Module
     }
 
     /// <summary>
-    /// The child a list field becomes: PyTorch's ModuleList ("0", "1", … modules) or ParameterList (parameters).
-    /// It has no forward; the module holding the list calls its elements.
+    /// The child a list or dictionary field becomes: PyTorch's ModuleList ("0", "1", … modules), ParameterList,
+    /// ModuleDict (members named by the keys) or ParameterDict. It has no forward; the module holding it calls its elements.
     /// </summary>
-    private sealed class MemberList(bool ofParameters) : Module
+    private sealed class MemberList(MemberKind kind) : Module
     {
-        public void SetItems(object?[] items)
+        public void SetItems(string[] names, object?[] values)
         {
             _parameters.Clear();
             _modules.Clear();
-            for (int j = 0; j < items.Length; j++)
+            bool ofParameters = kind is MemberKind.ParameterList or MemberKind.ParameterDict;
+            for (int j = 0; j < names.Length; j++)
             {
-                string name = j.ToString(CultureInfo.InvariantCulture);
-                if (ofParameters) _parameters.Add(new(name, (Parameter?)items[j]));
-                else if (items[j] is Module m) _modules.Add(new(name, m));
+                if (ofParameters) _parameters.Add(new(names[j], (Parameter?)values[j]));
+                else if (values[j] is Module m) _modules.Add(new(names[j], m));
             }
         }
 
         public override Tensors.Tensor Forward(Tensors.Tensor input)
-            => throw new InvalidOperationException($"{ExtraRepr()}: a list of {(ofParameters ? "parameters" : "modules")} has no forward; call its elements from the module that holds it");
+            => throw new InvalidOperationException($"{ExtraRepr()}: a {(IsDictionary(kind) ? "dictionary" : "list")} of members has no forward; call its elements from the module that holds it");
 
-        protected override string ExtraRepr() => ofParameters ? "ParameterList" : "ModuleList";
+        protected override string ExtraRepr() => kind switch
+        {
+            MemberKind.ParameterList => "ParameterList",
+            MemberKind.ModuleDict => "ModuleDict",
+            MemberKind.ParameterDict => "ParameterDict",
+            _ => "ModuleList",
+        };
     }
 }

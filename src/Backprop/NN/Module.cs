@@ -115,8 +115,9 @@ public abstract partial class Module
     /// Members come from two places, both in a fixed order: what the constructor registered
     /// (<see cref="RegisterParameter(string, Tensor)"/>, <see cref="RegisterModule"/>, …), then, after those,
     /// what the module's fields hold that nobody registered: each <see cref="Module"/>, <see cref="Parameter"/>, or
-    /// array or list of either (a list becomes a child "name" with members "name.0", "name.1", …, like PyTorch's
-    /// ModuleList), in field declaration order, named after the field ("_fc1" → "fc1", an auto-property → its
+    /// array, list or string-keyed dictionary of either (a list becomes a child "name" with members "name.0",
+    /// "name.1", …, like PyTorch's ModuleList; a dictionary one with members named by its keys, like ModuleDict),
+    /// in field declaration order, named after the field ("_fc1" → "fc1", an auto-property → its
     /// name). A value already in the tree (registered explicitly, or an alias of a member) is not added again.
     /// Fields are read at every enumeration, so reassigning one later replaces its member in place, as
     /// PyTorch's attribute assignment does. Mark a field <see cref="NotAMemberAttribute"/> to leave it out.

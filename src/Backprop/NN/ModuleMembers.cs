@@ -21,11 +21,18 @@ internal enum MemberKind
 
     /// <summary>An array or list of parameters (registered as a ParameterList child).</summary>
     ParameterList,
+
+    /// <summary>A dictionary from names to modules (registered as a ModuleDict child).</summary>
+    ModuleDict,
+
+    /// <summary>A dictionary from names to parameters (registered as a ParameterDict child).</summary>
+    ParameterDict,
 }
 
 /// <summary>
 /// The fields of one module type that automatic discovery reads, found once per type by reflection: instance
-/// fields (auto-property backing fields included) of module, parameter, or array/list-of-either type, declared
+/// fields (auto-property backing fields included) of module, parameter, array/list-of-either or
+/// string-keyed dictionary-of-either type, declared
 /// in the type or its bases below <see cref="Module"/>, base types first and each in declaration order, minus
 /// those marked <see cref="NotAMemberAttribute"/>. Reading them afterwards goes through compiled accessors
 /// (plain field loads, no reflection and no allocation) where the runtime compiles code.
@@ -112,6 +119,11 @@ internal sealed class ModuleMembers
         if (t == typeof(Parameter)) return MemberKind.Parameter;
         if (typeof(IEnumerable<Module>).IsAssignableFrom(t)) return MemberKind.ModuleList;
         if (typeof(IEnumerable<Parameter>).IsAssignableFrom(t)) return MemberKind.ParameterList;
+        if (t.IsGenericType && typeof(System.Collections.IEnumerable).IsAssignableFrom(t) && t.GetGenericArguments() is [Type key, Type value] && key == typeof(string))
+        {
+            if (typeof(Module).IsAssignableFrom(value)) return MemberKind.ModuleDict; // Dictionary<string, Linear>, IReadOnlyDictionary<string, Module>, …
+            if (value == typeof(Parameter)) return MemberKind.ParameterDict;
+        }
         return null;
     }
 
@@ -125,6 +137,7 @@ internal sealed class ModuleMembers
     }
 
     /// <summary>A getter that is a plain field load once compiled; reflection where the runtime cannot compile code.</summary>
+    [UnconditionalSuppressMessage("AotAnalysis", "IL3050", Justification = "Compile runs only where RuntimeFeature.IsDynamicCodeCompiled; elsewhere the getter is FieldInfo.GetValue.")]
     private static Func<object, object?> Reader(FieldInfo field)
     {
         if (!RuntimeFeature.IsDynamicCodeCompiled) return field.GetValue;

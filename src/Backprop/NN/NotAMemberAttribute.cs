@@ -7,7 +7,7 @@ namespace Backprop.NN;
 /// for reading only. On an auto-property, target its backing field: <c>[field: NotAMember]</c>.
 /// </summary>
 /// <remarks>
-/// Without the mark, every module or parameter held in a field (or in an array or list field) that is not
+/// Without the mark, every module or parameter held in a field (or in an array, list or dictionary field) that is not
 /// already a member of the module's tree is registered under the field's name when the module's members
 /// are first enumerated (see <see cref="Module.NamedParameters"/>).
 /// </remarks>

@@ -240,6 +240,28 @@ public class ModuleDiscoveryTests
         Assert.Contains("no forward", Assert.Throws<InvalidOperationException>(() => list.Forward(Tensor.Ones([2]))).Message);
     }
 
+    private sealed class Heads : Module
+    {
+        private readonly Dictionary<string, Linear> _heads = new() { ["cls"] = new Linear(2, 3), ["reg"] = new Linear(2, 1) };
+
+        public Dictionary<string, Linear> All => _heads;
+
+        public override Tensor Forward(Tensor input) => _heads["cls"].Call(input);
+    }
+
+    [Fact]
+    public void DictionaryField_IsAModuleDictNamedByItsKeys()
+    {
+        var m = new Heads();
+        Assert.Equal(["heads.cls.weight", "heads.cls.bias", "heads.reg.weight", "heads.reg.bias"], m.NamedParameters().Select(kv => kv.Key));
+        Assert.Contains("ModuleDict", m.ToString());
+        m.All["box"] = new Linear(2, 4);
+        Assert.Equal(["heads.cls.weight", "heads.cls.bias", "heads.reg.weight", "heads.reg.bias", "heads.box.weight", "heads.box.bias"],
+            m.NamedParameters().Select(kv => kv.Key));
+        m.All["a.b"] = new Linear(2, 4);
+        Assert.Contains("'a.b'", Assert.Throws<InvalidOperationException>(() => m.Parameters().ToList()).Message);
+    }
+
     /// <summary>
     /// Checkpoint compatibility: every library module and every CLI model registers all its members itself, so
     /// discovery adds nothing and their parameter and state-dict names are what they were before it existed.

@@ -20,7 +20,7 @@ public class NamedSequentialTests
         Assert.Same(model[0], model["fc1"]);
         Assert.IsType<Relu>(model["act"]);
         Assert.Equal(3, model.Count);
-        Assert.Equal([2, 2], model.Forward(Tensor.Ones([2, 4])).Shape.Dims.ToArray());
+        Assert.Equal([2, 2], model.Forward(Tensor.Ones([2, 4])).Shape.ToArray());
         Assert.Contains("fc1", Assert.Throws<KeyNotFoundException>(() => model["fc3"]).Message);
     }
 

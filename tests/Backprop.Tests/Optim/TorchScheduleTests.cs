@@ -159,10 +159,10 @@ public class TorchScheduleTests
         for (int t = 0; t < 30; t++)
             for (int g = 0; g < 2; g++)
                 Assert.Equal(TorchScheduleValues.WarmupCosine[g][t], s.LearningRateAt(t, o.ParamGroups[g].InitialLearningRate, g), tolerance: 1e-15);
-        var perGroup = new LambdaLR(o, [e => 2.0, e => 3.0]);
+        var perGroup = new LambdaLR(o, [_ => 2.0, _ => 3.0]);
         Assert.Equal(0.3, perGroup.LearningRateAt(5, 0.1, 1), 15);
-        var e = Assert.Throws<InvalidOperationException>(() => perGroup.LearningRateAt(5, 0.1));
-        Assert.Contains("per parameter group", e.Message);
+        var error = Assert.Throws<InvalidOperationException>(() => perGroup.LearningRateAt(5, 0.1));
+        Assert.Contains("per parameter group", error.Message);
     }
 
     [Fact]
