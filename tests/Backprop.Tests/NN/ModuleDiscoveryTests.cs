@@ -1,4 +1,5 @@
 using Backprop.Cli.Diagnostics;
+using ResidualBlock = Backprop.NN.Layers.ResidualBlock;
 using Backprop.Cli.Estimators;
 using Backprop.Cli.Recipes;
 using Backprop.NN;
@@ -48,7 +49,7 @@ public class ModuleDiscoveryTests
         net.Eval();
         Assert.False(net.Drop.Training); // a dropout in a field is switched too
         Assert.Contains("ModuleList", net.ToString());
-        Assert.Equal(5, net.DiscoveredMemberCount);
+        Assert.Equal(6, net.DiscoveredMemberCount); // scale and the five children
     }
 
     [Fact]

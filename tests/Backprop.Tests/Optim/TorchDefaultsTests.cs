@@ -7,6 +7,7 @@ using Backprop.Optim;
 using Backprop.Optim.Schedulers;
 using Backprop.Tensors;
 using Backprop.Tests.Optim.Fixtures;
+using Module = Backprop.NN.Module;
 
 namespace Backprop.Tests.Optim;
 
@@ -387,8 +388,8 @@ public partial class TorchDefaultsTests
     public void EveryMappedKey_IsATorchDefault()
     {
         var keys = TorchDefaults.All.Select(r => r.Key).ToHashSet();
-        Assert.Empty(Map.Keys.Where(k => !keys.Contains(k)));
-        Assert.Empty(NotApplicable.Keys.Where(k => k.Contains(':') && !keys.Contains(k)));
+        Assert.Equal([], Map.Keys.Where(k => !keys.Contains(k)).ToArray());
+        Assert.Equal([], NotApplicable.Keys.Where(k => k.Contains(':') && !keys.Contains(k)).ToArray());
     }
 
     /// <summary>The trap of issue #12: AdamW's weight decay is 0.01 whichever constructor and options are used, unless given.</summary>
