@@ -31,6 +31,7 @@ public sealed class Conv2dReluMaxPool2d : Module
     }
 
     /// <summary>The convolution (its configuration; its parameters are this module's <see cref="Weight"/> and <see cref="Bias"/>).</summary>
+    [field: NotAMember]
     public Conv2d Conv { get; }
 
     /// <summary>[outChannels, inChannels/groups, k, k].</summary>
