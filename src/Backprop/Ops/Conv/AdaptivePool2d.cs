@@ -28,7 +28,7 @@ internal static class AdaptivePool2dGeometry
 /// [⌊i·H/OH⌋, ⌈(i+1)·H/OH⌉) and the same for columns. Linear, so its backward is its adjoint op
 /// (<see cref="AdaptiveAvgPool2dAdjointNode"/>) and it has derivatives of every order.
 /// </summary>
-internal sealed class AdaptiveAvgPool2dNode(Tensor x, int oh, int ow) : Node(x)
+internal sealed class AdaptiveAvgPool2dNode(Tensor x) : Node(x)
 {
     private readonly Shape _inShape = x.Shape;
 
@@ -38,7 +38,7 @@ internal sealed class AdaptiveAvgPool2dNode(Tensor x, int oh, int ow) : Node(x)
         using (GradMode.Disable()) xc = x.Contiguous();
         var y = Tensor.Uninitialized(new Shape(x.Shape[0], x.Shape[1], oh, ow), x.DType); // every window is written
         DTypeSwitch.Float(x.DType, new Kernel(xc, y, x.Shape[2], x.Shape[3], oh, ow));
-        if (GradMode.Records(x)) y.SetGradFn(new AdaptiveAvgPool2dNode(x, oh, ow));
+        if (GradMode.Records(x)) y.SetGradFn(new AdaptiveAvgPool2dNode(x));
         return y;
     }
 

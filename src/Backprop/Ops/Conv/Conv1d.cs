@@ -31,7 +31,7 @@ internal static class Conv1dOp
             throw new ArgumentException($"{Op}: padding='same' is not supported for strided convolutions, got stride {stride}");
         if (dilation <= 0) throw new ArgumentException($"{Op}: dilation must be positive, got {dilation}");
         if (groups <= 0) throw new ArgumentException($"{Op}: groups must be positive, got {groups}");
-        int c = x.Shape[^2], l = x.Shape[^1], outC = w.Shape[0], k = w.Shape[2];
+        int c = x.Shape[x.Rank - 2], l = x.Shape[x.Rank - 1], outC = w.Shape[0], k = w.Shape[2];
         if (outC % groups != 0)
             throw new ArgumentException($"{Op}: groups={groups} must divide the output channels, but weight of shape {w.Shape} has {outC}");
         if (c % groups != 0)

@@ -41,8 +41,8 @@ internal sealed class BceLossNode : PointwiseLossNode
     private protected override void Kernel(Tensor x, Tensor t, Tensor? w, double g, Tensor? gs, Tensor? dx, Tensor? dt)
         => PointwiseLoss.Grads(new BceTerm<float>(), new BceTerm<double>(), x, t, w, g, gs, dx, dt);
 
-    // d/dx = (x − t)/max((1 − x)·x, 1e−12) (PyTorch's clamp of the denominator), d/dt = log(1 − x) − log x = −logit(x).
+    // d/dx = (x − t)/max((1 − x)·x, 1e−12f) (PyTorch's clamp of the denominator, its bound a float), d/dt = log(1 − x) − log x = −logit(x).
     private protected override (Tensor? Dx, Tensor? Dt) Recorded(Tensor x, Tensor t, Tensor g, bool wantX, bool wantT)
-        => (wantX ? g * (x - t) / ((1.0 - x) * x).ClampMin(1e-12) : null,
+        => (wantX ? g * (x - t) / ((1.0 - x) * x).ClampMin(1e-12f) : null,
             wantT ? g * ((1.0 - x).Log() - x.Log()) : null);
 }

@@ -108,7 +108,7 @@ internal static class PointwiseLoss
 internal abstract class PointwiseLossNode : Node
 {
     private readonly SavedTensor _x, _t;
-    private readonly Tensor? _w;        // constant, detached, contiguous, of the input's shape
+    private readonly SavedTensor? _w;   // constant, detached, contiguous, of the input's shape
     private readonly Reduction _reduction;
     private readonly double _scale;     // 1/divisor: the factor a reduced loss's upstream gradient takes
 
@@ -116,7 +116,7 @@ internal abstract class PointwiseLossNode : Node
     {
         _x = Save(input);
         _t = Save(target);
-        _w = weight;
+        if (weight is not null) _w = Save(weight);
         _reduction = reduction;
         _scale = 1 / PointwiseLoss.Divisor(reduction, input.Shape);
     }
@@ -126,7 +126,7 @@ internal abstract class PointwiseLossNode : Node
         Tensor x = _x.Value, t = _t.Value;
         if (!GradMode.Records(dy, x, t)) return Fused(dy, x, t);
         Tensor g = _reduction == Reduction.None ? dy : dy * _scale;
-        if (_w is not null) g = g * _w;
+        if (_w is not null) g = g * _w.Value;
         var (dx, dt) = Recorded(x, t, g, NeedsInputGrad(0), NeedsInputGrad(1));
         return [dx, dt];
     }
@@ -138,7 +138,7 @@ internal abstract class PointwiseLossNode : Node
         double g = gs is null ? dy.Item() * _scale : 0;
         Tensor? dx = NeedsInputGrad(0) ? NewInputGradient(0, x.Shape, x.DType, clear: false) : null; // the kernel writes every element
         Tensor? dt = NeedsInputGrad(1) ? NewInputGradient(1, t.Shape, t.DType, clear: false) : null;
-        Kernel(xc, tc, _w, g, gs, dx, dt);
+        Kernel(xc, tc, _w?.Value, g, gs, dx, dt);
         return [dx, dt];
     }
 

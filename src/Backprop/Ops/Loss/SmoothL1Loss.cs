@@ -23,7 +23,12 @@ internal sealed class SmoothL1LossNode : PointwiseLossNode
     {
         if (!(beta >= 0))
             throw new ArgumentException($"SmoothL1Loss: beta must be non-negative, got {beta}");
-        if (beta == 0) return L1LossNode.Forward(input, target, reduction);
+        if (beta == 0) // PyTorch's route: the L1 loss, after this loss's own checks
+        {
+            PointwiseLoss.CheckReduction(reduction, "SmoothL1Loss");
+            PointwiseLoss.CheckOperands(input, target, "SmoothL1Loss");
+            return L1LossNode.Forward(input, target, reduction);
+        }
         return Forward(input, target, reduction, beta, huber: false, "SmoothL1Loss");
     }
 

@@ -23,7 +23,7 @@ public class ConvLayerTests
         Assert.Equal(new IntPair(0, 0), valid.Size);
         Assert.Equal(new IntPair(1, 1), one.Size);
         Assert.Equal("(1, 2)", pair.ToString());
-        var bad = Assert.Throws<ArgumentException>(() => { ConvPadding p = "full"; });
+        var bad = Assert.Throws<ArgumentException>(() => _ = (ConvPadding)"full");
         Assert.Contains("'full'", bad.Message);
     }
 

@@ -55,7 +55,7 @@ public class GroupRmsNormTests
             double rms = Math.Sqrt((9e-8 + 16e-8) / 2 + eps);
             T.Close([3e-4 / rms, -4e-4 / rms], Functional.RmsNorm(x, [2]), dtype == DType.Float64 ? 1e-12 : 1e-6);
         }
-        Assert.Equal(Math.Pow(2, -23), 1.1920928955078125e-07);
+        Assert.Equal(1.1920928955078125e-07, Math.Pow(2, -23)); // torch.finfo(torch.float32).eps
     }
 
     [Fact]
