@@ -59,7 +59,7 @@ internal sealed class CumProdNode : Node
         int[] one = xl.Shape.ToArray();
         one[last] = 1;
         Tensor before = Forward(Tensor.Cat([Tensor.Ones(one, x.DType), xl.Narrow(last, 0, n - 1)], last), last); // Π_{s<r} x_s
-        Tensor after = Tensor.Ones([n, n], x.DType).Triu(1);                         // [r, s]: s > r
+        Tensor after = Tensor.Ones([n, n], x.DType).Triu(1).Gt(0.5);                 // [r, s]: s > r, a comparison so Where takes it as a mask
         Tensor chain = Forward(Tensor.Where(after, xl.Unsqueeze(-2), Tensor.Scalar(1, x.DType)), -1); // [..., r, j] = Π_{r<s≤j} x_s for j ≥ r
         Tensor sums = (chain * Tensor.Ones([n, n], x.DType).Triu() * dyl.Unsqueeze(-2)).Sum(-1);      // Σ_{j≥r} dy_j Π_{r<s≤j} x_s
         return (before * sums).Transpose(dim, last);
