@@ -67,7 +67,7 @@ public class DTypePromotionTests
     [Fact]
     public void Division_IsTrueDivision_WithRoundingModesForIntegers()
     {
-        Is(DType.Float32, [3.5, -3.5, 1.5, double.PositiveInfinity], L(7, -7, 6, 1) / L(2, 2, 4, 0));
+        Assert.Equal([3.5f, -3.5f, 1.5f, float.PositiveInfinity], (L(7, -7, 6, 1) / L(2, 2, 4, 0)).ToArray<float>()); // float32
         Is(DType.Float32, [1, 0], B(true, false) / B(true, true));
         Is(DType.Int64, [3, -3, -3, 3], L(7, -7, 7, -7).Div(L(2, 2, -2, -2), RoundingMode.Trunc));
         Is(DType.Int64, [3, -4, -4, 3], L(7, -7, 7, -7).Div(L(2, 2, -2, -2), RoundingMode.Floor));
