@@ -44,13 +44,24 @@ public sealed partial class Tensor
     /// <exception cref="ArgumentException">The condition is not bool, or the shapes cannot broadcast.</exception>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b) => WhereNode.Forward(condition, a, b);
 
-    /// <summary>Where with a number for b: a where <paramref name="condition"/> is true, else <paramref name="b"/> (in a's dtype if it is floating point).</summary>
+    /// <summary>
+    /// Where with a number for b: a where <paramref name="condition"/> is true, else <paramref name="b"/>. As in
+    /// arithmetic, a double is a Python float (an int64 or bool a gives float32) and a C# integer a Python int.
+    /// </summary>
     /// <exception cref="ArgumentException">The condition is not bool, or the shapes cannot broadcast.</exception>
     public static Tensor Where(Tensor condition, Tensor a, double b) => WhereNode.Forward(condition, a, a.FloatOperand(b));
+
+    /// <summary>Where with a whole number for b (int64 a stays int64); see <see cref="Where(Tensor, Tensor, double)"/>.</summary>
+    /// <exception cref="ArgumentException">The condition is not bool, or the shapes cannot broadcast.</exception>
+    public static Tensor Where(Tensor condition, Tensor a, long b) => WhereNode.Forward(condition, a, a.IntOperand(b));
 
     /// <summary>Where with a number for a: <paramref name="a"/> where <paramref name="condition"/> is true, else b.</summary>
     /// <exception cref="ArgumentException">The condition is not bool, or the shapes cannot broadcast.</exception>
     public static Tensor Where(Tensor condition, double a, Tensor b) => WhereNode.Forward(condition, b.FloatOperand(a), b);
+
+    /// <summary>Where with a whole number for a (int64 b stays int64).</summary>
+    /// <exception cref="ArgumentException">The condition is not bool, or the shapes cannot broadcast.</exception>
+    public static Tensor Where(Tensor condition, long a, Tensor b) => WhereNode.Forward(condition, b.IntOperand(a), b);
 
     /// <summary>
     /// A copy with <paramref name="value"/> wherever the bool <paramref name="mask"/> is true (broadcast with

@@ -126,6 +126,13 @@ public class BoolTensorTests : IDisposable
     }
 
     [Fact]
+    public void TensorDataset_BatchesBoolTargets()
+    {
+        var data = new Backprop.Data.TensorDataset(Tensor.Arange(3).Reshape(3, 1), B(true, false, true));
+        Assert.Equal([true, true], data.GetBatch([2, 0]).Targets.ToArray<bool>());
+    }
+
+    [Fact]
     public void Checkpoint_RoundTripsBool_AndRefusesOtherBytes()
     {
         string path = Path.Combine(_dir, "mask.ckpt");

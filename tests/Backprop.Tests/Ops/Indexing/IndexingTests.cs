@@ -267,6 +267,8 @@ public class IndexingTests
         Tensor z = Tensor.Where(Mask([1, 0]), T.F64([1, 2]), 0.25); // a number for b
         Assert.Equal(DType.Float64, z.DType);
         T.Close([1, 0.25], z);
+        Assert.Equal([5L, 0], Tensor.Where(Mask([1, 0]), I64([5, 6]), 0).ToArray<long>());        // a C# int keeps int64, as a Python int
+        Assert.Equal(DType.Float32, Tensor.Where(Mask([1, 0]), I64([5, 6]), 0.5).DType);          // a double is a Python float
         GradCheck.Verify(x => Tensor.Where(Mask([1, 0, 1]), x[0], I64([7, 8, 9])), [T.Param(1, 3)]);
     }
 
