@@ -79,7 +79,7 @@ public static class CsvReader
             {
                 int row = Array.FindIndex(scan.Targets, v => v != Math.Floor(v) || Math.Abs(v) > 1L << 53);
                 throw new InvalidDataException(
-                    $"{name}: the target column {scan.Names[scan.Target]} holds {scan.Targets[row].ToString(CultureInfo.InvariantCulture)} " +
+                    $"{name}: the target column \"{scan.Names[scan.Target]}\" holds {scan.Targets[row].ToString(CultureInfo.InvariantCulture)} " +
                     $"(data row {row + 1}), not an integer class label; classification needs integer labels (read it as regression instead)");
             }
             kind = classes is null ? TargetKind.Regression : TargetKind.Classification;
@@ -160,7 +160,7 @@ public static class CsvReader
             if (!gzip && name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
                 throw new InvalidDataException($"{name}: the name ends in .gz but the file is not gzip-compressed (it does not start with the gzip bytes 1f 8b)");
             Stream data = gzip ? new GZipStream(raw, CompressionMode.Decompress) : raw;
-            return new StreamReader(data, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+            return new StreamReader(data, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 14);
         }
         catch (IOException e)
         {
@@ -223,13 +223,14 @@ public static class CsvReader
             SplitChecked(line, scan.Delimiter, fields, scan.Columns, name, lines.LineNumber);
             if (fields.Count != scan.Columns)
             {
-                string count = fields.Count > scan.Columns ? $"at least {fields.Count}" : fields.Count.ToString(CultureInfo.InvariantCulture);
+                if (fields.Count > scan.Columns) CsvSplit.Split(line, scan.Delimiter, fields, MaxColumns); // count them all for the message
+                string count = fields.Count > MaxColumns ? $"more than {MaxColumns} fields" : fields.Count == 1 ? "1 field" : $"{fields.Count} fields";
                 string hint = firstData
                     ? $". If line {firstLine} is a preamble rather than {(scan.HasHeader ? "a header" : "data")} (scikit-learn's CSV files start with one: " +
                       $"the counts and the class names), skip it with skipRows: {options.SkipRows + 1}"
                     : "";
                 throw new InvalidDataException(
-                    $"{name}, line {lines.LineNumber}: {count} fields, but {firstWhat} (line {firstLine}) has {scan.Columns} ({Describe(scan.Delimiter)}){hint}");
+                    $"{name}, line {lines.LineNumber}: {count}, but {firstWhat} (line {firstLine}) has {scan.Columns} ({Describe(scan.Delimiter)}){hint}");
             }
             targets.Add(CheckRow(line, fields, scan, name, lines.LineNumber));
             firstData = false;
