@@ -39,7 +39,7 @@ public sealed class ImageFolder : Dataset<(Tensor Input, Tensor Target)>
         Root = root;
         Mode = mode;
         Transform = transform;
-        _classes = [.. Directory.EnumerateDirectories(root).Select(Path.GetFileName).OfType<string>().Where(n => !n.StartsWith('.'))];
+        _classes = [.. Directory.EnumerateDirectories(root).Select(d => Path.GetFileName(d)).OfType<string>().Where(n => !n.StartsWith('.'))];
         Array.Sort(_classes, StringComparer.Ordinal);
         if (_classes.Length == 0)
             throw new InvalidDataException($"ImageFolder: {root} holds no class folders; put the images of each class in a subfolder named after it (root/cat/1.png, root/dog/2.png)");

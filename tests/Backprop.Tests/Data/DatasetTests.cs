@@ -69,7 +69,7 @@ public class DatasetTests
     public void RandomSplit_IsAPartition_RepeatableForASeed_AndDiffersForAnother()
     {
         var data = new Numbers(50);
-        int[][] Split(ulong seed) => Dataset.RandomSplit(data, [20, 25, 5], new Generator(seed)).Select(All).ToArray();
+        int[][] Split(ulong seed) => Dataset.RandomSplit(data, new[] { 20, 25, 5 }, new Generator(seed)).Select(All).ToArray();
         int[][] a = Split(3);
         Assert.Equal([20, 25, 5], a.Select(p => p.Length));
         Assert.Equal(Enumerable.Range(0, 50), a.SelectMany(p => p).Order());
@@ -86,8 +86,8 @@ public class DatasetTests
         Assert.Contains("sum to 0.8, not 1", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, [0.5, 0.3])).Message);
         Assert.Contains("sum to", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, [0.5, 0.5000001])).Message);
         Assert.Contains("fraction -0.5 at index 0", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, [-0.5, 1.5])).Message);
-        Assert.Contains("add up to 9, but the data set has 10", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, [4, 5])).Message);
-        Assert.Contains("length -1 at index 1", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, [11, -1])).Message);
+        Assert.Contains("add up to 9, but the data set has 10", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, new[] { 4, 5 })).Message);
+        Assert.Contains("length -1 at index 1", Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, new[] { 11, -1 })).Message);
         Assert.Throws<ArgumentException>(() => Dataset.RandomSplit(data, Array.Empty<int>()));
     }
 

@@ -23,7 +23,7 @@ public sealed class RandomAffine : Transform
     /// <exception cref="ArgumentException">degrees or shear is negative, a translate fraction is outside [0, 1], a scale is not positive, or a value is not finite.</exception>
     public RandomAffine(double degrees, (double X, double Y)? translate = null, (double Min, double Max)? scale = null, double shear = 0,
         Interpolation interpolation = Interpolation.Nearest, double fill = 0, (double X, double Y)? center = null)
-        : this(Symmetric(degrees, "degrees"), translate, scale, shear == 0 ? null : Symmetric(shear, "shear"), null, interpolation, fill, center)
+        : this(Symmetric(degrees, "RandomAffine", "degrees"), translate, scale, shear == 0 ? null : Symmetric(shear, "RandomAffine", "shear"), null, interpolation, fill, center)
     {
     }
 
@@ -106,10 +106,10 @@ public sealed class RandomAffine : Transform
 
     internal static double Uniform((double Min, double Max) range, Generator g) => range.Min + (range.Max - range.Min) * g.NextDouble();
 
-    internal static (double Min, double Max) Symmetric(double value, string what)
+    internal static (double Min, double Max) Symmetric(double value, string op, string what)
     {
         if (!(value >= 0) || !double.IsFinite(value))
-            throw new ArgumentException($"RandomAffine: if {what} is a single number, it must be 0 or positive and finite, got {value}");
+            throw new ArgumentException($"{op}: if {what} is a single number, it must be 0 or positive and finite, got {value}");
         return (-value, value);
     }
 

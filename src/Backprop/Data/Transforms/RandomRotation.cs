@@ -13,7 +13,7 @@ public sealed class RandomRotation : Transform
     /// <summary>A rotation in ±<paramref name="degrees"/>.</summary>
     /// <exception cref="ArgumentException">degrees is negative or not finite, or the fill or centre is not finite.</exception>
     public RandomRotation(double degrees, Interpolation interpolation = Interpolation.Nearest, double fill = 0, (double X, double Y)? center = null)
-        : this(RandomAffine.Symmetric(degrees, "degrees"), interpolation, fill, center)
+        : this(RandomAffine.Symmetric(degrees, "RandomRotation", "degrees"), interpolation, fill, center)
     {
     }
 

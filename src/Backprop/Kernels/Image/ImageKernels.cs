@@ -169,7 +169,7 @@ internal static class ImageKernels
     public static void Normalize<T>(ReadOnlySpan<T> x, Span<T> y, T mean, T std) where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Subtract(x, mean, y);
-        TensorPrimitives.Divide(y, std, y);
+        TensorPrimitives.Divide<T>(y, std, y);
     }
 
     /// <summary>
