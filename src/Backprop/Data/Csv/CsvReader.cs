@@ -62,13 +62,55 @@ public static class CsvReader
         return Read(() => new MemoryStream(content, writable: false), name, target, options ?? new CsvOptions());
     }
 
-    private static CsvTable Read(Func<Stream> open, string name, CsvColumn target, CsvOptions options)
+    /// <summary>
+    /// Reads every column of a CSV file of numbers, without a target (e.g. rows to predict): float32
+    /// [rows, columns] and the column names (their positions as text when the file has no header).
+    /// </summary>
+    /// <inheritdoc cref="Read(string, CsvColumn, CsvOptions?)"/>
+    public static (Tensor Values, IReadOnlyList<string> ColumnNames) ReadMatrix(string path, CsvOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        InputFile.CheckRegular(path, "CSV");
+        return ReadMatrix(() => new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path, options ?? new CsvOptions());
+    }
+
+    /// <summary>Reads every column of CSV <paramref name="content"/>; <paramref name="name"/> stands for the file in messages.</summary>
+    /// <inheritdoc cref="ReadMatrix(string, CsvOptions?)"/>
+    public static (Tensor Values, IReadOnlyList<string> ColumnNames) ReadMatrix(byte[] content, string name, CsvOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(name);
+        return ReadMatrix(() => new MemoryStream(content, writable: false), name, options ?? new CsvOptions());
+    }
+
+    private static (Tensor, IReadOnlyList<string>) ReadMatrix(Func<Stream> open, string name, CsvOptions options)
+    {
+        CheckOptions(options);
+        Scan scan = ScanFile(open, name, null, options);
+        float[] x = Allocate(scan, scan.Columns, name);
+        FillFeatures(open, name, scan, options, x);
+        return (Tensor.WrapArray(x, [scan.Rows, scan.Columns]), scan.Names);
+    }
+
+    private static void CheckOptions(CsvOptions options)
     {
         if (options.SkipRows < 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.SkipRows, "CsvReader: SkipRows must be 0 or more");
         if (options.Delimiter is '"' or '\r' or '\n')
             throw new ArgumentException($"CsvReader: {Show(options.Delimiter.ToString())} cannot be a delimiter", nameof(options));
+    }
 
+    private static float[] Allocate(Scan scan, int columns, string name)
+    {
+        long total = (long)scan.Rows * columns;
+        if (total > Array.MaxLength)
+            throw new InvalidDataException($"{name}: {scan.Rows} rows of {columns} numbers are more than one tensor holds ({Array.MaxLength})");
+        return new float[total];
+    }
+
+    private static CsvTable Read(Func<Stream> open, string name, CsvColumn target, CsvOptions options)
+    {
+        CheckOptions(options);
         Scan scan = ScanFile(open, name, target, options);
         TargetKind kind = options.TargetKind;
         double[] classValues = [];
@@ -87,10 +129,7 @@ public static class CsvReader
         }
 
         int features = scan.Columns - 1;
-        long total = (long)scan.Rows * features;
-        if (total > Array.MaxLength)
-            throw new InvalidDataException($"{name}: {scan.Rows} rows of {features} features are more numbers than one tensor holds ({Array.MaxLength})");
-        var x = new float[total];
+        float[] x = Allocate(scan, features, name);
         FillFeatures(open, name, scan, options, x);
 
         Tensor targets;
@@ -188,7 +227,7 @@ public static class CsvReader
         return false;
     }
 
-    private static Scan ScanFile(Func<Stream> open, string name, CsvColumn target, CsvOptions options)
+    private static Scan ScanFile(Func<Stream> open, string name, CsvColumn? target, CsvOptions options)
     {
         using TextReader text = OpenText(open, name);
         var lines = new CsvLines(text, name);
@@ -208,15 +247,20 @@ public static class CsvReader
         scan.Names = new string[scan.Columns];
         for (int c = 0; c < scan.Columns; c++)
             scan.Names[c] = scan.HasHeader ? Unquote(fields[c], line) : c.ToString(CultureInfo.InvariantCulture);
-        scan.Target = Resolve(target, scan, name);
-        if (scan.Columns < 2)
+        scan.Target = target is { } t ? Resolve(t, scan, name) : -1;
+        if (target is not null && scan.Columns < 2)
             throw new InvalidDataException(
                 $"{name}, line {firstLine}: one column found ({Describe(scan.Delimiter)}); a table needs a target column and at least one feature column" +
                 (options.Delimiter is null ? " (set CsvOptions.Delimiter if the fields are separated by something else)" : ""));
 
         var targets = new List<double>();
+        int rows = 0;
         string firstWhat = scan.HasHeader ? "the header" : "the first row";
-        if (!scan.HasHeader) targets.Add(CheckRow(line, fields, scan, name, firstLine));
+        if (!scan.HasHeader)
+        {
+            CheckRow(line, fields, scan, name, firstLine, targets);
+            rows++;
+        }
         bool firstData = true;
         while (NextContent(lines, out line))
         {
@@ -232,12 +276,13 @@ public static class CsvReader
                 throw new InvalidDataException(
                     $"{name}, line {lines.LineNumber}: {count}, but {firstWhat} (line {firstLine}) has {scan.Columns} ({Describe(scan.Delimiter)}){hint}");
             }
-            targets.Add(CheckRow(line, fields, scan, name, lines.LineNumber));
+            CheckRow(line, fields, scan, name, lines.LineNumber, targets);
+            rows++;
             firstData = false;
         }
-        if (targets.Count == 0)
+        if (rows == 0)
             throw new InvalidDataException($"{name}: no data rows after the header on line {firstLine}");
-        scan.Rows = targets.Count;
+        scan.Rows = rows;
         scan.Targets = [.. targets];
         return scan;
     }
@@ -306,18 +351,16 @@ public static class CsvReader
         _ => $"separated by {Show(delimiter.ToString())}",
     };
 
-    /// <summary>Checks that every field is a finite number in float32's range; returns the target's value.</summary>
-    private static double CheckRow(ReadOnlySpan<char> line, List<CsvField> fields, Scan scan, string name, int lineNumber)
+    /// <summary>Checks that every field is a finite number in float32's range; adds the target's value to <paramref name="targets"/>.</summary>
+    private static void CheckRow(ReadOnlySpan<char> line, List<CsvField> fields, Scan scan, string name, int lineNumber, List<double> targets)
     {
-        double target = 0;
         for (int c = 0; c < fields.Count; c++)
         {
             ReadOnlySpan<char> text = fields[c].In(line);
             if (!TryNumber(text, out double v))
                 throw new InvalidDataException($"{name}, line {lineNumber}, {Column(scan, c)}: {NotANumber(text)}");
-            if (c == scan.Target) target = v;
+            if (c == scan.Target) targets.Add(v);
         }
-        return target;
     }
 
     private static bool TryNumber(ReadOnlySpan<char> text, out double value)
@@ -358,7 +401,7 @@ public static class CsvReader
         var fields = new List<CsvField>();
         SkipPreamble(lines, name, options.SkipRows);
         bool header = scan.HasHeader;
-        int features = scan.Columns - 1, row = 0;
+        int features = scan.Target < 0 ? scan.Columns : scan.Columns - 1, row = 0;
         while (NextContent(lines, out ReadOnlySpan<char> line))
         {
             if (header) { header = false; continue; }
