@@ -181,7 +181,7 @@ public class TransformTests
         Assert.Equal((shear, 0.0), p.Shear);
 
         Tensor x = Tensor.Uniform([3, 20, 10], 0, 1, generator: new Generator(2));
-        Tensor expected = ImageTransforms.Affine(x, p.Angle, p.Translate, p.Scale, p.Shear);
+        Tensor expected = ImageTransforms.Affine(x, p.Angle, p.Translate, p.Scale, p.Shear, fill: 0);
         Assert.Equal(expected.ToArray<float>(), affine.Apply(x, new Generator(21)).ToArray<float>());
         Assert.Equal(affine.Apply(x, new Generator(22)).ToArray<float>(), affine.Apply(x, new Generator(22)).ToArray<float>());
     }

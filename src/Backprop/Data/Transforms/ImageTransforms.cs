@@ -62,13 +62,15 @@ public static class ImageTransforms
     /// Affine transform keeping the image's size, as <c>F.affine(img, angle, translate, scale, shear, interpolation, fill, center)</c>:
     /// rotation by <paramref name="angle"/> degrees clockwise, translation in pixels, scaling, and shear in degrees
     /// (x, y), about <paramref name="center"/> (pixel coordinates from the top-left corner; default the image centre).
-    /// Outside the image is <paramref name="fill"/>.
+    /// Outside the image is <paramref name="fill"/>, blended at the border as torchvision does when a fill is given
+    /// (its random transforms always give one, 0 by default); null, as torchvision's functional default, samples
+    /// with zero padding and no blend.
     /// </summary>
     /// <exception cref="ArgumentException">
     /// The tensor has fewer than 2 dims or is not floating point, the scale is not positive, or a parameter is not finite.
     /// </exception>
     public static Tensor Affine(Tensor image, double angle, (double X, double Y) translate, double scale, (double X, double Y) shear,
-        Interpolation interpolation = Interpolation.Nearest, double fill = 0, (double X, double Y)? center = null)
+        Interpolation interpolation = Interpolation.Nearest, double? fill = null, (double X, double Y)? center = null)
     {
         const string op = "Affine";
         Tensor x = CheckImage(image, op);
@@ -81,10 +83,11 @@ public static class ImageTransforms
 
     /// <summary>
     /// Rotation by <paramref name="angle"/> degrees counter-clockwise keeping the image's size, as
-    /// <c>F.rotate(img, angle, interpolation, expand=False, center, fill)</c>; outside the image is <paramref name="fill"/>.
+    /// <c>F.rotate(img, angle, interpolation, expand=False, center, fill)</c>; outside the image is <paramref name="fill"/>
+    /// (null: zero padding without torchvision's blend, as <see cref="Affine"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The tensor has fewer than 2 dims or is not floating point, or the angle is not finite.</exception>
-    public static Tensor Rotate(Tensor image, double angle, Interpolation interpolation = Interpolation.Nearest, double fill = 0, (double X, double Y)? center = null)
+    public static Tensor Rotate(Tensor image, double angle, Interpolation interpolation = Interpolation.Nearest, double? fill = null, (double X, double Y)? center = null)
     {
         const string op = "Rotate";
         Tensor x = CheckImage(image, op);
@@ -120,8 +123,11 @@ public static class ImageTransforms
         return m;
     }
 
-    private static Tensor Resample(Tensor x, double[] matrix, Interpolation interpolation, double fill, string op)
+    private static Tensor Resample(Tensor x, double[] matrix, Interpolation interpolation, double? fill, string op)
     {
+        if (fill is { } f && !double.IsFinite(f)) throw new ArgumentException($"{op}: the fill must be finite, got {f}");
+        bool blend = fill is not null;
+        double value = fill ?? 0;
         if (!x.DType.IsFloatingPoint())
             throw new ArgumentException($"{op}: expected a floating-point image, got {x.DType.Name()} {x.Shape}");
         int h = x.Shape.Dims[^2], w = x.Shape.Dims[^1];
@@ -129,9 +135,9 @@ public static class ImageTransforms
         bool bilinear = interpolation == Interpolation.Bilinear;
         Tensor y = Tensor.Uninitialized(x.Shape, x.DType);
         if (x.DType == DType.Float32)
-            ImageKernels.Affine(x.ReadOnlyElements<float>(), planes, h, w, y.Elements<float>(), matrix, bilinear, (float)fill);
+            ImageKernels.Affine(x.ReadOnlyElements<float>(), planes, h, w, y.Elements<float>(), matrix, bilinear, (float)value, blend);
         else
-            ImageKernels.Affine(x.ReadOnlyElements<double>(), planes, h, w, y.Elements<double>(), matrix, bilinear, fill);
+            ImageKernels.Affine(x.ReadOnlyElements<double>(), planes, h, w, y.Elements<double>(), matrix, bilinear, value, blend);
         return y;
     }
 

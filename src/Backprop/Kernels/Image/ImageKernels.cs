@@ -114,9 +114,10 @@ internal static class ImageKernels
     /// coordinates. Nearest rounds half to even and takes <paramref name="fill"/> outside the image. Bilinear sums
     /// the four neighbours inside the image times their weights (v) and the weights inside (s), and gives
     /// v·s + (1 − s)·fill: torchvision's blend of the zero-padded sample with the sampled mask, which dims a
-    /// one-pixel border where the image meets the outside.
+    /// one-pixel border where the image meets the outside. Without <paramref name="blend"/> (torchvision's
+    /// functional <c>fill=None</c>) bilinear gives v alone and nearest 0 outside.
     /// </summary>
-    public static void Affine<T>(ReadOnlySpan<T> src, int planes, int h, int w, Span<T> dst, ReadOnlySpan<double> m, bool bilinear, T fill)
+    public static void Affine<T>(ReadOnlySpan<T> src, int planes, int h, int w, Span<T> dst, ReadOnlySpan<double> m, bool bilinear, T fill, bool blend = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         double cx = (w - 1) * 0.5, cy = (h - 1) * 0.5;
@@ -135,8 +136,9 @@ internal static class ImageKernels
                     double rx = Math.Round(sx), ry = Math.Round(sy); // nearbyint: half to even
                     bool inside = rx >= 0 && rx < w && ry >= 0 && ry < h;
                     int s = inside ? (int)ry * w + (int)rx : 0;
+                    T outside = blend ? fill : T.Zero;
                     for (int p = 0; p < planes; p++)
-                        dst[p * n + o] = inside ? src[p * n + s] : fill;
+                        dst[p * n + o] = inside ? src[p * n + s] : outside;
                     continue;
                 }
                 double fx = Math.Floor(sx), fy = Math.Floor(sy);
@@ -154,6 +156,7 @@ internal static class ImageKernels
                 int i10 = (int)Math.Clamp(y0 + 1, 0, h - 1) * w + (int)Math.Clamp(x0, 0, w - 1);
                 int i11 = (int)Math.Clamp(y0 + 1, 0, h - 1) * w + (int)Math.Clamp(x0 + 1, 0, w - 1);
                 double fillPart = (1 - mask) * double.CreateTruncating(fill);
+                if (!blend) (mask, fillPart) = (1, 0);
                 for (int p = 0; p < planes; p++)
                 {
                     int b = p * n;
