@@ -84,7 +84,7 @@ public sealed class ImageFolder : Dataset<(Tensor Input, Tensor Target)>
     /// <summary>Example <paramref name="index"/>: the decoded (and transformed) image and its class as an int64 scalar; random transforms draw from <see cref="Generator.Default"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The index is outside [0, Count).</exception>
     /// <exception cref="InvalidDataException">The file cannot be decoded (the message names it).</exception>
-    public override (Tensor Input, Tensor Target) Get(int index) => Get(index, Generator.Use(null));
+    public override (Tensor Input, Tensor Target) Get(int index) => Get(index, Generator.Default);
 
     /// <inheritdoc/>
     public override (Tensor Input, Tensor Target) Get(int index, Generator generator)
