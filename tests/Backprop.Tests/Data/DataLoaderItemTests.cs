@@ -192,7 +192,7 @@ public class DataLoaderItemTests
     {
         public override int Count => 8;
         public override (Tensor Input, Tensor Target) Get(int index)
-            => index == 5 ? throw new InvalidDataException("cat/5.png: the image is truncated") : (Tensor.Ones([index < 6 ? 2 : 3]), Tensor.Scalar(0));
+            => index == 5 ? throw new InvalidDataException("cat/5.png: the image is truncated") : (Tensor.Ones([index < 6 ? 2 : 3]), Tensor.Scalar(0, DType.Int64));
     }
 
     [Theory]
