@@ -63,6 +63,33 @@ public class SklearnCsvTests
     }
 
     [Fact]
+    public void Boston_HasAHeaderAfterItsPreamble_AndARealTarget()
+    {
+        CsvTable t = CsvReader.Read(File("boston_house_prices.csv"), "MEDV", new CsvOptions { SkipRows = 1 });
+        Assert.True(t.HasHeader);
+        Assert.Equal(new Shape(506, 13), t.Features.Shape);
+        Assert.Equal("CRIM", t.FeatureNames[0]);
+        Assert.Equal(TargetKind.Regression, t.Kind);
+        Assert.Equal(new Shape(506, 1), t.Targets.Shape);
+        Assert.Equal(24f, t.Targets.ToArray<float>()[0]);
+        // Without skipping, the preamble "506,13,,,…" is read as data and its empty fields are refused.
+        var e = Assert.Throws<InvalidDataException>(() => CsvReader.Read(File("boston_house_prices.csv"), -1));
+        Assert.Contains("boston_house_prices.csv, line 1, column index 2: an empty field", e.Message);
+        Assert.Contains("skip it with skipRows: 1", e.Message);
+    }
+
+    [Fact]
+    public void SpaceSeparatedFiles_GzippedOrWithAHeader()
+    {
+        CsvTable diabetes = CsvReader.Read(File("diabetes_data_raw.csv.gz"), -1);
+        Assert.Equal(new Shape(442, 9), diabetes.Features.Shape);
+        Assert.Equal(TargetKind.Regression, diabetes.Kind); // integer glucose levels, but 56 of them: too many to be classes
+        CsvTable linnerud = CsvReader.Read(File("linnerud_physiological.csv"), "Pulse");
+        Assert.Equal(["Weight", "Waist"], linnerud.FeatureNames);
+        Assert.Equal(new Shape(20, 2), linnerud.Features.Shape);
+    }
+
+    [Fact]
     public void Iris_WithoutSkipRows_ReadsThePreambleAsAHeader()
     {
         // Its preamble "150,4,setosa,versicolor,virginica" has one field per column, so it passes for a header.

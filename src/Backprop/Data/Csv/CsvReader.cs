@@ -28,8 +28,11 @@ namespace Backprop.Data.Csv;
 /// </example>
 public static class CsvReader
 {
-    /// <summary>The most distinct values an automatically detected class target may have.</summary>
-    public const int MaxAutoClasses = 100;
+    /// <summary>
+    /// The most distinct values an automatically detected class target may have: scikit-learn's data sets have 2 to 10
+    /// classes, while integer measurements (diabetes' glucose levels: 56 values in 442 rows; ages) have dozens.
+    /// </summary>
+    public const int MaxAutoClasses = 20;
 
     /// <summary>The longest line read, in characters.</summary>
     public const int MaxLineChars = 1 << 24;
@@ -258,7 +261,16 @@ public static class CsvReader
         string firstWhat = scan.HasHeader ? "the header" : "the first row";
         if (!scan.HasHeader)
         {
-            CheckRow(line, fields, scan, name, firstLine, targets);
+            try
+            {
+                CheckRow(line, fields, scan, name, firstLine, targets);
+            }
+            catch (InvalidDataException e) when (options.HasHeader is null)
+            {
+                throw new InvalidDataException(
+                    $"{e.Message}. If line {firstLine} is a preamble rather than data (scikit-learn's CSV files start with one: the counts " +
+                    $"and the class names), skip it with skipRows: {options.SkipRows + 1}", e);
+            }
             rows++;
         }
         bool firstData = true;
