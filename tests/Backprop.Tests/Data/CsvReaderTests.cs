@@ -123,6 +123,21 @@ public class CsvReaderTests : IDisposable
     }
 
     [Fact]
+    public void ABadLastLine_IsRefusedBeforeTheFeatureMatrixIsAllocated()
+    {
+        const int rows = 20_000, columns = 50;
+        var sb = new StringBuilder();
+        for (int r = 0; r < rows; r++) sb.Append(string.Join(',', Enumerable.Repeat("1.5", columns - 1))).Append(",1\n");
+        byte[] good = Encoding.UTF8.GetBytes(sb.ToString());
+        byte[] bad = Encoding.UTF8.GetBytes(sb.Append("1,oops\n").ToString());
+        const long matrix = (long)rows * (columns - 1) * sizeof(float); // 3.9 MB
+        long refused = Fuzz.Allocated(() => Assert.Throws<InvalidDataException>(() => CsvReader.Read(bad, "big.csv", -1)));
+        Assert.True(refused < matrix / 4, $"refusing the file allocated {refused} bytes; its feature matrix is {matrix}");
+        long read = Fuzz.Allocated(() => CsvReader.Read(good, "big.csv", -1));
+        Assert.InRange(read, matrix, matrix + matrix / 2); // the matrix, the targets and the buffers, no copies
+    }
+
+    [Fact]
     public void AMissingTarget_ListsTheColumns()
     {
         var e = Assert.Throws<ArgumentException>(() => Parse("a,b,c\n1,2,3\n", "d"));
