@@ -6,7 +6,7 @@ namespace Backprop.Autograd;
 /// <summary>
 /// Executes the backward pass: orders the graph topologically (a node runs once every node
 /// that feeds it a gradient has run), sums gradients that meet at a node, and delivers leaf
-/// gradients either into <see cref="Tensor.Grad"/> or, for <see cref="Gradients.Grad"/>, into a result array.
+/// gradients either into <see cref="Tensor.Grad"/> or, for <c>Gradients.Grad</c>, into a result array.
 /// Gradients that only the engine can see are recycled as soon as they are consumed (see <see cref="Ownership"/>).
 /// </summary>
 internal static class Engine

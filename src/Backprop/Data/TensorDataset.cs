@@ -72,7 +72,8 @@ public sealed class TensorDataset : Dataset<(Tensor Input, Tensor Target)>, IBat
         {
             case DType.Float32: Copy(source.ReadOnlyElements<float>(), batch.Elements<float>(), indices, row); break;
             case DType.Float64: Copy(source.ReadOnlyElements<double>(), batch.Elements<double>(), indices, row); break;
-            default: Copy(source.ReadOnlyElements<long>(), batch.Elements<long>(), indices, row); break;
+            case DType.Int64: Copy(source.ReadOnlyElements<long>(), batch.Elements<long>(), indices, row); break;
+            default: Copy(source.ReadOnlyElements<bool>(), batch.Elements<bool>(), indices, row); break;
         }
         return batch;
     }

@@ -15,8 +15,9 @@ namespace Backprop.IO;
 /// lets a truncated or corrupted file be refused.
 /// </summary>
 /// <remarks>
-/// Layout (little-endian): "BPCKPT01", int32 tensor count, per tensor: name, dtype byte, int32
-/// rank, int32 dims, raw elements; int32 metadata count, per entry: key, value (strings are int32
+/// Layout (little-endian): "BPCKPT01", int32 tensor count, per tensor: name, dtype byte (0 float32,
+/// 1 float64, 2 int64, 3 bool: a code older files never hold, so they still load), int32 rank, int32
+/// dims, raw elements (a bool is one byte, 0 or 1); int32 metadata count, per entry: key, value (strings are int32
 /// byte length + UTF-8); then the 8-byte checksum of everything before it.
 /// </remarks>
 public sealed class Checkpoint
@@ -121,7 +122,8 @@ public sealed class Checkpoint
                     {
                         case DType.Float32: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<float>())); break;
                         case DType.Float64: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<double>())); break;
-                        default: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<long>())); break;
+                        case DType.Int64: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<long>())); break;
+                        default: Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<bool>())); break; // one byte, 0 or 1
                     }
                 }
                 if (InterruptSaveForTests is not null || SaveFaultForTests is not null)
@@ -329,7 +331,7 @@ public sealed class Checkpoint
             string name = ReadString(body, ref pos, $"the name of tensor {i}");
             if (pos >= body.Length) throw new InvalidDataException($"unexpected end of data in the dtype of '{name}'");
             byte code = body[pos++];
-            if (code > (byte)DType.Int64) throw new InvalidDataException($"unknown dtype code {code} for '{name}'");
+            if (code > (byte)DType.Bool) throw new InvalidDataException($"unknown dtype code {code} for '{name}'");
             var dtype = (DType)code;
             int rank = ReadCount(body, ref pos, $"rank of '{name}'", 4);
             var dims = new int[rank];
@@ -346,7 +348,8 @@ public sealed class Checkpoint
             {
                 DType.Float32 => Tensor.WrapArray(MemoryMarshal.Cast<byte, float>(data).ToArray(), shape),
                 DType.Float64 => Tensor.WrapArray(MemoryMarshal.Cast<byte, double>(data).ToArray(), shape),
-                _ => Tensor.WrapArray(MemoryMarshal.Cast<byte, long>(data).ToArray(), shape),
+                DType.Int64 => Tensor.WrapArray(MemoryMarshal.Cast<byte, long>(data).ToArray(), shape),
+                _ => Tensor.WrapArray(ReadBools(data, name), shape),
             };
             tensors.Add(new(name, t));
         }
@@ -359,6 +362,14 @@ public sealed class Checkpoint
         }
         if (pos != body.Length) throw new InvalidDataException($"{body.Length - pos} unexpected trailing bytes");
         return new Checkpoint(tensors, metadata);
+    }
+
+    /// <summary>A bool tensor's bytes, each 0 or 1: any other byte is not a bool this format wrote.</summary>
+    private static bool[] ReadBools(ReadOnlySpan<byte> data, string name)
+    {
+        int bad = data.IndexOfAnyExcept((byte)0, (byte)1);
+        if (bad >= 0) throw new InvalidDataException($"element {bad} of the bool tensor '{name}' is the byte {data[bad]}, not 0 or 1");
+        return MemoryMarshal.Cast<byte, bool>(data).ToArray();
     }
 
     /// <summary>

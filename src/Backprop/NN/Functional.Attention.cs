@@ -15,9 +15,9 @@ public static partial class Functional
     /// <param name="key">[..., S, E].</param>
     /// <param name="value">[..., S, Ev].</param>
     /// <param name="attnMask">
-    /// Broadcastable to the weights [..., L, S]. Int64 is the boolean mask (we have no bool dtype):
-    /// nonzero = may attend, zero = masked (PyTorch's True/False). A floating mask (the query's dtype)
-    /// is added to the scores and receives a gradient when it requires one.
+    /// Broadcastable to the weights [..., L, S]. A Bool mask: true = may attend, false = masked, as PyTorch
+    /// (an Int64 mask is read the same way, nonzero = may attend: the form it had before the bool dtype).
+    /// A floating mask (the query's dtype) is added to the scores and receives a gradient when it requires one.
     /// </param>
     /// <param name="dropoutP">Dropout on the attention weights, survivors scaled by 1/(1 − p); applied whenever p &gt; 0,
     /// as in PyTorch (modules pass 0 outside training). The mask comes from <paramref name="generator"/>.</param>

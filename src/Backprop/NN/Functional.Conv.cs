@@ -37,7 +37,7 @@ public static partial class Functional
     /// and gradients of the three ops (used by the fused Conv2dReluMaxPool2d module): the convolution output
     /// is pooled as it is produced and never stored, so it cannot be hooked. Returns [N, outC, OH/2, OW/2].
     /// </summary>
-    /// <exception cref="ArgumentException">As <see cref="Conv2d(Tensor, Tensor, Tensor?, (int H, int W), (int H, int W), (int H, int W)?, int)"/>, or the convolution output is smaller than 2×2.</exception>
+    /// <exception cref="ArgumentException">As the pair form of <c>Conv2d</c>, or the convolution output is smaller than 2×2.</exception>
     /// <remarks>Differentiable once; a second derivative (createGraph through it) throws <see cref="NotSupportedException"/>.</remarks>
     public static Tensor Conv2dReluMaxPool2d(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding,
                                              (int H, int W) dilation, int groups = 1)

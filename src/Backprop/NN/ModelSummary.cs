@@ -166,14 +166,18 @@ public sealed class ModelSummary
             case LinearRelu l:
                 return Numel(input) / l.InFeatures * l.InFeatures * l.OutFeatures;
             case Conv2d c:
-                return Numel(output) * (c.InChannels / c.Groups) * c.KernelSize * c.KernelSize;
+                return Numel(output) * (c.InChannels / c.Groups) * c.KernelSize.H * c.KernelSize.W;
+            case Conv1d c:
+                return Numel(output) * (c.InChannels / c.Groups) * c.KernelSize;
+            case ConvTranspose2d c: // every input pixel feeds outC/groups·kh·kw outputs
+                return Numel(input) * (c.OutChannels / c.Groups) * c.KernelSize.H * c.KernelSize.W;
             case Conv2dReluMaxPool2d f:
             {
                 Conv2d c = f.Conv;
                 if (input.Rank < 3) return 0;
-                int h = ConvSize(input[input.Rank - 2], c), w = ConvSize(input[input.Rank - 1], c);
+                var (h, w) = c.OutputSize(input[input.Rank - 2], input[input.Rank - 1]);
                 long images = input.Rank == 4 ? input[0] : 1;
-                return images * c.OutChannels * h * w * (c.InChannels / c.Groups) * c.KernelSize * c.KernelSize;
+                return images * c.OutChannels * h * w * (c.InChannels / c.Groups) * c.KernelSize.H * c.KernelSize.W;
             }
             case MultiheadAttention a:
             {
@@ -203,8 +207,6 @@ public sealed class ModelSummary
                 return 0;
         }
     }
-
-    private static int ConvSize(int size, Conv2d c) => (size + 2 * c.Padding - c.Dilation * (c.KernelSize - 1) - 1) / c.Stride + 1;
 
     private static long Numel(Shape s)
     {

@@ -6,6 +6,7 @@ namespace Backprop.NN;
 /// <summary>
 /// Base of every layer and model: owns parameters, buffers and submodules registered in its
 /// constructor (in a fixed order), knows train/eval mode, and saves/loads its state by name.
+/// Modules and parameters held in fields are found without registration (see <see cref="NamedParameters"/>).
 /// </summary>
 public abstract partial class Module
 {
@@ -97,7 +98,11 @@ public abstract partial class Module
         throw new ArgumentException($"{GetType().Name}: '{name}' is already registered");
 
     /// <summary>Direct children with their names, in registration order.</summary>
-    public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _modules;
+    public IEnumerable<KeyValuePair<string, Module>> NamedChildren()
+    {
+        DiscoverMembers();
+        return _modules;
+    }
 
     /// <summary>All parameters (this module first, then children depth-first), in registration order.</summary>
     public IEnumerable<Parameter> Parameters()
@@ -105,9 +110,23 @@ public abstract partial class Module
         foreach (var (_, p) in NamedParameters()) yield return p;
     }
 
-    /// <summary>All parameters with dotted names such as "0.weight".</summary>
+    /// <summary>All parameters with dotted names such as "0.weight", in registration order.</summary>
+    /// <remarks>
+    /// Members come from two places, both in a fixed order: what the constructor registered
+    /// (<see cref="RegisterParameter(string, Tensor)"/>, <see cref="RegisterModule"/>, …), then, after those,
+    /// what the module's fields hold that nobody registered: each <see cref="Module"/>, <see cref="Parameter"/>, or
+    /// array, list or string-keyed dictionary of either (a list becomes a child "name" with members "name.0",
+    /// "name.1", …, like PyTorch's ModuleList; a dictionary one with members named by its keys, like ModuleDict),
+    /// in field declaration order, named after the field ("_fc1" → "fc1", an auto-property → its
+    /// name). A value already in the tree (registered explicitly, or an alias of a member) is not added again.
+    /// Fields are read at every enumeration, so reassigning one later replaces its member in place, as
+    /// PyTorch's attribute assignment does. Mark a field <see cref="NotAMemberAttribute"/> to leave it out.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A field's member name is taken by another member, a list field mixes registered
+    /// and unregistered modules, or a field refers to a module containing this one.</exception>
     public IEnumerable<KeyValuePair<string, Parameter>> NamedParameters(string prefix = "")
     {
+        DiscoverMembers();
         foreach (var kv in _parameters)
             if (kv.Value is not null) yield return new(prefix + kv.Key, kv.Value);
         foreach (var (name, child) in _modules)
@@ -118,6 +137,7 @@ public abstract partial class Module
     /// <summary>All buffers with dotted names.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> NamedBuffers(string prefix = "")
     {
+        DiscoverMembers();
         foreach (var kv in _buffers)
             if (kv.Value is not null) yield return new(prefix + kv.Key, kv.Value);
         foreach (var (name, child) in _modules)
@@ -128,6 +148,7 @@ public abstract partial class Module
     /// <summary>This module and every descendant, depth-first.</summary>
     public IEnumerable<Module> Modules()
     {
+        DiscoverMembers();
         yield return this;
         foreach (var (_, child) in _modules)
             foreach (Module m in child.Modules()) yield return m;
@@ -171,6 +192,7 @@ public abstract partial class Module
 
     private void CollectState(List<KeyValuePair<string, Tensor>> state, string prefix)
     {
+        DiscoverMembers();
         foreach (var kv in _parameters)
             if (kv.Value is not null) state.Add(new(prefix + kv.Key, kv.Value.Data));
         foreach (var kv in _buffers)
@@ -241,6 +263,7 @@ public abstract partial class Module
 
     private string Describe(int depth, string name)
     {
+        DiscoverMembers();
         string pad = new(' ', depth * 2);
         string head = pad + (name.Length > 0 ? name + ": " : "") + ExtraRepr();
         if (_modules.Count == 0) return head;

@@ -4,7 +4,8 @@ namespace Backprop.NN;
 
 /// <summary>
 /// A trainable tensor owned by a module: a float leaf that requires grad. Optimizers update
-/// <see cref="Data"/> in place, so references held elsewhere stay valid.
+/// <see cref="Data"/> in place, so references held elsewhere stay valid. <see cref="Module.To"/> keeps the
+/// parameter object and gives it a new <see cref="Data"/> tensor of the new dtype (PyTorch's <c>param.data = …</c>).
 /// </summary>
 public sealed class Parameter
 {
@@ -20,8 +21,28 @@ public sealed class Parameter
         Data.RequiresGrad = true;
     }
 
-    /// <summary>The values (a leaf tensor that requires grad).</summary>
-    public Tensor Data { get; }
+    /// <summary>The values (a leaf tensor that requires grad); replaced by <see cref="Module.To"/> when the dtype changes.</summary>
+    public Tensor Data { get; private set; }
+
+    /// <summary>
+    /// Replaces <see cref="Data"/> (and a gradient) by copies converted to <paramref name="dtype"/>, keeping this
+    /// object and whether it requires grad; nothing happens if the dtype already matches.
+    /// </summary>
+    internal void ConvertTo(DType dtype)
+    {
+        if (Data.DType == dtype) return;
+        Tensor old = Data;
+        Tensor data;
+        Tensor? grad;
+        using (Autograd.GradMode.Disable())
+        {
+            data = old.To(dtype).Contiguous();
+            grad = old.Grad?.To(dtype).Contiguous();
+        }
+        Data = Memory.Ownership.Escape(data);
+        Data.RequiresGrad = old.RequiresGrad;
+        Data.Grad = grad;
+    }
 
     /// <summary>Gradient accumulated by backward, or null.</summary>
     public Tensor? Grad

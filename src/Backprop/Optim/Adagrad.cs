@@ -16,16 +16,20 @@ public sealed class Adagrad : Optimizer
 {
     private readonly AdagradOptions _options;
 
-    /// <summary>One group with all parameters.</summary>
-    public Adagrad(IEnumerable<Parameter> parameters, AdagradOptions options) : this(SingleGroup(parameters), options) { }
+    /// <summary>One group with all parameters; null options are all PyTorch's defaults.</summary>
+    public Adagrad(IEnumerable<Parameter> parameters, AdagradOptions? options = null) : this(SingleGroup(parameters), options) { }
 
     /// <summary>Several groups.</summary>
-    public Adagrad(IEnumerable<ParamGroup> groups, AdagradOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    public Adagrad(IEnumerable<ParamGroup> groups, AdagradOptions? options = null)
+        : base(groups, (options ??= new AdagradOptions()).LearningRate, options.WeightDecay)
     {
         if (!(options.LearningRateDecay >= 0)) throw new ArgumentException($"Adagrad: invalid learning rate decay {options.LearningRateDecay}");
         if (!(options.InitialAccumulatorValue >= 0)) throw new ArgumentException($"Adagrad: invalid initial accumulator value {options.InitialAccumulatorValue}");
         _options = options;
     }
+
+    /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr and weight decay.</summary>
+    public AdagradOptions Options => _options;
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)

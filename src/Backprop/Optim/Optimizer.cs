@@ -68,11 +68,17 @@ public abstract class Optimizer
     /// <summary>Updates one parameter in place given its contiguous gradient and its state tensors.</summary>
     protected abstract void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state);
 
-    /// <summary>A state tensor, created as zeros (same shape and dtype as p) on first use.</summary>
+    /// <summary>
+    /// A state tensor, created filled with <paramref name="initial"/> (same shape and dtype as p) on first use.
+    /// State made before the parameter changed dtype (<see cref="Module.To"/> after the optimizer was built) is
+    /// converted to the parameter's new dtype here, so the next step continues from the same values.
+    /// </summary>
     protected static Tensor StateTensor(Dictionary<string, Tensor> state, string key, Parameter p, double initial = 0)
     {
         if (!state.TryGetValue(key, out Tensor? t))
             state[key] = t = Ownership.Escape(Tensor.Full(p.Shape, initial, p.DType)); // outlives the step's TensorScope
+        else if (t.DType != p.DType)
+            state[key] = t = Ownership.Escape(t.To(p.DType).Contiguous());
         return t;
     }
 

@@ -17,16 +17,20 @@ public sealed class RmsProp : Optimizer
 {
     private readonly RmsPropOptions _options;
 
-    /// <summary>One group with all parameters.</summary>
-    public RmsProp(IEnumerable<Parameter> parameters, RmsPropOptions options) : this(SingleGroup(parameters), options) { }
+    /// <summary>One group with all parameters; null options are all PyTorch's defaults.</summary>
+    public RmsProp(IEnumerable<Parameter> parameters, RmsPropOptions? options = null) : this(SingleGroup(parameters), options) { }
 
     /// <summary>Several groups.</summary>
-    public RmsProp(IEnumerable<ParamGroup> groups, RmsPropOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    public RmsProp(IEnumerable<ParamGroup> groups, RmsPropOptions? options = null)
+        : base(groups, (options ??= new RmsPropOptions()).LearningRate, options.WeightDecay)
     {
         if (!(options.Alpha >= 0)) throw new ArgumentException($"RmsProp: invalid alpha {options.Alpha}");
         if (!(options.Momentum >= 0)) throw new ArgumentException($"RmsProp: invalid momentum {options.Momentum}");
         _options = options;
     }
+
+    /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr and weight decay.</summary>
+    public RmsPropOptions Options => _options;
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)

@@ -17,18 +17,22 @@ public sealed class Sgd : Optimizer
 {
     private readonly SgdOptions _options;
 
-    /// <summary>One group with all parameters.</summary>
-    public Sgd(IEnumerable<Parameter> parameters, SgdOptions options) : this(SingleGroup(parameters), options) { }
+    /// <summary>One group with all parameters; null options are all PyTorch's defaults.</summary>
+    public Sgd(IEnumerable<Parameter> parameters, SgdOptions? options = null) : this(SingleGroup(parameters), options) { }
 
     /// <summary>Several groups; unset group values come from <paramref name="options"/>.</summary>
     /// <exception cref="ArgumentException">Invalid hyperparameters (Nesterov needs momentum and zero dampening).</exception>
-    public Sgd(IEnumerable<ParamGroup> groups, SgdOptions options) : base(groups, options.LearningRate, options.WeightDecay)
+    public Sgd(IEnumerable<ParamGroup> groups, SgdOptions? options = null)
+        : base(groups, (options ??= new SgdOptions()).LearningRate, options.WeightDecay)
     {
         if (options.Momentum < 0) throw new ArgumentException($"Sgd: invalid momentum {options.Momentum}");
         if (options.Nesterov && (options.Momentum <= 0 || options.Dampening != 0))
             throw new ArgumentException("Sgd: Nesterov momentum requires a positive momentum and zero dampening");
         _options = options;
     }
+
+    /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr and weight decay.</summary>
+    public SgdOptions Options => _options;
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)

@@ -5,7 +5,7 @@ namespace Backprop.Tensors;
 
 /// <summary>
 /// Runs a computation written once, generically, for the element type of a <see cref="DType"/>:
-/// the one place where a dtype picks float, double or long. The computation is a struct that
+/// the one place where a dtype picks float, double, long or bool. The computation is a struct that
 /// holds its arguments and implements <see cref="IFloatAction"/>, <see cref="IFloatFunc{TResult}"/>
 /// or <see cref="INumberAction"/>; the JIT compiles one specialised copy per struct and element
 /// type, so the call costs what a hand-written <c>if (Float32) … else …</c> costs: no delegate,
@@ -38,6 +38,7 @@ internal static class DTypeSwitch
         => dtype == DType.Float32 ? func.Run<float>() : func.Run<double>();
 
     /// <summary>Runs <paramref name="action"/> on float, double or long for Float32, Float64 or Int64.</summary>
+    /// <exception cref="NotSupportedException">The dtype is Bool: arithmetic is not defined on it (ops that take bool check first and say so).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Number<TAction>(DType dtype, TAction action) where TAction : INumberAction, allows ref struct
     {
@@ -45,9 +46,27 @@ internal static class DTypeSwitch
         {
             case DType.Float32: action.Run<float>(); break;
             case DType.Float64: action.Run<double>(); break;
-            default: action.Run<long>(); break;
+            case DType.Int64: action.Run<long>(); break;
+            default: ThrowBool(); break;
         }
     }
+
+    /// <summary>Runs <paramref name="action"/> on float, double, long or bool: for computations that only move elements (copies, gathers, selects).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Element<TAction>(DType dtype, TAction action) where TAction : IElementAction, allows ref struct
+    {
+        switch (dtype)
+        {
+            case DType.Float32: action.Run<float>(); break;
+            case DType.Float64: action.Run<double>(); break;
+            case DType.Int64: action.Run<long>(); break;
+            default: action.Run<bool>(); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBool() => throw new NotSupportedException(
+        "This operation does not support bool tensors; convert with To(DType.Int64) or To(DType.Float32) first");
 }
 
 /// <summary>A computation written once for float and double; run it with <see cref="DTypeSwitch.Float{TAction}"/>.</summary>
@@ -69,4 +88,11 @@ internal interface INumberAction
 {
     /// <summary>Runs the computation on elements of type <typeparamref name="T"/>.</summary>
     void Run<T>() where T : unmanaged, INumber<T>;
+}
+
+/// <summary>A computation that only moves elements, written once for every dtype; run it with <see cref="DTypeSwitch.Element{TAction}"/>.</summary>
+internal interface IElementAction
+{
+    /// <summary>Runs the computation on elements of type <typeparamref name="T"/>.</summary>
+    void Run<T>() where T : unmanaged;
 }

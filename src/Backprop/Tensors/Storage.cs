@@ -49,12 +49,16 @@ public abstract class Storage
     /// <summary>True once the array went back to the pool; any further use throws.</summary>
     internal bool IsRecycled { get; private protected set; }
 
-    /// <summary>Creates zero-filled storage of the given type and length.</summary>
+    /// <summary>
+    /// Creates zero-filled storage of the given type and length. Bool storage (masks, one byte an
+    /// element) is not pooled: it is always a new array, which the garbage collector takes back.
+    /// </summary>
     public static Storage Create(DType dtype, int length) => TensorScope.Track(dtype switch
     {
         DType.Float32 => new Storage<float>(BufferPool.Rent<float>(length, clear: true)),
         DType.Float64 => new Storage<double>(BufferPool.Rent<double>(length, clear: true)),
-        _ => new Storage<long>(BufferPool.Rent<long>(length, clear: true)),
+        DType.Int64 => new Storage<long>(BufferPool.Rent<long>(length, clear: true)),
+        _ => new Storage<bool>(new bool[length]),
     });
 
     /// <summary>Storage whose contents are unspecified, for outputs a kernel overwrites entirely (skips the clearing).</summary>
@@ -62,7 +66,8 @@ public abstract class Storage
     {
         DType.Float32 => new Storage<float>(BufferPool.Rent<float>(length, clear: false)),
         DType.Float64 => new Storage<double>(BufferPool.Rent<double>(length, clear: false)),
-        _ => new Storage<long>(BufferPool.Rent<long>(length, clear: false)),
+        DType.Int64 => new Storage<long>(BufferPool.Rent<long>(length, clear: false)),
+        _ => new Storage<bool>(new bool[length]), // never garbage: a bool must hold 0 or 1
     });
 
     /// <summary>Sets every element to zero.</summary>

@@ -14,7 +14,7 @@ public sealed partial class Tensor
     /// <summary>A tensor of ones with the shape and dtype of <paramref name="like"/>.</summary>
     public static Tensor OnesLike(Tensor like) => Full(like.Shape, 1.0, like.DType);
 
-    /// <summary>A tensor filled with one value (truncated toward zero for int64).</summary>
+    /// <summary>A tensor filled with one value (truncated toward zero for int64; for bool, true unless the value is 0).</summary>
     /// <exception cref="ArgumentException">The dtype is int64 and the value is NaN, infinite or outside the int64 range.</exception>
     public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32)
     {
@@ -23,10 +23,14 @@ public sealed partial class Tensor
         {
             case DType.Float32: t.Data<float>().AsSpan().Fill((float)value); break;
             case DType.Float64: t.Data<double>().AsSpan().Fill(value); break;
-            default: t.Data<long>().AsSpan().Fill(ToInt64(value, "Full")); break;
+            case DType.Int64: t.Data<long>().AsSpan().Fill(ToInt64(value, "Full")); break;
+            default: t.Data<bool>().AsSpan().Fill(value != 0); break; // NaN is true, as PyTorch
         }
         return t;
     }
+
+    /// <summary>A bool tensor filled with one value.</summary>
+    public static Tensor Full(Shape shape, bool value) => Full(shape, value ? 1 : 0, DType.Bool);
 
     /// <summary>A 0-dimensional tensor holding one value.</summary>
     public static Tensor Scalar(double value, DType dtype = DType.Float32) => Full(Shape.Scalar, value, dtype);
@@ -47,6 +51,8 @@ public sealed partial class Tensor
             throw new ArgumentException($"{op}: step {step} cannot go from {start} to {end} (its sign points away from end)");
         // Counted in double before anything is allocated: a range such as 0 to 1e12 is an argument error, not out of memory.
         double count = Math.Max(0, Math.Ceiling((end - start) / step));
+        if (dtype == DType.Bool)
+            throw new ArgumentException($"{op}: a range cannot be bool (from {start} to {end}); use Int64, Float32 or Float64");
         if (!(count <= int.MaxValue))
             throw new ArgumentException($"{op}: {start} to {end} by step {step} holds {count:G4} values, more than the {int.MaxValue} a tensor can hold");
         int n = (int)count;
@@ -72,31 +78,65 @@ public sealed partial class Tensor
     /// <summary>0, 1, ..., end-1.</summary>
     public static Tensor Arange(int end, DType dtype = DType.Float32) => Arange(0, end, 1, dtype);
 
-    /// <summary>Copies an array into a new tensor of the given shape (default: 1-D).</summary>
+    /// <summary>
+    /// Copies an array into a new tensor of the given shape (default: 1-D): float → Float32, double → Float64,
+    /// long → Int64, bool → Bool. An <c>int[]</c> (C#'s usual index type) takes the overload
+    /// <see cref="FromArray(int[], Shape)"/> and becomes Int64, the dtype PyTorch uses for indices.
+    /// </summary>
     /// <exception cref="ArgumentException">The shape's element count differs from the array length.</exception>
+    /// <exception cref="NotSupportedException">T is not float, double, long, int or bool.</exception>
     public static Tensor FromArray<T>(T[] data, Shape? shape = null) where T : unmanaged
     {
+        if (typeof(T) == typeof(int)) return FromArray((int[])(object)data, shape); // reached through generic code only
+        CheckArrayElementType<T>("FromArray");
         shape ??= new Shape(data.Length);
         if (shape.Numel != data.Length)
             throw new ArgumentException($"FromArray: {data.Length} values cannot fill shape {shape} ({shape.Numel} elements)");
         return new Tensor(new Storage<T>((T[])data.Clone()), shape, shape.ContiguousStrides(), 0);
     }
 
-    /// <summary>Copies a 2-D array into a new [rows, cols] tensor.</summary>
+    /// <summary>
+    /// Copies C# ints into a new Int64 tensor (default: 1-D). There is no int32 dtype: every index op takes
+    /// int64, as PyTorch's do, so <c>x.IndexSelect(0, Tensor.FromArray(new[] { 2, 0 }))</c> just works.
+    /// </summary>
+    /// <exception cref="ArgumentException">The shape's element count differs from the array length.</exception>
+    public static Tensor FromArray(int[] data, Shape? shape = null)
+    {
+        shape ??= new Shape(data.Length);
+        if (shape.Numel != data.Length)
+            throw new ArgumentException($"FromArray: {data.Length} values cannot fill shape {shape} ({shape.Numel} elements)");
+        var values = new long[data.Length];
+        for (int i = 0; i < data.Length; i++) values[i] = data[i];
+        return new Tensor(new Storage<long>(values), shape, shape.ContiguousStrides(), 0);
+    }
+
+    /// <summary>Copies a 2-D array into a new [rows, cols] tensor (int becomes Int64, as in <see cref="FromArray(int[], Shape)"/>).</summary>
+    /// <exception cref="NotSupportedException">T is not float, double, long, int or bool.</exception>
     public static Tensor FromArray<T>(T[,] data) where T : unmanaged
     {
         var flat = new T[data.Length];
         int k = 0;
         foreach (T v in data) flat[k++] = v;
-        return new Tensor(new Storage<T>(flat), new Shape(data.GetLength(0), data.GetLength(1)), [data.GetLength(1), 1], 0);
+        return FromArray(flat, new Shape(data.GetLength(0), data.GetLength(1)));
     }
 
     /// <summary>Wraps an array without copying; writes to either are visible in both.</summary>
+    /// <exception cref="ArgumentException">The shape's element count differs from the array length.</exception>
+    /// <exception cref="NotSupportedException">T is not float, double, long or bool (an int[] cannot be shared: copy it with FromArray, which makes it Int64).</exception>
     public static Tensor WrapArray<T>(T[] data, Shape shape) where T : unmanaged
     {
+        CheckArrayElementType<T>("WrapArray");
         if (shape.Numel != data.Length)
             throw new ArgumentException($"WrapArray: {data.Length} values cannot fill shape {shape} ({shape.Numel} elements)");
         return new Tensor(new Storage<T>(data), shape, shape.ContiguousStrides(), 0);
+    }
+
+    private static void CheckArrayElementType<T>(string op) where T : unmanaged
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double) && typeof(T) != typeof(long) && typeof(T) != typeof(bool))
+            throw new NotSupportedException(typeof(T) == typeof(int)
+                ? $"{op}: an int[] cannot back a tensor without a copy (there is no int32 dtype); Tensor.FromArray(int[]) copies it into an Int64 tensor"
+                : $"{op}: element type {typeof(T).Name} is not supported; use float, double, long, int (stored as int64) or bool");
     }
 
     /// <summary>Samples from U(low, high).</summary>

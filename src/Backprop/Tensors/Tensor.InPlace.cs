@@ -17,7 +17,7 @@ public sealed partial class Tensor
         CheckWritable("AddInPlace");
         using (GradMode.Disable())
         {
-            Tensor addend = alpha == 1 ? other : other * alpha;
+            Tensor addend = alpha == 1 ? other : other * Scalar(alpha, DType); // stays in this dtype (int64: alpha truncated)
             if (ReadsOtherPositionsOfThis(addend)) addend = addend.Clone(); // x += x.T(): read all of x before writing any
             if (!Shape.TryBroadcast(Shape, addend.Shape, out Shape b) || b != Shape)
                 throw new ArgumentException($"AddInPlace: cannot add shape {other.Shape} into shape {Shape}");
@@ -36,7 +36,7 @@ public sealed partial class Tensor
         CheckInPlace("MulInPlace");
         CheckWritable("MulInPlace");
         Tensor product;
-        using (GradMode.Disable()) product = this * factor;
+        using (GradMode.Disable()) product = this * Scalar(factor, DType); // stays in this dtype (int64: factor truncated)
         WriteFrom(product);
         BumpVersion();
         return this;

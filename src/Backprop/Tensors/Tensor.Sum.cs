@@ -4,7 +4,7 @@ namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {
-    /// <summary>Sum of all elements, as a 0-d tensor.</summary>
+    /// <summary>Sum of all elements, as a 0-d tensor (for a bool tensor, the number of trues as int64, as PyTorch).</summary>
     public Tensor Sum() => SumNode.Forward(this, [], false);
 
     /// <summary>Sum over one dimension.</summary>

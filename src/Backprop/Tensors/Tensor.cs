@@ -122,15 +122,19 @@ public sealed partial class Tensor
             case DType.Float64:
                 c.Elements<double>().CopyTo(result);
                 break;
-            default:
+            case DType.Int64:
                 ReadOnlySpan<long> l = c.Elements<long>();
                 for (int i = 0; i < l.Length; i++) result[i] = l[i];
+                break;
+            default:
+                ReadOnlySpan<bool> b = c.Elements<bool>();
+                for (int i = 0; i < b.Length; i++) result[i] = b[i] ? 1 : 0;
                 break;
         }
         return result;
     }
 
-    /// <summary>The value of a one-element tensor, as double.</summary>
+    /// <summary>The value of a one-element tensor, as double (1 or 0 for bool); <see cref="Item{T}"/> gives it in its own type.</summary>
     /// <exception cref="InvalidOperationException">The tensor has more than one element.</exception>
     public double Item()
     {
@@ -147,7 +151,8 @@ public sealed partial class Tensor
     {
         DType.Float32 => Data<float>()[storageIndex],
         DType.Float64 => Data<double>()[storageIndex],
-        _ => Data<long>()[storageIndex],
+        DType.Int64 => Data<long>()[storageIndex],
+        _ => Data<bool>()[storageIndex] ? 1 : 0,
     };
 
     /// <summary>Storage position of a full index; checks bounds.</summary>

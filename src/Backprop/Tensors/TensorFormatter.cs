@@ -31,6 +31,11 @@ internal static class TensorFormatter
     private static string[] FormatCells(double[] values, DType dtype)
     {
         var cells = new string[values.Length];
+        if (dtype == DType.Bool)
+        {
+            for (int i = 0; i < values.Length; i++) cells[i] = values[i] != 0 ? "True" : "False"; // as PyTorch prints them
+            return cells;
+        }
         if (dtype == DType.Int64)
         {
             for (int i = 0; i < values.Length; i++) cells[i] = ((long)values[i]).ToString(CultureInfo.InvariantCulture);

@@ -27,19 +27,29 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// Runs body.Invoke(start, end) over [0, length) split into at most <see cref="ThreadCount"/>
-    /// contiguous ranges whose boundaries are multiples of <paramref name="grain"/>. Returns when
-    /// every range is done. The body must be a local of the caller (it is read through its address
-    /// by the workers). Nested calls, calls from a worker, and calls while another thread holds the
-    /// pool run on the calling thread.
+    /// Ranges per thread for loops whose ranges cost about the same (element-wise maps, rows of a
+    /// norm or softmax, attention slices): enough that a stalled thread delays the loop by at most
+    /// a fraction of its share, few enough that claiming them costs nothing measurable.
     /// </summary>
-    internal static unsafe void ParallelFor<TBody>(int length, int grain, ref TBody body) where TBody : struct, IRangeBody
+    internal const int BalancedChunks = 4;
+
+    /// <summary>
+    /// Runs body.Invoke(start, end) over [0, length) split into at most <see cref="ThreadCount"/> ×
+    /// <paramref name="chunksPerThread"/> contiguous ranges whose boundaries are multiples of
+    /// <paramref name="grain"/>. Threads claim ranges in order from a shared counter, so with several
+    /// ranges per thread a thread that starts late or is descheduled by a busy host does fewer of
+    /// them instead of holding up the others. Returns when every range is done. The body must be a
+    /// local of the caller (it is read through its address by the workers). Nested calls, calls from
+    /// a worker, and calls while another thread holds the pool run on the calling thread.
+    /// </summary>
+    internal static unsafe void ParallelFor<TBody>(int length, int grain, ref TBody body, int chunksPerThread = 1) where TBody : struct, IRangeBody
     {
         if (length <= 0) return;
         grain = Math.Max(grain, 1);
         int units = (int)(((long)length + grain - 1) / grain);
-        int chunks = Math.Min(ThreadCount, units);
-        if (chunks <= 1 || !WorkerPool.TryRun(&Invoke<TBody>, Unsafe.AsPointer(ref body), length, grain, units, chunks))
+        int threads = ThreadCount;
+        int chunks = threads == 1 ? 1 : (int)Math.Min((long)threads * Math.Max(chunksPerThread, 1), units);
+        if (chunks <= 1 || !WorkerPool.TryRun(&Invoke<TBody>, Unsafe.AsPointer(ref body), length, grain, units, chunks, threads))
             body.Invoke(0, length);
     }
 

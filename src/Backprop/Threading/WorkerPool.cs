@@ -28,14 +28,18 @@ internal static unsafe class WorkerPool
 
     [ThreadStatic] private static bool t_inLoop;
 
-    /// <summary>Runs the loop on the pool and the calling thread; false if the pool is busy or this is a nested call.</summary>
-    public static bool TryRun(delegate*<void*, int, int, void> body, void* state, int length, int grain, int units, int chunks)
+    /// <summary>
+    /// Runs the loop's <paramref name="chunks"/> ranges on the calling thread and up to
+    /// <paramref name="threads"/> − 1 workers; false if the pool is busy or this is a nested call.
+    /// </summary>
+    public static bool TryRun(delegate*<void*, int, int, void> body, void* state, int length, int grain, int units, int chunks, int threads)
     {
         if (t_inLoop || !Monitor.TryEnter(s_lock)) return false;
         t_inLoop = true;
         try
         {
-            EnsureWorkers(chunks - 1);
+            int helpers = Math.Min(threads, chunks) - 1;
+            EnsureWorkers(helpers);
             s_body = body;
             s_state = state;
             s_length = length;
@@ -46,7 +50,7 @@ internal static unsafe class WorkerPool
             s_error = null;
             long generation = ++s_generation;
             Interlocked.Exchange(ref s_next, generation << 32); // full fence: publishes the fields above
-            for (int i = 0; i < chunks - 1; i++) s_workers[i].WakeIfSleeping();
+            for (int i = 0; i < helpers; i++) s_workers[i].WakeIfSleeping();
 
             RunChunks(generation);
             var spin = new SpinWait();

@@ -14,12 +14,12 @@ sealed class StochasticSign(Generator generator) : CustomFunction
         ctx.SaveForBackward(x);
         Tensor pPlus = ((x + 1) / 2).Clamp(0, 1);                      // P(+1): a "hard sigmoid"
         Tensor u = Tensor.Uniform(x.Shape, 0, 1, x.DType, generator);
-        return u.Lt(pPlus) * 2 - 1;                                    // comparisons give 1/0 in x's dtype
+        return u.Lt(pPlus).To(x.DType) * 2 - 1;                        // a bool mask as 1/0 in x's dtype
     }
 
     // Straight-through, clipped: the derivative is taken as 1 where |x| ≤ 1 and 0 elsewhere.
     protected override Tensor?[] Backward(FunctionContext ctx, Tensor dy)
-        => [dy * ctx.SavedTensors[0].Abs().Le(1)];
+        => [dy * ctx.SavedTensors[0].Abs().Le(1)];                     // bool promotes to dy's dtype
 }
 // README-ESTIMATOR-END
 

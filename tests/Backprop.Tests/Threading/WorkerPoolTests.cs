@@ -39,12 +39,12 @@ public unsafe class WorkerPoolTests
         => ((Recorder)GCHandle.FromIntPtr((IntPtr)state).Target!).Record(start, end);
 
     /// <summary>Runs TryRun, retrying while a test of another collection holds the pool, so the loop really runs on it.</summary>
-    private static void RunOnPool(Recorder recorder, int length, int grain, int units, int chunks)
+    private static void RunOnPool(Recorder recorder, int length, int grain, int units, int chunks, int? threads = null)
     {
         GCHandle handle = GCHandle.Alloc(recorder);
         try
         {
-            while (!WorkerPool.TryRun(&Body, (void*)GCHandle.ToIntPtr(handle), length, grain, units, chunks))
+            while (!WorkerPool.TryRun(&Body, (void*)GCHandle.ToIntPtr(handle), length, grain, units, chunks, threads ?? chunks))
                 Thread.Yield();
         }
         finally
@@ -87,15 +87,31 @@ public unsafe class WorkerPoolTests
     }
 
     [Theory]
+    [MemberData(nameof(Splits))]
+    public void ParallelFor_WithSeveralChunksPerThread_RunsEveryIndexOnce_InAtMostThreadsTimesChunksRanges(int threads, int length, int grain)
+    {
+        var recorder = new Recorder(length);
+        var body = new RecordBody(recorder);
+        ThreadsCollection.With(threads, () => Parallelism.ParallelFor(length, grain, ref body, Parallelism.BalancedChunks));
+        AssertEachIndexOnce(recorder, $"{threads} threads × {Parallelism.BalancedChunks} chunks, length {length}, grain {grain}");
+        int units = (length + grain - 1) / grain;
+        int most = threads == 1 ? Math.Min(1, units) : Math.Min(threads * Parallelism.BalancedChunks, units);
+        Assert.InRange(recorder.Ranges.Count, length == 0 ? 0 : 1, most);
+        foreach (var (start, end, _) in recorder.Ranges)
+            Assert.True(start % grain == 0 && (end % grain == 0 || end == length), $"range [{start}, {end}) is not on grain {grain}");
+    }
+
+    [Theory]
     [InlineData(10, 1, 10, 3)]   // units split unevenly over chunks
     [InlineData(10, 4, 3, 3)]    // the last unit is short
     [InlineData(7, 1, 7, 2)]
     [InlineData(5, 2, 3, 3)]
     [InlineData(2, 1, 2, 3)]     // more chunks than units: some chunks are empty and skipped
+    [InlineData(64, 1, 64, 8)]   // more chunks than threads: the two threads claim them in turn
     public void TryRun_SplitsUnitsIntoContiguousChunks_EachRunOnce(int length, int grain, int units, int chunks)
     {
         var recorder = new Recorder(length);
-        RunOnPool(recorder, length, grain, units, chunks);
+        RunOnPool(recorder, length, grain, units, chunks, threads: Math.Min(chunks, 2));
         AssertEachIndexOnce(recorder, $"length {length}, grain {grain}, {chunks} chunks");
         var expected = new List<(int, int)>();
         for (int index = 0; index < chunks; index++)
@@ -142,7 +158,7 @@ public unsafe class WorkerPoolTests
             GCHandle handle = GCHandle.Alloc(inner);
             try
             {
-                refused.Add(!WorkerPool.TryRun(&Body, (void*)GCHandle.ToIntPtr(handle), 8, 1, 8, 2));
+                refused.Add(!WorkerPool.TryRun(&Body, (void*)GCHandle.ToIntPtr(handle), 8, 1, 8, 2, 2));
             }
             finally
             {

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Backprop.Kernels.Elementwise;
 
 namespace Backprop.Kernels.Attention;
 

@@ -86,7 +86,7 @@ internal static unsafe class AttentionKernel
         if (Parallelism.ThreadCount == 1 || slices == 1 || work < SerialWork)
             body.Invoke(0, slices);
         else
-            Parallelism.ParallelFor(slices, 1, ref body);
+            Parallelism.ParallelFor(slices, 1, ref body, Parallelism.BalancedChunks);
     }
 
     /// <summary>An operand with its array pinned.</summary>

@@ -18,6 +18,10 @@ internal readonly record struct Conv2dShape(int N, int C, int OutC, int Groups, 
     /// <summary>Elements of y after a 2×2 max pool: N·OutC·⌊OH/2⌋·⌊OW/2⌋.</summary>
     public long PooledLength => (long)N * OutC * (Window.OH / 2) * (Window.OW / 2);
 
-    /// <summary>1×1 window, stride 1, no padding: the input already is the column matrix.</summary>
-    public bool IsPointwise => Window is { KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 };
+    /// <summary>
+    /// 1×1 window, stride 1, no padding, output planes the size of the input's: the input already is the
+    /// column matrix. (The last condition only fails for a transposed convolution's adjoint window, whose
+    /// output size is given rather than computed.)
+    /// </summary>
+    public bool IsPointwise => Window is { KH: 1, KW: 1, SH: 1, SW: 1, PH: 0, PW: 0 } && Window.OH == Window.H && Window.OW == Window.W;
 }

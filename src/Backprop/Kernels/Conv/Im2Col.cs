@@ -68,7 +68,7 @@ internal static class Im2Col
     }
 
     /// <summary>
-    /// <see cref="Unfold"/> for <see cref="IsShift"/> geometry: each row is one contiguous copy of
+    /// <c>Unfold</c> for <see cref="IsShift"/> geometry: each row is one contiguous copy of
     /// the plane shifted by (ki·DH − PH)·W + kj·DW − PW; rows that wrap around a plane edge and
     /// rows above/below the plane are then zeroed.
     /// </summary>
@@ -153,7 +153,7 @@ internal static class Im2Col
     }
 
     /// <summary>
-    /// <see cref="FoldAdd"/> that may overwrite <paramref name="col"/> (scratch): for
+    /// <c>FoldAdd</c> that may overwrite <paramref name="col"/> (scratch): for
     /// <see cref="IsShift"/> geometry the wrapped columns are zeroed in place so each row folds back
     /// with one contiguous add.
     /// </summary>

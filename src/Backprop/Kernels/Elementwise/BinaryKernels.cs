@@ -85,7 +85,7 @@ internal static class BinaryKernel
         fixed (T* pa = a, pb = b, py = y)
         {
             var body = new ContiguousBody<T, TOp> { A = pa, B = pb, Y = py, AScalar = a.Length != n, BScalar = b.Length != n };
-            Threading.Parallelism.ParallelFor(n, 64, ref body);
+            Threading.Parallelism.ParallelFor(n, 64, ref body, Threading.Parallelism.BalancedChunks);
         }
     }
 

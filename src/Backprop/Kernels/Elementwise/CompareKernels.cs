@@ -3,50 +3,8 @@ using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels.Elementwise;
 
-// Comparisons write 1 where the relation holds and 0 elsewhere, in the operands' own type, so the
-// result can multiply a tensor as a mask. NaN compares false except under Ne.
-
-internal readonly struct GtOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a > b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThan(a, b) & Vector256<T>.One;
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.GreaterThan(a, b) & Vector512<T>.One;
-}
-
-internal readonly struct GeOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a >= b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThanOrEqual(a, b) & Vector256<T>.One;
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.GreaterThanOrEqual(a, b) & Vector512<T>.One;
-}
-
-internal readonly struct LtOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a < b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.LessThan(a, b) & Vector256<T>.One;
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.LessThan(a, b) & Vector512<T>.One;
-}
-
-internal readonly struct LeOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a <= b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.LessThanOrEqual(a, b) & Vector256<T>.One;
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.LessThanOrEqual(a, b) & Vector512<T>.One;
-}
-
-internal readonly struct EqOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a == b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.Equals(a, b) & Vector256<T>.One;
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.Equals(a, b) & Vector512<T>.One;
-}
-
-internal readonly struct NeOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
-{
-    public T Invoke(T a, T b) => a != b ? T.One : T.Zero;
-    public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.AndNot(Vector256<T>.One, Vector256.Equals(a, b));
-    public Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.AndNot(Vector512<T>.One, Vector512.Equals(a, b));
-}
+// The tie weights maximum and minimum route their gradients by. Comparisons that return bool tensors
+// are PredicateKernels.cs.
 
 /// <summary>
 /// Share of the gradient that maximum/minimum routes to the first operand a: 0 where a &lt; b,

@@ -26,7 +26,7 @@ internal static unsafe class ParallelVectorLoop
         fixed (T* px = x, py = y)
         {
             var body = new UnaryBody<T, TOp>(op, px, py);
-            Parallelism.ParallelFor(x.Length, Grain, ref body);
+            Parallelism.ParallelFor(x.Length, Grain, ref body, Parallelism.BalancedChunks);
         }
     }
 
@@ -41,7 +41,7 @@ internal static unsafe class ParallelVectorLoop
         fixed (T* pa = a, pb = b, py = y)
         {
             var body = new BinaryBody<T, TOp>(op, pa, pb, py);
-            Parallelism.ParallelFor(a.Length, Grain, ref body);
+            Parallelism.ParallelFor(a.Length, Grain, ref body, Parallelism.BalancedChunks);
         }
     }
 

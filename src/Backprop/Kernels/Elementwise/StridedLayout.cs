@@ -80,7 +80,12 @@ internal ref struct StridedRows
     /// <summary>Scratch ints the walker needs for a shape of the given rank (stackalloc them).</summary>
     public static int ScratchLength(int rank) => 5 * Math.Max(rank, 1);
 
+    /// <param name="shape">The common shape both operands are walked over.</param>
+    /// <param name="strides0">Strides of the first operand.</param>
+    /// <param name="offset0">Where the first operand starts.</param>
     /// <param name="strides1">Strides of the second operand; empty when there is only one.</param>
+    /// <param name="offset1">Where the second operand starts.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength"/>(rank) ints the walker keeps its counters in.</param>
     public StridedRows(ReadOnlySpan<int> shape, ReadOnlySpan<int> strides0, int offset0,
                        ReadOnlySpan<int> strides1, int offset1, Span<int> scratch)
     {

@@ -79,6 +79,11 @@ internal static unsafe class GemmPacking
                         if (Vector128.IsHardwareAccelerated)
                             for (; i + Vector128<T>.Count <= w; i += Vector128<T>.Count)
                                 Vector128.Store(Vector128.Load(s + i), d + i);
+                        if (w - i == 2 && Unsafe.SizeOf<T>() == 4) // float's 6-row A panel: the last two in one 8-byte move
+                        {
+                            Unsafe.WriteUnaligned(d + i, Unsafe.ReadUnaligned<ulong>(s + i));
+                            i = w;
+                        }
                         for (; i < w; i++) d[i] = s[i];
                     }
                     else

@@ -148,12 +148,6 @@ internal static class IndexKernels
         }
     }
 
-    /// <summary>mask[i] = c[i] != 0 (NaN counts as nonzero, −0 as zero).</summary>
-    public static void NonZero<T>(ReadOnlySpan<T> c, Span<byte> mask) where T : unmanaged, INumber<T>
-    {
-        for (int i = 0; i < c.Length; i++) mask[i] = c[i] != T.Zero ? (byte)1 : (byte)0;
-    }
-
     /// <summary>
     /// y[i] = mask[i] ? a[i] : b[i] over <paramref name="shape"/>; a and b are strided (broadcast
     /// strides allowed), mask and y are contiguous.

@@ -90,7 +90,7 @@ internal static class ClassLossKernel
         fixed (T* pp = p, pa = a, pb = b, pu = up)
         {
             var body = new GradBody<T> { P = pp, A = pa, B = pb, Up = pu, ScalarUp = up.Length == 1, C = c, S = s };
-            if ((long)n * c * s >= ParallelMinElements && n > 1) Threading.Parallelism.ParallelFor(n, 1, ref body);
+            if ((long)n * c * s >= ParallelMinElements && n > 1) Threading.Parallelism.ParallelFor(n, 1, ref body, Threading.Parallelism.BalancedChunks);
             else body.Invoke(0, n);
         }
     }

@@ -40,7 +40,7 @@ internal static class OptimizerKernels
                 P = pp, G = pg, Buf = pb, FirstStep = firstStep, UseMomentum = useMomentum, Nesterov = nesterov, Maximize = maximize,
                 Lr = lr, Momentum = momentum, OneMinusDampening = T.One - dampening, WeightDecay = weightDecay,
             };
-            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body);
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body, Parallelism.BalancedChunks);
             else body.Invoke(0, p.Length);
         }
     }
@@ -149,7 +149,7 @@ internal static class OptimizerKernels
                 P = pp, G = pg, M = pm, V = pv, VMax = pvm, C = c,
                 Decay = weightDecay != 0, Decoupled = decoupled, Amsgrad = amsgrad, Maximize = maximize,
             };
-            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body);
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body, Parallelism.BalancedChunks);
             else body.Invoke(0, p.Length);
         }
     }

@@ -158,7 +158,7 @@ internal static class SoftmaxKernel
             fixed (T* px = x, py = y)
             {
                 var body = new RowsSplit<T> { X = px, Y = py, N = n, Op = op };
-                if ((long)outer * n >= ParallelMinElements && outer > 1) Threading.Parallelism.ParallelFor(outer, 1, ref body);
+                if ((long)outer * n >= ParallelMinElements && outer > 1) Threading.Parallelism.ParallelFor(outer, 1, ref body, Threading.Parallelism.BalancedChunks);
                 else body.Invoke(0, outer);
             }
         }

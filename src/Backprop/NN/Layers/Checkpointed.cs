@@ -42,7 +42,8 @@ public sealed class Checkpointed : Module
         Train(inner.Training);
     }
 
-    /// <summary>The checkpointed module.</summary>
+    /// <summary>The checkpointed module (its members are this module's, so it is not a child).</summary>
+    [field: NotAMember]
     public Module Inner { get; }
 
     /// <summary>The inner module's output, its activations recomputed during backward.</summary>

@@ -13,8 +13,8 @@ namespace Backprop.NN.Layers;
 /// </summary>
 public sealed class Conv2dReluMaxPool2d : Module
 {
-    /// <summary>Creates the layer with <see cref="NN.Conv2d"/>'s initialisation (the same draws from <paramref name="generator"/>).</summary>
-    public Conv2dReluMaxPool2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1,
+    /// <summary>Creates the layer with <see cref="Layers.Conv2d"/>'s initialisation (the same draws from <paramref name="generator"/>).</summary>
+    public Conv2dReluMaxPool2d(int inChannels, int outChannels, IntPair kernelSize, IntPair? stride = null, ConvPadding padding = default, IntPair? dilation = null,
                                int groups = 1, bool bias = true, Generator? generator = null, DType dtype = DType.Float32)
         : this(new Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, generator, dtype))
     {
@@ -31,9 +31,10 @@ public sealed class Conv2dReluMaxPool2d : Module
     }
 
     /// <summary>The convolution (its configuration; its parameters are this module's <see cref="Weight"/> and <see cref="Bias"/>).</summary>
+    [field: NotAMember]
     public Conv2d Conv { get; }
 
-    /// <summary>[outChannels, inChannels/groups, k, k].</summary>
+    /// <summary>[outChannels, inChannels/groups, kh, kw].</summary>
     public Parameter Weight { get; }
 
     /// <summary>[outChannels], or null.</summary>
@@ -44,14 +45,15 @@ public sealed class Conv2dReluMaxPool2d : Module
     {
         ArgumentNullException.ThrowIfNull(input);
         Conv2d c = Conv;
-        if (Conv2dReluMaxPool2dNode.Applies(input.Shape, c.KernelSize, c.Stride, c.Padding, c.Dilation))
-            return Functional.Conv2dReluMaxPool2d(input, Weight, Bias, (c.Stride, c.Stride), (c.Padding, c.Padding), (c.Dilation, c.Dilation), c.Groups);
-        // The three ops, which also report what does not fit.
-        return Functional.MaxPool2d(Functional.Conv2d(input, Weight, Bias, c.Stride, c.Padding, c.Dilation, c.Groups).Relu(), 2);
+        if (c.TrySymmetricZeroPadding(out var padding) && Conv2dReluMaxPool2dNode.Applies(input.Shape, c.KernelSize, c.Stride, padding, c.Dilation))
+            return Functional.Conv2dReluMaxPool2d(input, Weight, Bias, c.Stride, padding, c.Dilation, c.Groups);
+        // The three ops (the convolution's own forward: its padding mode, "same"), which also report what does not fit.
+        return Functional.MaxPool2d(c.Forward(input).Relu(), 2);
     }
 
     /// <inheritdoc/>
     protected override string ExtraRepr() =>
         $"Conv2dReluMaxPool2d({Conv.InChannels} → {Conv.OutChannels}, kernel {Conv.KernelSize}, stride {Conv.Stride}, padding {Conv.Padding}" +
-        (Conv.Dilation != 1 ? $", dilation {Conv.Dilation}" : "") + (Conv.Groups != 1 ? $", groups {Conv.Groups}" : "") + ", pool 2)";
+        (Conv.Dilation != 1 ? $", dilation {Conv.Dilation}" : "") + (Conv.Groups != 1 ? $", groups {Conv.Groups}" : "") +
+        (Conv.PaddingMode != PaddingMode.Zeros ? $", paddingMode {Conv.PaddingMode}" : "") + ", pool 2)";
 }

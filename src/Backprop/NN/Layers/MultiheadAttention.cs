@@ -14,8 +14,9 @@ namespace Backprop.NN.Layers;
 /// projects q, k and v with one GEMM and attends on the packed result without copying heads.
 /// </summary>
 /// <remarks>
-/// Masks follow PyTorch's MultiheadAttention (not SDPA's) convention: an Int64 mask is boolean with
-/// nonzero = <b>not</b> allowed (PyTorch's True), a floating mask is added to the scores. With <c>kdim</c> or
+/// Masks follow PyTorch's MultiheadAttention (not SDPA's) convention: a Bool mask's true = <b>not</b>
+/// allowed, a floating mask is added to the scores; an Int64 mask is read as a boolean one (nonzero = not
+/// allowed), as before the library had a bool dtype. With <c>kdim</c> or
 /// <c>vdim</c> different from E the projections are the separate <c>q_proj_weight</c> [E, E],
 /// <c>k_proj_weight</c> [E, kdim] and <c>v_proj_weight</c> [E, vdim] (in_proj_weight absent), as PyTorch;
 /// <c>addBiasKv</c> appends the learned <c>bias_k</c>, <c>bias_v</c> [1, 1, E] as one more key and value, and
@@ -141,9 +142,9 @@ public sealed class MultiheadAttention : Module
     /// <param name="query">Queries.</param>
     /// <param name="key">Keys.</param>
     /// <param name="value">Values.</param>
-    /// <param name="keyPaddingMask">[N, S] (unbatched [S]): Int64 nonzero = ignore that key; floating = added to its scores.</param>
+    /// <param name="keyPaddingMask">[N, S] (unbatched [S]): Bool true (or Int64 nonzero) = ignore that key; floating = added to its scores.</param>
     /// <param name="needWeights">Also return the weights (computed with separate ops; false takes the fused path).</param>
-    /// <param name="attnMask">[L, S] or [N·H, L, S]: Int64 nonzero = not allowed; floating = added.</param>
+    /// <param name="attnMask">[L, S] or [N·H, L, S]: Bool true (or Int64 nonzero) = not allowed; floating = added.</param>
     /// <param name="averageAttnWeights">Average the returned weights over heads.</param>
     /// <param name="isCausal">Query i attends keys j ≤ i only (see the remarks on the class).</param>
     /// <exception cref="ArgumentException">A shape does not fit (the message names it and what was expected).</exception>
@@ -307,13 +308,16 @@ public sealed class MultiheadAttention : Module
         return mask;
     }
 
-    /// <summary>An Int64 mask (nonzero = masked) as 0/−∞, or a floating mask as it is.</summary>
+    /// <summary>
+    /// A bool mask (true = masked, as PyTorch) as 0/−∞, or a floating mask as it is. An Int64 mask (nonzero =
+    /// masked) is still taken as a boolean one: it was the boolean mask before the library had a bool dtype.
+    /// </summary>
     private Tensor Additive(Tensor mask, string name)
     {
-        if (mask.DType == DType.Int64)
-            return Tensor.Zeros(mask.Shape, OutProj.Weight.DType).MaskedFill(mask, double.NegativeInfinity);
+        if (mask.DType == DType.Bool || mask.DType == DType.Int64)
+            return Tensor.Zeros(mask.Shape, OutProj.Weight.DType).MaskedFill(mask.DType == DType.Bool ? mask : mask.Ne(0), double.NegativeInfinity);
         if (mask.DType != OutProj.Weight.DType)
-            throw new ArgumentException($"MultiheadAttention: {name} must be Int64 (boolean) or {OutProj.Weight.DType.Name()}, got {mask.DType.Name()} {mask.Shape}");
+            throw new ArgumentException($"MultiheadAttention: {name} must be Bool (true = masked) or {OutProj.Weight.DType.Name()} (added to the scores), got {mask.DType.Name()} {mask.Shape}");
         return mask;
     }
 

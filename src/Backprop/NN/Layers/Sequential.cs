@@ -2,27 +2,67 @@ using Backprop.Tensors;
 
 namespace Backprop.NN.Layers;
 
-/// <summary>Applies modules in order; children are named "0", "1", ....</summary>
+/// <summary>
+/// Applies modules in order. Children are named "0", "1", … (positional form) or by you
+/// (<c>new Sequential(("fc1", new Linear(784, 128)), ("act", new Relu()), ("fc2", new Linear(128, 10)))</c>,
+/// PyTorch's OrderedDict form); the names are the prefixes of parameter and state-dict keys ("fc1.weight").
+/// </summary>
 public sealed class Sequential : Module
 {
-    private readonly List<Module> _layers = [];
+    [NotAMember] private readonly List<Module> _layers = []; // registered one by one under _names
+    private readonly List<string> _names = [];
 
-    /// <summary>Creates the chain.</summary>
+    /// <summary>An empty chain; <see cref="Add(Module)"/> appends.</summary>
+    public Sequential()
+    {
+    }
+
+    /// <summary>Creates the chain; children are named "0", "1", ….</summary>
     public Sequential(params Module[] layers)
     {
+        ArgumentNullException.ThrowIfNull(layers);
         foreach (Module m in layers) Add(m);
     }
 
-    /// <summary>Appends a module.</summary>
-    public Sequential Add(Module module)
+    /// <summary>Creates the chain with named children, in order (PyTorch's <c>nn.Sequential(OrderedDict(...))</c>).</summary>
+    /// <exception cref="ArgumentException">A name is empty, contains '.', or repeats.</exception>
+    public Sequential(params (string Name, Module Module)[] layers)
     {
-        RegisterModule(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+        ArgumentNullException.ThrowIfNull(layers);
+        foreach (var (name, module) in layers) Add(name, module);
+    }
+
+    /// <summary>Appends a module named by its position ("0", "1", …).</summary>
+    /// <exception cref="ArgumentException">That name is already taken (by a named child).</exception>
+    public Sequential Add(Module module) => Add(_layers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+
+    /// <summary>Appends a module under <paramref name="name"/> (PyTorch's <c>add_module</c>).</summary>
+    /// <exception cref="ArgumentException">The name is empty, contains '.', or is taken.</exception>
+    public Sequential Add(string name, Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        RegisterModule(name, module);
         _layers.Add(module);
+        _names.Add(name);
         return this;
     }
 
     /// <summary>The i-th module.</summary>
     public Module this[int index] => _layers[index];
+
+    /// <summary>The module named <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No child has that name; the message lists the names.</exception>
+    public Module this[string name]
+    {
+        get
+        {
+            int i = _names.IndexOf(name);
+            return i >= 0 ? _layers[i] : throw new KeyNotFoundException($"Sequential: no child named '{name}' (children: {string.Join(", ", _names)})");
+        }
+    }
+
+    /// <summary>The children's names, in order.</summary>
+    public IReadOnlyList<string> Names => _names;
 
     /// <summary>Number of modules.</summary>
     public int Count => _layers.Count;
@@ -73,7 +113,7 @@ public sealed class Sequential : Module
 
     private void Replace(int index, Module module)
     {
-        ReplaceModule(index.ToString(System.Globalization.CultureInfo.InvariantCulture), module);
+        ReplaceModule(_names[index], module);
         _layers[index] = module;
     }
 }

@@ -60,6 +60,7 @@ internal sealed class ScaledDotProductAttentionNode : Node
     /// </summary>
     internal static Tensor Attend(Tensor query, Tensor key, Tensor value, Tensor? mask, bool causal, double? scale, double dropoutP, Generator? generator)
     {
+        mask = BoolMaskAsInt64(mask);
         Shape batch = Validate(query, key, value, mask);
         return Compute(query, key, value, mask, batch, causal, 0, scale ?? DefaultScale(query), dropoutP, generator, null);
     }
@@ -72,6 +73,7 @@ internal sealed class ScaledDotProductAttentionNode : Node
     internal static Tensor ForwardPacked(Tensor qkv, int heads, bool batchFirst, Tensor? mask, bool causal, double dropoutP, Generator? generator)
     {
         var packing = new Packing(heads, batchFirst);
+        mask = BoolMaskAsInt64(mask);
         if (!qkv.IsContiguous) qkv = qkv.Contiguous();
         var (q, k, v) = PackedViews(qkv, packing);
         Shape batch = new(q.Shape[0], heads);
@@ -99,6 +101,12 @@ internal sealed class ScaledDotProductAttentionNode : Node
         AttentionShape shape = Describe(q, k, v, batch, causal, causalOffset, DefaultScale(q), 0, null);
         DTypeSwitch.Float(q.DType, new ForwardKernel(Matrix(q), k, Matrix(v), null, output, null, shape));
     }
+
+    /// <summary>
+    /// The kernel reads a boolean mask as int64 (nonzero = may attend), the form it had before the library had a
+    /// bool dtype and still takes: a bool mask is converted to it.
+    /// </summary>
+    private static Tensor? BoolMaskAsInt64(Tensor? mask) => mask is { DType: DType.Bool } ? mask.To(DType.Int64) : mask;
 
     /// <summary>1/√E, PyTorch's default scale.</summary>
     internal static double DefaultScale(Tensor q) => 1 / Math.Sqrt(q.Shape[q.Rank - 1]);
@@ -281,7 +289,7 @@ internal sealed class ScaledDotProductAttentionNode : Node
         if (mask is not null)
         {
             if (mask.DType != DType.Int64 && mask.DType != q.DType)
-                throw new ArgumentException($"{Op}: attnMask must be Int64 (boolean: nonzero = may attend) or {q.DType.Name()} like the query (additive), got {mask.DType.Name()} {mask.Shape}");
+                throw new ArgumentException($"{Op}: attnMask must be Bool (true = may attend; Int64 nonzero is read the same) or {q.DType.Name()} like the query (additive), got {mask.DType.Name()} {mask.Shape}");
             CheckMask(mask, q, k, batch);
         }
         return batch;

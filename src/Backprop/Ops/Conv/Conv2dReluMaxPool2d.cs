@@ -31,6 +31,12 @@ internal sealed class Conv2dReluMaxPool2dNode : Node
            && Window2d.OutputSize(input[2], kernelSize, stride, padding, dilation) >= 2
            && Window2d.OutputSize(input[3], kernelSize, stride, padding, dilation) >= 2;
 
+    /// <summary><see cref="Applies(Shape, int, int, int, int)"/> with separate (height, width) arguments.</summary>
+    public static bool Applies(Shape input, (int H, int W) kernelSize, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation)
+        => input.Rank == 4
+           && Window2d.OutputSize(input[2], kernelSize.H, stride.H, padding.H, dilation.H) >= 2
+           && Window2d.OutputSize(input[3], kernelSize.W, stride.W, padding.W, dilation.W) >= 2;
+
     /// <summary>x [N, C, H, W], w [outC, C/groups, KH, KW], b [outC] or null; returns [N, outC, OH/2, OW/2].</summary>
     public static Tensor Forward(Tensor x, Tensor w, Tensor? b, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {

@@ -141,7 +141,7 @@ internal sealed class SoftplusNode : Node
         if (!GradMode.Records(dy, x))
             return [ElementwiseMap.Binary(x, dy, new SoftplusBackwardOp<float>((float)_beta, (float)_threshold),
                 new SoftplusBackwardOp<double>(_beta, _threshold), "SoftplusBackward")];
-        Tensor linear = (x.Detach() * _beta).Gt(_threshold); // constant 1/0 mask
+        Tensor linear = (x.Detach() * _beta).Gt(_threshold).To(x.DType); // constant 1/0 mask
         return [dy * ((x * _beta).Sigmoid() * (1.0 - linear) + linear)];
     }
 }

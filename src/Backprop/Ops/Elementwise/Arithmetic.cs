@@ -4,13 +4,20 @@ using Backprop.Tensors;
 
 namespace Backprop.Ops.Elementwise;
 
-/// <summary>y = a + b (broadcasting).</summary>
+// Binary arithmetic promotes its operands as PyTorch does (DTypes.ResultType): int64 with float32
+// gives float32, float32 with float64 gives float64, bool is the lowest. The conversion is a recorded
+// op of its own, so the node below sees operands of one dtype and a float operand's gradient comes
+// back converted to its dtype; integer operands get none.
+
+/// <summary>y = a + b (broadcasting); bool + bool is a logical or, as PyTorch.</summary>
 internal sealed class AddNode(Tensor a, Tensor b) : Node(a, b)
 {
     private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (a.DType == DType.Bool) return Logical.Bitwise<BitwiseOrOp<byte>, BitwiseOrOp<long>>(a, b, "Add");
         Tensor y = ElementwiseDispatch.Binary<AddOp<float>, AddOp<double>, AddOp<long>>(a, b, "Add");
         if (GradMode.Records(a, b)) y.SetGradFn(new AddNode(a, b));
         return y;
@@ -24,13 +31,17 @@ internal sealed class AddNode(Tensor a, Tensor b) : Node(a, b)
     ];
 }
 
-/// <summary>y = a − b (broadcasting).</summary>
+/// <summary>y = a − b (broadcasting); refused on bool operands, as PyTorch.</summary>
 internal sealed class SubNode(Tensor a, Tensor b) : Node(a, b)
 {
     private readonly Shape _aShape = a.Shape, _bShape = b.Shape;
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
+        if (a.DType == DType.Bool || b.DType == DType.Bool)
+            throw new NotSupportedException($"Sub: subtraction with a bool tensor is not supported (a {a.DType.Name()} {a.Shape}, b {b.DType.Name()} {b.Shape}), as in PyTorch; " +
+                "to invert a mask use LogicalNot() or the ! operator, or convert with To(DType.Int64) first");
+        ElementwiseDispatch.Promote(ref a, ref b);
         Tensor y = ElementwiseDispatch.Binary<SubOp<float>, SubOp<double>, SubOp<long>>(a, b, "Sub");
         if (GradMode.Records(a, b)) y.SetGradFn(new SubNode(a, b));
         return y;
@@ -44,7 +55,7 @@ internal sealed class SubNode(Tensor a, Tensor b) : Node(a, b)
     ];
 }
 
-/// <summary>y = a · b (broadcasting).</summary>
+/// <summary>y = a · b (broadcasting); bool · bool is a logical and, as PyTorch.</summary>
 internal sealed class MulNode : Node
 {
     private readonly SavedTensor? _a, _b;
@@ -60,6 +71,8 @@ internal sealed class MulNode : Node
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (a.DType == DType.Bool) return Logical.Bitwise<BitwiseAndOp<byte>, BitwiseAndOp<long>>(a, b, "Mul"); // bool · bool is a logical and
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(a, b, "Mul");
         if (GradMode.Records(a, b)) y.SetGradFn(new MulNode(a, b));
         return y;
@@ -73,7 +86,10 @@ internal sealed class MulNode : Node
     ];
 }
 
-/// <summary>y = a / b (broadcasting); int64 division truncates and throws on a zero divisor.</summary>
+/// <summary>
+/// y = a / b (broadcasting), true division as PyTorch's <c>/</c>: integer and bool operands are divided
+/// as float32 (the default dtype). <see cref="Rounded"/> is torch.div with a rounding mode.
+/// </summary>
 internal sealed class DivNode : Node
 {
     private readonly SavedTensor? _a;
@@ -90,22 +106,52 @@ internal sealed class DivNode : Node
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
-        Tensor y;
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (!a.DType.IsFloatingPoint())
+        {
+            a = a.To(DType.Float32);
+            b = b.To(DType.Float32);
+        }
+        Tensor y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
+        if (GradMode.Records(a, b)) y.SetGradFn(new DivNode(a, b));
+        return y;
+    }
+
+    /// <summary>
+    /// torch.div(a, b, rounding_mode): the quotient rounded toward zero (Trunc) or down (Floor). Integer
+    /// operands stay integers (bool ones become int64) and a zero divisor throws, as PyTorch; float
+    /// quotients are rounded after a true division, with gradient 0 almost everywhere.
+    /// </summary>
+    public static Tensor Rounded(Tensor a, Tensor b, RoundingMode mode)
+    {
+        const string op = "Div";
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (a.DType == DType.Bool)
+        {
+            a = a.To(DType.Int64);
+            b = b.To(DType.Int64);
+        }
+        if (a.DType.IsFloatingPoint())
+        {
+            Tensor q = Forward(a, b);
+            if (mode == RoundingMode.Floor) return q.Floor();
+            return Tensor.Where(q.Lt(0), -(-q).Floor(), q.Floor()); // toward zero: ceil below 0, floor above
+        }
         try
         {
-            y = ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, "Div");
+            return mode == RoundingMode.Trunc
+                ? ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, DivOp<long>>(a, b, op)
+                : ElementwiseDispatch.Binary<DivOp<float>, DivOp<double>, FloorDivideOp>(a, b, op);
         }
-        // Only int64 division traps (floats give ±∞ or NaN); the kernel cannot name the op or the shapes, so this does.
+        // Only integer division traps (floats give ±∞ or NaN); the kernel cannot name the op or the shapes, so this does.
         catch (DivideByZeroException e)
         {
-            throw new DivideByZeroException($"Div: int64 division by zero (a {a.Shape} / b {b.Shape}); PyTorch raises ZeroDivisionError too. Divide as float to get ±inf or NaN", e);
+            throw new DivideByZeroException($"{op}: int64 division by zero (a {a.Shape} / b {b.Shape}, rounding mode {mode}); PyTorch raises ZeroDivisionError too. Divide without a rounding mode to get ±inf or NaN", e);
         }
         catch (OverflowException e)
         {
-            throw new OverflowException($"Div: int64 division overflows (a {a.Shape} / b {b.Shape}): {long.MinValue} / -1 has no int64 result", e);
+            throw new OverflowException($"{op}: int64 division overflows (a {a.Shape} / b {b.Shape}): {long.MinValue} / -1 has no int64 result", e);
         }
-        if (GradMode.Records(a, b)) y.SetGradFn(new DivNode(a, b));
-        return y;
     }
 
     // dy/da = 1/b, dy/db = −a/b².
@@ -120,11 +166,13 @@ internal sealed class DivNode : Node
     }
 }
 
-/// <summary>y = −x.</summary>
+/// <summary>y = −x; refused on bool, as PyTorch.</summary>
 internal sealed class NegNode(Tensor x) : Node(x)
 {
     public static Tensor Forward(Tensor x)
     {
+        if (x.DType == DType.Bool)
+            throw new NotSupportedException($"Neg: negation of a bool tensor (shape {x.Shape}) is not supported, as in PyTorch; to invert a mask use LogicalNot() or the ! operator");
         Tensor y = ElementwiseDispatch.Binary<MulOp<float>, MulOp<double>, MulOp<long>>(x, Tensor.Scalar(-1, x.DType), "Neg");
         if (GradMode.Records(x)) y.SetGradFn(new NegNode(x));
         return y;

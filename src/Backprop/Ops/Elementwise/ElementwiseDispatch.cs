@@ -23,10 +23,28 @@ internal static class ElementwiseDispatch
         {
             case DType.Float32: Run<float, TF>(a, b, y); break;
             case DType.Float64: Run<double, TD>(a, b, y); break;
-            default: Run<long, TL>(a, b, y); break;
+            case DType.Int64: Run<long, TL>(a, b, y); break;
+            default: throw BoolNotSupported(op, a, b);
         }
         return y;
     }
+
+    /// <summary>
+    /// Converts a and b to the dtype of their result (<see cref="DTypes.ResultType"/>, PyTorch's type
+    /// promotion) before a binary op. The conversion is a recorded op, so a float operand that requires
+    /// grad gets its gradient back in its own dtype; integer and bool operands never require grad.
+    /// </summary>
+    public static void Promote(ref Tensor a, ref Tensor b)
+    {
+        if (a.DType == b.DType) return;
+        DType common = DTypes.ResultType(a, b);
+        a = a.To(common);
+        b = b.To(common);
+    }
+
+    /// <summary>The error for arithmetic on bool operands, with PyTorch's advice.</summary>
+    public static NotSupportedException BoolNotSupported(string op, Tensor a, Tensor b)
+        => new($"{op}: not supported on bool tensors (shapes {a.Shape} and {b.Shape}); convert with To(DType.Int64) or To(DType.Float32), or use LogicalAnd/LogicalOr/LogicalNot for masks");
 
     /// <summary>Broadcasting binary op on float32/float64 only.</summary>
     public static Tensor BinaryFloat<TF, TD>(Tensor a, Tensor b, string op)
@@ -85,7 +103,8 @@ internal static class ElementwiseDispatch
         {
             case DType.Float32: TF.Apply(c.ReadOnlyElements<float>(), y.Elements<float>()); break;
             case DType.Float64: TD.Apply(c.ReadOnlyElements<double>(), y.Elements<double>()); break;
-            default: TL.Apply(c.ReadOnlyElements<long>(), y.Elements<long>()); break;
+            case DType.Int64: TL.Apply(c.ReadOnlyElements<long>(), y.Elements<long>()); break;
+            default: throw new NotSupportedException($"element-wise op: not supported on bool tensors (shape {x.Shape}); convert with To(DType.Int64) or To(DType.Float32)");
         }
         return y;
     }

@@ -5,7 +5,7 @@ namespace Backprop.Ops.Elementwise;
 
 /// <summary>
 /// Runs <see cref="IVectorUnary{T}"/> / <see cref="IVectorBinary{T}"/> kernels (which may carry
-/// parameters such as a slope) over float32/float64 tensors, and the broadcasting comparisons.
+/// parameters such as a slope) over float32/float64 tensors, and broadcasting ones such as the tie weights.
 /// </summary>
 internal static class ElementwiseMap
 {
@@ -50,11 +50,6 @@ internal static class ElementwiseMap
         else VectorLoop.Binary(d, ca.ReadOnlyElements<double>(), s, y.Elements<double>());
         return y;
     }
-
-    /// <summary>Broadcasting, stateless vector op on any dtype; the result does not require grad.</summary>
-    public static Tensor Broadcast<TF, TD, TL>(Tensor a, Tensor b, string op)
-        where TF : struct, IVectorBinary<float> where TD : struct, IVectorBinary<double> where TL : struct, IVectorBinary<long>
-        => ElementwiseDispatch.Binary<VectorBinaryOp<float, TF>, VectorBinaryOp<double, TD>, VectorBinaryOp<long, TL>>(a.Detach(), b.Detach(), op);
 
     /// <summary>Broadcasting, stateless vector op on float tensors; the result does not require grad.</summary>
     public static Tensor BroadcastFloat<TF, TD>(Tensor a, Tensor b, string op)

@@ -37,7 +37,7 @@ internal sealed class PowNode : Node
             da = KeepWhereNode.Forward(dy * (b * a.Pow(b - 1.0)), b.Ne(0)).SumToShape(_aShape);
         if (_y is not null)
         {
-            Tensor keep = a.Ne(0).Maximum(b.Lt(0));
+            Tensor keep = a.Ne(0).LogicalOr(b.Lt(0));
             db = (dy * KeepWhereNode.Forward(_y.Value * a.Log(), keep)).SumToShape(_bShape);
         }
         return [da, db];

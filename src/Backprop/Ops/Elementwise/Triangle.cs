@@ -1,4 +1,3 @@
-using System.Numerics;
 using Backprop.Autograd;
 using Backprop.Kernels.Elementwise;
 using Backprop.Tensors;
@@ -20,7 +19,7 @@ internal sealed class TriangleNode(Tensor x, long diagonal, bool upper) : Node(x
         int rows = x.Shape[x.Rank - 2], cols = x.Shape[x.Rank - 1];
         int matrices = rows * cols == 0 ? 0 : x.Numel / (rows * cols);
         var y = Tensor.Uninitialized(x.Shape, x.DType); // the kernel writes every element
-        DTypeSwitch.Number(x.DType, new Kernel(xc, y, matrices, rows, cols, diagonal, upper));
+        DTypeSwitch.Element(x.DType, new Kernel(xc, y, matrices, rows, cols, diagonal, upper)); // bool too: causal masks
         if (GradMode.Records(x)) y.SetGradFn(new TriangleNode(x, diagonal, upper));
         return y;
     }
@@ -28,9 +27,9 @@ internal sealed class TriangleNode(Tensor x, long diagonal, bool upper) : Node(x
     // The map is a fixed mask: dx = the same triangle of dy.
     protected internal override Tensor?[] Backward(Tensor dy) => [Forward(dy, diagonal, upper)];
 
-    private readonly struct Kernel(Tensor x, Tensor y, int matrices, int rows, int cols, long diagonal, bool upper) : INumberAction
+    private readonly struct Kernel(Tensor x, Tensor y, int matrices, int rows, int cols, long diagonal, bool upper) : IElementAction
     {
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
             => TriangleKernel.Apply(x.ReadOnlyElements<T>(), y.Elements<T>(), matrices, rows, cols, diagonal, upper);
     }
 }

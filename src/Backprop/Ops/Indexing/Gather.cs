@@ -36,18 +36,18 @@ internal sealed class GatherNode : Node
         var y = new Tensor(index.Shape, x.DType);
         ReadOnlySpan<int> indexShape = x.Rank == 0 ? [1] : index.Shape.Dims;
         ReadOnlySpan<int> strides = x.Rank == 0 ? [0] : x.Strides;
-        DTypeSwitch.Number(x.DType, new GatherKernel(x, strides, idx, indexShape, d, y));
+        DTypeSwitch.Element(x.DType, new GatherKernel(x, strides, idx, indexShape, d, y));
         if (GradMode.Records(x)) y.SetGradFn(new GatherNode(x, d, index));
         return y;
     }
 
     private readonly ref struct GatherKernel(Tensor x, ReadOnlySpan<int> strides, ReadOnlySpan<long> idx, ReadOnlySpan<int> indexShape, int dim, Tensor y)
-        : INumberAction
+        : IElementAction
     {
         private readonly ReadOnlySpan<int> _strides = strides, _indexShape = indexShape;
         private readonly ReadOnlySpan<long> _idx = idx;
 
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
             => IndexKernels.Gather(x.Data<T>(), x.Offset, _strides, _idx, _indexShape, dim, y.Elements<T>());
     }
 

@@ -9,8 +9,10 @@ internal static class IndexCheck
     /// <summary>Throws unless <paramref name="index"/> is int64.</summary>
     public static void Int64(Tensor index, string op)
     {
+        if (index.DType == DType.Bool)
+            throw new ArgumentException($"{op}: index must be int64, got a bool mask (shape {index.Shape}); select with a mask through MaskedSelect(mask) or Where, or turn it into 0/1 values with To(DType.Int64)");
         if (index.DType != DType.Int64)
-            throw new ArgumentException($"{op}: index must be int64, got {index.DType.Name()} (shape {index.Shape}); convert with To(DType.Int64)");
+            throw new ArgumentException($"{op}: index must be int64, got {index.DType.Name()} (shape {index.Shape}); convert with To(DType.Int64) (C# int arrays become int64 through Tensor.FromArray)");
     }
 
     /// <summary>

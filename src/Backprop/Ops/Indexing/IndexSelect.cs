@@ -35,16 +35,16 @@ internal sealed class IndexSelectNode : Node
         (int outer, int size, int inner) = Blocks(x.Shape, d);
         Tensor packed;
         using (GradMode.Disable()) packed = x.Contiguous();
-        DTypeSwitch.Number(x.DType, new IndexSelectKernel(packed, outer, size, inner, idx, y));
+        DTypeSwitch.Element(x.DType, new IndexSelectKernel(packed, outer, size, inner, idx, y));
         if (GradMode.Records(x)) y.SetGradFn(new IndexSelectNode(x, d, index));
         return y;
     }
 
-    private readonly ref struct IndexSelectKernel(Tensor x, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor y) : INumberAction
+    private readonly ref struct IndexSelectKernel(Tensor x, int outer, int size, int inner, ReadOnlySpan<long> idx, Tensor y) : IElementAction
     {
         private readonly ReadOnlySpan<long> _idx = idx;
 
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
             => IndexKernels.IndexSelect(x.ReadOnlyElements<T>(), outer, size, inner, _idx, y.Elements<T>());
     }
 

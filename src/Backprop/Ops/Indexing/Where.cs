@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Numerics;
+using System.Runtime.InteropServices;
 using Backprop.Autograd;
 using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Indexing;
@@ -8,7 +8,10 @@ using Backprop.Tensors;
 
 namespace Backprop.Ops.Indexing;
 
-/// <summary>y = condition ? a : b element-wise, broadcasting all three; condition is nonzero-is-true of any dtype.</summary>
+/// <summary>
+/// y = condition ? a : b element-wise, broadcasting all three, as torch.where: the condition is a bool
+/// tensor, a and b are promoted to a common dtype (<see cref="DTypes.ResultType"/>).
+/// </summary>
 internal sealed class WhereNode : Node
 {
     private readonly SavedTensor _condition;
@@ -23,60 +26,54 @@ internal sealed class WhereNode : Node
 
     public static Tensor Forward(Tensor condition, Tensor a, Tensor b)
     {
-        const string op = "Where";
-        Tensor.CheckSameDType(a, b, op);
-        if (!Shape.TryBroadcast(a.Shape, b.Shape, out Shape ab) || !Shape.TryBroadcast(condition.Shape, ab, out Shape shape))
-            throw new ArgumentException($"{op}: cannot broadcast condition shape {condition.Shape}, a shape {a.Shape} and b shape {b.Shape} (trailing dimensions must be equal or 1)");
-
-        var y = new Tensor(shape, a.DType);
-        int n = shape.Numel;
-        byte[] mask = ArrayPool<byte>.Shared.Rent(n);
-        try
-        {
-            DTypeSwitch.Number(condition.DType, new MaskKernel(condition, shape, mask.AsSpan(0, n)));
-            DTypeSwitch.Number(a.DType, new SelectKernel(mask.AsSpan(0, n), a, b, y));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(mask);
-        }
+        CheckCondition(condition, "Where", "condition");
+        ElementwiseDispatch.Promote(ref a, ref b);
+        Tensor y = Select(condition, a, b, "Where");
         if (GradMode.Records(a, b)) y.SetGradFn(new WhereNode(condition, a, b));
         return y;
     }
 
-    /// <summary>mask = condition broadcast to <paramref name="shape"/>, != 0.</summary>
-    private readonly ref struct MaskKernel(Tensor condition, Shape shape, Span<byte> mask) : INumberAction
+    /// <summary>Throws unless <paramref name="mask"/> is bool, as PyTorch (the message says how to make one).</summary>
+    public static void CheckCondition(Tensor mask, string op, string name)
     {
-        private readonly Span<byte> _mask = mask;
-
-        public void Run<T>() where T : unmanaged, INumber<T>
-        {
-            if (condition.IsContiguous && condition.Numel == shape.Numel)
-            {
-                IndexKernels.NonZero(condition.ReadOnlyElements<T>(), _mask);
-                return;
-            }
-            T[] packed = ArrayPool<T>.Shared.Rent(_mask.Length);
-            try
-            {
-                Span<int> strides = stackalloc int[shape.Rank];
-                ElementwiseDispatch.BroadcastStrides(condition, shape, strides);
-                Span<T> values = packed.AsSpan(0, _mask.Length);
-                CopyKernel.Run(condition.Data<T>(), condition.Offset, strides, shape.Dims, values);
-                IndexKernels.NonZero<T>(values, _mask);
-            }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(packed);
-            }
-        }
+        if (mask.DType != DType.Bool)
+            throw new ArgumentException($"{op}: {name} must be a bool tensor, got {mask.DType.Name()} (shape {mask.Shape}), as in PyTorch; " +
+                "make one with a comparison (x.Gt(0), x.Ne(0)) or convert with To(DType.Bool), which is true where the value is nonzero");
     }
 
-    private readonly ref struct SelectKernel(ReadOnlySpan<byte> mask, Tensor a, Tensor b, Tensor y) : INumberAction
+    /// <summary>The selection alone, without a graph: a bool condition, a and b of one dtype.</summary>
+    public static Tensor Select(Tensor condition, Tensor a, Tensor b, string op)
+    {
+        if (!Shape.TryBroadcast(a.Shape, b.Shape, out Shape ab) || !Shape.TryBroadcast(condition.Shape, ab, out Shape shape))
+            throw new ArgumentException($"{op}: cannot broadcast condition shape {condition.Shape}, a shape {a.Shape} and b shape {b.Shape} (trailing dimensions must be equal or 1)");
+        var y = Tensor.Uninitialized(shape, a.DType); // the kernel writes every element
+        int n = shape.Numel;
+        if (condition.IsContiguous && condition.Numel == n)
+        {
+            DTypeSwitch.Element(a.DType, new SelectKernel(Logical.Bytes(condition), a, b, y));
+            return y;
+        }
+        bool[] mask = ArrayPool<bool>.Shared.Rent(n);
+        try
+        {
+            Span<int> strides = stackalloc int[shape.Rank];
+            ElementwiseDispatch.BroadcastStrides(condition, shape, strides);
+            Span<bool> values = mask.AsSpan(0, n);
+            CopyKernel.Run(condition.Data<bool>(), condition.Offset, strides, shape.Dims, values);
+            DTypeSwitch.Element(a.DType, new SelectKernel(MemoryMarshal.Cast<bool, byte>(values), a, b, y));
+        }
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(mask);
+        }
+        return y;
+    }
+
+    private readonly ref struct SelectKernel(ReadOnlySpan<byte> mask, Tensor a, Tensor b, Tensor y) : IElementAction
     {
         private readonly ReadOnlySpan<byte> _mask = mask;
 
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
         {
             Span<int> sa = stackalloc int[y.Rank];
             Span<int> sb = stackalloc int[y.Rank];

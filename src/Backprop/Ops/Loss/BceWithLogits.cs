@@ -26,6 +26,7 @@ internal sealed class BceWithLogitsNode : Node
     public static Tensor Forward(Tensor input, Tensor target, Tensor? posWeight, Reduction reduction)
     {
         const string op = "BinaryCrossEntropyWithLogits";
+        PointwiseLoss.CheckReduction(reduction, op);
         input.CheckFloat(op);
         if (target.Shape != input.Shape)
             throw new ArgumentException($"{op}: target shape {target.Shape} must equal input shape {input.Shape}");

@@ -33,6 +33,7 @@ internal sealed class CrossEntropyNode : Node
     public static Tensor Forward(Tensor input, Tensor target, Reduction reduction, double labelSmoothing, long ignoreIndex, Tensor? weight)
     {
         const string op = "CrossEntropy";
+        PointwiseLoss.CheckReduction(reduction, op);
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
             throw new ArgumentOutOfRangeException(nameof(labelSmoothing), $"{op}: labelSmoothing must be between 0 and 1, got {labelSmoothing}");
         ClassTargets.Validate(input, target, weight, ignoreIndex, op, out int n, out int c, out int s);
@@ -112,6 +113,7 @@ internal sealed class NllLossNode : Node
 
     public static Tensor Forward(Tensor input, Tensor target, Reduction reduction, long ignoreIndex, Tensor? weight)
     {
+        PointwiseLoss.CheckReduction(reduction, "NllLoss");
         ClassTargets.Validate(input, target, weight, ignoreIndex, "NllLoss", out int n, out int c, out int s);
         Tensor x = input.Detach().Contiguous();
         var losses = new Tensor(target.Shape, input.DType);

@@ -26,6 +26,7 @@ internal sealed class MseLossNode : Node
     public static Tensor Forward(Tensor input, Tensor target, Reduction reduction)
     {
         const string op = "MseLoss";
+        PointwiseLoss.CheckReduction(reduction, op);
         if (input.DType != target.DType)
             throw new ArgumentException($"{op}: input dtype {input.DType.Name()} (shape {input.Shape}) differs from target dtype {target.DType.Name()} (shape {target.Shape})");
         input.CheckFloat(op);

@@ -9,4 +9,6 @@ public enum Reduction
     Mean,
     /// <summary>The sum.</summary>
     Sum,
+    /// <summary>The sum divided by the batch size (the size of dim 0); only the KL divergence takes it, as in PyTorch.</summary>
+    BatchMean,
 }

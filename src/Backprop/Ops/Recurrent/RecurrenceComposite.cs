@@ -84,8 +84,8 @@ internal static class RecurrenceComposite
         var masks = new Tensor[steps];
         for (int t = 0; t < steps; t++)
         {
-            var m = new long[lengths.Length];
-            for (int b = 0; b < m.Length; b++) m[b] = t < lengths[b] ? 1 : 0;
+            var m = new bool[lengths.Length];
+            for (int b = 0; b < m.Length; b++) m[b] = t < lengths[b];
             masks[t] = Tensor.FromArray(m, new Shape(lengths.Length, 1));
         }
         return masks;

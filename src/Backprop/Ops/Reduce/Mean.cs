@@ -13,7 +13,8 @@ internal sealed class MeanNode(Tensor x, bool[] reduced, bool keepDim, int count
     public static Tensor Forward(Tensor x, int[] dims, bool keepDim)
     {
         if (!x.DType.IsFloatingPoint())
-            throw new ArgumentException($"Mean: input dtype must be floating point (float32 or float64), got {x.DType.Name()} (shape {x.Shape}); convert it with To(DType.Float32)");
+            throw new ArgumentException($"Mean: input dtype must be floating point (float32 or float64), got {x.DType.Name()} (shape {x.Shape}), as in PyTorch; convert it with To(DType.Float32)" +
+                (x.DType == DType.Bool ? " (the mean of a mask is the fraction of trues)" : ""));
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Mean");
         int count = ReduceDims.ReducedCount(x.Shape, reduced);
         Tensor y;

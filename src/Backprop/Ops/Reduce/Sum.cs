@@ -12,6 +12,7 @@ internal sealed class SumNode(Tensor x, bool[] reduced, bool keepDim) : Node(x)
 
     public static Tensor Forward(Tensor x, ReadOnlySpan<int> dims, bool keepDim)
     {
+        if (x.DType == DType.Bool) x = x.To(DType.Int64); // a sum of bools counts the trues, in int64 as PyTorch
         bool[] reduced = ReduceDims.Mask(x.Shape, dims, "Sum");
         Shape keptShape = ReduceDims.KeptShape(x.Shape, reduced);
         var y = new Tensor(keptShape, x.DType);

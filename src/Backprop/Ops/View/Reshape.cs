@@ -138,7 +138,7 @@ internal sealed class CloneNode(Tensor x) : Node(x)
     protected internal override Tensor?[] Backward(Tensor dy) => [dy];
 }
 
-/// <summary>Conversion between dtypes; gradients flow between float types only.</summary>
+/// <summary>Conversion between dtypes (bool included); gradients flow between float types only.</summary>
 internal sealed class CastNode(Tensor x) : Node(x)
 {
     private readonly DType _inputDType = x.DType;
@@ -146,20 +146,8 @@ internal sealed class CastNode(Tensor x) : Node(x)
     public static Tensor Forward(Tensor x, DType dtype)
     {
         if (x.DType == dtype) return x;
-        double[] values = x.ToDoubleArray();
-        var y = new Tensor(x.Shape, dtype);
-        switch (dtype)
-        {
-            case DType.Float32:
-                Span<float> f = y.Elements<float>();
-                for (int i = 0; i < f.Length; i++) f[i] = (float)values[i];
-                break;
-            case DType.Float64: values.CopyTo(y.Elements<double>()); break;
-            default:
-                Span<long> l = y.Elements<long>();
-                for (int i = 0; i < l.Length; i++) l[i] = (long)values[i]; // truncates toward zero, as PyTorch
-                break;
-        }
+        var y = Tensor.Uninitialized(x.Shape, dtype); // Cast writes every element
+        Ops.Elementwise.Cast.Into(x, y); // floats to int64 truncate toward zero, as PyTorch; to bool: nonzero
         if (dtype.IsFloatingPoint() && GradMode.Records(x)) y.SetGradFn(new CastNode(x));
         return y;
     }

@@ -483,12 +483,12 @@ public class ElementwiseMathTests
     // ---------------- Comparisons ----------------
 
     [Fact]
-    public void Comparisons_Broadcast_SameDType_NoGrad()
+    public void Comparisons_Broadcast_Bool_NoGrad()
     {
         Tensor a = T.F32([1f, 2f, 3f, 4f, 5f, 6f], 2, 3).RequireGrad();
         Tensor b = T.F32([2f, 5f, 3f], 3);
         Tensor gt = a.Gt(b);
-        Assert.Equal(DType.Float32, gt.DType);
+        Assert.Equal(DType.Bool, gt.DType);
         Assert.False(gt.RequiresGrad);
         Assert.Equal(new Shape(2, 3), gt.Shape);
         T.Close([0, 0, 0, 1, 0, 1], gt, 0);
@@ -516,9 +516,9 @@ public class ElementwiseMathTests
     public void Comparisons_Int64_AndNaN()
     {
         Tensor a = Tensor.FromArray(new long[] { 1, 2, 3 });
-        Assert.Equal([0, 0, 1], a.Gt(2.5).ToArray<long>()); // not a > 2
-        Assert.Equal([0, 1, 1], a.Ge(2).ToArray<long>());
-        Assert.Equal([1, 0, 1], a.Ne(Tensor.FromArray(new long[] { 2 })).ToArray<long>());
+        Assert.Equal([false, false, true], a.Gt(2.5).ToArray<bool>()); // not a > 2
+        Assert.Equal([false, true, true], a.Ge(2).ToArray<bool>());
+        Assert.Equal([true, false, true], a.Ne(Tensor.FromArray(new long[] { 2 })).ToArray<bool>());
         Tensor n = T.F64([double.NaN, 1], 2);
         T.Close([0, 1], n.Eq(T.F64([double.NaN, 1], 2)), 0);
         T.Close([1, 0], n.Ne(T.F64([double.NaN, 1], 2)), 0);
@@ -532,7 +532,7 @@ public class ElementwiseMathTests
     public void DTypeMismatch_NamesBothDTypes()
     {
         Tensor f = Tensor.Ones([2]), d = Tensor.Ones([2], DType.Float64);
-        foreach (Func<Tensor> op in new Func<Tensor>[] { () => f.Pow(d), () => f.Maximum(d), () => f.Minimum(d), () => f.Gt(d), () => f.Eq(d) })
+        foreach (Func<Tensor> op in new Func<Tensor>[] { () => f.Pow(d), () => f.Maximum(d), () => f.Minimum(d) })
         {
             var e = Assert.Throws<ArgumentException>(op);
             Assert.Contains("float32", e.Message);

@@ -236,30 +236,49 @@ public class IndexingTests
 
     // ---------------- Where / MaskedFill ----------------
 
+    /// <summary>A bool mask from 1/0 values.</summary>
+    private static Tensor Mask(long[] values, params int[] shape) => I64(values, shape).To(DType.Bool);
+
     [Fact]
     public void Where_HandValues_Broadcasting()
     {
-        Tensor cond = I64([1, 0, 2]);
+        Tensor cond = Mask([1, 0, 2]);
         Tensor a = T.F64([1, 2], 2, 1);
         Tensor b = Tensor.Scalar(10, DType.Float64);
         Tensor y = Tensor.Where(cond, a, b);
         Assert.Equal(new Shape(2, 3), y.Shape);
         T.Close([1, 10, 1, 2, 10, 2], y);
-        // NaN counts as true and −0 as false, as bool() does in PyTorch.
-        T.Close([1, 0, 1], Tensor.Where(T.F32([float.NaN, -0f, 0.5f]), Tensor.Ones([3]), Tensor.Zeros([3])));
+        // To(Bool) makes NaN true and −0 false, as bool() does in PyTorch.
+        T.Close([1, 0, 1], Tensor.Where(T.F32([float.NaN, -0f, 0.5f]).To(DType.Bool), Tensor.Ones([3]), Tensor.Zeros([3])));
         // A transposed condition and a transposed operand.
-        Tensor m = I64([1, 0, 0, 1], 2, 2).T(); // [[1, 0], [0, 1]]
+        Tensor m = Mask([1, 0, 0, 1], 2, 2).T(); // [[1, 0], [0, 1]]
         T.Close([1, 20, 30, 4], Tensor.Where(m, T.F64([1, 3, 2, 4], 2, 2).T(), T.F64([10, 20, 30, 40], 2, 2)));
-        Assert.Equal(new long[] { 5, -1 }, Tensor.Where(I64([1, 0]), I64([5, 6]), Tensor.Scalar(-1, DType.Int64)).ToArray<long>());
+        Assert.Equal(new long[] { 5, -1 }, Tensor.Where(Mask([1, 0]), I64([5, 6]), Tensor.Scalar(-1, DType.Int64)).ToArray<long>());
+        Assert.Equal(new[] { true, true }, Tensor.Where(Mask([1, 0]), Mask([1, 1]), Mask([0, 1])).ToArray<bool>()); // bool values too
+    }
+
+    [Fact]
+    public void Where_PromotesAAndB_AsTorch()
+    {
+        // torch.where(tensor([T, F, T]), tensor([1, 2, 3]), tensor([.5, .5, .5])) = float32 [1, 0.5, 3]
+        Tensor y = Tensor.Where(Mask([1, 0, 1]), I64([1, 2, 3]), T.F32([0.5f, 0.5f, 0.5f]));
+        Assert.Equal(DType.Float32, y.DType);
+        T.Close([1, 0.5, 3], y);
+        Tensor z = Tensor.Where(Mask([1, 0]), T.F64([1, 2]), 0.25); // a number for b
+        Assert.Equal(DType.Float64, z.DType);
+        T.Close([1, 0.25], z);
+        Assert.Equal([5L, 0], Tensor.Where(Mask([1, 0]), I64([5, 6]), 0).ToArray<long>());        // a C# int keeps int64, as a Python int
+        Assert.Equal(DType.Float32, Tensor.Where(Mask([1, 0]), I64([5, 6]), 0.5).DType);          // a double is a Python float
+        GradCheck.Verify(x => Tensor.Where(Mask([1, 0, 1]), x[0], I64([7, 8, 9])), [T.Param(1, 3)]);
     }
 
     [Fact]
     public void Where_GradCheck_BroadcastingAllThree()
     {
-        Tensor cond = I64([1, 0, 0, 1, 1, 1, 1, 0], 2, 1, 4);
+        Tensor cond = Mask([1, 0, 0, 1, 1, 1, 1, 0], 2, 1, 4);
         GradCheck.Verify(x => Tensor.Where(cond, x[0], x[1]), [T.Param(1, 3, 1), T.Param(2, 4)]);
-        GradCheck.Verify(x => Tensor.Where(cond.To(DType.Float64), x[0], x[1]), [T.Param(3, 2, 3, 4), T.Param(4)]);
-        GradCheck.Verify(x => Tensor.Where(I64([1, 0, 1]), x[0], x[1]), [T.Param(5, 2, 3), T.Param(6, 2, 1)]);
+        GradCheck.Verify(x => Tensor.Where(cond.T(), x[0], x[1]), [T.Param(3, 4, 3), T.Param(4)]);
+        GradCheck.Verify(x => Tensor.Where(Mask([1, 0, 1]), x[0], x[1]), [T.Param(5, 2, 3), T.Param(6, 2, 1)]);
         GradCheck.VerifySecondOrder(x => Tensor.Where(cond, x[0] * x[0], x[1] * x[0]), [T.Param(7, 3, 1), T.Param(8, 4)]);
         Tensor p = T.Param(9, 3, 1), q = T.Param(10, 4);
         Tensor.Where(cond, p, q).Sum().Backward();
@@ -270,28 +289,65 @@ public class IndexingTests
     [Fact]
     public void Where_Errors()
     {
-        var e = Assert.Throws<ArgumentException>(() => Tensor.Where(Tensor.Zeros([3]), Tensor.Zeros([2, 4]), Tensor.Zeros([4])));
+        var e = Assert.Throws<ArgumentException>(() => Tensor.Where(Tensor.Zeros([3], DType.Bool), Tensor.Zeros([2, 4]), Tensor.Zeros([4])));
         Assert.Contains("Where", e.Message);
         Assert.Contains("[3]", e.Message);
         Assert.Contains("[2, 4]", e.Message);
-        Assert.Contains("float64", Assert.Throws<ArgumentException>(() => Tensor.Where(Tensor.Zeros([2]), Tensor.Zeros([2]), Tensor.Zeros([2], DType.Float64))).Message);
+        // torch: where expected condition to be a boolean tensor, but got a tensor with dtype Long
+        var c = Assert.Throws<ArgumentException>(() => Tensor.Where(I64([1, 0]), Tensor.Zeros([2]), Tensor.Zeros([2])));
+        Assert.Contains("Where", c.Message);
+        Assert.Contains("bool", c.Message);
+        Assert.Contains("int64", c.Message);
     }
 
     [Fact]
     public void MaskedFill_HandValuesAndGradCheck()
     {
         Tensor x = T.F64([1, 2, 3, 4], 2, 2);
-        T.Close([-1, 2, -1, 4], x.MaskedFill(I64([1, 0]), -1));
-        Tensor b = T.F64([1, 2]).MaskedFill(I64([0, 1, 1, 0], 2, 2), 9); // result broadcasts to the mask
+        T.Close([-1, 2, -1, 4], x.MaskedFill(Mask([1, 0]), -1));
+        Tensor b = T.F64([1, 2]).MaskedFill(Mask([0, 1, 1, 0], 2, 2), 9); // result broadcasts to the mask
         Assert.Equal(new Shape(2, 2), b.Shape);
         T.Close([1, 9, 9, 2], b);
         T.Close([1, 2, 3, 4], x); // out of place
-        Tensor mask = I64([0, 1, 1, 0, 0, 1], 2, 3);
+        Tensor mask = Mask([0, 1, 1, 0, 0, 1], 2, 3);
         GradCheck.Verify(t => t[0].MaskedFill(mask, 0.5), [T.Param(1, 2, 3)]);
         GradCheck.Verify(t => t[0].MaskedFill(mask, double.NegativeInfinity).Exp(), [T.Param(2, 3)]);
         Tensor p = T.Param(3, 2, 3);
         p.MaskedFill(mask, 7).Sum().Backward();
         T.Close([1, 0, 0, 1, 1, 0], p.Grad!);
-        Assert.Contains("[4]", Assert.Throws<ArgumentException>(() => x.MaskedFill(I64([1, 0, 1, 0]), 0)).Message);
+        Assert.Contains("[4]", Assert.Throws<ArgumentException>(() => x.MaskedFill(Mask([1, 0, 1, 0]), 0)).Message);
+        // torch: masked_fill_ only supports boolean masks, but got mask with dtype long
+        var e = Assert.Throws<ArgumentException>(() => x.MaskedFill(I64([1, 0]), 0));
+        Assert.Contains("MaskedFill", e.Message);
+        Assert.Contains("bool", e.Message);
+        Assert.Equal(new[] { true, false }, Mask([0, 0]).MaskedFill(Mask([1, 0]), 1).ToArray<bool>());
+    }
+
+    // ---------------- MaskedSelect ----------------
+
+    [Fact]
+    public void MaskedSelect_BroadcastsAndMatchesTorch()
+    {
+        // torch: x.masked_select(tensor([T, F, T])) on [[1, 2, 3], [4, 5, 6]] = [1, 3, 4, 6];
+        // (sel * [1, 2, 3, 4]).sum().backward() gives x.grad [[1, 0, 2], [3, 0, 4]]
+        Tensor x = T.F64([1, 2, 3, 4, 5, 6], 2, 3).RequireGrad();
+        Tensor sel = x.MaskedSelect(Mask([1, 0, 1]));
+        T.Close([1, 3, 4, 6], sel);
+        (sel * T.F64([1, 2, 3, 4])).Sum().Backward();
+        T.Close([1, 0, 2, 3, 0, 4], x.Grad!);
+        Assert.Equal(0, T.F64([1, 2]).MaskedSelect(Mask([0, 0])).Numel);
+        Tensor small = T.F64([7, 8]);
+        T.Close([7, 8, 8], small.MaskedSelect(Mask([1, 1, 0, 1], 2, 2))); // the input broadcasts to the mask
+    }
+
+    [Fact]
+    public void MaskedSelect_GradCheck()
+    {
+        Tensor mask = Mask([1, 0, 1, 1, 0, 0, 1, 1], 2, 4);
+        GradCheck.Verify(x => x[0].MaskedSelect(mask), [T.Param(1, 2, 4)]);
+        GradCheck.Verify(x => x[0].MaskedSelect(mask), [T.Param(2, 4)]);        // broadcast input: summed back
+        GradCheck.Verify(x => x[0].T().MaskedSelect(mask.T()), [T.Param(3, 2, 4)]); // strided
+        GradCheck.VerifySecondOrder(x => (x[0] * x[0]).MaskedSelect(mask), [T.Param(4, 2, 4)]);
+        Assert.Contains("bool", Assert.Throws<ArgumentException>(() => T.F64([1]).MaskedSelect(T.F64([1]))).Message);
     }
 }

@@ -4,9 +4,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-using Backprop.Kernels.Elementwise;
 
-namespace Backprop.Kernels.Attention;
+namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
 /// One SIMD width as a type, so a kernel body is written once and compiled (by the JIT, per struct)
