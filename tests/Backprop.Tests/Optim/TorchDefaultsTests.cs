@@ -83,6 +83,9 @@ public partial class TorchDefaultsTests
 
     private static Func<object?> Ctor<T>(string name) => () => Default(typeof(T), name);
 
+    /// <summary>A layer's (h, w) argument as PyTorch states its default: one int when both are equal.</summary>
+    private static object Square(IntPair pair) => pair.H == pair.W ? pair.H : pair;
+
     private static Func<object?> Method(Type type, string method, string name) => () => Default(type, name, method);
 
     /// <summary>The same default on Rnn, Lstm and Gru.</summary>
@@ -180,9 +183,9 @@ public partial class TorchDefaultsTests
         ["torch.nn.Conv2d:in_channels"] = Ctor<Conv2d>("inChannels"),
         ["torch.nn.Conv2d:out_channels"] = Ctor<Conv2d>("outChannels"),
         ["torch.nn.Conv2d:kernel_size"] = Ctor<Conv2d>("kernelSize"),
-        ["torch.nn.Conv2d:stride"] = Ctor<Conv2d>("stride"),
-        ["torch.nn.Conv2d:padding"] = Ctor<Conv2d>("padding"),
-        ["torch.nn.Conv2d:dilation"] = Ctor<Conv2d>("dilation"),
+        ["torch.nn.Conv2d:stride"] = () => Square(new Conv2d(1, 1, 3).Stride),
+        ["torch.nn.Conv2d:padding"] = () => Square(new Conv2d(1, 1, 3).Padding.Size),
+        ["torch.nn.Conv2d:dilation"] = () => Square(new Conv2d(1, 1, 3).Dilation),
         ["torch.nn.Conv2d:groups"] = Ctor<Conv2d>("groups"),
         ["torch.nn.Conv2d:bias"] = Ctor<Conv2d>("bias"),
         ["torch.nn.Conv2d:padding_mode"] = Fixed("zeros"),
@@ -212,13 +215,13 @@ public partial class TorchDefaultsTests
         ["torch.nn.Softplus:threshold"] = Ctor<Softplus>("threshold"),
         ["torch.nn.MaxPool2d:kernel_size"] = Ctor<MaxPool2d>("kernelSize"),
         ["torch.nn.MaxPool2d:stride"] = Ctor<MaxPool2d>("stride"),
-        ["torch.nn.MaxPool2d:padding"] = Ctor<MaxPool2d>("padding"),
-        ["torch.nn.MaxPool2d:dilation"] = Ctor<MaxPool2d>("dilation"),
+        ["torch.nn.MaxPool2d:padding"] = () => Square(new MaxPool2d(2).Padding),
+        ["torch.nn.MaxPool2d:dilation"] = () => Square(new MaxPool2d(2).Dilation),
         ["torch.nn.MaxPool2d:return_indices"] = Fixed(false),
         ["torch.nn.MaxPool2d:ceil_mode"] = Ctor<MaxPool2d>("ceilMode"),
         ["torch.nn.AvgPool2d:kernel_size"] = Ctor<AvgPool2d>("kernelSize"),
         ["torch.nn.AvgPool2d:stride"] = Ctor<AvgPool2d>("stride"),
-        ["torch.nn.AvgPool2d:padding"] = Ctor<AvgPool2d>("padding"),
+        ["torch.nn.AvgPool2d:padding"] = () => Square(new AvgPool2d(2).Padding),
         ["torch.nn.AvgPool2d:ceil_mode"] = Ctor<AvgPool2d>("ceilMode"),
         ["torch.nn.AvgPool2d:count_include_pad"] = Ctor<AvgPool2d>("countIncludePad"),
         ["torch.nn.AvgPool2d:divisor_override"] = Fixed(null),

@@ -1,0 +1,37 @@
+using Backprop.Examples;
+using Backprop.Tests.Cli;
+
+namespace Backprop.Tests.Examples;
+
+/// <summary>Every program in examples/ runs to the end and learns what it sets out to.</summary>
+public class ExamplesTests
+{
+    [Fact]
+    public void Xor_LearnsAllFourPoints()
+    {
+        var output = new StringWriter();
+        double loss = Xor.Run(output);
+        Assert.True(loss < 0.01, $"final loss {loss}\n{output}");
+        Assert.Contains("predictions: tensor(", output.ToString());
+    }
+
+    [Fact]
+    public void CustomFunction_PassesItsGradientCheck_AndRecoversTheSlope()
+    {
+        var output = new StringWriter();
+        double beta = CustomFunctionExample.Run(output);
+        Assert.Contains("gradient check passed", output.ToString());
+        Assert.InRange(beta, 1.65, 1.75);
+    }
+
+    [Fact]
+    public void TinyGpt_TrainsOnText_AndSamples()
+    {
+        string path = TextCorpusFiles.Write(Path.Combine(Directory.CreateTempSubdirectory("tiny-gpt-").FullName, "text.txt"));
+        var output = new StringWriter();
+        double loss = TinyGpt.Run(output, path, steps: 120, sampleBytes: 40);
+        Assert.True(loss < 3.2, $"last loss {loss} (ln 256 = 5.55)\n{output}"); // far below a uniform guess
+        string[] lines = output.ToString().Split('\n');
+        Assert.StartsWith("step    0: loss 5.", lines[1]);
+    }
+}
