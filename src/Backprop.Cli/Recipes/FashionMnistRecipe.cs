@@ -225,7 +225,7 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
         Trainer.LoadCheckpoint(c);
     }
 
-    private static Tensor Normalize(Tensor x) => Transforms.Normalize(x, FashionMnist.PixelMean, FashionMnist.PixelStd);
+    private static Tensor Normalize(Tensor x) => new Backprop.Data.Transforms.Normalize(FashionMnist.PixelMean, FashionMnist.PixelStd).Apply(x);
 
     /// <summary>Flattened images [N, 784] in the shape the model takes ([N, 1, 28, 28] for the cnn).</summary>
     private static Tensor ModelInput(Tensor images, string model) => images.View(Models.InputShape(model, images.Shape[0]));

@@ -3,8 +3,8 @@ using Backprop.Tensors;
 namespace Backprop.Data;
 
 /// <summary>
-/// Loads Fashion-MNIST (or MNIST) from IDX files: images as float32 [N, 784] scaled to [0, 1],
-/// labels as int64 [N]. The Debian package dataset-fashion-mnist installs the files in
+/// Loads Fashion-MNIST (or MNIST) from IDX files: images as float32 [N, 784] (or [N, 1, 28, 28] for a
+/// CNN, <c>flatten: false</c>) scaled to [0, 1], labels as int64 [N]. The Debian package dataset-fashion-mnist installs the files in
 /// <see cref="DefaultDirectory"/>.
 /// </summary>
 public static class FashionMnist
@@ -25,14 +25,14 @@ public static class FashionMnist
     /// <summary>Number of classes; every label is in [0, ClassCount).</summary>
     public const int ClassCount = 10;
 
-    /// <summary>Loads the training (60,000) or test (10,000) split.</summary>
+    /// <summary>Loads the training (60,000) or test (10,000) split: images [N, 784], or [N, 1, 28, 28] when <paramref name="flatten"/> is false.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory is missing (the message says how to install the data).</exception>
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="InvalidDataException">
     /// A file is malformed or not a regular file, images are not 28×28, image and label counts differ,
     /// there are no images, or a label is outside [0, 10); the message names the file.
     /// </exception>
-    public static (Tensor Images, Tensor Labels) Load(string directory, bool train)
+    public static (Tensor Images, Tensor Labels) Load(string directory, bool train, bool flatten = true)
     {
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException(
@@ -71,7 +71,8 @@ public static class FashionMnist
             const float scale = 1f / 255f;
             for (int i = 0; i < bytes.Length; i++) pixels[i] = bytes[i] * scale;
         });
-        return (Tensor.WrapArray(x, [n, ImageSide * ImageSide]), Tensor.WrapArray(y, [n]));
+        Shape shape = flatten ? [n, ImageSide * ImageSide] : [n, 1, ImageSide, ImageSide];
+        return (Tensor.WrapArray(x, shape), Tensor.WrapArray(y, [n]));
     }
 
     private static string Find(string directory, string stem)

@@ -1,3 +1,4 @@
+using Backprop.Autograd;
 using Backprop.Tensors;
 
 namespace Backprop.Data;
@@ -17,10 +18,11 @@ public interface IBatchDataset
 }
 
 /// <summary>
-/// Examples stored as rows of two in-memory tensors (features [N, ...], targets [N, ...]).
-/// Batches are gathered row by row into new contiguous tensors.
+/// Examples stored as rows of two in-memory tensors (features [N, ...], targets [N, ...]), as
+/// <c>torch.utils.data.TensorDataset</c>: example i is (inputs[i], targets[i]). Batches are gathered
+/// row by row into new contiguous tensors (the same values the default collate would stack).
 /// </summary>
-public sealed class TensorDataset : IBatchDataset
+public sealed class TensorDataset : Dataset<(Tensor Input, Tensor Target)>, IBatchDataset
 {
     private readonly Tensor _inputs, _targets;
 
@@ -34,8 +36,19 @@ public sealed class TensorDataset : IBatchDataset
         _targets = targets.Contiguous();
     }
 
-    /// <inheritdoc/>
-    public int Count => _inputs.Shape[0];
+    /// <inheritdoc cref="IBatchDataset.Count"/>
+    public override int Count => _inputs.Shape[0];
+
+    /// <summary>Example <paramref name="index"/>: views of row <paramref name="index"/> of the inputs and the targets (not recorded by autograd).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The index is outside [0, Count).</exception>
+    public override (Tensor Input, Tensor Target) Get(int index)
+    {
+        CheckIndex(index, "TensorDataset");
+        using (GradMode.Disable())
+            return (_inputs.Select(0, index), _targets.Select(0, index));
+    }
+
+    internal override IBatchDataset Batches => this;
 
     /// <summary>The feature tensor.</summary>
     public Tensor Inputs => _inputs;
