@@ -53,6 +53,10 @@ internal sealed class CsvRecipe : ITrainingRecipe
         {
             throw new ArgumentException($"--target {options.Target}: {e.Message}", e);
         }
+        catch (InvalidDataException e) when (e.Message.Contains("skipRows", StringComparison.Ordinal))
+        {
+            throw new InvalidDataException(e.Message.Replace("skipRows: ", "--skip-rows ", StringComparison.Ordinal), e);
+        }
         bool classes = table.Kind == TargetKind.Classification;
         int n = table.Count, f = table.FeatureNames.Count;
         int testCount = (int)Math.Round(n * options.TestFraction);
