@@ -34,6 +34,7 @@ internal static class TrainCommand
         Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation, shuffling, text windows and dropout.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "mlp, cnn: use only the first N training images (quick runs).");
+        Option<int?> testLimit = CliOptions.OptionalCount("--test-limit", 10_000, "mlp, cnn: evaluate on only the first N test images after every epoch (quick runs).");
         Option<double?> maxMinutes = CliOptions.OptionalPositiveDouble("--max-minutes", "End training after this many minutes (fractions allowed): the epoch in progress stops after its current step, is evaluated, and its checkpoint (checkpoints/epoch-N-step-K.ckpt) and metrics are written; --resume from it continues exactly.");
         Option<int?> context = CliOptions.OptionalCount("--context", 1 << 16, "gpt: tokens per window, the attention span (128); lstm: the truncated-BPTT length (128).");
         Option<int?> width = CliOptions.OptionalCount("--width", 1 << 14, "gpt: model width d_model (128); lstm: hidden size (256).");
@@ -57,14 +58,14 @@ internal static class TrainCommand
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
             context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport, checkpoint,
-            csvData, csvTarget, skipRows, hidden,
+            csvData, csvTarget, skipRows, hidden, testLimit,
         };
         command.SetAction(parse =>
         {
             string name = parse.GetValue(model)!;
             if (parse.GetValue(csvData) is { } csvPath)
             {
-                Option[] notForCsv = [model, dataDir, text, trainLimit, context, width, heads, layers, dropout, warmup, stepsPerEpoch];
+                Option[] notForCsv = [model, dataDir, text, trainLimit, testLimit, context, width, heads, layers, dropout, warmup, stepsPerEpoch];
                 foreach (Option o in notForCsv)
                     if (parse.GetResult(o) is { Implicit: false })
                         throw new CliException($"{o.Name} does not apply to --data (a CSV file trains an MLP; size it with --hidden)", CliApp.UsageError);
@@ -97,7 +98,7 @@ internal static class TrainCommand
             bool isText = TextModelConfig.Kinds.Contains(name);
             // A flag that does not apply to the chosen model is a mistake worth saying, not a silent no-op.
             Option[] textOnly = [text, context, width, layers, dropout, warmup, stepsPerEpoch];
-            Option[] imageOnly = [dataDir, trainLimit];
+            Option[] imageOnly = [dataDir, trainLimit, testLimit];
             foreach (Option o in isText ? imageOnly : textOnly)
                 if (parse.GetResult(o) is { Implicit: false })
                     throw new CliException($"{o.Name} does not apply to --model {name} (it is for {(isText ? "mlp and cnn" : "gpt and lstm")})", CliApp.UsageError);
@@ -147,6 +148,7 @@ internal static class TrainCommand
                     Optimizer = parse.GetValue(optimizer) ?? "adam",
                     Seed = parse.GetValue(seed),
                     TrainLimit = parse.GetValue(trainLimit),
+                    TestLimit = parse.GetValue(testLimit),
                 };
                 factory = new(r => new FashionMnistRecipe(options, r));
                 epochCount = options.Epochs;

@@ -30,8 +30,9 @@ public class EvalJsonTests : IDisposable
     public void EvalJson_OnTheFirstNTestImages_IsConsistentWithItsConfusionMatrix()
     {
         string run = Path.Combine(_dir, "run");
-        var (code, _, err) = CliHarness.Run("train", "--epochs", "1", "--train-limit", "600", "--batch-size", "100", "--out", run, "--threads", "1");
+        var (code, trainOut, err) = CliHarness.Run("train", "--epochs", "1", "--train-limit", "600", "--test-limit", "300", "--batch-size", "100", "--out", run, "--threads", "1");
         Assert.True(code == 0, err);
+        Assert.Contains("tested on the first 300 test images", trainOut);
         var (evalCode, output, evalErr) = CliHarness.Run("eval", "--checkpoint", Path.Combine(run, "checkpoints", "epoch-1.ckpt"), "--json", "--test-limit", "500", "--threads", "1");
         Assert.True(evalCode == 0, evalErr);
         JsonElement root = JsonDocument.Parse(output).RootElement;
