@@ -136,6 +136,7 @@ public static class CliApp
             ExplainCommand.Create(),
             TrainCommand.Create(),
             EvalCommand.Create(),
+            PredictCommand.Create(),
             SampleCommand.Create(),
             BenchCommand.Create(),
             DiagnoseCommand.Create(),

@@ -34,6 +34,7 @@ internal static class TrainCommand
         Option<ulong> seed = CliOptions.UInt64("--seed", 0, "Seed for initialisation, shuffling, text windows and dropout.");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         Option<int?> trainLimit = CliOptions.OptionalCount("--train-limit", 60_000, "mlp, cnn: use only the first N training images (quick runs).");
+        Option<int?> testLimit = CliOptions.OptionalCount("--test-limit", 10_000, "mlp, cnn: evaluate on only the first N test images after every epoch (quick runs).");
         Option<double?> maxMinutes = CliOptions.OptionalPositiveDouble("--max-minutes", "End training after this many minutes (fractions allowed): the epoch in progress stops after its current step, is evaluated, and its checkpoint (checkpoints/epoch-N-step-K.ckpt) and metrics are written; --resume from it continues exactly.");
         Option<int?> context = CliOptions.OptionalCount("--context", 1 << 16, "gpt: tokens per window, the attention span (128); lstm: the truncated-BPTT length (128).");
         Option<int?> width = CliOptions.OptionalCount("--width", 1 << 14, "gpt: model width d_model (128); lstm: hidden size (256).");
@@ -47,20 +48,57 @@ internal static class TrainCommand
         var checkpoint = new Option<bool>("--checkpoint") { Description = "gpt: gradient checkpointing, every transformer block's activations recomputed during backward instead of stored (less memory, about a third more time, same results)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Stop at the first NaN or infinity an op produces in forward or backward, naming the op, its input shapes and where it was created (AnomalyMode; slow, for debugging)." };
+        Option<string?> csvData = CliOptions.Path("--data", "A CSV file (plain or .gz) of numeric columns to train an MLP on (classification or regression, decided by the target column); 20% of the rows are held out for testing.", "file");
+        var csvTarget = new Option<string?>("--target") { Description = "--data: the target column, by header name or position (0 is the first, -1 the last).", HelpName = "column" };
+        Option<int?> skipRows = CliOptions.OptionalInt("--skip-rows", 0, 1_000_000, "--data: lines to skip at the start of the file (1 for scikit-learn's CSV files, whose first line is a preamble).");
+        var hidden = new Option<string?>("--hidden") { Description = "--data: hidden layer widths of the MLP, comma-separated (default 128,64).", HelpName = "N,N" };
         var gradReport = new Option<bool>("--grad-report") { Description = $"Record every layer's gradient norm, weight norm, update/weight ratio and dead ReLU units every {GradientMonitor.DefaultInterval} steps into {GradientReport.JsonFile} and {GradientReport.PlotFile}, and warn once if gradients vanish or explode." };
 
         var command = new Command("train", "Train a network (Fashion-MNIST: mlp, cnn; text: gpt, lstm) and report its loss per epoch.")
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
             context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport, checkpoint,
+            csvData, csvTarget, skipRows, hidden, testLimit,
         };
         command.SetAction(parse =>
         {
             string name = parse.GetValue(model)!;
+            if (parse.GetValue(csvData) is { } csvPath)
+            {
+                Option[] notForCsv = [model, dataDir, text, trainLimit, testLimit, context, width, heads, layers, dropout, warmup, stepsPerEpoch];
+                foreach (Option o in notForCsv)
+                    if (parse.GetResult(o) is { Implicit: false })
+                        throw new CliException($"{o.Name} does not apply to --data (a CSV file trains an MLP; size it with --hidden)", CliApp.UsageError);
+                if (parse.GetValue(checkpoint))
+                    throw new CliException("--checkpoint does not apply to --data (it is for gpt)", CliApp.UsageError);
+                if (Directory.Exists(csvPath))
+                    throw new CliException($"--data {csvPath} is a folder; training on an image folder is not supported yet, pass a CSV file", CliApp.UsageError);
+                string targetColumn = parse.GetValue(csvTarget) ?? throw new CliException("--data needs --target COLUMN (a header name, or a position such as -1 for the last column)", CliApp.UsageError);
+                if (string.IsNullOrWhiteSpace(targetColumn))
+                    throw new CliException("--target expects a column name or position, got nothing", CliApp.UsageError);
+                var d = new CsvTrainOptions { Data = csvPath, Target = targetColumn };
+                var csvOptions = d with
+                {
+                    SkipRows = parse.GetValue(skipRows) ?? 0,
+                    Hidden = ParseHidden(parse.GetValue(hidden)) ?? d.Hidden,
+                    Epochs = parse.GetValue(epochs) ?? d.Epochs,
+                    BatchSize = parse.GetValue(batchSize) ?? d.BatchSize,
+                    LearningRate = parse.GetValue(lr) ?? (parse.GetValue(optimizer) == "sgd" ? 0.05 : d.LearningRate),
+                    LearningRateDecay = parse.GetValue(lrDecay) ?? d.LearningRateDecay,
+                    Optimizer = parse.GetValue(optimizer) ?? d.Optimizer,
+                    Seed = parse.GetValue(seed),
+                };
+                using IDisposable? csvAnomaly = parse.GetValue(detectAnomaly) ? AnomalyMode.Enable() : null;
+                return Run(new(r => new CsvRecipe(csvOptions, r)), csvOptions.Epochs, parse.GetValue(maxMinutes), parse.GetValue(threads), parse.GetValue(output),
+                           parse.GetValue(resume), parse.GetValue(overwrite), parse.InvocationConfiguration.Output, parse.GetValue(gradReport));
+            }
+            foreach (Option o in (Option[])[csvTarget, skipRows, hidden])
+                if (parse.GetResult(o) is { Implicit: false })
+                    throw new CliException($"{o.Name} applies only with --data FILE.csv", CliApp.UsageError);
             bool isText = TextModelConfig.Kinds.Contains(name);
             // A flag that does not apply to the chosen model is a mistake worth saying, not a silent no-op.
             Option[] textOnly = [text, context, width, layers, dropout, warmup, stepsPerEpoch];
-            Option[] imageOnly = [dataDir, trainLimit];
+            Option[] imageOnly = [dataDir, trainLimit, testLimit];
             foreach (Option o in isText ? imageOnly : textOnly)
                 if (parse.GetResult(o) is { Implicit: false })
                     throw new CliException($"{o.Name} does not apply to --model {name} (it is for {(isText ? "mlp and cnn" : "gpt and lstm")})", CliApp.UsageError);
@@ -110,6 +148,7 @@ internal static class TrainCommand
                     Optimizer = parse.GetValue(optimizer) ?? "adam",
                     Seed = parse.GetValue(seed),
                     TrainLimit = parse.GetValue(trainLimit),
+                    TestLimit = parse.GetValue(testLimit),
                 };
                 factory = new(r => new FashionMnistRecipe(options, r));
                 epochCount = options.Epochs;
@@ -119,6 +158,19 @@ internal static class TrainCommand
                        parse.GetValue(overwrite), parse.InvocationConfiguration.Output, parse.GetValue(gradReport));
         });
         return command;
+    }
+
+    /// <summary>"256,128" as widths; null when absent.</summary>
+    /// <exception cref="CliException">Not a comma-separated list of whole numbers from 1 to 65,536.</exception>
+    internal static int[]? ParseHidden(string? text)
+    {
+        if (text is null) return null;
+        string[] parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var widths = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out widths[i]) || widths[i] < 1 || widths[i] > 65_536)
+                throw new CliException($"--hidden expects comma-separated layer widths from 1 to 65536 such as 256,128, got '{text}'", CliApp.UsageError);
+        return widths;
     }
 
     /// <summary>Builds the recipe once every flag is checked (loading its data), resuming from a checkpoint when given.</summary>

@@ -32,6 +32,9 @@ internal sealed record FashionMnistOptions
     /// <summary>Use only the first N training images (null = all).</summary>
     public int? TrainLimit { get; init; }
 
+    /// <summary>Evaluate on only the first N test images after every epoch (null = all 10,000).</summary>
+    public int? TestLimit { get; init; }
+
     /// <summary>Peak learning rate after the recipe's defaults are applied.</summary>
     public double EffectiveLearningRate => LearningRate ?? (Optimizer == "sgd" ? 0.05 : 1e-3);
 }

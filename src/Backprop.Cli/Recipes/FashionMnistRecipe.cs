@@ -43,6 +43,11 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
             trainY = trainY.Narrow(0, 0, limit).Contiguous();
         }
         (Tensor testX, Tensor testY) = LoadTestSet(options.DataDir);
+        if (options.TestLimit is int testLimit && testLimit < testX.Shape[0])
+        {
+            testX = testX.Narrow(0, 0, testLimit).Contiguous();
+            testY = testY.Narrow(0, 0, testLimit).Contiguous();
+        }
         TrainCount = trainX.Shape[0];
         var loader = new DataLoader(new TensorDataset(ModelInput(Normalize(trainX), options.Model), trainY), options.BatchSize,
                                     shuffle: true, dropLast: false, seed: options.Seed);
@@ -104,7 +109,7 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
 
     /// <inheritdoc/>
     public string Describe(int threads) => string.Create(CultureInfo.InvariantCulture,
-        $"{Options.Model} on Fashion-MNIST ({TrainCount:N0} training images), {Options.Optimizer} lr {Options.EffectiveLearningRate}, batch {Options.BatchSize}, {threads} thread(s), seed {Options.Seed}");
+        $"{Options.Model} on Fashion-MNIST ({TrainCount:N0} training images{(Options.TestLimit is int t && t < 10_000 ? $", tested on the first {t:N0} test images" : "")}), {Options.Optimizer} lr {Options.EffectiveLearningRate}, batch {Options.BatchSize}, {threads} thread(s), seed {Options.Seed}");
 
     /// <inheritdoc/>
     public MetricsLine RunEpoch() => TrainEpoch().ToLine();
