@@ -112,11 +112,12 @@ internal static class BinaryKernel
     }
 
     /// <summary>
-    /// y[i] = op(a[i], b[i]) over <paramref name="shape"/>; a and b are given by array, offset and
-    /// (broadcast) strides, y is contiguous. Rows with unit or zero inner strides use span kernels.
+    /// y[i] = op(a[i], b[i]) over <paramref name="shape"/>; a and b are given by their whole storage (an
+    /// array, or a span over bool tensors' bytes), offset and (broadcast) strides, y is contiguous. Rows with
+    /// unit or zero inner strides use span kernels.
     /// </summary>
-    public static void Run<T, TOp>(T[] a, int offsetA, ReadOnlySpan<int> stridesA,
-                                   T[] b, int offsetB, ReadOnlySpan<int> stridesB,
+    public static void Run<T, TOp>(ReadOnlySpan<T> a, int offsetA, ReadOnlySpan<int> stridesA,
+                                   ReadOnlySpan<T> b, int offsetB, ReadOnlySpan<int> stridesB,
                                    Span<T> y, ReadOnlySpan<int> shape)
         where T : unmanaged, INumber<T>
         where TOp : IBinaryOp<T>
@@ -128,9 +129,9 @@ internal static class BinaryKernel
         {
             Span<T> yRow = y.Slice(oy, inner);
             int oa = rows.Offset0, ob = rows.Offset1;
-            if (ia == 1 && ib == 1) TOp.Apply(a.AsSpan(oa, inner), b.AsSpan(ob, inner), yRow);
-            else if (ia == 1 && ib == 0) TOp.Apply(a.AsSpan(oa, inner), b[ob], yRow);
-            else if (ia == 0 && ib == 1) TOp.Apply(a[oa], b.AsSpan(ob, inner), yRow);
+            if (ia == 1 && ib == 1) TOp.Apply(a.Slice(oa, inner), b.Slice(ob, inner), yRow);
+            else if (ia == 1 && ib == 0) TOp.Apply(a.Slice(oa, inner), b[ob], yRow);
+            else if (ia == 0 && ib == 1) TOp.Apply(a[oa], b.Slice(ob, inner), yRow);
             else
                 for (int i = 0; i < inner; i++) yRow[i] = TOp.Apply(a[oa + i * ia], b[ob + i * ib]);
         }

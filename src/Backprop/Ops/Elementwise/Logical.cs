@@ -55,9 +55,9 @@ internal static class Logical
         ElementwiseDispatch.BroadcastStrides(a, shape, sa);
         ElementwiseDispatch.BroadcastStrides(b, shape, sb);
         if (a.DType == DType.Bool)
-            SpanBinaryKernel.Run<byte, TB>(StorageBytes(a), a.Offset, sa, StorageBytes(b), b.Offset, sb, Bytes(y), shape.Dims);
+            BinaryKernel.Run<byte, TB>(StorageBytes(a), a.Offset, sa, StorageBytes(b), b.Offset, sb, Bytes(y), shape.Dims);
         else
-            SpanBinaryKernel.Run<long, TL>(a.Data<long>(), a.Offset, sa, b.Data<long>(), b.Offset, sb, y.Elements<long>(), shape.Dims);
+            BinaryKernel.Run<long, TL>(a.Data<long>(), a.Offset, sa, b.Data<long>(), b.Offset, sb, y.Elements<long>(), shape.Dims);
         return y;
     }
 
