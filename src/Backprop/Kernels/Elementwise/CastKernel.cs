@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
-/// Element type conversions on spans, as PyTorch's <c>Tensor.to(dtype)</c>: floats to int64 truncate toward
+/// Element type conversions on spans, as PyTorch's <c>to(dtype)</c> conversions: floats to int64 truncate toward
 /// zero (saturating, NaN to 0, as a C# cast), bools read and write as bytes 0/1, and anything to bool is
 /// "not zero" (NaN is true, −0 false).
 /// </summary>
