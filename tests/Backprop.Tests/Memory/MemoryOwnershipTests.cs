@@ -134,7 +134,9 @@ public class MemoryOwnershipTests
         var plain = OnThread(true, () => Train(false), threads: 1);
         var watched = OnThread(true, () => Train(true), threads: 1);
         for (int i = 0; i < plain.Weights.Length; i++) Assert.Equal(plain.Weights[i], watched.Weights[i]);
-        Assert.Equal(plain.Bytes, watched.Bytes);
+        // A read that stopped recycling would cost whole gradient buffers (the first layer's alone is 1.6 MB a step);
+        // a few kilobytes vary from run to run even on one thread (seen: 84,960 vs 86,120 and 90,856 bytes over 4 steps).
+        Assert.True(Math.Abs(watched.Bytes - plain.Bytes) < 64 * 1024, $"reading gradients changed the steps' allocation: {plain.Bytes:N0} → {watched.Bytes:N0} bytes");
     }
 
     [Fact]
