@@ -8,8 +8,9 @@ namespace Backprop.Kernels.Gemm;
 /// <summary>
 /// Cache-blocked GEMM around micro-kernel <typeparamref name="K"/>. For each NC column block and
 /// KC depth block ("block"), B is packed once into a shared panel; the rows of C are cut into
-/// chunks of at most MC rows, and each chunk packs its rows of A and sweeps its MR×NR tiles with
-/// the B micro-panels reused across the rows.
+/// chunks of at most MC rows, and each chunk packs its rows of A (a row-major A is read in place
+/// instead, see <see cref="ReadsAInPlace"/>) and sweeps its MR×NR tiles with the B micro-panels
+/// reused across the rows.
 /// <para>
 /// Several threads cooperate without fixed shares: the work is a list of items, per block first
 /// the slices of the B panel to pack, then the row chunks to compute, and each thread claims the
@@ -130,12 +131,16 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             T* packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax + GemmPacking.Slack) * sizeof(T));
             T* edge = stackalloc T[K.MR * K.NR];
             int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
-            GemmPacking.PackA(TransA, TransA ? A + pc * Lda + ic : A + ic * Lda + pc, Lda, mc, kc, packA, K.MR);
+            T* aBlock = TransA ? A + pc * Lda + ic : A + ic * Lda + pc;
+            // Whole MR-row panels of a row-major A are read in place; only the rest is packed.
+            int inPlace = ReadsAInPlace(TransA, Lda) ? mc / K.MR * K.MR : 0;
+            if (inPlace < mc)
+                GemmPacking.PackA(TransA, TransA ? aBlock + inPlace : aBlock + inPlace * Lda, Lda, mc - inPlace, kc, packA + (nint)inPlace * kc, K.MR);
             T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
             // The bias joins with the first depth block, ReLU follows the last one.
             T* bias = pc == 0 && Epilogue.Bias != null ? Epilogue.Bias + jc : null;
             bool relu = Epilogue.Relu && pc + kc == Depth;
-            MacroKernel(mc, nc, kc, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
+            MacroKernel(mc, nc, kc, aBlock, Lda, inPlace, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
             Volatile.Write(ref ChunkBlocks[chunk], block + 1);
             Interlocked.Increment(ref ChunksDone[block]);
         }
@@ -164,9 +169,21 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         }
     }
 
-    /// <summary>C block [mc, nc] = alpha·(packed A block)·(packed B panel) + beta·C, tile by tile.</summary>
+    /// <summary>
+    /// Whether A's panels are read in place rather than packed: A must be row-major (its rows run along
+    /// the depth), and its rows must not all fall into the same L1 sets, which a row stride of a whole
+    /// multiple of 4 KiB would make (six or eight rows competing for the ways the B panel needs).
+    /// </summary>
+    internal static bool ReadsAInPlace(bool transA, nint lda) => !transA && ((lda * sizeof(T)) & 4095) != 0;
+
+    /// <summary>
+    /// C block [mc, nc] = alpha·(A block)·(packed B panel) + beta·C, tile by tile. The first
+    /// <paramref name="inPlace"/> rows of A are read from <paramref name="aRows"/> (row stride
+    /// <paramref name="lda"/>), the others from their packed panels in <paramref name="packA"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MacroKernel(int mc, int nc, int kc, T* packA, T* packB, T* c, nint ldc, T alpha, T beta, T* edge, T* bias, bool relu)
+    private static void MacroKernel(int mc, int nc, int kc, T* aRows, nint lda, int inPlace, T* packA, T* packB, T* c, nint ldc,
+                                    T alpha, T beta, T* edge, T* bias, bool relu)
     {
         bool epilogue = bias != null || relu;
         int mr = K.MR, nr = K.NR;
@@ -178,18 +195,27 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int nrows = Math.Min(mr, mc - ir);
-                T* panelA = packA + (nint)ir * kc;
                 T* cTile = cColumn + ir * ldc;
-                if (nrows == mr && ncols == nr)
-                    K.Kernel(kc, panelA, panelB, cTile, ldc, alpha, beta);
+                if (ir < inPlace)
+                    Tile(kc, new RowsA<T>(aRows + ir * lda, lda), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
                 else
-                {
-                    K.Kernel(kc, panelA, panelB, edge, nr, T.One, T.Zero);
-                    StoreEdge(edge, nr, cTile, ldc, nrows, ncols, alpha, beta);
-                }
+                    Tile(kc, new PackedA<T>(packA + (nint)ir * kc, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
                 if (epilogue)
                     GemmEpilogue<T>.Apply(cTile, ldc, nrows, ncols, bias == null ? null : bias + jr, relu);
             }
+        }
+    }
+
+    /// <summary>One tile of C; a partial tile is computed whole into <paramref name="edge"/> and its valid corner copied out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<TA>(int kc, TA a, T* panelB, T* cTile, nint ldc, int nrows, int ncols, T alpha, T beta, T* edge) where TA : struct, IPanelA<T>
+    {
+        if (nrows == K.MR && ncols == K.NR)
+            K.Kernel(kc, a, panelB, cTile, ldc, alpha, beta);
+        else
+        {
+            K.Kernel(kc, a, panelB, edge, K.NR, T.One, T.Zero);
+            StoreEdge(edge, K.NR, cTile, ldc, nrows, ncols, alpha, beta);
         }
     }
 

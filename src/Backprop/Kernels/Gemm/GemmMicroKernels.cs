@@ -6,9 +6,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Backprop.Kernels.Gemm;
 
 /// <summary>
-/// A register-tiled GEMM micro-kernel and its blocking. The kernel multiplies a packed MR×kc
-/// panel of A (stored k-major: MR values per k step) by a packed kc×NR panel of B (NR values per
-/// k step) and writes C = alpha·(A·B) + beta·C for one MR×NR tile of C; beta = 0 means C is
+/// A register-tiled GEMM micro-kernel and its blocking. The kernel multiplies an MR×kc panel of
+/// A (packed k-major, MR values per k step, or read in place: <see cref="IPanelA{T}"/>) by a packed
+/// kc×NR panel of B (NR values per k step) and writes C = alpha·(A·B) + beta·C for one MR×NR tile of C; beta = 0 means C is
 /// not read. Blocking: KC is the depth of a packed panel, MC the rows of a packed A block (kept in
 /// L2), NC the columns of a packed B panel (kept in L3).
 /// </summary>
@@ -20,7 +20,8 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
     static abstract int MC { get; }
     static abstract int NC { get; }
 
-    static abstract void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta);
+    /// <summary>One MR×NR tile: C = alpha·(A·B) + beta·C over depth kc, A read through <paramref name="a"/>, B packed.</summary>
+    static abstract void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>;
 }
 
 /// <summary>8 rows × 2 zmm (8×32 float, 8×16 double): 16 accumulators, 2 B loads and 8 broadcasts per k step.</summary>
@@ -33,7 +34,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NC => 2048;                      // B panel KC×NC = 2 MiB (L3)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
     {
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -60,7 +61,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c60 = Fma(x, b0, c60); c61 = Fma(x, b1, c61);
             x = Vector512.Create(a[7]);
             c70 = Fma(x, b0, c70); c71 = Fma(x, b1, c71);
-            a += 8;
+            a.Next();
             b += 2 * nv;
         }
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
@@ -131,7 +132,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NC => 2048;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
     {
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -152,7 +153,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
             c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41);
             x = Vector256.Create(a[5]);
             c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51);
-            a += 6;
+            a.Next();
             b += 2 * nv;
         }
         Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
@@ -205,7 +206,7 @@ internal unsafe struct ScalarKernel<T> : IGemmKernel<T> where T : unmanaged, IFl
     public static int NC => 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
     {
         T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
         T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
@@ -222,7 +223,7 @@ internal unsafe struct ScalarKernel<T> : IGemmKernel<T> where T : unmanaged, IFl
             c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
             x = a[3];
             c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
-            a += 4;
+            a.Next();
             b += 4;
         }
         StoreRow(c, c00, c01, c02, c03, alpha, beta); c += ldc;
