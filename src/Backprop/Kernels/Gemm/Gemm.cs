@@ -136,10 +136,10 @@ internal static unsafe class GemmKernel
         }
         if (typeof(T) == typeof(float))
             Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, float>(alpha), (float*)a, lda, (float*)b, ldb, Unsafe.BitCast<T, float>(beta), (float*)c, ldc, parallel,
-                     new GemmEpilogue<float>((float*)epilogue.Bias, epilogue.Relu));
+                     epilogue.As<float>());
         else if (typeof(T) == typeof(double))
             Dispatch(transA, transB, m, n, k, Unsafe.BitCast<T, double>(alpha), (double*)a, lda, (double*)b, ldb, Unsafe.BitCast<T, double>(beta), (double*)c, ldc, parallel,
-                     new GemmEpilogue<double>((double*)epilogue.Bias, epilogue.Relu));
+                     epilogue.As<double>());
         else
         {
             Reference(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -243,7 +243,7 @@ internal static unsafe class GemmKernel
         {
             int j0 = start * K.NR, j1 = Math.Min(end * K.NR, N);
             T* b = TransB ? B + j0 * Ldb : B + j0;
-            var epilogue = new GemmEpilogue<T>(Epilogue.Bias == null ? null : Epilogue.Bias + j0, Epilogue.Relu);
+            var epilogue = Epilogue.At(0, j0);
             GemmDriver<T, K>.Run(TransA, TransB, M, j1 - j0, Depth, Alpha, A, Lda, b, Ldb, Beta, C + j0, Ldc, epilogue);
         }
     }

@@ -137,10 +137,11 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             if (inPlace < mc)
                 GemmPacking.PackA(TransA, TransA ? aBlock + inPlace : aBlock + inPlace * Lda, Lda, mc - inPlace, kc, packA + (nint)inPlace * kc, K.MR);
             T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
-            // The bias joins with the first depth block, ReLU follows the last one.
-            T* bias = pc == 0 && Epilogue.Bias != null ? Epilogue.Bias + jc : null;
-            bool relu = Epilogue.Relu && pc + kc == Depth;
-            MacroKernel(mc, nc, kc, aBlock, Lda, inPlace, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge, bias, relu);
+            // The bias joins with the first depth block, the activation follows the last one.
+            bool last = pc + kc == Depth;
+            MacroKernel(mc, nc, kc, aBlock, Lda, inPlace, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge,
+                        Epilogue.At(ic, jc), pc == 0, last);
+            if (last) Epilogue.ApplyGelu(C + ic * Ldc + jc, Ldc, ic, jc, mc, nc); // on the whole block, still in L2
             Volatile.Write(ref ChunkBlocks[chunk], block + 1);
             Interlocked.Increment(ref ChunksDone[block]);
         }
@@ -183,9 +184,9 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(int mc, int nc, int kc, T* aRows, nint lda, int inPlace, T* packA, T* packB, T* c, nint ldc,
-                                    T alpha, T beta, T* edge, T* bias, bool relu)
+                                    T alpha, T beta, T* edge, GemmEpilogue<T> epilogue, bool first, bool last)
     {
-        bool epilogue = bias != null || relu;
+        bool finish = epilogue.Bias != null && first || epilogue.Relu && last;
         int mr = K.MR, nr = K.NR;
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -200,8 +201,8 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                     Tile(kc, new RowsA<T>(aRows + ir * lda, lda), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
                 else
                     Tile(kc, new PackedA<T>(packA + (nint)ir * kc, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
-                if (epilogue)
-                    GemmEpilogue<T>.Apply(cTile, ldc, nrows, ncols, bias == null ? null : bias + jr, relu);
+                if (finish)
+                    epilogue.ApplyBiasRelu(cTile, ldc, jr, nrows, ncols, first, last);
             }
         }
     }

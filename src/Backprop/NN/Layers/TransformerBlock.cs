@@ -1,3 +1,4 @@
+using Backprop.Ops.MatMul;
 using Backprop.Tensors;
 
 namespace Backprop.NN.Layers;
@@ -78,9 +79,18 @@ public sealed class TransformerBlock : Module
         ModuleCall attn = Attn.BeginCall(Ln1.Call(x));
         Tensor a = attn.End(Attn.Forward(attn.Input, cache));
         x = x + Functional.Dropout(a, Dropout, Training, _generator);
-        Tensor m = Fc2.Call(Fc1.Call(Ln2.Call(x)).Gelu());
+        Tensor m = FeedForward(Ln2.Call(x));
         return x + Functional.Dropout(m, Dropout, Training, _generator);
     }
+
+    /// <summary>
+    /// Fc2(GELU(Fc1(h))): one fused op (GELU and its gradient inside the GEMMs, same values) unless a hook
+    /// on Fc1 or Fc2 has to see their own calls.
+    /// </summary>
+    private Tensor FeedForward(Tensor h)
+        => Fc1.HasHooks || Fc2.HasHooks
+            ? Fc2.Call(Fc1.Call(h).Gelu())
+            : FeedForwardNode.Forward(h, Fc1.Weight, Fc1.Bias, Fc2.Weight, Fc2.Bias);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"TransformerBlock(d={DModel}{(Dropout > 0 ? $", dropout={Dropout}" : "")})";

@@ -68,7 +68,7 @@ internal sealed class LeakyReluNode : Node
 /// <summary>y = GELU(x), exact (erf) or tanh-approximated.</summary>
 internal sealed class GeluNode : Node
 {
-    private const double Rsqrt2 = 0.70710678118654752440, InvSqrt2Pi = 0.39894228040143267794;
+    internal const double Rsqrt2 = 0.70710678118654752440, InvSqrt2Pi = 0.39894228040143267794;
     private readonly SavedTensor _x;
     private readonly GeluApproximation _approximate;
 

@@ -158,7 +158,7 @@ internal sealed class LinearNode : Node
                       w.Data<T>().AsSpan(w.Offset), lw.Ld, T.Zero, dst, outF, bv, relu);
     }
 
-    private static void Check(Tensor x, Tensor w, Tensor? bias)
+    internal static void Check(Tensor x, Tensor w, Tensor? bias)
     {
         if (w.Rank != 2)
             throw new ArgumentException($"Linear: weight must be 2-D [out, in], got {w.Shape}");

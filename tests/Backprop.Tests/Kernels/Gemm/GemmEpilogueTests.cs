@@ -43,6 +43,70 @@ public class GemmEpilogueTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void GeluAndGeluGrad_MatchSeparatePasses(int m, int n, int k)
+    {
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Parallelism.ThreadCount = threads;
+                foreach (bool ta in new[] { false, true })
+                    foreach (bool tb in new[] { false, true })
+                    {
+                        CheckGelu<float>(ta, tb, m, n, k, seed: m * 31 + n * 7 + k);
+                        CheckGelu<double>(ta, tb, m, n, k, seed: m * 31 + n * 7 + k + 1);
+                    }
+            }
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
+
+    /// <summary>
+    /// Gelu: C = op(A)·op(B) + bias and Aux = GELU(C); GeluGrad: C = (op(A)·op(B)) ∘ GELU′(h) for h in Aux; both
+    /// against a plain GEMM and the element-wise GELU kernels over the whole matrix. A row whose length is not a
+    /// whole number of vectors ends on the kernels' scalar path in the epilogue, so values agree to rounding.
+    /// </summary>
+    private static unsafe void CheckGelu<T>(bool ta, bool tb, int m, int n, int k, int seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Random(seed);
+        int lda = Math.Max(ta ? m : k, 1), ldb = Math.Max(tb ? k : n, 1), ldc = Math.Max(n, 1);
+        T[] a = Fill<T>(rng, (ta ? k : m) * lda), b = Fill<T>(rng, (tb ? n : k) * ldb), bv = Fill<T>(rng, n), h = Fill<T>(rng, m * n);
+        T[] c = new T[m * n], aux = new T[m * n], grad = new T[m * n];
+        fixed (T* pa = a) fixed (T* pb = b) fixed (T* pbias = bv) fixed (T* pc = c) fixed (T* paux = aux) fixed (T* ph = h) fixed (T* pg = grad)
+        {
+            GemmKernel.Multiply(ta, tb, m, n, k, T.One, pa, lda, pb, ldb, T.Zero, pc, ldc, parallel: true, GemmEpilogue<T>.Gelu(pbias, paux, ldc));
+            GemmKernel.Multiply(ta, tb, m, n, k, T.One, pa, lda, pb, ldb, T.Zero, pg, ldc, parallel: true, GemmEpilogue<T>.GeluGrad(ph, ldc));
+        }
+        T[] pre = new T[m * n], product = new T[m * n], expectedGelu = new T[m * n], expectedGrad = new T[m * n];
+        GemmKernel.Multiply(ta, tb, m, n, k, T.One, a, lda, b, ldb, T.Zero, product, ldc);
+        for (int i = 0; i < m * n; i++) pre[i] = product[i] + bv[i % n]; // the bias rounds as a separate add, like the epilogue's
+        if (typeof(T) == typeof(float))
+        {
+            Backprop.Kernels.Elementwise.VectorLoop.Unary(default(Backprop.Kernels.Elementwise.GeluOp), (float[])(object)pre, (float[])(object)expectedGelu);
+            Backprop.Kernels.Elementwise.VectorLoop.Binary(default(Backprop.Kernels.Elementwise.GeluBackwardOp), (float[])(object)h, (float[])(object)product, (float[])(object)expectedGrad);
+        }
+        else
+        {
+            Backprop.Kernels.Elementwise.VectorLoop.Unary(default(Backprop.Kernels.Elementwise.GeluOp), (double[])(object)pre, (double[])(object)expectedGelu);
+            Backprop.Kernels.Elementwise.VectorLoop.Binary(default(Backprop.Kernels.Elementwise.GeluBackwardOp), (double[])(object)h, (double[])(object)product, (double[])(object)expectedGrad);
+        }
+        T tol = T.CreateChecked(typeof(T) == typeof(float) ? 1e-5 * (k + 2) : 1e-13 * (k + 2));
+        for (int i = 0; i < m * n; i++)
+        {
+            string where = $"{typeof(T).Name} ta={ta} tb={tb} m={m} n={n} k={k} threads={Parallelism.ThreadCount}: [{i / n},{i % n}]";
+            Assert.True(T.Abs(pre[i] - c[i]) <= tol, $"{where}: h = {c[i]}, expected {pre[i]}");
+            Assert.True(T.Abs(expectedGelu[i] - aux[i]) <= tol, $"{where}: GELU = {aux[i]}, expected {expectedGelu[i]}");
+            Assert.True(T.Abs(expectedGrad[i] - grad[i]) <= tol, $"{where}: gradient = {grad[i]}, expected {expectedGrad[i]}");
+        }
+    }
+
     [Fact]
     public void ShortBias_Throws()
     {
