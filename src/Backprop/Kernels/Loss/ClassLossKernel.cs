@@ -95,6 +95,57 @@ internal static class ClassLossKernel
         }
     }
 
+    /// <summary>
+    /// The unweighted, unsmoothed case of <see cref="CrossEntropyGrad{T}"/> without the dense coefficients:
+    /// p ← (p·a − [k = t]·a)·up with a = <paramref name="scale"/> at a kept target and 0 at an ignored one, which is
+    /// what <see cref="GradientCoefficients{T}"/> gives for no weights and no smoothing (b is a at the target and 0
+    /// elsewhere, and subtracting 0 changes no value), so the results are the same bit for bit.
+    /// </summary>
+    public static unsafe void CrossEntropyGradHard<T>(Span<T> p, ReadOnlySpan<long> target, T scale, long ignoreIndex, ReadOnlySpan<T> up, int n, int c, int s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        fixed (T* pp = p, pu = up)
+        fixed (long* pt = target)
+        {
+            var body = new HardGradBody<T> { P = pp, Target = pt, Up = pu, ScalarUp = up.Length == 1, Scale = scale, Ignore = ignoreIndex, C = c, S = s };
+            if ((long)n * c * s >= ParallelMinElements && n > 1) Threading.Parallelism.ParallelFor(n, 1, ref body, Threading.Parallelism.BalancedChunks);
+            else body.Invoke(0, n);
+        }
+    }
+
+    private unsafe struct HardGradBody<T> : Threading.IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, Up;
+        public long* Target;
+        public bool ScalarUp;
+        public T Scale;
+        public long Ignore;
+        public int C, S;
+
+        public readonly void Invoke(int start, int end)
+        {
+            int c = C, s = S;
+            for (int o = start; o < end; o++)
+                for (int i = 0; i < s; i++)
+                {
+                    int pos = o * s + i;
+                    long t = Target[pos];
+                    T a = t == Ignore ? T.Zero : Scale, u = Up[ScalarUp ? 0 : pos];
+                    if (s == 1)
+                    {
+                        var row = new Span<T>(P + (nint)o * c, c);
+                        TensorPrimitives.Multiply(row, a, row);
+                        if (t != Ignore) row[(int)t] -= a;
+                        TensorPrimitives.Multiply(row, u, row);
+                        continue;
+                    }
+                    T* col = P + (nint)o * c * s + i;
+                    for (int k = 0; k < c; k++)
+                        col[(nint)k * s] = (col[(nint)k * s] * a - (k == t ? a : T.Zero)) * u;
+                }
+        }
+    }
+
     private unsafe struct GradBody<T> : Threading.IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* P, A, B, Up;

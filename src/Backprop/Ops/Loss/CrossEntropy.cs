@@ -64,6 +64,8 @@ internal sealed class CrossEntropyNode : Node
     protected internal override Tensor?[] Backward(Tensor dy)
     {
         Tensor x = _x.Value;
+        if (_weight is null && _smoothing == 0 && !GradMode.Records(dy, x))
+            return [FusedHard(x, ClassTargets.Upstream(dy, x.Shape, _reduction))];
         (Tensor? a, Tensor b) = ClassTargets.Coefficients(x.Shape, x.DType, _target.Value, _weight?.Value, _ignoreIndex, _smoothing, _reduction, _totalWeight, wantA: true);
         Tensor up = ClassTargets.Upstream(dy, x.Shape, _reduction);
         if (!GradMode.Records(dy, x))
@@ -80,6 +82,26 @@ internal sealed class CrossEntropyNode : Node
         Tensor u = up.Contiguous();
         DTypeSwitch.Float(x.DType, new Combine(p, a, b, u, n, c, s));
         return p;
+    }
+
+    /// <summary>
+    /// The same as <see cref="Fused"/> for no class weights and no smoothing, from the targets themselves
+    /// instead of dense per-class coefficients (an [N, C] tensor built, filled and read every backward).
+    /// </summary>
+    private Tensor FusedHard(Tensor x, Tensor up)
+    {
+        Tensor p = SoftmaxForward.Compute(x, x.Rank == 1 ? 0 : 1, log: false, out _);
+        int n = x.Rank == 1 ? 1 : x.Shape[0], c = x.Rank == 1 ? x.Shape[0] : x.Shape[1], s = c == 0 ? 0 : x.Numel / Math.Max(n * c, 1);
+        double scale = _reduction == Reduction.Mean ? 1.0 / _totalWeight : 1.0;
+        DTypeSwitch.Float(x.DType, new CombineHard(p, _target.Value.Contiguous(), scale, _ignoreIndex, up.Contiguous(), n, c, s));
+        return p;
+    }
+
+    private readonly struct CombineHard(Tensor pt, Tensor target, double scale, long ignoreIndex, Tensor upt, int n, int c, int s) : IFloatAction
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => ClassLossKernel.CrossEntropyGradHard(pt.Elements<T>(), target.ReadOnlyElements<long>(), T.CreateTruncating(scale), ignoreIndex,
+                                                    upt.ReadOnlyElements<T>(), n, c, s);
     }
 
     private readonly struct Combine(Tensor pt, Tensor at, Tensor bt, Tensor upt, int n, int c, int s) : IFloatAction

@@ -6,7 +6,8 @@ namespace Backprop.Tests.Ops.Loss;
 
 /// <summary>
 /// Cross-entropy's fused backward (used when the backward is not recorded) against the
-/// tensor-op form (used with createGraph): the same bits for every reduction and option.
+/// tensor-op form (used with createGraph): the same bits for every reduction and option, also on the
+/// path for no class weights and no smoothing, which reads the targets instead of dense coefficients.
 /// </summary>
 public class CrossEntropyFusedTests
 {
@@ -19,6 +20,8 @@ public class CrossEntropyFusedTests
         { [3, 4, 5], Reduction.None, 0.05, false, -100 },
         { [6], Reduction.Mean, 0, false, -100 },
         { [0, 4], Reduction.Sum, 0, false, -100 },
+        { [3, 4, 5], Reduction.Mean, 0, false, 1 },   // no weights and no smoothing: straight from the targets
+        { [2, 3, 4], Reduction.None, 0, false, -100 },
     };
 
     [Theory]
