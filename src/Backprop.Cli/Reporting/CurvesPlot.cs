@@ -134,7 +134,8 @@ internal static class CurvesPlot
         foreach (double v in x) end = Math.Max(end, v);
         if (steps.Count > 0) end = Math.Max(end, steps[^1].X);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
-        plot.Axes.SetLimitsX(0, Math.Ceiling(end - 1e-9));
+        double last = Math.Ceiling(end - 1e-9);
+        plot.Axes.SetLimitsX(-0.02 * last, 1.02 * last); // a margin so the markers at 0 and at the end are whole
         plot.XLabel("epoch");
     }
 
