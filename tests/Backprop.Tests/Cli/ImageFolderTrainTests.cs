@@ -16,7 +16,7 @@ namespace Backprop.Tests.Cli;
 public class ImageFolderTrainTests : IDisposable
 {
     private static readonly (int Label, string Name)[] Classes = [(1, "trouser"), (7, "sneaker"), (8, "bag")];
-    private const int PerClass = 120;
+    private const int PerClass = 80;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("image-train-cli").FullName;
 
@@ -68,24 +68,24 @@ public class ImageFolderTrainTests : IDisposable
     public void FashionPngs_TrainWellAboveChance_PredictAndEvaluateOnTheSameHeldOutSplit()
     {
         string data = FashionFolder(), run = Path.Combine(_dir, "run");
-        var (code, output, err) = Run("train", "--data", data, "--epochs", "3", "--batch-size", "32", "--out", run, "--threads", "2");
+        var (code, output, err) = Run("train", "--data", data, "--epochs", "2", "--batch-size", "32", "--out", run, "--threads", "2");
         Assert.True(code == 0, err);
         Assert.Contains("cnn 1×28×28→3", output);
         Assert.Contains("3 classes: bag, sneaker, trouser", output);
-        Assert.Contains("360 images, grayscale, 28×28", output);
-        Assert.Contains("288 training, 72 held out for testing", output);
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+        Assert.Contains("240 images, grayscale, 28×28", output);
+        Assert.Contains("192 training, 48 held out for testing", output);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
         Assert.True(File.Exists(Path.Combine(run, "curves.png")));
-        // Every step's loss: 288 images in batches of 32 are 9 steps an epoch.
+        // Every step's loss: 192 images in batches of 32 are 6 steps an epoch.
         string[] steps = File.ReadAllLines(Path.Combine(run, "steps.csv"));
         Assert.Equal("epoch,step,steps,loss", steps[0]);
-        Assert.Equal(1 + 27, steps.Length);
-        Assert.StartsWith("3,9,9,", steps[^1]);
+        Assert.Equal(1 + 12, steps.Length);
+        Assert.StartsWith("2,6,6,", steps[^1]);
         double accuracy = LastMetrics(run).GetProperty("test_accuracy").GetDouble();
         Assert.True(accuracy >= 0.85, $"held-out accuracy {accuracy:P1} (chance is 33%)");
 
         // predict: one file, then a folder (every trouser image), each line "path: class p%, …".
-        string ckpt = Path.Combine(run, "checkpoints", "epoch-3.ckpt");
+        string ckpt = Path.Combine(run, "checkpoints", "epoch-2.ckpt");
         string one = Path.Combine(data, "trouser", "000.png");
         var (p1, out1, e1) = Run("predict", "--checkpoint", ckpt, one, "--top", "3");
         Assert.True(p1 == 0, e1);
@@ -106,16 +106,16 @@ public class ImageFolderTrainTests : IDisposable
         var (c3, out3, e3) = Run("eval", "--checkpoint", ckpt, "--json", "--threads", "2");
         Assert.True(c3 == 0, e3);
         JsonElement root = JsonDocument.Parse(out3).RootElement;
-        Assert.Equal(72, root.GetProperty("examples").GetInt32());
+        Assert.Equal(48, root.GetProperty("examples").GetInt32());
         Assert.Equal("image-cnn", root.GetProperty("model").GetString());
         Assert.Equal(accuracy, root.GetProperty("test_accuracy").GetDouble(), 12);
         Assert.Equal(LastMetrics(run).GetProperty("test_loss").GetDouble(), root.GetProperty("test_loss").GetDouble(), 5);
         JsonElement[] classes = [.. root.GetProperty("classes").EnumerateArray()];
         Assert.Equal(["bag", "sneaker", "trouser"], classes.Select(c => c.GetProperty("name").GetString()));
-        Assert.Equal(72, classes.Sum(c => c.GetProperty("support").GetInt32()));
+        Assert.Equal(48, classes.Sum(c => c.GetProperty("support").GetInt32()));
         Assert.All(classes, c => Assert.InRange(c.GetProperty("f1").GetDouble(), 0.5, 1.0));
         int[][] confusion = [.. root.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray())];
-        Assert.Equal(accuracy, (confusion[0][0] + confusion[1][1] + confusion[2][2]) / 72.0, 12);
+        Assert.Equal(accuracy, (confusion[0][0] + confusion[1][1] + confusion[2][2]) / 48.0, 12);
 
         // eval on a folder the user gives: every image of it, classes matched by name (a folder with two of them).
         string subset = Path.Combine(_dir, "subset");

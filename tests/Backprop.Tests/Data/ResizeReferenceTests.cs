@@ -9,6 +9,7 @@ namespace Backprop.Tests.Data;
 /// SineFill image: bilinear with and without antialias, shrinking, enlarging and both at once, and nearest. The
 /// numbers come from tools/resize-reference.py (Debian's torch).
 /// </summary>
+[Trait("Category", "Kernels")] // run again with SIMD off: ResizeKernels' TensorPrimitives row sums
 public class ResizeReferenceTests
 {
     // torch 1.13.0a0
