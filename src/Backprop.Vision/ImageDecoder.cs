@@ -54,6 +54,28 @@ public static class ImageDecoder
         return FromRgba(rgba, height, width, mode);
     }
 
+    /// <summary>The size of the image file at <paramref name="path"/> and whether it is stored as grayscale, read from its header (no pixels are decoded).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is empty, unreadable or not an image SkiaSharp decodes; the message names the file.</exception>
+    public static ImageHeader ReadHeader(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"image file not found: {path}", path);
+        try
+        {
+            using FileStream file = File.OpenRead(path);
+            if (file.Length == 0) throw new InvalidDataException($"{path}: the file is empty, not an image");
+            using SKCodec? codec = SKCodec.Create(file);
+            if (codec is null)
+                throw new InvalidDataException($"{path}: not an image in a format SkiaSharp decodes (PNG, JPEG, BMP, WebP, GIF)");
+            return new ImageHeader(codec.Info.Width, codec.Info.Height, codec.Info.ColorType == SKColorType.Gray8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException && e is not FileNotFoundException)
+        {
+            throw new InvalidDataException($"{path}: the file could not be read ({e.Message})", e);
+        }
+    }
+
     /// <summary>Non-premultiplied RGBA bytes [H·W·4] to a tensor in <paramref name="mode"/>.</summary>
     internal static Tensor FromRgba(byte[] rgba, int height, int width, ImageMode mode)
     {

@@ -13,43 +13,55 @@ namespace Backprop.Cli.Commands;
 
 /// <summary>
 /// <c>backprop predict --checkpoint FILE INPUT...</c>: runs a model trained on a CSV file
-/// (<c>train --data</c>) on new rows, given as CSV files of feature columns or as one comma-separated row
-/// inline, and prints the most likely classes with their probabilities, or the predicted value. The
-/// checkpoint carries the training split's standardization, the class values and the column names.
+/// (<c>train --data FILE.csv</c>) on new rows, given as CSV files of feature columns or as one comma-separated row
+/// inline, and prints the most likely classes with their probabilities, or the predicted value; or a model trained
+/// on an image folder (<c>train --data DIR/</c>) on image files (or folders of them), printing the most likely classes
+/// of each. The checkpoint carries the training split's standardization or normalization, the image size, the
+/// class values or names and the column names.
 /// </summary>
 internal static class PredictCommand
 {
     /// <summary>Builds the command.</summary>
     public static Command Create()
     {
-        Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train --data FILE.csv`.", "file");
+        Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train --data FILE.csv` or `backprop train --data DIR/`.", "file");
         checkpoint.Required = true;
         var inputs = new Argument<string[]>("input")
         {
-            Description = "CSV files of feature rows (the training file's columns, with or without the target column), or one row of numbers separated by commas, e.g. 5.1,3.5,1.4,0.2.",
+            Description = "CSV model: CSV files of feature rows (the training file's columns, with or without the target column), or one row of numbers separated by commas, e.g. 5.1,3.5,1.4,0.2. Image model: image files (PNG, JPEG, BMP, WebP), or folders of them.",
             Arity = ArgumentArity.OneOrMore,
         };
         Option<int> top = CliOptions.Count("--top", 3, 1000, "Classes to print per row, most likely first (classification).");
         Option<int?> skipRows = CliOptions.OptionalInt("--skip-rows", 0, 1_000_000, "Lines to skip at the start of every input file (1 for scikit-learn's files).");
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
-        var command = new Command("predict", "Predict with a model trained on a CSV file: the top classes with probabilities, or the value.")
+        var command = new Command("predict", "Predict with a model trained on a CSV file or an image folder: the top classes with probabilities, or the value.")
         {
             checkpoint, inputs, top, skipRows, threads,
         };
-        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(skipRows) ?? 0,
+        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(skipRows),
                                        parse.GetValue(threads), parse.InvocationConfiguration.Output));
         return command;
     }
 
-    private static int Run(string path, string[] inputs, int top, int skipRows, int threads, TextWriter stdout)
+    private static int Run(string path, string[] inputs, int top, int? skipRowsOption, int threads, TextWriter stdout)
     {
         Parallelism.ThreadCount = threads;
         CsvModelInfo info;
         Module model;
         var batches = new List<(string Label, double[] Rows, int Count)>();
+        int skipRows = skipRowsOption ?? 0;
         try
         {
             Checkpoint c = Checkpoint.Load(RunFolder.RequireFile("--checkpoint", path));
+            if (c.Metadata.ContainsKey(ImageModelInfo.MetadataKey))
+            {
+                if (skipRowsOption is not null)
+                    throw new CliException("--skip-rows applies to CSV inputs; this checkpoint takes images", CliApp.UsageError);
+                return ImagePredict.Run(path, c, inputs, top, stdout);
+            }
+            if (!c.Metadata.ContainsKey(CsvModelInfo.MetadataKey))
+                throw new InvalidDataException(
+                    $"{path} holds a '{c.Metadata.GetValueOrDefault("model", "?")}' model that predict cannot feed; it takes checkpoints of `backprop train --data FILE.csv` (rows) or `backprop train --data DIR/` (images)");
             info = CsvModelInfo.FromMetadata(c.Metadata, path);
             model = info.CreateModel();
             model.LoadStateDict(c.WithPrefix("model."));
@@ -94,7 +106,7 @@ internal static class PredictCommand
     {
         int f = info.Features;
         if (Directory.Exists(input))
-            throw new ArgumentException($"predict: {input} is a folder; this checkpoint takes CSV rows of {f} features (image inputs are not supported yet)");
+            throw new ArgumentException($"predict: {input} is a folder; this checkpoint takes CSV rows of {f} features (a model trained on images comes from `train --data DIR/`)");
         if (!File.Exists(input))
         {
             string[] fields = input.Split(',', StringSplitOptions.TrimEntries);

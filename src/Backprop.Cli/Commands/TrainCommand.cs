@@ -48,7 +48,8 @@ internal static class TrainCommand
         var checkpoint = new Option<bool>("--checkpoint") { Description = "gpt: gradient checkpointing, every transformer block's activations recomputed during backward instead of stored (less memory, about a third more time, same results)." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete the run already in --out (metrics, plot, checkpoints) before training; with --resume into its own run, drop what came after the checkpoint." };
         var detectAnomaly = new Option<bool>("--detect-anomaly") { Description = "Stop at the first NaN or infinity an op produces in forward or backward, naming the op, its input shapes and where it was created (AnomalyMode; slow, for debugging)." };
-        Option<string?> csvData = CliOptions.Path("--data", "A CSV file (plain or .gz) of numeric columns to train an MLP on (classification or regression, decided by the target column); 20% of the rows are held out for testing.", "file");
+        Option<string?> csvData = CliOptions.Path("--data", "A CSV file (plain or .gz) of numeric columns to train an MLP on (classification or regression, decided by the target column), or a folder of images with one subfolder per class (PNG, JPEG, BMP, WebP) to train a CNN on; 20% of the rows or images are held out for testing.", "file|dir");
+        Option<int?> imageSize = CliOptions.OptionalInt("--image-size", 4, 1024, $"--data DIR: resize every image to N×N pixels (bilinear, antialiased); default: the images' own size when they all share one of at most {ImageFolderData.LargestDefaultSide}×{ImageFolderData.LargestDefaultSide}, else {ImageFolderData.DefaultSide}×{ImageFolderData.DefaultSide}.");
         var csvTarget = new Option<string?>("--target") { Description = "--data: the target column, by header name or position (0 is the first, -1 the last).", HelpName = "column" };
         Option<int?> skipRows = CliOptions.OptionalInt("--skip-rows", 0, 1_000_000, "--data: lines to skip at the start of the file (1 for scikit-learn's CSV files, whose first line is a preamble).");
         var hidden = new Option<string?>("--hidden") { Description = "--data: hidden layer widths of the MLP, comma-separated (default 128,64).", HelpName = "N,N" };
@@ -58,21 +59,46 @@ internal static class TrainCommand
         {
             model, dataDir, text, epochs, batchSize, lr, lrDecay, optimizer, seed, threads, trainLimit, maxMinutes,
             context, width, heads, layers, dropout, warmup, stepsPerEpoch, output, resume, overwrite, detectAnomaly, gradReport, checkpoint,
-            csvData, csvTarget, skipRows, hidden, testLimit,
+            csvData, csvTarget, skipRows, hidden, testLimit, imageSize,
         };
         command.SetAction(parse =>
         {
             string name = parse.GetValue(model)!;
+            if (parse.GetValue(csvData) is { } imagePath && Directory.Exists(imagePath))
+            {
+                Option[] notForImages = [model, dataDir, text, context, width, heads, layers, dropout, warmup, stepsPerEpoch, csvTarget, skipRows, hidden];
+                foreach (Option o in notForImages)
+                    if (parse.GetResult(o) is { Implicit: false })
+                        throw new CliException($"{o.Name} does not apply to --data DIR (a folder of images trains a CNN; size its input with --image-size)", CliApp.UsageError);
+                if (parse.GetValue(checkpoint))
+                    throw new CliException("--checkpoint does not apply to --data (it is for gpt)", CliApp.UsageError);
+                var d = new ImageFolderOptions { Data = imagePath };
+                var imageOptions = d with
+                {
+                    ImageSize = parse.GetValue(imageSize),
+                    TrainLimit = parse.GetValue(trainLimit),
+                    TestLimit = parse.GetValue(testLimit),
+                    Epochs = parse.GetValue(epochs) ?? d.Epochs,
+                    BatchSize = parse.GetValue(batchSize) ?? d.BatchSize,
+                    LearningRate = parse.GetValue(lr) ?? (parse.GetValue(optimizer) == "sgd" ? 0.05 : d.LearningRate),
+                    LearningRateDecay = parse.GetValue(lrDecay) ?? d.LearningRateDecay,
+                    Optimizer = parse.GetValue(optimizer) ?? d.Optimizer,
+                    Seed = parse.GetValue(seed),
+                };
+                using IDisposable? imageAnomaly = parse.GetValue(detectAnomaly) ? AnomalyMode.Enable() : null;
+                return Run(new(r => new ImageFolderRecipe(imageOptions, r)), imageOptions.Epochs, parse.GetValue(maxMinutes), parse.GetValue(threads), parse.GetValue(output),
+                           parse.GetValue(resume), parse.GetValue(overwrite), parse.InvocationConfiguration.Output, parse.GetValue(gradReport));
+            }
+            if (parse.GetResult(imageSize) is { Implicit: false })
+                throw new CliException("--image-size applies only with --data DIR (a folder of images, one subfolder per class)", CliApp.UsageError);
             if (parse.GetValue(csvData) is { } csvPath)
             {
                 Option[] notForCsv = [model, dataDir, text, trainLimit, testLimit, context, width, heads, layers, dropout, warmup, stepsPerEpoch];
                 foreach (Option o in notForCsv)
                     if (parse.GetResult(o) is { Implicit: false })
-                        throw new CliException($"{o.Name} does not apply to --data (a CSV file trains an MLP; size it with --hidden)", CliApp.UsageError);
+                        throw new CliException($"{o.Name} does not apply to --data FILE.csv (a CSV file trains an MLP; size it with --hidden)", CliApp.UsageError);
                 if (parse.GetValue(checkpoint))
                     throw new CliException("--checkpoint does not apply to --data (it is for gpt)", CliApp.UsageError);
-                if (Directory.Exists(csvPath))
-                    throw new CliException($"--data {csvPath} is a folder; training on an image folder is not supported yet, pass a CSV file", CliApp.UsageError);
                 string targetColumn = parse.GetValue(csvTarget) ?? throw new CliException("--data needs --target COLUMN (a header name, or a position such as -1 for the last column)", CliApp.UsageError);
                 if (string.IsNullOrWhiteSpace(targetColumn))
                     throw new CliException("--target expects a column name or position, got nothing", CliApp.UsageError);
@@ -200,6 +226,9 @@ internal static class TrainCommand
         Trainer trainer = recipe.Trainer;
         var start = new RunPosition(trainer.CompletedEpochs, trainer.EpochStep);
         (string runDir, MetricsLog log) = OpenFolder(target, start, resume, overwrite);
+        var steps = new StepLog(Path.Combine(runDir, RunFolder.StepsFile));
+        steps.DropAfter(start); // a resumed run repeats the steps after its checkpoint
+        trainer.StepCompleted += p => steps.Add(new StepLoss(p.Epoch, p.Step, p.Steps, p.Loss));
 
         var console = ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]backprop train[/]: {recipe.Describe(Parallelism.ThreadCount)}");
@@ -264,7 +293,8 @@ internal static class TrainCommand
                 throw new CliException($"{e.Message} Training stopped at {line.Position}; free space or fix permissions, then resume from the last checkpoint saved.", inner: e);
             }
             log.Append(line);
-            SavePlot(recipe, log, Path.Combine(runDir, RunFolder.CurvesFile));
+            steps.Flush();
+            SavePlot(recipe, log, steps, Path.Combine(runDir, RunFolder.CurvesFile));
             report?.SavePlot();
             console.WriteLine(recipe.Summary(line, epochs));
             if (outOfTime)
@@ -276,7 +306,7 @@ internal static class TrainCommand
         if (trainer.Monitor is { } watched)
             console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"gradient report: {watched.Records.Count} records in {GradientReport.JsonFile} and {GradientReport.PlotFile}; measuring took {watched.Elapsed.TotalSeconds:F2} s, {100 * watched.Elapsed.TotalSeconds / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F2}% of the run's time"));
-        console.MarkupLineInterpolated($"done: metrics.jsonl, curves.png and checkpoints/ in {runDir}");
+        console.MarkupLineInterpolated($"done: metrics.jsonl, steps.csv, curves.png and checkpoints/ in {runDir}");
         return CliApp.Success;
     }
 
@@ -355,11 +385,11 @@ internal static class TrainCommand
         return (dir, log);
     }
 
-    private static void SavePlot(ITrainingRecipe recipe, MetricsLog log, string path)
+    private static void SavePlot(ITrainingRecipe recipe, MetricsLog log, StepLog steps, string path)
     {
         try
         {
-            recipe.SavePlot(log.Entries, path);
+            recipe.SavePlot(log.Entries, steps.Entries, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

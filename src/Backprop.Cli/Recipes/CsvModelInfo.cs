@@ -46,6 +46,15 @@ internal sealed record CsvModelInfo
     /// <summary>Regression: the training split's target standard deviation.</summary>
     public double TargetStd { get; init; } = 1;
 
+    /// <summary>The target column as given to --target (a name, or a position counted from 0 or from the end); null in checkpoints older than this field, where <see cref="TargetName"/> stands for it.</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Lines skipped at the start of the file (--skip-rows).</summary>
+    public int SkipRows { get; init; }
+
+    /// <summary>The share of rows held out for testing (with the checkpoint's seed, `eval` draws the same split).</summary>
+    public double TestFraction { get; init; } = 0.2;
+
     /// <summary>Whether the target holds classes.</summary>
     [JsonIgnore]
     public bool IsClassification => Task == "classification";

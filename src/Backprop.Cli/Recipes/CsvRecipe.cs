@@ -59,11 +59,7 @@ internal sealed class CsvRecipe : ITrainingRecipe
         }
         bool classes = table.Kind == TargetKind.Classification;
         int n = table.Count, f = table.FeatureNames.Count;
-        int testCount = (int)Math.Round(n * options.TestFraction);
-        if (testCount < 1 || n - testCount < 2)
-            throw new ArgumentException($"--data {options.Data}: {n} rows are too few to hold out {options.TestFraction:P0} for testing and train on the rest");
-        Subset<(Tensor Input, Tensor Target)>[] split = Dataset.RandomSplit(table.ToDataset(), [n - testCount, testCount], new Generator(options.Seed ^ SplitSalt));
-        int[] trainRows = [.. split[0].Indices], testRows = [.. split[1].Indices];
+        (int[] trainRows, int[] testRows) = Split(table, options.TestFraction, options.Seed, $"--data {options.Data}");
 
         float[] features = table.Features.Contiguous().ToArray<float>();
         double[] mean = new double[f], std = new double[f];
@@ -98,6 +94,9 @@ internal sealed class CsvRecipe : ITrainingRecipe
             ClassValues = [.. table.ClassValues],
             TargetMean = targetMean,
             TargetStd = targetStd,
+            Target = options.Target,
+            SkipRows = options.SkipRows,
+            TestFraction = options.TestFraction,
         };
         TrainCount = trainRows.Length;
         TestCount = testRows.Length;
@@ -143,6 +142,18 @@ internal sealed class CsvRecipe : ITrainingRecipe
             }
             return (x, Tensor.FromArray(rows.Select(r => (float)((values[r] - targetMean) / targetStd)).ToArray(), new Shape(rows.Length, 1)));
         }
+    }
+
+    /// <summary>The held-out split of <paramref name="table"/>: (training, test) row indices, drawn from <paramref name="seed"/> as <c>random_split</c>.</summary>
+    /// <exception cref="ArgumentException">Too few rows to hold out a share and train on the rest.</exception>
+    internal static (int[] Train, int[] Test) Split(CsvTable table, double testFraction, ulong seed, string what)
+    {
+        int n = table.Count;
+        int testCount = (int)Math.Round(n * testFraction);
+        if (testCount < 1 || n - testCount < 2)
+            throw new ArgumentException($"{what}: {n} rows are too few to hold out {testFraction:P0} for testing and train on the rest");
+        Subset<(Tensor Input, Tensor Target)>[] split = Dataset.RandomSplit(table.ToDataset(), [n - testCount, testCount], new Generator(seed ^ SplitSalt));
+        return ([.. split[0].Indices], [.. split[1].Indices]);
     }
 
     /// <summary>The options of this run.</summary>
@@ -218,20 +229,12 @@ internal sealed class CsvRecipe : ITrainingRecipe
     }
 
     /// <inheritdoc/>
-    public void SavePlot(IReadOnlyList<MetricsLine> lines, string path)
+    public void SavePlot(IReadOnlyList<MetricsLine> lines, IReadOnlyList<StepLoss> steps, string path)
     {
-        int n = lines.Count;
-        double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            MetricsLine m = lines[i];
-            epochs[i] = m.Partial ? m.Epoch - 1 + (double)m.EpochStep / Trainer.StepsPerEpoch : m.Epoch;
-            (trainLoss[i], testLoss[i]) = (m["train_loss"], m["test_loss"]);
-        }
         if (Info.IsClassification)
-            CurvesPlot.Save(path, Name, epochs, trainLoss, testLoss, [.. lines.Select(l => l["train_accuracy"])], [.. lines.Select(l => l["test_accuracy"])]);
+            CurvesPlot.SaveClassification(path, Name, lines, steps, Trainer.StepsPerEpoch);
         else
-            CurvesPlot.SaveLoss(path, Name, "epoch", epochs, trainLoss, testLoss);
+            CurvesPlot.SaveLossOnly(path, Name, "mean squared error (standardized target)", lines, steps, Trainer.StepsPerEpoch, "test_loss", "test");
     }
 
     /// <inheritdoc/>

@@ -127,19 +127,8 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
     }
 
     /// <inheritdoc/>
-    public void SavePlot(IReadOnlyList<MetricsLine> lines, string path)
-    {
-        int n = lines.Count;
-        double[] epochs = new double[n], trainLoss = new double[n], testLoss = new double[n], trainAcc = new double[n], testAcc = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            MetricsLine m = lines[i];
-            // A stopped epoch is drawn where it stopped: epoch − 1 + its share of the steps.
-            epochs[i] = m.Partial ? m.Epoch - 1 + (double)m.EpochStep / StepsPerEpoch : m.Epoch;
-            (trainLoss[i], testLoss[i], trainAcc[i], testAcc[i]) = (m["train_loss"], m["test_loss"], m["train_accuracy"], m["test_accuracy"]);
-        }
-        CurvesPlot.Save(path, Options.Model, epochs, trainLoss, testLoss, trainAcc, testAcc);
-    }
+    public void SavePlot(IReadOnlyList<MetricsLine> lines, IReadOnlyList<StepLoss> steps, string path)
+        => CurvesPlot.SaveClassification(path, Options.Model, lines, steps, StepsPerEpoch);
 
     /// <summary>Loads and normalises the test split, for evaluating a checkpoint: images [N, 784], labels [N].</summary>
     public static (Tensor Images, Tensor Labels) LoadTestSet(string dataDir)

@@ -31,6 +31,6 @@ internal interface ITrainingRecipe
     /// <summary>The console line after an epoch.</summary>
     string Summary(MetricsLine line, int epochs);
 
-    /// <summary>Draws curves.png from every line so far.</summary>
-    void SavePlot(IReadOnlyList<MetricsLine> lines, string path);
+    /// <summary>Draws curves.png from every metrics line and every step's training loss so far.</summary>
+    void SavePlot(IReadOnlyList<MetricsLine> lines, IReadOnlyList<StepLoss> steps, string path);
 }

@@ -19,6 +19,7 @@ internal static class RecipeSummary
         {
             FashionMnistRecipe f => (new Shape(Models.InputShape(f.Options.Model, 1)), DType.Float32),
             CsvRecipe c => (new Shape(1, c.Info.Features), DType.Float32),
+            ImageFolderRecipe i => (new Shape(1, i.Info.Channels, i.Info.Height, i.Info.Width), DType.Float32),
             TextRecipe t => (new Shape(1, t.Options.Context), DType.Int64), // byte indices; zeros are valid ones
             _ => throw new ArgumentException($"RecipeSummary: no sample input for the {recipe.Name} recipe"),
         };

@@ -164,11 +164,8 @@ internal sealed class TextRecipe : ITrainingRecipe
     }
 
     /// <inheritdoc/>
-    public void SavePlot(IReadOnlyList<MetricsLine> lines, string path)
-    {
-        double[] steps = [.. lines.Select(l => l["step"])], train = [.. lines.Select(l => l["train_loss"])], val = [.. lines.Select(l => l["val_loss"])];
-        CurvesPlot.SaveLoss(path, Name, "step", steps, train, val);
-    }
+    public void SavePlot(IReadOnlyList<MetricsLine> lines, IReadOnlyList<StepLoss> steps, string path)
+        => CurvesPlot.SaveLossOnly(path, Name, "nats per character", lines, steps, Trainer.StepsPerEpoch, "val_loss", "validation");
 
     /// <inheritdoc/>
     public void SaveCheckpoint(string path)

@@ -16,6 +16,9 @@ internal static class RunFolder
     /// <summary>The loss and accuracy plot in a run folder.</summary>
     public const string CurvesFile = "curves.png";
 
+    /// <summary>Every optimizer step's training loss (<see cref="StepLog"/>), for the per-step curve.</summary>
+    public const string StepsFile = "steps.csv";
+
     /// <summary>The sub-folder that holds the checkpoints.</summary>
     public const string CheckpointsFolder = "checkpoints";
 
@@ -176,6 +179,7 @@ internal static class RunFolder
             {
                 File.Delete(Path.Combine(dir, MetricsFile));
                 File.Delete(Path.Combine(dir, CurvesFile));
+                File.Delete(Path.Combine(dir, StepsFile));
                 File.Delete(Path.Combine(dir, GradientReport.JsonFile));
                 File.Delete(Path.Combine(dir, GradientReport.PlotFile));
             }
