@@ -184,20 +184,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
         {
             case "F32":
                 var f = new float[n];
-                Fill(MemoryMarshal.AsBytes(f.AsSpan()), at);
+                Fill<float>(f, at);
                 return Tensor.WrapArray(f, shape);
             case "F64":
                 var d = new double[n];
-                Fill(MemoryMarshal.AsBytes(d.AsSpan()), at);
+                Fill<double>(d, at);
                 return Tensor.WrapArray(d, shape);
             case "I64":
                 var l = new long[n];
-                Fill(MemoryMarshal.AsBytes(l.AsSpan()), at);
+                Fill<long>(l, at);
                 return Tensor.WrapArray(l, shape);
             case "BOOL":
                 var b = new bool[n];
                 Span<byte> bytes = MemoryMarshal.AsBytes(b.AsSpan());
-                Fill(bytes, at);
+                Fill(bytes, at); // a bool array holds at most int.MaxValue bytes
                 int bad = bytes.IndexOfAnyExcept((byte)0, (byte)1);
                 if (bad >= 0) throw new InvalidDataException($"Safetensors: {Path} is malformed: element {bad} of the BOOL tensor '{name}' is the byte {bytes[bad]}, not 0 or 1");
                 return Tensor.WrapArray(b, shape);
@@ -229,6 +229,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return result;
     }
 
+    /// <summary>Fills <paramref name="destination"/> from the file's bytes at <paramref name="at"/>, in pieces of at most 1 GiB (a span's byte length is an int).</summary>
+    private void Fill<T>(Span<T> destination, long at) where T : unmanaged
+    {
+        int step = (1 << 30) / sizeof(T);
+        for (long i = 0; i < destination.Length; i += step)
+        {
+            Span<T> piece = destination.Slice((int)i, (int)Math.Min(step, destination.Length - i));
+            Fill(MemoryMarshal.AsBytes(piece), at + i * sizeof(T));
+        }
+    }
+
     /// <summary>Copies the file's bytes from <paramref name="at"/> into <paramref name="destination"/>.</summary>
     private void Fill(Span<byte> destination, long at)
     {
@@ -253,12 +264,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
         TFrom[] buffer = ArrayPool<TFrom>.Shared.Rent(Math.Min(Block, destination.Length));
         try
         {
-            for (int i = 0; i < destination.Length; i += Block)
+            for (long i = 0; i < destination.Length; i += Block)
             {
-                int count = Math.Min(Block, destination.Length - i);
+                int count = (int)Math.Min(Block, destination.Length - i);
                 Span<TFrom> chunk = buffer.AsSpan(0, count);
-                Fill(MemoryMarshal.AsBytes(chunk), at + (long)i * sizeof(TFrom));
-                widen(chunk, destination.Slice(i, count));
+                Fill(MemoryMarshal.AsBytes(chunk), at + i * sizeof(TFrom));
+                widen(chunk, destination.Slice((int)i, count));
             }
         }
         finally

@@ -130,11 +130,19 @@ public static class SafetensorsWriter
             Tensor c = tensor.Contiguous();
             switch (c.DType)
             {
-                case DType.Float32: stream.Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<float>())); break;
-                case DType.Float64: stream.Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<double>())); break;
-                case DType.Int64: stream.Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<long>())); break;
-                default: stream.Write(MemoryMarshal.AsBytes(c.ReadOnlyElements<bool>())); break; // one byte, 0 or 1
+                case DType.Float32: WriteElements(stream, c.ReadOnlyElements<float>()); break;
+                case DType.Float64: WriteElements(stream, c.ReadOnlyElements<double>()); break;
+                case DType.Int64: WriteElements(stream, c.ReadOnlyElements<long>()); break;
+                default: WriteElements(stream, c.ReadOnlyElements<bool>()); break; // one byte, 0 or 1
             }
         }
+    }
+
+    /// <summary>Writes the elements' bytes in pieces of at most 1 GiB (a span's byte length is an int).</summary>
+    private static unsafe void WriteElements<T>(Stream stream, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        int step = (1 << 30) / sizeof(T);
+        for (long i = 0; i < values.Length; i += step)
+            stream.Write(MemoryMarshal.AsBytes(values.Slice((int)i, (int)Math.Min(step, values.Length - i))));
     }
 }
