@@ -114,4 +114,32 @@ public class SafetensorsPyTorchTests
         Assert.Equal([0, 3], d.Get("empty").Shape.ToArray());
         Assert.Equal("make_safetensors_fixtures.py", d.Metadata["source"]);
     }
+
+    [Fact]
+    public void ReadmeExample_Runs()
+    {
+        string dir = Directory.CreateTempSubdirectory("safetensors-readme").FullName;
+        try
+        {
+            string mine = Path.Combine(dir, "mine.safetensors");
+            var console = new StringWriter();
+            // The README's code, with the fixture's path for cnn.safetensors and big.safetensors.
+            var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new Relu(), new MaxPool2d(2),
+                                       new Conv2d(4, 8, 3), new Relu(), new Flatten(), new Linear(32, 5));
+            model.LoadStateDict(SafetensorsFile.Load(Fixture("cnn.safetensors")).Tensors);
+            SafetensorsWriter.Save(mine, model.StateDict(), new Dictionary<string, string> { ["format"] = "pt" });
+            using SafetensorsFile file = SafetensorsFile.Open(Fixture("gpt.safetensors"));
+            foreach (SafetensorsEntry e in file.Entries) console.WriteLine($"{e.Name} {e.DType} [{string.Join(", ", e.Shape)}]");
+            Tensor w = file.Read("blocks.0.fc1.weight");
+
+            Assert.False(file.IsMemoryMapped); // 31 KB: below SafetensorsFile.MemoryMapThreshold
+            Assert.Equal([64, 16], w.Shape.ToArray());
+            Assert.Contains("blocks.1.attn.in_proj_weight F32 [48, 16]", console.ToString());
+            Assert.Equal(File.ReadAllBytes(Fixture("cnn.safetensors")), File.ReadAllBytes(mine));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
