@@ -141,6 +141,7 @@ public static class CliApp
             BenchCommand.Create(),
             DiagnoseCommand.Create(),
             EstimatorsCommand.Create(),
+            ExportCommand.Create(),
         };
         root.SetAction(parse =>
         {

@@ -208,7 +208,7 @@ public sealed class Checkpoint
         return true;
     }
 
-    private static bool IsRunning(int pid)
+    internal static bool IsRunning(int pid)
     {
         try
         {
@@ -229,7 +229,7 @@ public sealed class Checkpoint
         return got == 0 || got == head.Length && head.SequenceEqual(Magic);
     }
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
