@@ -25,10 +25,10 @@ public class Pool1dPadTests
     public void MaxPool1d_MatchesTorch_WithIndices()
     {
         (Tensor y, Tensor i) = Functional.MaxPool1dWithIndices(X1, 3, 2, padding: 1);
-        Is([2, 3, 5], MaxPool1d, y);
+        Is([2, 3, 5], MaxPool1dValues, y);
         Assert.Equal(DType.Int64, i.DType);
         Is([2, 3, 5], MaxPool1dIndices, i);
-        Is([2, 3, 5], MaxPool1d, new MaxPool1d(3, 2, 1).Call(X1));
+        Is([2, 3, 5], MaxPool1dValues, new MaxPool1d(3, 2, 1).Call(X1));
         Is([2, 3, 6], MaxPool1dDilatedCeil, Functional.MaxPool1d(X1, 2, 1, dilation: 3, ceilMode: true));
         Is([2, 3, 3], MaxPool1dCeil, Functional.MaxPool1d(X1, 4, 3, ceilMode: true));
         Is([3, 3], MaxPool1dCeil[..9], Functional.MaxPool1d(X1.Select(0, 0), 4, 3, ceilMode: true)); // unbatched [C, L]
@@ -88,16 +88,16 @@ public class Pool1dPadTests
     public void MaxUnpool_MatchesTorch_AndInvertsThePool()
     {
         (Tensor y, Tensor i) = Functional.MaxPool2dWithIndices(X2, 3, 2, 1);
-        Is([1, 2, 6, 6], MaxUnpool2d, Functional.MaxUnpool2d(y, i, 3, 2, 1, outputSize: (6, 6)));
-        Is([1, 2, 6, 6], MaxUnpool2d, new MaxUnpool2d(3, 2, 1).Forward(y, i, (6, 6)));
+        Is([1, 2, 6, 6], MaxUnpool2dValues, Functional.MaxUnpool2d(y, i, 3, 2, 1, outputSize: (6, 6)));
+        Is([1, 2, 6, 6], MaxUnpool2dValues, new MaxUnpool2d(3, 2, 1).Forward(y, i, (6, 6)));
         Tensor yr = y.Detach().RequireGrad();
         (Functional.MaxUnpool2d(yr, i, 3, 2, 1, outputSize: (6, 6)) * SineFill.Tensor(1.1, 1, 2, 6, 6)).Sum().Backward();
         Is([1, 2, 3, 3], MaxUnpool2dGrad, yr.Grad!);
         GradCheck.Verify(x => Functional.MaxUnpool2d(x[0], i, 3, 2, 1, outputSize: (6, 6)), [T.Param(8, 1, 2, 3, 3)]);
 
         (Tensor y1, Tensor i1) = new MaxPool1d(2).ForwardWithIndices(X1);
-        Is([2, 3, 9], MaxUnpool1d, Functional.MaxUnpool1d(y1, i1, 2, outputSize: 9));
-        Is([2, 3, 8], MaxUnpool1d.Where((_, k) => k % 9 != 8).ToArray(), new MaxUnpool1d(2).Forward(y1, i1)); // default size 8
+        Is([2, 3, 9], MaxUnpool1dValues, Functional.MaxUnpool1d(y1, i1, 2, outputSize: 9));
+        Is([2, 3, 8], MaxUnpool1dValues.Where((_, k) => k % 9 != 8).ToArray(), new MaxUnpool1d(2).Forward(y1, i1)); // default size 8
     }
 
     [Fact]
