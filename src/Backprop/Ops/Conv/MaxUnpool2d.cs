@@ -7,7 +7,8 @@ namespace Backprop.Ops.Conv;
 /// <summary>
 /// Max unpooling (torch.nn.functional.max_unpool2d): y[n, c] is zero except y[n, c, idx[n, c, o]] = x[n, c, o],
 /// the inverse of a max pool given the indices it returned. Where two inputs name one position the later one is
-/// kept (PyTorch leaves which one unspecified). The backward gathers dy at the indices.
+/// kept (PyTorch leaves which one unspecified). The backward gathers dy at the indices, so such inputs each get the
+/// position's gradient, as in PyTorch (with distinct indices, as a max pool without overlapping windows gives, it is the exact adjoint).
 /// </summary>
 internal sealed class MaxUnpool2dNode(Tensor x, Tensor idx) : Node(x)
 {

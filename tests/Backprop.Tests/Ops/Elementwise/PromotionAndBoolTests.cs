@@ -87,7 +87,10 @@ public class PromotionAndBoolTests
         T.Close([1.0, 12.0, -0.4444444444444444], y.Grad!, 1e-12);
         Tensor z = D(0.5, 2.0, 1.5).RequireGrad();
         L(2, 3, 1).Pow(z).Sum().Backward();
-        T.Close([0.9802581461621352, 9.887510776519775, 0.0], z.Grad!, 1e-12);
+        // torch takes ln of the int64 base in float32 (its pow backward logs `self` before promoting), about 2e-8 relative
+        // off the float64 values kˣ·ln k this library computes.
+        T.Close([0.9802581461621352, 9.887510776519775, 0.0], z.Grad!, 1e-6);
+        T.Close([Math.Sqrt(2) * Math.Log(2), 9 * Math.Log(3), 0.0], z.Grad!, 1e-14);
     }
 
     public static TheoryData<int[], int[]> BroadcastShapes => new()
