@@ -150,6 +150,10 @@ public class PromotionAndBoolTests
     }
 
     [Fact]
+    public void Eye_TakesBool_AsTorch() // torch.eye(2, 3, dtype=torch.bool)
+        => Assert.Equal([true, false, false, false, true, false], Tensor.Eye(2, 3, DType.Bool).ToArray<bool>());
+
+    [Fact]
     public void FloatFunctions_OfIntegersAndBools_AreFloat32()
     {
         Is(DType.Float32, [0.0, 0.8414709568023682, 0.9092974066734314], L(0, 1, 2).Sin());
