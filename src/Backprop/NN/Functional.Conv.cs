@@ -71,22 +71,26 @@ public static partial class Functional
 
     /// <summary>
     /// 2-D average pooling over [N, C, H, W] or [C, H, W]; with countIncludePad the zero padding
-    /// counts in the divisor (PyTorch default), otherwise only real pixels do.
+    /// counts in the divisor (PyTorch default), otherwise only real pixels do; a divisorOverride
+    /// divides every window's sum instead.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong rank or dtype, padding above half the kernel, or an empty output.</exception>
-    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true)
-        => AvgPool2d(input, (kernelSize, kernelSize), stride is { } s ? (s, s) : null, (padding, padding), ceilMode, countIncludePad);
+    /// <exception cref="ArgumentException">Wrong rank or dtype, padding above half the kernel, an empty output, or divisorOverride 0.</exception>
+    public static Tensor AvgPool2d(Tensor input, int kernelSize, int? stride = null, int padding = 0, bool ceilMode = false, bool countIncludePad = true,
+                                   int? divisorOverride = null)
+        => AvgPool2d(input, (kernelSize, kernelSize), stride is { } s ? (s, s) : null, (padding, padding), ceilMode, countIncludePad, divisorOverride);
 
     /// <summary>2-D average pooling with separate (height, width) kernel, stride and padding.</summary>
-    /// <exception cref="ArgumentException">Wrong rank or dtype, padding above half the kernel, or an empty output.</exception>
+    /// <exception cref="ArgumentException">Wrong rank or dtype, padding above half the kernel, an empty output, or divisorOverride 0.</exception>
     public static Tensor AvgPool2d(Tensor input, (int H, int W) kernelSize, (int H, int W)? stride = null, (int H, int W) padding = default,
-                                   bool ceilMode = false, bool countIncludePad = true)
+                                   bool ceilMode = false, bool countIncludePad = true, int? divisorOverride = null)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (divisorOverride == 0)
+            throw new ArgumentException($"AvgPool2d: divisorOverride must not be zero (input shape {input.Shape})");
         return Batched(input, "AvgPool2d", x =>
         {
             Window2d g = Pool2dGeometry.Create("AvgPool2d", x, kernelSize, stride ?? kernelSize, padding, (1, 1), ceilMode);
-            return AvgPool2dNode.Forward(x, g, countIncludePad);
+            return AvgPool2dNode.Forward(x, g, countIncludePad, divisorOverride ?? 0);
         });
     }
 

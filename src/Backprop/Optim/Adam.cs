@@ -46,6 +46,7 @@ public class Adam : Optimizer
         if (!(options.Eps >= 0)) throw new ArgumentException($"{GetType().Name}: invalid eps {options.Eps}");
         _options = options;
         _decoupled = decoupled;
+        foreach (ParamGroup g in ParamGroups) g.Momentum = options.Beta1;
     }
 
     private static AdamOptions Resolve(AdamOptions? options, double defaultWeightDecay)
@@ -63,7 +64,7 @@ public class Adam : Optimizer
         long step = NextStep(state);
         Tensor m = StateTensor(state, "exp_avg", p), v = StateTensor(state, "exp_avg_sq", p);
         Tensor? vMax = _options.Amsgrad ? StateTensor(state, "max_exp_avg_sq", p) : null;
-        DTypeSwitch.Float(p.DType, new AdamKernel(p.Data, grad, m, v, vMax, step, group.LearningRate, group.WeightDecay, _options, _decoupled));
+        DTypeSwitch.Float(p.DType, new AdamKernel(p.Data, grad, m, v, vMax, step, group.LearningRate, group.WeightDecay, group.Momentum ?? _options.Beta1, _options, _decoupled));
     }
 
     /// <inheritdoc/>
@@ -73,11 +74,11 @@ public class Adam : Optimizer
     protected override bool IsNonNegativeState(string key) => key is "exp_avg_sq" or "max_exp_avg_sq";
 
     private readonly struct AdamKernel(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor? vMax, long step, double lr, double weightDecay,
-                                       AdamOptions o, bool decoupled) : IFloatAction
+                                       double beta1, AdamOptions o, bool decoupled) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             => OptimizerKernels.Adam(p.Elements<T>(), grad.ReadOnlyElements<T>(), m.Elements<T>(), v.Elements<T>(),
-                vMax is null ? default : vMax.Elements<T>(), step, lr, o.Beta1, o.Beta2, o.Eps, weightDecay, decoupled, o.Amsgrad, o.Maximize);
+                vMax is null ? default : vMax.Elements<T>(), step, lr, beta1, o.Beta2, o.Eps, weightDecay, decoupled, o.Amsgrad, o.Maximize);
     }
 }
 

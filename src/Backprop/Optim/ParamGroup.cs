@@ -31,4 +31,12 @@ public sealed class ParamGroup
 
     /// <summary>Weight decay (L2 penalty, or decoupled for AdamW).</summary>
     public double WeightDecay { get; set; }
+
+    /// <summary>
+    /// The group's momentum: the momentum factor of <see cref="Sgd"/> and <see cref="RmsProp"/>, β₁ of <see cref="Adam"/>
+    /// and <see cref="AdamW"/> (PyTorch's <c>group["momentum"]</c> and <c>group["betas"][0]</c>); null for optimizers
+    /// without one (<see cref="Adagrad"/>). Starts at the optimizer's option; schedules that cycle momentum
+    /// (<see cref="Schedulers.OneCycleLR"/>) change it.
+    /// </summary>
+    public double? Momentum { get; set; }
 }

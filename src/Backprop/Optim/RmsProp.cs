@@ -27,6 +27,7 @@ public sealed class RmsProp : Optimizer
         if (!(options.Alpha >= 0)) throw new ArgumentException($"RmsProp: invalid alpha {options.Alpha}");
         if (!(options.Momentum >= 0)) throw new ArgumentException($"RmsProp: invalid momentum {options.Momentum}");
         _options = options;
+        foreach (ParamGroup g in ParamGroups) g.Momentum = options.Momentum;
     }
 
     /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr and weight decay.</summary>
@@ -38,8 +39,9 @@ public sealed class RmsProp : Optimizer
         NextStep(state);
         Tensor sq = StateTensor(state, "square_avg", p);
         Tensor ga = _options.Centered ? StateTensor(state, "grad_avg", p) : sq;
-        Tensor buf = _options.Momentum > 0 ? StateTensor(state, "momentum_buffer", p) : sq;
-        DTypeSwitch.Float(p.DType, new RmsPropKernel(p.Data, grad, sq, ga, buf, group.LearningRate, group.WeightDecay, _options));
+        double momentum = group.Momentum ?? _options.Momentum;
+        Tensor buf = momentum > 0 ? StateTensor(state, "momentum_buffer", p) : sq;
+        DTypeSwitch.Float(p.DType, new RmsPropKernel(p.Data, grad, sq, ga, buf, group.LearningRate, group.WeightDecay, momentum, _options));
     }
 
     /// <inheritdoc/>
@@ -49,7 +51,7 @@ public sealed class RmsProp : Optimizer
         {
             var keys = new List<string> { "step", "square_avg" };
             if (_options.Centered) keys.Add("grad_avg");
-            if (_options.Momentum > 0) keys.Add("momentum_buffer");
+            if (_options.Momentum > 0 || ParamGroups.Any(g => g.Momentum > 0)) keys.Add("momentum_buffer");
             return [.. keys];
         }
     }
@@ -57,12 +59,12 @@ public sealed class RmsProp : Optimizer
     /// <inheritdoc/>
     protected override bool IsNonNegativeState(string key) => key == "square_avg";
 
-    private readonly struct RmsPropKernel(Tensor p, Tensor grad, Tensor sq, Tensor ga, Tensor buf, double lr, double weightDecay, RmsPropOptions o)
+    private readonly struct RmsPropKernel(Tensor p, Tensor grad, Tensor sq, Tensor ga, Tensor buf, double lr, double weightDecay, double momentum, RmsPropOptions o)
         : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             => OptimizerKernels.RmsProp(p.Elements<T>(), grad.ReadOnlyElements<T>(), sq.Elements<T>(), ga.Elements<T>(), buf.Elements<T>(),
-                T.CreateTruncating(lr), T.CreateTruncating(o.Alpha), T.CreateTruncating(o.Eps), T.CreateTruncating(weightDecay), T.CreateTruncating(o.Momentum),
+                T.CreateTruncating(lr), T.CreateTruncating(o.Alpha), T.CreateTruncating(o.Eps), T.CreateTruncating(weightDecay), T.CreateTruncating(momentum),
                 o.Centered, o.Maximize);
     }
 }

@@ -29,26 +29,29 @@ public sealed class Sgd : Optimizer
         if (options.Nesterov && (options.Momentum <= 0 || options.Dampening != 0))
             throw new ArgumentException("Sgd: Nesterov momentum requires a positive momentum and zero dampening");
         _options = options;
+        foreach (ParamGroup g in ParamGroups) g.Momentum = options.Momentum;
     }
 
-    /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr and weight decay.</summary>
+    /// <summary>The hyperparameters in use (PyTorch's <c>optimizer.defaults</c>); groups may override lr, weight decay and momentum (<see cref="ParamGroup.Momentum"/>).</summary>
     public SgdOptions Options => _options;
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Parameter p, Tensor grad, Dictionary<string, Tensor> state)
     {
+        double momentum = group.Momentum ?? _options.Momentum;
         bool first = !state.ContainsKey("momentum_buffer");
-        Tensor buf = _options.Momentum != 0 ? StateTensor(state, "momentum_buffer", p) : p.Data;
-        DTypeSwitch.Float(p.DType, new SgdKernel(p.Data, grad, _options.Momentum != 0 ? buf : null, first, group.LearningRate, group.WeightDecay, _options));
+        Tensor? buf = momentum != 0 ? StateTensor(state, "momentum_buffer", p) : null;
+        DTypeSwitch.Float(p.DType, new SgdKernel(p.Data, grad, buf, first, group.LearningRate, group.WeightDecay, momentum, _options));
     }
 
     /// <inheritdoc/>
-    protected override string[] StateKeys => _options.Momentum != 0 ? ["momentum_buffer"] : [];
+    /// <remarks>A momentum buffer is kept when any group has momentum (a schedule may have given it some: build the schedule before loading a state).</remarks>
+    protected override string[] StateKeys => _options.Momentum != 0 || ParamGroups.Any(g => g.Momentum is not (null or 0)) ? ["momentum_buffer"] : [];
 
-    private readonly struct SgdKernel(Tensor p, Tensor grad, Tensor? buf, bool first, double lr, double weightDecay, SgdOptions o) : IFloatAction
+    private readonly struct SgdKernel(Tensor p, Tensor grad, Tensor? buf, bool first, double lr, double weightDecay, double momentum, SgdOptions o) : IFloatAction
     {
         public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
             => OptimizerKernels.Sgd(p.Elements<T>(), grad.ReadOnlyElements<T>(), buf is null ? default : buf.Elements<T>(), first,
-                T.CreateTruncating(lr), T.CreateTruncating(o.Momentum), T.CreateTruncating(o.Dampening), T.CreateTruncating(weightDecay), o.Nesterov, o.Maximize);
+                T.CreateTruncating(lr), T.CreateTruncating(momentum), T.CreateTruncating(o.Dampening), T.CreateTruncating(weightDecay), o.Nesterov, o.Maximize);
     }
 }

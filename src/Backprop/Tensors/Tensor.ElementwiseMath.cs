@@ -4,14 +4,25 @@ namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {
-    /// <summary>Element-wise power thisᵉˣᵖᵒⁿᵉⁿᵗ with broadcasting; both operands are differentiable.</summary>
+    /// <summary>
+    /// Element-wise power thisᵉˣᵖᵒⁿᵉⁿᵗ with broadcasting; both operands are differentiable. Mixed dtypes promote as
+    /// PyTorch's (int64 with float32 is float32); two int64 (or int64 and bool) operands give an exact int64 power,
+    /// where a negative exponent gives 0 unless the base is ±1.
+    /// </summary>
     /// <remarks>The exponent's gradient aᵇ·ln a is taken as 0 where a = 0 and b ≥ 0, as PyTorch.</remarks>
-    /// <exception cref="ArgumentException">Shapes cannot broadcast, dtypes differ, or the dtype is not floating point.</exception>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast.</exception>
+    /// <exception cref="NotSupportedException">Both operands are bool.</exception>
     public Tensor Pow(Tensor exponent) => PowNode.Forward(this, exponent);
 
-    /// <summary>Element-wise power with a constant exponent.</summary>
-    /// <exception cref="ArgumentException">The tensor is not floating point.</exception>
+    /// <summary>Element-wise power with a constant exponent; an int64 or bool tensor gives float32, as with a Python float exponent.</summary>
     public Tensor Pow(double exponent) => PowScalarNode.Forward(this, exponent);
+
+    /// <summary>
+    /// Element-wise power with a constant integer exponent, as with a Python int exponent: int64 and bool tensors
+    /// give int64 (exactly, wrapping on overflow); float tensors are as <see cref="Pow(double)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An int64 or bool tensor with a negative exponent (PyTorch refuses it too).</exception>
+    public Tensor Pow(long exponent) => IntegerPow.Forward(this, exponent);
 
     /// <summary>Element-wise x².</summary>
     public Tensor Square() => PowScalarNode.Forward(this, 2);
@@ -60,11 +71,13 @@ public sealed partial class Tensor
     /// Element-wise maximum with broadcasting (NaN propagates). On ties the gradient is split
     /// half and half between the operands, as PyTorch.
     /// </summary>
-    /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
+    /// <remarks>Mixed dtypes promote as PyTorch's; for two bool tensors it is a logical or.</remarks>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast.</exception>
     public Tensor Maximum(Tensor other) => MaxMinNode.Maximum(this, other);
 
     /// <summary>Element-wise minimum with broadcasting; ties split the gradient half and half.</summary>
-    /// <exception cref="ArgumentException">Shapes cannot broadcast or dtypes differ.</exception>
+    /// <remarks>Mixed dtypes promote as PyTorch's; for two bool tensors it is a logical and.</remarks>
+    /// <exception cref="ArgumentException">Shapes cannot broadcast.</exception>
     public Tensor Minimum(Tensor other) => MaxMinNode.Minimum(this, other);
 
     /// <summary>Rectified linear unit max(x, 0); the gradient at 0 is 0.</summary>

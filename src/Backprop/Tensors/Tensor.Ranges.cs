@@ -2,14 +2,14 @@ namespace Backprop.Tensors;
 
 public sealed partial class Tensor
 {
-    /// <summary>An [n, m] matrix with ones on the diagonal and zeros elsewhere (torch.eye); m defaults to n.</summary>
-    /// <exception cref="ArgumentException">n or m is negative, or the dtype is not float32, float64 or int64.</exception>
+    /// <summary>An [n, m] matrix with ones on the diagonal and zeros elsewhere (torch.eye); m defaults to n; a bool dtype gives a diagonal mask.</summary>
+    /// <exception cref="ArgumentException">n or m is negative, or the dtype is not float32, float64, int64 or bool.</exception>
     public static Tensor Eye(int n, int? m = null, DType dtype = DType.Float32)
     {
         int cols = m ?? n;
         if (n < 0 || cols < 0)
             throw new ArgumentException($"Eye: n and m must be greater or equal to 0, got n = {n} and m = {cols}");
-        CheckRangeDType(dtype, "Eye");
+        if (dtype != DType.Bool) CheckRangeDType(dtype, "Eye"); // a bool identity is a diagonal mask, as torch.eye(dtype=torch.bool)
         var t = new Tensor(new Shape(n, cols), dtype);
         int diagonal = Math.Min(n, cols);
         for (int i = 0; i < diagonal; i++)
@@ -19,6 +19,7 @@ public sealed partial class Tensor
             {
                 case DType.Float32: t.Data<float>()[at] = 1; break;
                 case DType.Float64: t.Data<double>()[at] = 1; break;
+                case DType.Bool: t.Data<bool>()[at] = true; break;
                 default: t.Data<long>()[at] = 1; break;
             }
         }

@@ -44,4 +44,22 @@ public class ExamplesTests
         Assert.True(rmse < 5.0, $"held-out RMSE {rmse}\n{output}");
         Assert.Contains("506 rows, 13 features, target MEDV (Regression)", output.ToString());
     }
+
+    [Fact]
+    public void FashionMnistCnn_OnASubset_ScoresFarAboveChance()
+    {
+        var output = new StringWriter();
+        double accuracy = FashionMnistCnn.Run(output, trainImages: 4000, testImages: 1000, epochs: 2);
+        Assert.True(accuracy > 0.72, $"test accuracy {accuracy} (chance is 0.10)\n{output}");
+        Assert.Contains("4000 training and 1000 test images of shape [1, 28, 28]", output.ToString());
+    }
+
+    [Fact]
+    public void CsvClassification_SortsWines_WellAboveChance()
+    {
+        var output = new StringWriter();
+        double accuracy = CsvClassification.Run(output, CsvClassification.DefaultPath, epochs: 40);
+        Assert.True(accuracy > 0.9, $"held-out accuracy {accuracy} (the largest class is 40% of the rows)\n{output}");
+        Assert.Contains("178 rows, 13 features, 3 classes (Classification)", output.ToString());
+    }
 }

@@ -162,7 +162,9 @@ public partial class TorchDefaultsTests
         ["torch.optim.lr_scheduler.OneCycleLR:total_steps"] = Ctor<OneCycleLR>("totalSteps"),
         ["torch.optim.lr_scheduler.OneCycleLR:pct_start"] = Ctor<OneCycleLR>("pctStart"),
         ["torch.optim.lr_scheduler.OneCycleLR:anneal_strategy"] = Fixed("cos"),
-        ["torch.optim.lr_scheduler.OneCycleLR:cycle_momentum"] = Fixed(false),
+        ["torch.optim.lr_scheduler.OneCycleLR:cycle_momentum"] = Ctor<OneCycleLR>("cycleMomentum"),
+        ["torch.optim.lr_scheduler.OneCycleLR:base_momentum"] = Ctor<OneCycleLR>("baseMomentum"),
+        ["torch.optim.lr_scheduler.OneCycleLR:max_momentum"] = Ctor<OneCycleLR>("maxMomentum"),
         ["torch.optim.lr_scheduler.OneCycleLR:div_factor"] = Ctor<OneCycleLR>("divFactor"),
         ["torch.optim.lr_scheduler.OneCycleLR:final_div_factor"] = Ctor<OneCycleLR>("finalDivFactor"),
         ["torch.optim.lr_scheduler.OneCycleLR:three_phase"] = Fixed(false),
@@ -340,8 +342,6 @@ public partial class TorchDefaultsTests
         ["torch.nn.init.calculate_gain:param"] = "PyTorch's None means a 0.01 slope for leaky_relu; Init.Gain's negativeSlope defaults to that 0.01",
         ["torch.optim.lr_scheduler.OneCycleLR:epochs"] = "PyTorch's alternative to total_steps (epochs × steps_per_epoch); pass their product as totalSteps",
         ["torch.optim.lr_scheduler.OneCycleLR:steps_per_epoch"] = "PyTorch's alternative to total_steps (epochs × steps_per_epoch); pass their product as totalSteps",
-        ["torch.optim.lr_scheduler.OneCycleLR:base_momentum"] = "momentum is not cycled (see cycle_momentum in docs/DEFAULTS.md)",
-        ["torch.optim.lr_scheduler.OneCycleLR:max_momentum"] = "momentum is not cycled (see cycle_momentum in docs/DEFAULTS.md)",
     };
 
     /// <summary>The keys of the table in docs/DEFAULTS.md: first cells in backticks, "`torch...:keyword`".</summary>

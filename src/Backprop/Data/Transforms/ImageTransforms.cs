@@ -58,6 +58,15 @@ public static class ImageTransforms
         return y;
     }
 
+    /// <summary>Mirrors the image top to bottom, as <c>F.vflip</c>: whole rows copied in reverse order (any dtype).</summary>
+    /// <exception cref="ArgumentException">The tensor has fewer than 2 dims.</exception>
+    public static Tensor VerticalFlip(Tensor image)
+    {
+        Tensor x = CheckImage(image, "VerticalFlip");
+        using (GradMode.Disable())
+            return x.Flip(x.Rank - 2);
+    }
+
     /// <summary>
     /// Affine transform keeping the image's size, as <c>F.affine(img, angle, translate, scale, shear, interpolation, fill, center)</c>:
     /// rotation by <paramref name="angle"/> degrees clockwise, translation in pixels, scaling, and shear in degrees

@@ -234,11 +234,25 @@ internal static class PoolKernels
         }
     }
 
+    /// <summary>y[p, idx[p, o]] = x[p, o] into a zeroed y (max unpooling; a later duplicate index overwrites an earlier one).</summary>
+    public static void ScatterAssign<T>(ReadOnlySpan<T> x, int planes, int inPlane, ReadOnlySpan<int> idx, int outPlane, Span<T> y)
+        where T : unmanaged
+    {
+        for (int p = 0; p < planes; p++)
+        {
+            ReadOnlySpan<T> xp = x.Slice(p * inPlane, inPlane);
+            ReadOnlySpan<int> ip = idx.Slice(p * inPlane, inPlane);
+            Span<T> yp = y.Slice(p * outPlane, outPlane);
+            for (int o = 0; o < inPlane; o++) yp[ip[o]] = xp[o];
+        }
+    }
+
     /// <summary>
     /// Window bounds for average pooling (no dilation), PyTorch rules: the divisor counts the
-    /// window clipped to the padded input when countIncludePad, else only the real pixels.
+    /// window clipped to the padded input when countIncludePad, else only the real pixels;
+    /// a nonzero <paramref name="divisorOverride"/> replaces it.
     /// </summary>
-    private static void AvgWindow(in Window2d g, int oh, int ow, bool countIncludePad,
+    private static void AvgWindow(in Window2d g, int oh, int ow, bool countIncludePad, int divisorOverride,
                                   out int h0, out int h1, out int w0, out int w1, out int divisor)
     {
         h0 = oh * g.SH - g.PH;
@@ -250,11 +264,11 @@ internal static class PoolKernels
         w0 = Math.Max(w0, 0);
         h1 = Math.Min(h1, g.H);
         w1 = Math.Min(w1, g.W);
-        divisor = countIncludePad ? padded : (h1 - h0) * (w1 - w0);
+        divisor = divisorOverride != 0 ? divisorOverride : countIncludePad ? padded : (h1 - h0) * (w1 - w0);
     }
 
-    /// <summary>Mean over each window; an empty window gives 0.</summary>
-    public static void AvgForward<T>(ReadOnlySpan<T> x, int planes, in Window2d g, bool countIncludePad, Span<T> y)
+    /// <summary>Mean over each window (the sum divided by <paramref name="divisorOverride"/> when nonzero); an empty window gives 0.</summary>
+    public static void AvgForward<T>(ReadOnlySpan<T> x, int planes, in Window2d g, bool countIncludePad, int divisorOverride, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int plane = g.H * g.W, outPlane = g.OH * g.OW;
@@ -266,7 +280,7 @@ internal static class PoolKernels
             {
                 for (int ow = 0; ow < g.OW; ow++)
                 {
-                    AvgWindow(g, oh, ow, countIncludePad, out int h0, out int h1, out int w0, out int w1, out int divisor);
+                    AvgWindow(g, oh, ow, countIncludePad, divisorOverride, out int h0, out int h1, out int w0, out int w1, out int divisor);
                     if (h0 >= h1 || w0 >= w1)
                     {
                         yp[oh * g.OW + ow] = T.Zero;
@@ -285,7 +299,7 @@ internal static class PoolKernels
     }
 
     /// <summary>Adjoint of <see cref="AvgForward"/>: dx[window] += dy / divisor.</summary>
-    public static void AvgBackwardAdd<T>(ReadOnlySpan<T> dy, int planes, in Window2d g, bool countIncludePad, Span<T> dx)
+    public static void AvgBackwardAdd<T>(ReadOnlySpan<T> dy, int planes, in Window2d g, bool countIncludePad, int divisorOverride, Span<T> dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int plane = g.H * g.W, outPlane = g.OH * g.OW;
@@ -297,7 +311,7 @@ internal static class PoolKernels
             {
                 for (int ow = 0; ow < g.OW; ow++)
                 {
-                    AvgWindow(g, oh, ow, countIncludePad, out int h0, out int h1, out int w0, out int w1, out int divisor);
+                    AvgWindow(g, oh, ow, countIncludePad, divisorOverride, out int h0, out int h1, out int w0, out int w1, out int divisor);
                     if (h0 >= h1 || w0 >= w1) continue;
                     T share = yp[oh * g.OW + ow] / T.CreateTruncating(divisor);
                     for (int ih = h0; ih < h1; ih++)

@@ -6,8 +6,8 @@ using Backprop.Threading;
 namespace Backprop.Kernels.Sorting;
 
 /// <summary>
-/// Sorts and top-k selection along the middle axis of a contiguous [outer, n, inner] block, for float, double
-/// and long, returning values and int64 positions as torch.sort and torch.topk do.
+/// Sorts and top-k selection along the middle axis of a contiguous [outer, n, inner] block, for float, double,
+/// long and bool (false &lt; true), returning values and int64 positions as torch.sort and torch.topk do.
 /// </summary>
 /// <remarks>
 /// Each element becomes an <see cref="Entry"/>: a 64-bit key whose unsigned order is the value order (NaN above
@@ -45,6 +45,10 @@ internal static unsafe class SortKernel
         if (typeof(T) == typeof(long))
         {
             key = (ulong)Unsafe.As<T, long>(ref value) ^ SignBit;
+        }
+        else if (typeof(T) == typeof(bool))
+        {
+            key = Unsafe.As<T, byte>(ref value); // false (0) < true (1)
         }
         else
         {

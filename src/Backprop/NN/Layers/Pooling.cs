@@ -26,6 +26,13 @@ public sealed class MaxPool2d(IntPair kernelSize, IntPair? stride = null, IntPai
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => Functional.MaxPool2d(input, KernelSize, Stride, Padding, Dilation, CeilMode);
 
+    /// <summary>
+    /// The pooled output and the int64 flat in-plane position (h·W + w) of each maximum: what PyTorch's module returns
+    /// with return_indices=True, for <see cref="MaxUnpool2d"/>. Runs no hooks (as <see cref="Module.Forward"/>).
+    /// </summary>
+    public (Tensor Output, Tensor Indices) ForwardWithIndices(Tensor input)
+        => Functional.MaxPool2dWithIndices(input, KernelSize, Stride, Padding, Dilation, CeilMode);
+
     /// <summary>2×2 window, stride 2, no padding or dilation, floor mode: the pooling that can be fused into a convolution.</summary>
     internal bool IsPlain2x2 => KernelSize == 2 && Stride == 2 && Padding == 0 && Dilation == 1 && !CeilMode;
 
@@ -37,8 +44,12 @@ public sealed class MaxPool2d(IntPair kernelSize, IntPair? stride = null, IntPai
 /// 2-D average pooling over [N, C, H, W] or [C, H, W]. Sizes take an int or an (h, w) pair; the stride
 /// defaults to the kernel size; with countIncludePad (the default) the zero padding counts in the divisor.
 /// </summary>
-public sealed class AvgPool2d(IntPair kernelSize, IntPair? stride = null, IntPair padding = default, bool ceilMode = false, bool countIncludePad = true) : Module
+public sealed class AvgPool2d(IntPair kernelSize, IntPair? stride = null, IntPair padding = default, bool ceilMode = false, bool countIncludePad = true,
+                              int? divisorOverride = null) : Module
 {
+    /// <summary>When set, every window's sum is divided by it instead of the window size.</summary>
+    public int? DivisorOverride { get; } = divisorOverride;
+
     /// <summary>Window (height, width).</summary>
     public IntPair KernelSize { get; } = kernelSize;
 
@@ -55,7 +66,7 @@ public sealed class AvgPool2d(IntPair kernelSize, IntPair? stride = null, IntPai
     public bool CountIncludePad { get; } = countIncludePad;
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor input) => Functional.AvgPool2d(input, KernelSize, Stride, Padding, CeilMode, CountIncludePad);
+    public override Tensor Forward(Tensor input) => Functional.AvgPool2d(input, KernelSize, Stride, Padding, CeilMode, CountIncludePad, DivisorOverride);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"AvgPool2d(kernel {KernelSize}, stride {Stride})";

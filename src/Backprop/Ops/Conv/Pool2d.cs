@@ -42,6 +42,36 @@ internal static class PlaneIndices
 
     /// <summary>The first <paramref name="count"/> indices held by <paramref name="indices"/>.</summary>
     public static Span<int> Of(Tensor indices, int count) => MemoryMarshal.Cast<long, int>(indices.Elements<long>())[..count];
+
+    /// <summary>The indices as an int64 tensor of <paramref name="shape"/>, one per element (what max_pool2d returns).</summary>
+    public static Tensor ToInt64(Tensor indices, Shape shape)
+    {
+        var result = Tensor.Uninitialized(shape, DType.Int64); // every element is written below
+        ReadOnlySpan<int> src = Of(indices, shape.Numel);
+        Span<long> dst = result.Elements<long>();
+        for (int i = 0; i < src.Length; i++) dst[i] = src[i];
+        return result;
+    }
+
+    /// <summary>
+    /// User-given int64 indices into planes of <paramref name="plane"/> elements, checked and packed as <see cref="New"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An index lies outside [0, plane); the message names the op, the index and the shapes.</exception>
+    public static Tensor FromInt64(Tensor indices, int plane, string op, Shape outShape)
+    {
+        Tensor c = indices.Contiguous();
+        ReadOnlySpan<long> src = c.Elements<long>();
+        Tensor packed = New(src.Length);
+        Span<int> dst = Of(packed, src.Length);
+        for (int i = 0; i < src.Length; i++)
+        {
+            long v = src[i];
+            if ((ulong)v >= (ulong)plane)
+                throw new ArgumentException($"{op}: found an invalid max index {v} at position {i} of indices of shape {indices.Shape}: indices must lie in [0, {plane}) for the output of shape {outShape}");
+            dst[i] = (int)v;
+        }
+        return packed;
+    }
 }
 
 /// <summary>
@@ -53,7 +83,10 @@ internal sealed class PlaneGatherNode(Tensor x, Tensor idx, string name) : Node(
     private readonly Shape _inShape = x.Shape;
 
     /// <summary>Max pooling of a contiguous-able [N, C, H, W] input; records the argmax indices.</summary>
-    public static Tensor MaxPool(Tensor x, in Window2d g)
+    public static Tensor MaxPool(Tensor x, in Window2d g) => MaxPool(x, g, out _);
+
+    /// <summary>Max pooling that also hands out the argmax indices (<see cref="PlaneIndices"/>, one per output element).</summary>
+    public static Tensor MaxPool(Tensor x, in Window2d g, out Tensor indices)
     {
         Tensor xc;
         using (GradMode.Disable()) xc = x.Contiguous();
@@ -63,6 +96,7 @@ internal sealed class PlaneGatherNode(Tensor x, Tensor idx, string name) : Node(
         Tensor idx = PlaneIndices.New(outShape.Numel);
         DTypeSwitch.Float(x.DType, new MaxForwardKernel(xc, planes, g, y, idx));
         if (GradMode.Records(x)) y.SetGradFn(new PlaneGatherNode(x, idx, "MaxPool2dBackward"));
+        indices = idx;
         return y;
     }
 
@@ -105,41 +139,42 @@ internal sealed class PlaneScatterNode(Tensor dy, Tensor idx, Shape outShape) : 
 }
 
 /// <summary>Average pooling over [N, C, H, W] (PyTorch divisor rules); linear, so its backward is its adjoint op.</summary>
-internal sealed class AvgPool2dNode(Tensor x, Window2d g, bool countIncludePad) : Node(x)
+internal sealed class AvgPool2dNode(Tensor x, Window2d g, bool countIncludePad, int divisorOverride) : Node(x)
 {
     private readonly Shape _inShape = x.Shape;
 
-    public static Tensor Forward(Tensor x, Window2d g, bool countIncludePad)
+    /// <summary>Average pooling; a nonzero <paramref name="divisorOverride"/> divides every window's sum instead of its size.</summary>
+    public static Tensor Forward(Tensor x, Window2d g, bool countIncludePad, int divisorOverride = 0)
     {
         Tensor xc;
         using (GradMode.Disable()) xc = x.Contiguous();
         int planes = x.Shape[0] * x.Shape[1];
         var y = new Tensor(new Shape(x.Shape[0], x.Shape[1], g.OH, g.OW), x.DType);
-        DTypeSwitch.Float(x.DType, new AvgForwardKernel(xc, planes, g, countIncludePad, y));
-        if (GradMode.Records(x)) y.SetGradFn(new AvgPool2dNode(x, g, countIncludePad));
+        DTypeSwitch.Float(x.DType, new AvgForwardKernel(xc, planes, g, countIncludePad, divisorOverride, y));
+        if (GradMode.Records(x)) y.SetGradFn(new AvgPool2dNode(x, g, countIncludePad, divisorOverride));
         return y;
     }
 
     // dy/dx[i] = Σ over windows o containing i of 1/divisor(o).
-    protected internal override Tensor?[] Backward(Tensor dy) => [AvgPool2dAdjointNode.Forward(dy, g, countIncludePad, _inShape)];
+    protected internal override Tensor?[] Backward(Tensor dy) => [AvgPool2dAdjointNode.Forward(dy, g, countIncludePad, divisorOverride, _inShape)];
 }
 
 /// <summary>The average-pool gradient dx = Aᵀ·dy as a recorded op, so average pooling has second derivatives.</summary>
-internal sealed class AvgPool2dAdjointNode(Tensor dy, Window2d g, bool countIncludePad) : Node(dy)
+internal sealed class AvgPool2dAdjointNode(Tensor dy, Window2d g, bool countIncludePad, int divisorOverride) : Node(dy)
 {
-    public static Tensor Forward(Tensor dy, Window2d g, bool countIncludePad, Shape inShape)
+    public static Tensor Forward(Tensor dy, Window2d g, bool countIncludePad, int divisorOverride, Shape inShape)
     {
         Tensor dyc;
         using (GradMode.Disable()) dyc = dy.Contiguous();
         int planes = inShape[0] * inShape[1];
         var dx = new Tensor(inShape, dy.DType);
-        DTypeSwitch.Float(dy.DType, new AvgBackwardAddKernel(dyc, planes, g, countIncludePad, dx));
-        if (GradMode.Records(dy)) dx.SetGradFn(new AvgPool2dAdjointNode(dy, g, countIncludePad));
+        DTypeSwitch.Float(dy.DType, new AvgBackwardAddKernel(dyc, planes, g, countIncludePad, divisorOverride, dx));
+        if (GradMode.Records(dy)) dx.SetGradFn(new AvgPool2dAdjointNode(dy, g, countIncludePad, divisorOverride));
         return dx;
     }
 
     // Linear map Aᵀ; its derivative's adjoint is A, the average pool itself.
-    protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dNode.Forward(ddx, g, countIncludePad)];
+    protected internal override Tensor?[] Backward(Tensor ddx) => [AvgPool2dNode.Forward(ddx, g, countIncludePad, divisorOverride)];
 }
 
 /// <summary>The pooling kernels, written once for float and double (see <see cref="DTypeSwitch"/>).</summary>
@@ -161,12 +196,12 @@ file readonly struct ScatterAddKernel(Tensor dy, int planes, int outPlane, Tenso
         => PlaneParallel.ScatterAdd(dy.ReadOnlyElements<T>(), planes, outPlane, PlaneIndices.Of(idx, dy.Numel), inPlane, dx.Elements<T>());
 }
 
-file readonly struct AvgForwardKernel(Tensor x, int planes, Window2d g, bool countIncludePad, Tensor y) : IFloatAction
+file readonly struct AvgForwardKernel(Tensor x, int planes, Window2d g, bool countIncludePad, int divisorOverride, Tensor y) : IFloatAction
 {
-    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgForward(x.ReadOnlyElements<T>(), planes, g, countIncludePad, y.Elements<T>());
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgForward(x.ReadOnlyElements<T>(), planes, g, countIncludePad, divisorOverride, y.Elements<T>());
 }
 
-file readonly struct AvgBackwardAddKernel(Tensor dy, int planes, Window2d g, bool countIncludePad, Tensor dx) : IFloatAction
+file readonly struct AvgBackwardAddKernel(Tensor dy, int planes, Window2d g, bool countIncludePad, int divisorOverride, Tensor dx) : IFloatAction
 {
-    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgBackwardAdd(dy.ReadOnlyElements<T>(), planes, g, countIncludePad, dx.Elements<T>());
+    public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => PoolKernels.AvgBackwardAdd(dy.ReadOnlyElements<T>(), planes, g, countIncludePad, divisorOverride, dx.Elements<T>());
 }

@@ -41,7 +41,10 @@ internal sealed class ClampNode : Node
     }
 }
 
-/// <summary>y = max(a, b) or min(a, b) element-wise (broadcasting).</summary>
+/// <summary>
+/// y = max(a, b) or min(a, b) element-wise (broadcasting). Operands promote as PyTorch's (<see cref="DTypes.ResultType"/>);
+/// on two bool tensors the maximum is a logical or and the minimum a logical and.
+/// </summary>
 internal sealed class MaxMinNode : Node
 {
     private readonly SavedTensor _a, _b;
@@ -61,6 +64,8 @@ internal sealed class MaxMinNode : Node
 
     public static Tensor Maximum(Tensor a, Tensor b)
     {
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (a.DType == DType.Bool) return Logical.Bitwise<BitwiseOrOp<byte>, BitwiseOrOp<long>>(a, b, "Maximum");
         Tensor y = ElementwiseDispatch.Binary<MaxOp<float>, MaxOp<double>, MaxOp<long>>(a, b, "Maximum");
         if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinNode(a, b, isMax: true));
         return y;
@@ -68,6 +73,8 @@ internal sealed class MaxMinNode : Node
 
     public static Tensor Minimum(Tensor a, Tensor b)
     {
+        ElementwiseDispatch.Promote(ref a, ref b);
+        if (a.DType == DType.Bool) return Logical.Bitwise<BitwiseAndOp<byte>, BitwiseAndOp<long>>(a, b, "Minimum");
         Tensor y = ElementwiseDispatch.Binary<MinOp<float>, MinOp<double>, MinOp<long>>(a, b, "Minimum");
         if (GradMode.Records(a, b)) y.SetGradFn(new MaxMinNode(a, b, isMax: false));
         return y;

@@ -13,6 +13,7 @@ internal sealed class Log1pNode : Node
 
     public static Tensor Forward(Tensor x)
     {
+        x = FloatInput.Of(x);
         Tensor y = ElementwiseMap.Unary(x, default(Log1pOp<float>), default(Log1pOp<double>), "Log1p");
         if (GradMode.Records(x)) y.SetGradFn(new Log1pNode(x));
         return y;
@@ -31,6 +32,7 @@ internal sealed class Expm1Node : Node
 
     public static Tensor Forward(Tensor x)
     {
+        x = FloatInput.Of(x);
         Tensor y = ElementwiseMap.Unary(x, default(Expm1Op<float>), default(Expm1Op<double>), "Expm1");
         if (GradMode.Records(x)) y.SetGradFn(new Expm1Node(x, y));
         return y;

@@ -4,7 +4,10 @@ using Backprop.Tensors;
 
 namespace Backprop.Ops.Elementwise;
 
-/// <summary>y = aᵇ (broadcasting).</summary>
+/// <summary>
+/// y = aᵇ (broadcasting). Operands promote as PyTorch's (<see cref="DTypes.ResultType"/>): int64 with int64 (or
+/// bool) stays int64, computed exactly; with a float operand the power is taken in the float dtype.
+/// </summary>
 internal sealed class PowNode : Node
 {
     private readonly SavedTensor _a, _b;
@@ -22,7 +25,10 @@ internal sealed class PowNode : Node
 
     public static Tensor Forward(Tensor a, Tensor b)
     {
-        Tensor y = ElementwiseDispatch.BinaryFloat<PowOp<float>, PowOp<double>>(a, b, "Pow");
+        if (a.DType == DType.Bool && b.DType == DType.Bool)
+            throw new NotSupportedException($"Pow: not supported on two bool tensors (shapes {a.Shape} and {b.Shape}), as in PyTorch; convert one with To(DType.Int64) or To(DType.Float32)");
+        ElementwiseDispatch.Promote(ref a, ref b);
+        Tensor y = ElementwiseDispatch.Binary<PowOp<float>, PowOp<double>, IntegerPowOp>(a, b, "Pow");
         if (GradMode.Records(a, b)) y.SetGradFn(new PowNode(a, b, y));
         return y;
     }
@@ -44,7 +50,7 @@ internal sealed class PowNode : Node
     }
 }
 
-/// <summary>y = xᵉ for a constant exponent e.</summary>
+/// <summary>y = xᵉ for a constant exponent e (a C# double: int64 and bool tensors give float32, as a Python float exponent).</summary>
 internal sealed class PowScalarNode : Node
 {
     private readonly SavedTensor _x;
@@ -58,6 +64,7 @@ internal sealed class PowScalarNode : Node
 
     public static Tensor Forward(Tensor x, double e)
     {
+        x = FloatInput.Of(x); // int64 or bool to a Python-float power: float32, as PyTorch
         // Exponents with an exact cheaper form, as PyTorch special-cases them.
         Tensor y = e switch
         {
@@ -78,6 +85,19 @@ internal sealed class PowScalarNode : Node
         if (_e == 0) return [Tensor.ZerosLike(dy)];
         Tensor x = _x.Value;
         return [dy * (_e == 2 ? x * 2.0 : x.Pow(_e - 1) * _e)];
+    }
+}
+
+/// <summary>Integer powers with a C# integer exponent, as a Python int exponent in PyTorch.</summary>
+internal static class IntegerPow
+{
+    /// <summary>xᵉ: int64 for int64 and bool tensors (a negative e is refused, as PyTorch), the float power for float tensors.</summary>
+    public static Tensor Forward(Tensor x, long e)
+    {
+        if (x.DType.IsFloatingPoint()) return PowScalarNode.Forward(x, e);
+        if (e < 0)
+            throw new ArgumentException($"Pow: integers to negative integer powers are not allowed (a {x.DType.Name()} tensor of shape {x.Shape} to the power {e}); convert with To(DType.Float32) first, or pass a double exponent");
+        return PowNode.Forward(x, new Tensor(new Storage<long>([e]), Shape.Scalar, [], 0));
     }
 }
 

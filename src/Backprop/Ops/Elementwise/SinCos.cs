@@ -13,6 +13,7 @@ internal sealed class SinNode : Node
 
     public static Tensor Forward(Tensor x)
     {
+        x = FloatInput.Of(x);
         Tensor y = ElementwiseDispatch.UnaryFloat<SinKernel<float>, SinKernel<double>>(x, "Sin");
         if (GradMode.Records(x)) y.SetGradFn(new SinNode(x));
         return y;
@@ -31,6 +32,7 @@ internal sealed class CosNode : Node
 
     public static Tensor Forward(Tensor x)
     {
+        x = FloatInput.Of(x);
         Tensor y = ElementwiseDispatch.UnaryFloat<CosKernel<float>, CosKernel<double>>(x, "Cos");
         if (GradMode.Records(x)) y.SetGradFn(new CosNode(x));
         return y;

@@ -1,4 +1,5 @@
 using Backprop.Autograd;
+using Backprop.Diagnostics;
 using Backprop.Kernels.Loss;
 using Backprop.Tensors;
 
@@ -17,7 +18,7 @@ internal sealed class KLDivLossNode : PointwiseLossNode
 
     private KLDivLossNode(Tensor input, Tensor target, Reduction reduction, bool logTarget) : base(input, target, null, reduction) => _logTarget = logTarget;
 
-    /// <summary>PyTorch's warning for reduction 'mean', given once per process.</summary>
+    /// <summary>PyTorch's warning for reduction 'mean', given once per process (<see cref="Warnings.Issued"/>).</summary>
     internal const string MeanWarning =
         "KLDiv: reduction Mean divides the total loss by both the batch size and the support size. " +
         "BatchMean divides only by the batch size, and aligns with the KL divergence's math definition. " +
@@ -29,7 +30,7 @@ internal sealed class KLDivLossNode : PointwiseLossNode
         if (reduction is not (Reduction.None or Reduction.Mean or Reduction.Sum or Reduction.BatchMean))
             throw new ArgumentException($"{Op}: {(int)reduction} is not a valid reduction");
         PointwiseLoss.CheckOperands(input, target, Op);
-        if (reduction == Reduction.Mean) LossWarnings.Once(MeanWarning);
+        if (reduction == Reduction.Mean) Warnings.Once(Op, MeanWarning); // through Diagnostics.Warnings, never the console
         Tensor y = PointwiseLoss.Compute(PointwiseLoss.Packed(input), PointwiseLoss.Packed(target), null, reduction,
             new KLDivTerm<float>(logTarget), new KLDivTerm<double>(logTarget));
         if (GradMode.Records(input, target)) y.SetGradFn(new KLDivLossNode(input, target, reduction, logTarget));

@@ -23,6 +23,7 @@ internal sealed class CumProdNode : Node
     public static Tensor Forward(Tensor x, int dim)
     {
         const string op = "CumProd";
+        if (x.DType == DType.Bool) x = x.To(DType.Int64); // int64, as PyTorch
         NumericDType.Require(x, op);
         int d = x.Shape.NormalizeDim(dim, op);
         ReduceLayout.AroundDim(x.Shape, d, out int outer, out int n, out int inner);

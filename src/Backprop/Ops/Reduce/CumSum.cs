@@ -17,6 +17,7 @@ internal sealed class CumSumNode(Tensor x, int dim, bool reverse) : Node(x)
     public static Tensor Forward(Tensor x, int dim, bool reverse = false)
     {
         const string op = "CumSum";
+        if (x.DType == DType.Bool) x = x.To(DType.Int64); // a running count of trues, in int64 as PyTorch
         NumericDType.Require(x, op);
         int d = x.Shape.NormalizeDim(dim, op);
         ReduceLayout.AroundDim(x.Shape, d, out int outer, out int n, out int inner);

@@ -27,6 +27,7 @@ internal sealed class ProdNode : Node
     public static Tensor Forward(Tensor x, int? dim, bool keepDim)
     {
         const string op = "Prod";
+        if (x.DType == DType.Bool) x = x.To(DType.Int64); // int64, as PyTorch
         NumericDType.Require(x, op);
         int d = dim is { } k ? x.Shape.NormalizeDim(k, op) : 0;
         bool[] reduced = dim is null ? ReduceDims.Mask(x.Shape, [], op) : ReduceLayout.SingleDim(x.Shape, d);

@@ -25,14 +25,13 @@ internal sealed class SortNode : Node
 
     public static (Tensor Values, Tensor Indices) Forward(Tensor x, int dim, bool descending)
     {
-        const string op = "Sort";
-        NumericDType.Require(x, op);
+        const string op = "Sort"; // bool too (false < true), as PyTorch
         int d = x.Shape.NormalizeDim(dim, op);
         ReduceLayout.AroundDim(x.Shape, d, out int outer, out int n, out int inner);
         Tensor c = x.Detach().Contiguous();
         var values = Tensor.Uninitialized(x.Shape, x.DType);   // the kernel writes every element
         var indices = Tensor.Uninitialized(x.Shape, DType.Int64);
-        DTypeSwitch.Number(x.DType, new SelectKernel(c, outer, n, inner, n, descending, values, indices));
+        DTypeSwitch.Element(x.DType, new SelectKernel(c, outer, n, inner, n, descending, values, indices));
         if (GradMode.Records(x)) values.SetGradFn(new SortNode(x, indices, d));
         return (values, indices);
     }
@@ -44,9 +43,9 @@ internal sealed class SortNode : Node
 }
 
 /// <summary>Runs <see cref="SortKernel"/> for the tensor's element type.</summary>
-internal readonly struct SelectKernel(Tensor x, int outer, int n, int inner, int k, bool descending, Tensor values, Tensor indices) : INumberAction
+internal readonly struct SelectKernel(Tensor x, int outer, int n, int inner, int k, bool descending, Tensor values, Tensor indices) : IElementAction
 {
-    public void Run<T>() where T : unmanaged, System.Numerics.INumber<T>
+    public void Run<T>() where T : unmanaged
     {
         if (k == n) SortKernel.Sort(x.ReadOnlyElements<T>(), outer, n, inner, descending, values.Elements<T>(), indices.Elements<long>());
         else SortKernel.TopK(x.ReadOnlyElements<T>(), outer, n, inner, k, descending, values.Elements<T>(), indices.Elements<long>());

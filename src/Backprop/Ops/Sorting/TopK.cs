@@ -40,7 +40,7 @@ internal sealed class TopKNode : Node
         var values = Tensor.Uninitialized(shape, x.DType);     // the kernel writes every element
         var indices = Tensor.Uninitialized(shape, DType.Int64);
         // A 0-d tensor is its own top-1 and, as in PyTorch, its own top-0.
-        DTypeSwitch.Number(x.DType, new SelectKernel(c, outer, n, inner, x.Rank == 0 ? 1 : k, largest, values, indices));
+        DTypeSwitch.Element(x.DType, new SelectKernel(c, outer, n, inner, x.Rank == 0 ? 1 : k, largest, values, indices));
         if (GradMode.Records(x)) values.SetGradFn(new TopKNode(x, indices, d));
         return (values, indices);
     }

@@ -1,7 +1,5 @@
-using System.Numerics;
 using Backprop.Autograd;
 using Backprop.Kernels.Elementwise;
-using Backprop.Ops.Reduce;
 using Backprop.Tensors;
 
 namespace Backprop.Ops.View;
@@ -11,8 +9,7 @@ internal sealed class FlipNode(Tensor x, int[] dims) : Node(x)
 {
     public static Tensor Forward(Tensor x, ReadOnlySpan<int> dims)
     {
-        const string op = "Flip";
-        NumericDType.Require(x, op);
+        const string op = "Flip"; // every dtype, bool too: elements only move
         var flip = new bool[x.Rank];
         var normalized = new int[dims.Length];
         for (int i = 0; i < dims.Length; i++)
@@ -34,7 +31,7 @@ internal sealed class FlipNode(Tensor x, int[] dims) : Node(x)
                     strides[d] = -strides[d];
                 }
         var y = Tensor.Uninitialized(x.Shape, x.DType); // the kernel writes every element
-        DTypeSwitch.Number(x.DType, new Kernel(x, offset, strides, y));
+        DTypeSwitch.Element(x.DType, new Kernel(x, offset, strides, y));
         if (GradMode.Records(x)) y.SetGradFn(new FlipNode(x, normalized));
         return y;
     }
@@ -42,9 +39,9 @@ internal sealed class FlipNode(Tensor x, int[] dims) : Node(x)
     // A permutation of the elements: flipping dy the same way puts each gradient back where its element came from.
     protected internal override Tensor?[] Backward(Tensor dy) => [Forward(dy, dims)];
 
-    private readonly struct Kernel(Tensor x, int offset, int[] strides, Tensor y) : INumberAction
+    private readonly struct Kernel(Tensor x, int offset, int[] strides, Tensor y) : IElementAction
     {
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
             => FlipRollKernels.Flip(x.Data<T>(), offset, strides, x.Shape.Dims, y.Elements<T>());
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using Backprop.Autograd;
 using Backprop.Kernels.Elementwise;
 using Backprop.Ops.Elementwise;
@@ -16,8 +15,7 @@ internal sealed class RollNode(Tensor x, int[] shifts, int[] dims) : Node(x)
     /// <summary>Rolls by <paramref name="shifts"/>[i] along <paramref name="dims"/>[i]; empty dims with one shift rolls the flattened tensor.</summary>
     public static Tensor Forward(Tensor x, ReadOnlySpan<int> shifts, ReadOnlySpan<int> dims)
     {
-        const string op = "Roll";
-        NumericDType.Require(x, op);
+        const string op = "Roll"; // every dtype, bool too: elements only move
         if (dims.Length == 0 && shifts.Length != 1)
             throw new ArgumentException($"{op}: without dims the tensor is rolled flattened and takes exactly one shift, got {shifts.Length} shifts [{string.Join(", ", shifts.ToArray())}] (shape {x.Shape})");
         if (dims.Length != 0 && shifts.Length != dims.Length)
@@ -46,7 +44,7 @@ internal sealed class RollNode(Tensor x, int[] shifts, int[] dims) : Node(x)
         int s = (int)(((long)shift % n + n) % n);
         if (s == 0) return x;
         var y = Tensor.Uninitialized(x.Shape, x.DType); // the kernel writes every element
-        DTypeSwitch.Number(x.DType, new Kernel(x, outer, n, inner, s, y));
+        DTypeSwitch.Element(x.DType, new Kernel(x, outer, n, inner, s, y));
         return y;
     }
 
@@ -62,9 +60,9 @@ internal sealed class RollNode(Tensor x, int[] shifts, int[] dims) : Node(x)
         return [Forward(dy, back, dims)];
     }
 
-    private readonly struct Kernel(Tensor x, int outer, int n, int inner, int shift, Tensor y) : INumberAction
+    private readonly struct Kernel(Tensor x, int outer, int n, int inner, int shift, Tensor y) : IElementAction
     {
-        public void Run<T>() where T : unmanaged, INumber<T>
+        public void Run<T>() where T : unmanaged
             => FlipRollKernels.Roll(x.ReadOnlyElements<T>(), outer, n, inner, shift, y.Elements<T>());
     }
 }

@@ -84,5 +84,12 @@ public sealed class ChainedScheduler : LearningRateScheduler
         IReadOnlyList<ParamGroup> groups = Optimizer.ParamGroups;
         for (int g = 0; g < groups.Count; g++)
             groups[g].LearningRate = ChainedLearningRateAt(StepCount, groups[g].LearningRate, groups[g].InitialLearningRate, g);
+        ApplyMomentum(StepCount);
+    }
+
+    /// <summary>Each schedule sets its momentum in turn, as PyTorch's chain steps each (the last one that cycles momentum wins).</summary>
+    internal override void ApplyMomentum(int step)
+    {
+        foreach (LearningRateScheduler s in _schedulers) s.ApplyMomentum(step);
     }
 }

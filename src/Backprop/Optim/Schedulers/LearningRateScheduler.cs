@@ -61,7 +61,11 @@ public abstract class LearningRateScheduler
         IReadOnlyList<ParamGroup> groups = Optimizer.ParamGroups;
         for (int g = 0; g < groups.Count; g++)
             groups[g].LearningRate = LearningRateAt(StepCount, groups[g].InitialLearningRate, g);
+        ApplyMomentum(StepCount);
     }
+
+    /// <summary>Sets the groups' <see cref="ParamGroup.Momentum"/> for step <paramref name="step"/>, for schedules that cycle it (<see cref="OneCycleLR"/>); nothing by default.</summary>
+    internal virtual void ApplyMomentum(int step) { }
 
     /// <summary>Advances one step (call after optimizer.Step(), once per epoch or per batch as the schedule intends).</summary>
     public void Step()
@@ -175,45 +179,4 @@ public sealed class LinearLR : LearningRateScheduler
         if (step > _total) return current;
         return current * (1 + (_end - _start) / (_total * _start + (step - 1) * (_end - _start)));
     }
-}
-
-/// <summary>
-/// One-cycle policy (torch OneCycleLR, two phases, cosine annealing): rises from maxLr/divFactor to
-/// maxLr over the first pctStart of totalSteps, then anneals to maxLr/(divFactor·finalDivFactor).
-/// The group's initial learning rate is ignored; momentum is not cycled.
-/// </summary>
-public sealed class OneCycleLR : LearningRateScheduler
-{
-    private readonly double _maxLr, _initialLr, _minLr;
-    private readonly int _totalSteps;
-    private readonly double _warmEnd;
-
-    /// <summary>Creates the schedule; call Step() after every batch.</summary>
-    public OneCycleLR(Optimizer optimizer, double maxLr, int totalSteps, double pctStart = 0.3, double divFactor = 25, double finalDivFactor = 1e4)
-        : base(optimizer)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
-        if (!(pctStart > 0 && pctStart < 1)) throw new ArgumentException($"OneCycleLR: pctStart must be in (0, 1), got {pctStart}");
-        _maxLr = maxLr;
-        _initialLr = maxLr / divFactor;
-        _minLr = _initialLr / finalDivFactor;
-        _totalSteps = totalSteps;
-        _warmEnd = pctStart * totalSteps - 1;
-        Apply();
-    }
-
-    /// <inheritdoc/>
-    public override int? MaxStepCount => _totalSteps;
-
-    /// <inheritdoc/>
-    public override double LearningRateAt(int step, double initial)
-    {
-        if (step > _totalSteps)
-            throw new InvalidOperationException($"OneCycleLR: stepped {step} times, beyond totalSteps {_totalSteps}");
-        if (step <= _warmEnd)
-            return Cosine(_initialLr, _maxLr, step / _warmEnd);
-        return Cosine(_maxLr, _minLr, (step - _warmEnd) / (_totalSteps - 1 - _warmEnd));
-    }
-
-    private static double Cosine(double start, double end, double pct) => end + (start - end) / 2 * (1 + Math.Cos(Math.PI * pct));
 }

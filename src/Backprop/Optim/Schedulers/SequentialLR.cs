@@ -85,6 +85,13 @@ public sealed class SequentialLR : LearningRateScheduler
     }
 
     /// <summary>The phase in charge at <paramref name="step"/>: the number of milestones ≤ step.</summary>
+    /// <summary>The momentum of the phase's schedule at its own step, as PyTorch's SequentialLR steps only that one.</summary>
+    internal override void ApplyMomentum(int step)
+    {
+        int k = Phase(step);
+        _schedulers[k].ApplyMomentum(step - Start(k));
+    }
+
     private int Phase(int step)
     {
         int k = 0;

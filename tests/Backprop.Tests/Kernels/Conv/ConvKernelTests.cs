@@ -170,8 +170,8 @@ public class ConvKernelTests
             float[] x = Values(3 * w, w), dy = Values(g.OH * g.OW, w + 7);
             var y = new float[g.OH * g.OW];
             var dx = new float[x.Length];
-            PoolKernels.AvgForward<float>(x, 1, g, false, y);
-            PoolKernels.AvgBackwardAdd<float>(dy, 1, g, false, dx);
+            PoolKernels.AvgForward<float>(x, 1, g, false, 0, y);
+            PoolKernels.AvgBackwardAdd<float>(dy, 1, g, false, 0, dx);
             double lhs = 0, rhs = 0;
             for (int i = 0; i < y.Length; i++) lhs += (double)y[i] * dy[i];
             for (int i = 0; i < x.Length; i++) rhs += (double)x[i] * dx[i];

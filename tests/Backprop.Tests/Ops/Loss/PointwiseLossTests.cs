@@ -1,4 +1,5 @@
 using Backprop.Autograd;
+using Backprop.Diagnostics;
 using Backprop.NN;
 using Backprop.Ops.Loss;
 using Backprop.Tensors;
@@ -64,10 +65,11 @@ public class PointwiseLossTests
     }
 
     [Fact]
-    public void KLDiv_Mean_WarnsOnce_AsPyTorch()
+    public void KLDiv_Mean_WarnsOnce_AsPyTorch_ThroughWarnings()
     {
         var sink = new StringWriter();
-        LossWarnings.Capture(sink);
+        var sources = new List<string>();
+        Warnings.Capture(w => { sink.WriteLine(w.Message); sources.Add(w.Source); });
         try
         {
             Tensor x = T.F64([-1, -2], 2), t = T.F64([0.3, 0.7], 2);
@@ -79,10 +81,11 @@ public class PointwiseLossTests
             string text = sink.ToString();
             Assert.Contains("BatchMean", text);
             Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(["KLDiv"], sources);
         }
         finally
         {
-            LossWarnings.Capture(null);
+            Warnings.Capture(null);
         }
     }
 
