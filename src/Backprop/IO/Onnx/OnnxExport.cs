@@ -205,9 +205,10 @@ public static class OnnxExport
     {
         int rank = x.Example.Rank;
         int start = f.StartDim < 0 ? f.StartDim + rank : f.StartDim, end = f.EndDim < 0 ? f.EndDim + rank : f.EndDim;
-        if (end == rank - 1) return g.Node("Flatten", hint, [x.Name], Int("axis", start));
+        // ONNX Flatten always gives a matrix [d0·…·d(axis−1), rest]: PyTorch's only for start 1 to the last dim.
+        if (start == 1 && end == rank - 1) return g.Node("Flatten", hint, [x.Name], Int("axis", 1));
+        if (start == 0) throw Unsupported(path, f, $"flattening dims 0..{end} of a rank-{rank} input merges the batch dim with others, which a graph with a batch dim cannot describe");
         // Reshape: dims before start copied (0), the merged run -1, the dims after end as they are.
-        if (start == 0) throw Unsupported(path, f, $"flattening dims 0..{end} of a rank-{rank} input merges the batch dim with others; only end dim = last is exported then");
         var dims = new long[y.Rank];
         for (int i = 0; i < start; i++) dims[i] = 0;
         dims[start] = -1;
