@@ -24,14 +24,14 @@ public class OnnxExportTests
     public void TheCliMlpRunsInOnnxRuntimeAtAnyBatchSize()
     {
         Sequential mlp = Models.Mlp(new Generator(1));
-        OnnxRuntimeCheck.ExportAndCompare(mlp, Input(2, 4, 784), Input(3, 4, 784), Input(4, 1, 784), Input(5, 7, 784));
+        OnnxRuntimeCheck.ExportAndCompare(mlp, Input(2, 4, 784), [Input(3, 4, 784), Input(4, 1, 784), Input(5, 7, 784)]);
     }
 
     [Fact]
     public void TheCliCnnRunsInOnnxRuntimeAtAnyBatchSize()
     {
         Sequential cnn = Models.Cnn(new Generator(1));
-        OnnxRuntimeCheck.ExportAndCompare(cnn, Input(2, 2, 1, 28, 28), Input(3, 2, 1, 28, 28), Input(4, 5, 1, 28, 28));
+        OnnxRuntimeCheck.ExportAndCompare(cnn, Input(2, 2, 1, 28, 28), [Input(3, 2, 1, 28, 28), Input(4, 5, 1, 28, 28)]);
     }
 
     [Theory]
@@ -41,7 +41,7 @@ public class OnnxExportTests
     {
         Sequential model = Models.Create(name, new Generator(7));
         int[] shape = Models.InputShape(name, 3);
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(8, shape), Input(9, Models.InputShape(name, 6)));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(8, shape), [Input(9, Models.InputShape(name, 6))]);
         string[] ops = ModelProto.Parser.ParseFrom(onnx).Graph.Node.Select(n => n.OpType).ToArray();
         string[] expected = name == "mlp"
             ? ["Gemm", "Relu", "Gemm", "Relu", "Gemm"]
@@ -92,7 +92,7 @@ public class OnnxExportTests
             new AvgPool2d(2), new Flatten(), new Linear(8 * 4 * 4, 16, generator: g), new BatchNorm1d(16), new Tanh(), new Linear(16, 5, generator: g));
         using (GradMode.Disable())
             for (int i = 0; i < 3; i++) model.Call(Input(20 + (ulong)i, 6, 3, 8, 8)); // training mode: running statistics move away from 0 and 1
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(30, 4, 3, 8, 8), Input(31, 4, 3, 8, 8), Input(32, 9, 3, 8, 8));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(30, 4, 3, 8, 8), [Input(31, 4, 3, 8, 8), Input(32, 9, 3, 8, 8)]);
         Assert.True(model.Training, "the export restores training mode");
         ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
         Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Dropout");
@@ -114,7 +114,7 @@ public class OnnxExportTests
             new Linear(6, 12, generator: g), ln, new Gelu(), new Linear(12, 12, generator: g), new Gelu(GeluApproximation.Tanh),
             new Residual(new Sequential(new Linear(12, 12, generator: g), new Silu())), new LeakyRelu(0.2), new Sigmoid(),
             new LayerNorm(12, elementwiseAffine: false), new Linear(12, 3, generator: g));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(42, 5, 6), Input(43, 5, 6), Input(44, 2, 6));
+        OnnxRuntimeCheck.ExportAndCompare(model, Input(42, 5, 6), [Input(43, 5, 6), Input(44, 2, 6)]);
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public class OnnxExportTests
     {
         var g = new Generator(5);
         var model = new Sequential(new Linear(4, 6, generator: g), new Relu(), new LayerNorm([3, 6]), new Linear(6, 2, bias: false, generator: g));
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(50, 2, 3, 4), Input(51, 5, 3, 4));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(50, 2, 3, 4), [Input(51, 5, 3, 4)]);
         Assert.Contains(ModelProto.Parser.ParseFrom(onnx).Graph.Node, n => n.OpType == "MatMul");
     }
 
@@ -137,16 +137,16 @@ public class OnnxExportTests
             new AvgPool2d(2, stride: 1, padding: 1, countIncludePad: false),
             new Conv2d(6, 3, 3, padding: "valid", dilation: 2, generator: g),
             new Flatten(2));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(60, 2, 4, 17, 15), Input(61, 3, 4, 17, 15));
+        OnnxRuntimeCheck.ExportAndCompare(model, Input(60, 2, 4, 17, 15), [Input(61, 3, 4, 17, 15)]);
     }
 
     [Fact]
     public void FlattenOfMiddleDimsIsAReshapeKeepingTheBatch()
     {
         var model = new Sequential(new Flatten(1, 2), new Linear(5, 3, generator: new Generator(7)));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(70, 2, 3, 4, 5), Input(71, 6, 3, 4, 5));
+        OnnxRuntimeCheck.ExportAndCompare(model, Input(70, 2, 3, 4, 5), [Input(71, 6, 3, 4, 5)]);
         var tail = new Sequential(new Flatten(2), new Linear(20, 3, generator: new Generator(7)));
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(tail, Input(72, 2, 3, 4, 5), Input(73, 6, 3, 4, 5));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(tail, Input(72, 2, 3, 4, 5), [Input(73, 6, 3, 4, 5)]);
         Assert.Equal("Reshape", ModelProto.Parser.ParseFrom(onnx).Graph.Node[0].OpType);
         var all = new Sequential(new Flatten(0));
         Assert.Contains("'0' (Flatten): flattening dims 0..3", Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(all, Input(74, 2, 3, 4, 5))).Message);
@@ -156,14 +156,14 @@ public class OnnxExportTests
     public void Float64ModelsExportAsDouble()
     {
         var model = new Sequential(new Linear(5, 4, generator: new Generator(8), dtype: DType.Float64), new Tanh(), new LayerNorm(4, dtype: DType.Float64));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(80, 3, 5).To(DType.Float64), Input(81, 7, 5).To(DType.Float64));
+        OnnxRuntimeCheck.ExportAndCompare(model, Input(80, 3, 5).To(DType.Float64), [Input(81, 7, 5).To(DType.Float64)]);
     }
 
     [Fact]
     public void AModelThatOnlyPassesItsInputThroughGetsAnIdentityNode()
     {
         var model = new Sequential(new Dropout(), new Identity());
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(90, 2, 3), Input(91, 4, 3));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(90, 2, 3), [Input(91, 4, 3)]);
         Assert.Equal("Identity", Assert.Single(ModelProto.Parser.ParseFrom(onnx).Graph.Node).OpType);
     }
 

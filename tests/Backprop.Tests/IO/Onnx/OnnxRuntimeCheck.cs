@@ -15,10 +15,21 @@ internal static class OnnxRuntimeCheck
 {
     public const double Tolerance = 1e-5;
 
-    /// <summary>Exports <paramref name="model"/> on <paramref name="example"/>, then checks it on each input.</summary>
-    public static byte[] ExportAndCompare(Module model, Tensor example, params Tensor[] inputs)
+    /// <summary>
+    /// Exports <paramref name="model"/> on <paramref name="example"/>, then checks it on each input. With the
+    /// environment variable BACKPROP_ONNX_DUMP_DIR set, each export is also written there (named by the calling
+    /// test) for checking by hand with Debian's onnx.checker (python3-onnx); tests never call Python themselves.
+    /// </summary>
+    public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, [System.Runtime.CompilerServices.CallerMemberName] string caller = "")
     {
         byte[] onnx = OnnxExport.ToBytes(model, example);
+        if (Environment.GetEnvironmentVariable("BACKPROP_ONNX_DUMP_DIR") is { Length: > 0 } dump)
+        {
+            Directory.CreateDirectory(dump);
+            string path = Path.Combine(dump, caller + ".onnx");
+            for (int i = 2; File.Exists(path); i++) path = Path.Combine(dump, $"{caller}-{i}.onnx");
+            File.WriteAllBytes(path, onnx);
+        }
         using var session = new InferenceSession(onnx);
         foreach (Tensor input in inputs.Length == 0 ? [example] : inputs) Compare(session, model, input);
         return onnx;
