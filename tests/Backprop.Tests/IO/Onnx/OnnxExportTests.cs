@@ -212,4 +212,25 @@ public class OnnxExportTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void TheReadmeExampleRuns()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-readme").FullName;
+        try
+        {
+            var cnn = new Sequential(new Conv2d(1, 8, 3), new Relu(), new MaxPool2d(2), new Flatten(), new Dropout(0.2), new Linear(8 * 13 * 13, 10));
+            OnnxExport.Save(cnn, Tensor.Zeros([1, 1, 28, 28]), Path.Combine(dir, "cnn.onnx"));
+            byte[] bytes = OnnxExport.ToBytes(cnn.Fuse(), Tensor.Zeros([1, 1, 28, 28]), dynamicBatch: false);
+            using var session = new InferenceSession(Path.Combine(dir, "cnn.onnx"));
+            OnnxRuntimeCheck.Compare(session, cnn, Input(110, 4, 1, 28, 28));
+            using var fixedBatch = new InferenceSession(bytes);
+            OnnxRuntimeCheck.Compare(fixedBatch, cnn, Input(111, 1, 1, 28, 28));
+            Assert.Equal(["Conv", "Relu", "MaxPool", "Flatten", "Gemm"], ModelProto.Parser.ParseFrom(bytes).Graph.Node.Select(n => n.OpType));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
