@@ -20,7 +20,8 @@ namespace Backprop.IO.Onnx;
 /// <remarks>
 /// Exported: <see cref="Sequential"/>, <see cref="Residual"/>, <see cref="Linear"/>, <see cref="LinearRelu"/>,
 /// <see cref="Conv2d"/> (zero padding), <see cref="Conv2dReluMaxPool2d"/>, <see cref="MaxPool2d"/>,
-/// <see cref="AvgPool2d"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> (running statistics),
+/// <see cref="AvgPool2d"/>, <see cref="AdaptiveAvgPool2d"/> and <see cref="AdaptiveMaxPool2d"/> (to 1×1, or sides that divide the input's),
+/// <see cref="Unflatten"/>, <see cref="BatchNorm1d"/>/<see cref="BatchNorm2d"/> (running statistics),
 /// <see cref="LayerNorm"/>, <see cref="Dropout"/> and <see cref="Identity"/> (removed), <see cref="Flatten"/>,
 /// <see cref="Relu"/>, <see cref="LeakyRelu"/>, <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="Silu"/>
 /// and <see cref="Gelu"/> (opset 17 has no Gelu op: Erf or Tanh and arithmetic). Any other module is
@@ -131,6 +132,9 @@ public static class OnnxExport
             BatchNorm b => BatchNorm(g, path, b, x.Name, hint),
             LayerNorm ln => LayerNorm(g, path, ln, x, hint),
             Flatten f => Flatten(g, path, f, x, y, hint),
+            Unflatten u => Unflatten(g, path, u, x, y, hint),
+            AdaptiveAvgPool2d a => AdaptivePool(g, path, a, "Average", x, y, hint),
+            AdaptiveMaxPool2d a => AdaptivePool(g, path, a, "Max", x, y, hint),
             Relu => g.Node("Relu", hint, [x.Name]),
             LeakyRelu lr => g.Node("LeakyRelu", hint, [x.Name], Float("alpha", lr.NegativeSlope)),
             Sigmoid => g.Node("Sigmoid", hint, [x.Name]),
@@ -138,7 +142,7 @@ public static class OnnxExport
             Silu => g.Node("Mul", hint, [x.Name, g.Node("Sigmoid", hint + "_sigmoid", [x.Name])]),
             Gelu ge => Gelu(g, ge.Approximate, x.Name, hint),
             _ => throw Unsupported(path, m, "no ONNX mapping for this module type (exported: Sequential, Residual, Linear, LinearRelu, Conv2d, Conv2dReluMaxPool2d, " +
-                                          "MaxPool2d, AvgPool2d, BatchNorm1d/2d, LayerNorm, Dropout, Identity, Flatten, Relu, LeakyRelu, Sigmoid, Tanh, Silu, Gelu)"),
+                                          "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, BatchNorm1d/2d, LayerNorm, Dropout, Identity, Flatten, Unflatten, Relu, LeakyRelu, Sigmoid, Tanh, Silu, Gelu)"),
         };
         return new Value(name, y);
     }
@@ -214,6 +218,28 @@ public static class OnnxExport
         dims[start] = -1;
         for (int i = start + 1; i < y.Rank; i++) dims[i] = y.Shape[i];
         return g.Node("Reshape", hint, [x.Name, g.Int64Initializer(path.Replace('.', '_') + "shape", dims)]);
+    }
+
+    private static string Unflatten(OnnxGraphBuilder g, string path, Unflatten u, Value x, Tensor y, string hint)
+    {
+        int d = u.Dim < 0 ? u.Dim + x.Example.Rank : u.Dim;
+        if (d == 0) throw Unsupported(path, u, "splitting dim 0 splits the batch dim, which a graph with a batch dim cannot describe");
+        // Reshape: dims before d copied (0), then the output's own dims (static from the example).
+        var dims = new long[y.Rank];
+        for (int i = d; i < y.Rank; i++) dims[i] = y.Shape[i];
+        return g.Node("Reshape", hint, [x.Name, g.Int64Initializer(path.Replace('.', '_') + "shape", dims)]);
+    }
+
+    // Adaptive pooling to 1×1 is global pooling; where each input side is a multiple of the output's, PyTorch's
+    // windows are uniform (kernel = stride = in/out) and plain pooling computes them exactly.
+    private static string AdaptivePool(OnnxGraphBuilder g, string path, Module m, string kind, Value x, Tensor y, string hint)
+    {
+        if (x.Example.Rank != 4) throw Unsupported(path, m, $"input {x.Example.Shape} is not batched [N, C, H, W]");
+        int ih = x.Example.Shape[2], iw = x.Example.Shape[3], oh = y.Shape[2], ow = y.Shape[3];
+        if (oh == 1 && ow == 1) return g.Node($"Global{kind}Pool", hint, [x.Name]);
+        if (ih % oh != 0 || iw % ow != 0)
+            throw Unsupported(path, m, $"output {oh}×{ow} from input {ih}×{iw} has windows of different sizes, which no ONNX pooling op computes (exported: 1×1, or sides that divide the input's)");
+        return g.Node(kind == "Max" ? "MaxPool" : "AveragePool", hint, [x.Name], Ints("kernel_shape", ih / oh, iw / ow), Ints("strides", ih / oh, iw / ow));
     }
 
     // Opset 17 has no Gelu (it came in opset 20): exact ½·x·(1 + erf(x/√2)), or ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).

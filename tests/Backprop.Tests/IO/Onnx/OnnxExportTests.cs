@@ -153,6 +153,20 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void AdaptivePoolingAndUnflatten()
+    {
+        var g = new Generator(9);
+        var model = new Sequential(
+            new Unflatten(1, [2, 6, 8]), new Conv2d(2, 4, 3, padding: 1, generator: g), new AdaptiveMaxPool2d((3, 4)), new Relu(),
+            new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, 3, generator: g));
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(120, 2, 96), [Input(121, 5, 96)]);
+        string[] ops = ModelProto.Parser.ParseFrom(onnx).Graph.Node.Select(n => n.OpType).ToArray();
+        Assert.Equal(["Reshape", "Conv", "MaxPool", "Relu", "GlobalAveragePool", "Flatten", "Gemm"], ops);
+        var uneven = new Sequential(new AdaptiveAvgPool2d((3, 3)));
+        Assert.Contains("'0' (AdaptiveAvgPool2d): output 3×3 from input 7×7", Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(uneven, Input(122, 1, 2, 7, 7))).Message);
+    }
+
+    [Fact]
     public void Float64ModelsExportAsDouble()
     {
         var model = new Sequential(new Linear(5, 4, generator: new Generator(8), dtype: DType.Float64), new Tanh(), new LayerNorm(4, dtype: DType.Float64));
