@@ -13,6 +13,9 @@ public sealed class Relu : Module
 /// <summary>x if x ≥ 0 else slope·x.</summary>
 public sealed class LeakyRelu(double negativeSlope = 0.01) : Module
 {
+    /// <summary>The slope for x &lt; 0 (read by the ONNX exporter).</summary>
+    internal double NegativeSlope => negativeSlope;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.LeakyRelu(negativeSlope);
 }
@@ -20,6 +23,9 @@ public sealed class LeakyRelu(double negativeSlope = 0.01) : Module
 /// <summary>Gaussian error linear unit (exact erf form or tanh approximation).</summary>
 public sealed class Gelu(GeluApproximation approximate = GeluApproximation.None) : Module
 {
+    /// <summary>The formula (read by the ONNX exporter).</summary>
+    internal GeluApproximation Approximate => approximate;
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor input) => input.Gelu(approximate);
 }

@@ -102,6 +102,9 @@ public sealed class LayerNorm : Module
     /// <summary>Added to the variance for stability.</summary>
     public double Eps { get; }
 
+    /// <summary>The trailing dims normalised over (read by the ONNX exporter).</summary>
+    internal ReadOnlySpan<int> NormalizedShape => _normalizedShape;
+
     /// <summary>Scale, or null.</summary>
     public Parameter? Weight { get; }
 
