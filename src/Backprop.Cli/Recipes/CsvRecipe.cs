@@ -255,12 +255,8 @@ internal sealed class CsvRecipe : ITrainingRecipe
 
     private void Resume(string path)
     {
-        Checkpoint c = Checkpoint.Load(path);
-        if (!c.Metadata.TryGetValue("format", out string? format) || format != Trainer.CheckpointFormat)
-            throw new ArgumentException($"resume: {path} is not a training checkpoint");
-        foreach (var (key, value) in RunMetadata())
-            if (key != "epochs" && c.Metadata.TryGetValue(key, out string? saved) && saved != value)
-                throw new ArgumentException($"resume: {path} was trained with other settings ({key} differs); use the same --data, --target, --hidden and training flags to resume exactly");
+        Checkpoint c = ResumeCheck.LoadTraining(path);
+        ResumeCheck.SameSettings(c, path, RunMetadata(), key => key, "use the same --data, --target, --hidden and training flags to resume exactly");
         Trainer.LoadCheckpoint(c);
     }
 }

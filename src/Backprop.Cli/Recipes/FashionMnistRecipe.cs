@@ -191,9 +191,7 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
 
     private void Resume(string path)
     {
-        Checkpoint c = Checkpoint.Load(path);
-        if (!c.Metadata.TryGetValue("format", out string? format) || format != Trainer.CheckpointFormat)
-            throw new ArgumentException($"resume: {path} is not a training checkpoint");
+        Checkpoint c = ResumeCheck.LoadTraining(path);
         void Expect(string key, string actual)
         {
             if (c.Metadata.TryGetValue(key, out string? saved) && saved != actual)

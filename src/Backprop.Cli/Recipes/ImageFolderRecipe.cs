@@ -189,12 +189,9 @@ internal sealed class ImageFolderRecipe : ITrainingRecipe
 
     private void Resume(string path)
     {
-        Checkpoint c = Checkpoint.Load(path);
-        if (!c.Metadata.TryGetValue("format", out string? format) || format != Trainer.CheckpointFormat)
-            throw new ArgumentException($"resume: {path} is not a training checkpoint");
-        foreach (var (key, value) in RunMetadata())
-            if (key != "epochs" && c.Metadata.TryGetValue(key, out string? saved) && saved != value)
-                throw new ArgumentException($"resume: {path} was trained with other settings ({(key == ImageModelInfo.MetadataKey ? "the folder's images, size or normalization" : key)} differs); use the same --data, --image-size and training flags to resume exactly");
+        Checkpoint c = ResumeCheck.LoadTraining(path);
+        ResumeCheck.SameSettings(c, path, RunMetadata(), key => key == ImageModelInfo.MetadataKey ? "the folder's images, size or normalization" : key,
+                                 "use the same --data, --image-size and training flags to resume exactly");
         Trainer.LoadCheckpoint(c);
     }
 }

@@ -180,9 +180,7 @@ internal sealed class TextRecipe : ITrainingRecipe
 
     private void Resume(string path)
     {
-        Checkpoint c = Checkpoint.Load(path);
-        if (!c.Metadata.TryGetValue("format", out string? format) || format != Trainer.CheckpointFormat)
-            throw new ArgumentException($"resume: {path} is not a training checkpoint");
+        Checkpoint c = ResumeCheck.LoadTraining(path);
         TextModelConfig saved;
         try
         {
