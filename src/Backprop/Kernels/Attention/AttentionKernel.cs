@@ -1,6 +1,9 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 
 namespace Backprop.Kernels.Attention;
@@ -247,10 +250,53 @@ internal static unsafe class AttentionKernel
     internal static void Transpose<T>(T* src, nint srcRow, nint srcCol, int rows, int cols, T* dst) where T : unmanaged
     {
         const int block = 8;
-        for (int r0 = 0; r0 < rows; r0 += block)
+        if (typeof(T) == typeof(float) && srcCol == 1 && Avx.IsSupported && rows >= block && cols >= block)
         {
-            int r1 = Math.Min(rows, r0 + block);
-            for (int c = 0; c < cols; c++)
+            // Whole 8×8 blocks in registers (a slice's keys or values: rows of a packed projection, 8 floats contiguous).
+            int rowsFast = rows & ~(block - 1), colsFast = cols & ~(block - 1);
+            Transpose8x8Blocks((float*)src, srcRow, rows, rowsFast, colsFast, (float*)dst);
+            TransposeScalar(src, srcRow, srcCol, 0, rows, colsFast, cols, rows, dst);
+            TransposeScalar(src, srcRow, srcCol, rowsFast, rows, 0, colsFast, rows, dst);
+            return;
+        }
+        TransposeScalar(src, srcRow, srcCol, 0, rows, 0, cols, rows, dst);
+    }
+
+    /// <summary>The 8×8 blocks of rows [0, rowsFast) × cols [0, colsFast) of a row-major float source (column stride 1).</summary>
+    private static void Transpose8x8Blocks(float* src, nint srcRow, int rows, int rowsFast, int colsFast, float* dst)
+    {
+        for (int r0 = 0; r0 < rowsFast; r0 += 8)
+        {
+            float* s = src + r0 * srcRow;
+            for (int c0 = 0; c0 < colsFast; c0 += 8)
+            {
+                float* sp = s + c0;
+                Vector256<float> x0 = Avx.LoadVector256(sp), x1 = Avx.LoadVector256(sp + srcRow);
+                Vector256<float> x2 = Avx.LoadVector256(sp + 2 * srcRow), x3 = Avx.LoadVector256(sp + 3 * srcRow);
+                Vector256<float> x4 = Avx.LoadVector256(sp + 4 * srcRow), x5 = Avx.LoadVector256(sp + 5 * srcRow);
+                Vector256<float> x6 = Avx.LoadVector256(sp + 6 * srcRow), x7 = Avx.LoadVector256(sp + 7 * srcRow);
+                GemmPacking.Transpose8x8(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
+                float* d = dst + (nint)c0 * rows + r0;
+                Avx.Store(d, x0); d += rows;
+                Avx.Store(d, x1); d += rows;
+                Avx.Store(d, x2); d += rows;
+                Avx.Store(d, x3); d += rows;
+                Avx.Store(d, x4); d += rows;
+                Avx.Store(d, x5); d += rows;
+                Avx.Store(d, x6); d += rows;
+                Avx.Store(d, x7);
+            }
+        }
+    }
+
+    /// <summary>Rows [r0, r1) × cols [c0, c1) of the transpose, element by element (dst has <paramref name="rows"/> columns).</summary>
+    private static void TransposeScalar<T>(T* src, nint srcRow, nint srcCol, int rStart, int rEnd, int cStart, int cEnd, int rows, T* dst) where T : unmanaged
+    {
+        const int block = 8;
+        for (int r0 = rStart; r0 < rEnd; r0 += block)
+        {
+            int r1 = Math.Min(rEnd, r0 + block);
+            for (int c = cStart; c < cEnd; c++)
             {
                 T* d = dst + (nint)c * rows;
                 T* sc = src + c * srcCol;

@@ -186,37 +186,43 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
     private static void MacroKernel(int mc, int nc, int kc, T* aRows, nint lda, int inPlace, T* packA, T* packB, T* c, nint ldc,
                                     T alpha, T beta, T* edge, GemmEpilogue<T> epilogue, bool first, bool last)
     {
-        bool finish = epilogue.Bias != null && first || epilogue.Relu && last;
+        // The bias joins with the first depth block, ReLU follows the last: in the kernel's registers for a whole tile.
+        T* bias = first ? epilogue.Bias : null;
+        bool relu = last && epilogue.Relu;
         int mr = K.MR, nr = K.NR;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int ncols = Math.Min(nr, nc - jr);
             T* panelB = packB + (nint)jr * kc;
             T* cColumn = c + jr;
+            T* biasTile = bias == null ? null : bias + jr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int nrows = Math.Min(mr, mc - ir);
                 T* cTile = cColumn + ir * ldc;
                 if (ir < inPlace)
-                    Tile(kc, new RowsA<T>(aRows + ir * lda, lda), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
+                    Tile(kc, new RowsA<T>(aRows + ir * lda, lda), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge, biasTile, relu);
                 else
-                    Tile(kc, new PackedA<T>(packA + (nint)ir * kc, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge);
-                if (finish)
-                    epilogue.ApplyBiasRelu(cTile, ldc, jr, nrows, ncols, first, last);
+                    Tile(kc, new PackedA<T>(packA + (nint)ir * kc, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge, biasTile, relu);
             }
         }
     }
 
-    /// <summary>One tile of C; a partial tile is computed whole into <paramref name="edge"/> and its valid corner copied out.</summary>
+    /// <summary>
+    /// One tile of C, with the bias and ReLU; a partial tile is computed whole into <paramref name="edge"/>, its valid
+    /// corner copied out, and then finished in place.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<TA>(int kc, TA a, T* panelB, T* cTile, nint ldc, int nrows, int ncols, T alpha, T beta, T* edge) where TA : struct, IPanelA<T>
+    private static void Tile<TA>(int kc, TA a, T* panelB, T* cTile, nint ldc, int nrows, int ncols, T alpha, T beta, T* edge, T* bias, bool relu)
+        where TA : struct, IPanelA<T>
     {
         if (nrows == K.MR && ncols == K.NR)
-            K.Kernel(kc, a, panelB, cTile, ldc, alpha, beta);
+            K.Kernel(kc, a, panelB, cTile, ldc, alpha, beta, bias, relu);
         else
         {
-            K.Kernel(kc, a, panelB, edge, K.NR, T.One, T.Zero);
+            K.Kernel(kc, a, panelB, edge, K.NR, T.One, T.Zero, null, false);
             StoreEdge(edge, K.NR, cTile, ldc, nrows, ncols, alpha, beta);
+            if (bias != null || relu) GemmEpilogue<T>.BiasRelu(cTile, ldc, nrows, ncols, bias, relu);
         }
     }
 

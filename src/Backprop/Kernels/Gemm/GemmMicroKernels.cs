@@ -20,8 +20,12 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
     static abstract int MC { get; }
     static abstract int NC { get; }
 
-    /// <summary>One MR×NR tile: C = alpha·(A·B) + beta·C over depth kc, A read through <paramref name="a"/>, B packed.</summary>
-    static abstract void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>;
+    /// <summary>
+    /// One MR×NR tile: C = alpha·(A·B) + beta·C over depth kc, A read through <paramref name="a"/>, B packed; then,
+    /// while the sums are still in registers, + bias[j] (when <paramref name="bias"/> is not null) and max(·, 0)
+    /// (when <paramref name="relu"/>), rounded as the separate passes of <see cref="GemmEpilogue{T}.BiasRelu"/> would.
+    /// </summary>
+    static abstract void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta, T* bias, bool relu) where TA : struct, IPanelA<T>;
 }
 
 /// <summary>8 rows × 2 zmm (8×32 float, 8×16 double): 16 accumulators, 2 B loads and 8 broadcasts per k step.</summary>
@@ -34,7 +38,7 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NC => 2048;                      // B panel KC×NC = 2 MiB (L3)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta, T* bias, bool relu) where TA : struct, IPanelA<T>
     {
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default;
         Vector512<T> c20 = default, c21 = default, c30 = default, c31 = default;
@@ -66,14 +70,15 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         }
         Vector512<T> va = Vector512.Create(alpha), vb = Vector512.Create(beta);
         int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
-        StoreRow(c, c00, c01, va, vb, mode); c += ldc;
-        StoreRow(c, c10, c11, va, vb, mode); c += ldc;
-        StoreRow(c, c20, c21, va, vb, mode); c += ldc;
-        StoreRow(c, c30, c31, va, vb, mode); c += ldc;
-        StoreRow(c, c40, c41, va, vb, mode); c += ldc;
-        StoreRow(c, c50, c51, va, vb, mode); c += ldc;
-        StoreRow(c, c60, c61, va, vb, mode); c += ldc;
-        StoreRow(c, c70, c71, va, vb, mode);
+        var post = new RowFinish512(bias, relu);
+        StoreRow(c, c00, c01, va, vb, mode, post); c += ldc;
+        StoreRow(c, c10, c11, va, vb, mode, post); c += ldc;
+        StoreRow(c, c20, c21, va, vb, mode, post); c += ldc;
+        StoreRow(c, c30, c31, va, vb, mode, post); c += ldc;
+        StoreRow(c, c40, c41, va, vb, mode, post); c += ldc;
+        StoreRow(c, c50, c51, va, vb, mode, post); c += ldc;
+        StoreRow(c, c60, c61, va, vb, mode, post); c += ldc;
+        StoreRow(c, c70, c71, va, vb, mode, post);
     }
 
     /// <summary>
@@ -93,24 +98,47 @@ internal unsafe struct Vector512Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(T* c, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, int mode)
+    private static void StoreRow(T* c, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, int mode, in RowFinish512 post)
     {
         T* c1 = c + Vector512<T>.Count;
         if (mode == 0)
         {
-            Vector512.Store(x0 * va, c);
-            Vector512.Store(x1 * va, c1);
+            x0 *= va;
+            x1 *= va;
         }
         else if (mode == 1)
         {
-            Vector512.Store(Fma(x0, va, Vector512.Load(c)), c);
-            Vector512.Store(Fma(x1, va, Vector512.Load(c1)), c1);
+            x0 = Fma(x0, va, Vector512.Load(c));
+            x1 = Fma(x1, va, Vector512.Load(c1));
         }
         else
         {
-            Vector512.Store(Fma(x0, va, Vector512.Load(c) * vb), c);
-            Vector512.Store(Fma(x1, va, Vector512.Load(c1) * vb), c1);
+            x0 = Fma(x0, va, Vector512.Load(c) * vb);
+            x1 = Fma(x1, va, Vector512.Load(c1) * vb);
         }
+        if (post.Any)
+        {
+            if (post.HasBias)
+            {
+                x0 += post.Bias0;
+                x1 += post.Bias1;
+            }
+            if (post.Relu)
+            {
+                x0 = Vector512.Max(x0, Vector512<T>.Zero);
+                x1 = Vector512.Max(x1, Vector512<T>.Zero);
+            }
+        }
+        Vector512.Store(x0, c);
+        Vector512.Store(x1, c1);
+    }
+
+    /// <summary>The bias of the tile's two column vectors and the ReLU flag, read once per tile.</summary>
+    private readonly struct RowFinish512(T* bias, bool relu)
+    {
+        public readonly bool HasBias = bias != null, Relu = relu, Any = bias != null || relu;
+        public readonly Vector512<T> Bias0 = bias != null ? Vector512.Load(bias) : default;
+        public readonly Vector512<T> Bias1 = bias != null ? Vector512.Load(bias + Vector512<T>.Count) : default;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -132,7 +160,7 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
     public static int NC => 2048;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta, T* bias, bool relu) where TA : struct, IPanelA<T>
     {
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -158,33 +186,57 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         }
         Vector256<T> va = Vector256.Create(alpha), vb = Vector256.Create(beta);
         int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
-        StoreRow(c, c00, c01, va, vb, mode); c += ldc;
-        StoreRow(c, c10, c11, va, vb, mode); c += ldc;
-        StoreRow(c, c20, c21, va, vb, mode); c += ldc;
-        StoreRow(c, c30, c31, va, vb, mode); c += ldc;
-        StoreRow(c, c40, c41, va, vb, mode); c += ldc;
-        StoreRow(c, c50, c51, va, vb, mode);
+        var post = new RowFinish256(bias, relu);
+        StoreRow(c, c00, c01, va, vb, mode, post); c += ldc;
+        StoreRow(c, c10, c11, va, vb, mode, post); c += ldc;
+        StoreRow(c, c20, c21, va, vb, mode, post); c += ldc;
+        StoreRow(c, c30, c31, va, vb, mode, post); c += ldc;
+        StoreRow(c, c40, c41, va, vb, mode, post); c += ldc;
+        StoreRow(c, c50, c51, va, vb, mode, post);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow(T* c, Vector256<T> x0, Vector256<T> x1, Vector256<T> va, Vector256<T> vb, int mode)
+    private static void StoreRow(T* c, Vector256<T> x0, Vector256<T> x1, Vector256<T> va, Vector256<T> vb, int mode, in RowFinish256 post)
     {
         T* c1 = c + Vector256<T>.Count;
         if (mode == 0)
         {
-            Vector256.Store(x0 * va, c);
-            Vector256.Store(x1 * va, c1);
+            x0 *= va;
+            x1 *= va;
         }
         else if (mode == 1)
         {
-            Vector256.Store(Fma(x0, va, Vector256.Load(c)), c);
-            Vector256.Store(Fma(x1, va, Vector256.Load(c1)), c1);
+            x0 = Fma(x0, va, Vector256.Load(c));
+            x1 = Fma(x1, va, Vector256.Load(c1));
         }
         else
         {
-            Vector256.Store(Fma(x0, va, Vector256.Load(c) * vb), c);
-            Vector256.Store(Fma(x1, va, Vector256.Load(c1) * vb), c1);
+            x0 = Fma(x0, va, Vector256.Load(c) * vb);
+            x1 = Fma(x1, va, Vector256.Load(c1) * vb);
         }
+        if (post.Any)
+        {
+            if (post.HasBias)
+            {
+                x0 += post.Bias0;
+                x1 += post.Bias1;
+            }
+            if (post.Relu)
+            {
+                x0 = Vector256.Max(x0, Vector256<T>.Zero);
+                x1 = Vector256.Max(x1, Vector256<T>.Zero);
+            }
+        }
+        Vector256.Store(x0, c);
+        Vector256.Store(x1, c1);
+    }
+
+    /// <summary>The bias of the tile's two column vectors and the ReLU flag, read once per tile.</summary>
+    private readonly struct RowFinish256(T* bias, bool relu)
+    {
+        public readonly bool HasBias = bias != null, Relu = relu, Any = bias != null || relu;
+        public readonly Vector256<T> Bias0 = bias != null ? Vector256.Load(bias) : default;
+        public readonly Vector256<T> Bias1 = bias != null ? Vector256.Load(bias + Vector256<T>.Count) : default;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -206,7 +258,7 @@ internal unsafe struct ScalarKernel<T> : IGemmKernel<T> where T : unmanaged, IFl
     public static int NC => 1024;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta) where TA : struct, IPanelA<T>
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta, T* bias, bool relu) where TA : struct, IPanelA<T>
     {
         T c00 = T.Zero, c01 = T.Zero, c02 = T.Zero, c03 = T.Zero;
         T c10 = T.Zero, c11 = T.Zero, c12 = T.Zero, c13 = T.Zero;
@@ -230,6 +282,7 @@ internal unsafe struct ScalarKernel<T> : IGemmKernel<T> where T : unmanaged, IFl
         StoreRow(c, c10, c11, c12, c13, alpha, beta); c += ldc;
         StoreRow(c, c20, c21, c22, c23, alpha, beta); c += ldc;
         StoreRow(c, c30, c31, c32, c33, alpha, beta);
+        if (bias != null || relu) GemmEpilogue<T>.BiasRelu(c - 3 * ldc, ldc, 4, 4, bias, relu);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
