@@ -56,7 +56,7 @@ public class SumKernelTests
     {
         var data = new TheoryData<int, int>();
         foreach (int outer in new[] { 1, 3 })
-            foreach (int inner in new[] { 1, 2, 5, 17 })
+            foreach (int inner in new[] { 1, 2, 5, 17, 40, 83, 4100 })
                 data.Add(outer, inner);
         return data;
     }
