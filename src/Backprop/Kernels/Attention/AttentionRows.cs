@@ -31,42 +31,51 @@ internal static unsafe class AttentionRows
         else SoftmaxGrad<T, WidthScalar<T>, T>(dp, p, n);
     }
 
+    /// <summary>
+    /// The softmax of one row at width W: whole vectors in place, and the last partial vector (a causal row's
+    /// length is rarely a multiple of the width) through a register-wide scratch padded with −∞, which changes
+    /// neither the maximum nor the sum (e^−∞ = 0), instead of one scalar exponential per leftover element.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
     internal static void Softmax<T, W, TV>(T* row, int n)
         where T : unmanaged, IFloatingPointIeee754<T> where W : struct, ISimdWidth<T, TV> where TV : struct
     {
-        int w = W.Count, j = 0;
-        T max = T.NegativeInfinity;
-        if (n >= w)
+        int w = W.Count, full = n / w * w, rem = n - full;
+        T* tail = stackalloc T[w];
+        if (rem > 0)
         {
-            TV vm = W.Load(row);
-            for (j = w; j + w <= n; j += w) vm = W.Max(vm, W.Load(row + j));
-            max = W.MaxLane(vm);
+            new Span<T>(tail, w).Fill(T.NegativeInfinity);
+            new ReadOnlySpan<T>(row + full, rem).CopyTo(new Span<T>(tail, rem));
         }
-        for (; j < n; j++) max = T.Max(max, row[j]);
+        TV vm = rem > 0 ? W.Load(tail) : W.Splat(T.NegativeInfinity);
+        for (int j = 0; j < full; j += w) vm = W.Max(vm, W.Load(row + j));
+        T max = W.MaxLane(vm);
         if (T.IsNegativeInfinity(max))
         {
             new Span<T>(row, n).Clear();
             return;
         }
         TV vmax = W.Splat(max), vsum = W.Zero;
-        for (j = 0; j + w <= n; j += w)
+        for (int j = 0; j < full; j += w)
         {
             TV e = W.Exp(W.Sub(W.Load(row + j), vmax));
             W.Store(row + j, e);
             vsum = W.Add(vsum, e);
         }
-        T sum = W.Sum(vsum);
-        for (; j < n; j++)
+        TV eTail = W.Zero;
+        if (rem > 0)
         {
-            T e = T.Exp(row[j] - max);
-            row[j] = e;
-            sum += e;
+            eTail = W.Exp(W.Sub(W.Load(tail), vmax));
+            vsum = W.Add(vsum, eTail);
         }
-        T inv = T.One / sum;
-        TV vinv = W.Splat(inv);
-        for (j = 0; j + w <= n; j += w) W.Store(row + j, W.Mul(W.Load(row + j), vinv));
-        for (; j < n; j++) row[j] *= inv;
+        TV vinv = W.Splat(T.One / W.Sum(vsum));
+        for (int j = 0; j < full; j += w) W.Store(row + j, W.Mul(W.Load(row + j), vinv));
+        if (rem > 0)
+        {
+            W.Store(tail, W.Mul(eTail, vinv));
+            new ReadOnlySpan<T>(tail, rem).CopyTo(new Span<T>(row + full, rem));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -22,11 +22,12 @@ internal enum GemmActivation : byte
 }
 
 /// <summary>
-/// Work the GEMM driver does on each tile of C right after the micro-kernel wrote it (the tile is
-/// still in L1): add a bias per column of C (with the first depth block, so C = op(A)·op(B) + bias
-/// rounds exactly like a C pre-filled with the bias and beta = 1), then an activation (after the last
-/// depth block). Saves separate passes over C, which for a large C come from memory: Linear's bias and
-/// ReLU, and a feed-forward block's GELU forward and backward.
+/// Work the GEMM driver does on C while it is still in cache: add a bias per column of C (with the first
+/// depth block, so C = op(A)·op(B) + bias rounds exactly like a C pre-filled with the bias and beta = 1),
+/// then an activation (after the last depth block). The bias and ReLU are applied by the micro-kernel to
+/// its registers before they are stored (<see cref="BiasRelu"/> does the same for partial tiles); GELU
+/// runs on each finished block of rows (<see cref="ApplyGelu"/>). Saves separate passes over C, which for
+/// a large C come from memory: Linear's bias and ReLU, and a feed-forward block's GELU forward and backward.
 /// </summary>
 internal readonly unsafe struct GemmEpilogue<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
