@@ -178,6 +178,8 @@ internal static unsafe class GemmKernel
             RunGathered<T, Vector512Kernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
         else if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
             RunGathered<T, Vector256Kernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
+        else if (Vector128.IsHardwareAccelerated)
+            RunGathered<T, Vector128Kernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
         else
             RunGathered<T, ScalarKernel<T>>(transA, m, n, k, alpha, a, lda, b, beta, c, ldc, parallel);
     }
@@ -197,6 +199,8 @@ internal static unsafe class GemmKernel
             Split<T, Vector512Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
         else if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
             Split<T, Vector256Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
+        else if (Vector128.IsHardwareAccelerated)
+            Split<T, Vector128Kernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
         else
             Split<T, ScalarKernel<T>>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, parallel, epilogue);
     }

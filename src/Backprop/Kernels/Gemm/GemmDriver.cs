@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Backprop.Threading;
 
 namespace Backprop.Kernels.Gemm;
@@ -128,13 +129,16 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             int chunk = index - Slices;
             WaitFor(ref SlicesPacked[block], Slices);
             WaitFor(ref ChunkBlocks[chunk], block); // this chunk's previous block has written C
-            T* packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax + GemmPacking.Slack) * sizeof(T));
+            int splat = K.SplatsA ? Vector128<T>.Count : 1;
+            T* packA = (T*)GemmWorkspace.A(((nint)RowChunk * KcMax * splat + GemmPacking.Slack) * sizeof(T));
             T* edge = stackalloc T[K.MR * K.NR];
             int ic = chunk * RowChunk, mc = Math.Min(RowChunk, M - ic);
             T* aBlock = TransA ? A + pc * Lda + ic : A + ic * Lda + pc;
             // Whole MR-row panels of a row-major A are read in place; only the rest is packed.
-            int inPlace = ReadsAInPlace(TransA, Lda) ? mc / K.MR * K.MR : 0;
-            if (inPlace < mc)
+            int inPlace = !K.SplatsA && ReadsAInPlace(TransA, Lda) ? mc / K.MR * K.MR : 0;
+            if (K.SplatsA)
+                GemmPacking.PackASplat(TransA, aBlock, Lda, mc, kc, packA, K.MR);
+            else if (inPlace < mc)
                 GemmPacking.PackA(TransA, TransA ? aBlock + inPlace : aBlock + inPlace * Lda, Lda, mc - inPlace, kc, packA + (nint)inPlace * kc, K.MR);
             T beta = pc == 0 ? Beta : T.One; // later depth blocks accumulate
             // The bias joins with the first depth block, the activation follows the last one.
@@ -202,6 +206,8 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                 T* cTile = cColumn + ir * ldc;
                 if (ir < inPlace)
                     Tile(kc, new RowsA<T>(aRows + ir * lda, lda), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge, biasTile, relu);
+                else if (K.SplatsA)
+                    Tile(kc, new SplatA<T>(packA + (nint)ir * kc * Vector128<T>.Count, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge, biasTile, relu);
                 else
                     Tile(kc, new PackedA<T>(packA + (nint)ir * kc, mr), panelB, cTile, ldc, nrows, ncols, alpha, beta, edge, biasTile, relu);
             }

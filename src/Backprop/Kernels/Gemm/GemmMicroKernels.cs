@@ -20,6 +20,9 @@ internal unsafe interface IGemmKernel<T> where T : unmanaged
     static abstract int MC { get; }
     static abstract int NC { get; }
 
+    /// <summary>Whether A is always packed as <see cref="SplatA{T}"/> (never read in place).</summary>
+    static virtual bool SplatsA => false;
+
     /// <summary>
     /// One MR×NR tile: C = alpha·(A·B) + beta·C over depth kc, A read through <paramref name="a"/>, B packed; then,
     /// while the sums are still in registers, + bias[j] (when <paramref name="bias"/> is not null) and max(·, 0)
@@ -245,6 +248,112 @@ internal unsafe struct Vector256Kernel<T> : IGemmKernel<T> where T : unmanaged, 
         if (typeof(T) == typeof(float))
             return Vector256.FusedMultiplyAdd(x.As<T, float>(), y.As<T, float>(), acc.As<T, float>()).As<float, T>();
         return Vector256.FusedMultiplyAdd(x.As<T, double>(), y.As<T, double>(), acc.As<T, double>()).As<double, T>();
+    }
+}
+
+/// <summary>
+/// 6 rows × 2 xmm/NEON registers (6×8 float, 6×4 double): 12 accumulators, 2 B loads and 6 broadcasts per k step,
+/// within the 16 registers of SSE (x86 without AVX) as on ARM64 and WebAssembly. Multiply-add is
+/// <c>Vector128.MultiplyAddEstimate</c>: fused where the hardware has it (ARM64, x86 with FMA), a
+/// multiply and an add where it has not (SSE-only x86, where a fused one would be emulated lane by lane).
+/// </summary>
+internal unsafe struct Vector128Kernel<T> : IGemmKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int MR => 6;
+    public static int NR => 2 * Vector128<T>.Count;
+    public static int KC => 1024 / Unsafe.SizeOf<T>();
+    public static int MC => 144;
+    public static int NC => 2048;
+    public static bool SplatsA => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Kernel<TA>(int kc, TA a, T* b, T* c, nint ldc, T alpha, T beta, T* bias, bool relu) where TA : struct, IPanelA<T>
+    {
+        Vector128<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector128<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int nv = Vector128<T>.Count;
+        Vector512Kernel<T>.PrefetchTile(c, ldc, 6, 2 * nv);
+        // The loop ends on B's pointer (no separate counter): at 128 bits without FMA each multiply-add takes
+        // three instructions, and the few around them decide the speed. The JIT keeps all 16 registers busy:
+        // 12 sums, 2 of B, A's value and a product.
+        for (T* bEnd = b + (nint)kc * 2 * nv; b < bEnd; b += 2 * nv)
+        {
+            Vector128<T> b0 = Vector128.Load(b), b1 = Vector128.Load(b + nv);
+            Vector128<T> x = a.Splat128(0);
+            c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            x = a.Splat128(1);
+            c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11);
+            x = a.Splat128(2);
+            c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21);
+            x = a.Splat128(3);
+            c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31);
+            x = a.Splat128(4);
+            c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41);
+            x = a.Splat128(5);
+            c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51);
+            a.Next();
+        }
+        Vector128<T> va = Vector128.Create(alpha), vb = Vector128.Create(beta);
+        int mode = beta == T.Zero ? 0 : beta == T.One ? 1 : 2;
+        var post = new RowFinish128(bias, relu);
+        StoreRow(c, c00, c01, va, vb, mode, post); c += ldc;
+        StoreRow(c, c10, c11, va, vb, mode, post); c += ldc;
+        StoreRow(c, c20, c21, va, vb, mode, post); c += ldc;
+        StoreRow(c, c30, c31, va, vb, mode, post); c += ldc;
+        StoreRow(c, c40, c41, va, vb, mode, post); c += ldc;
+        StoreRow(c, c50, c51, va, vb, mode, post);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow(T* c, Vector128<T> x0, Vector128<T> x1, Vector128<T> va, Vector128<T> vb, int mode, in RowFinish128 post)
+    {
+        T* c1 = c + Vector128<T>.Count;
+        if (mode == 0)
+        {
+            x0 *= va;
+            x1 *= va;
+        }
+        else if (mode == 1)
+        {
+            x0 = MulAdd(x0, va, Vector128.Load(c));
+            x1 = MulAdd(x1, va, Vector128.Load(c1));
+        }
+        else
+        {
+            x0 = MulAdd(x0, va, Vector128.Load(c) * vb);
+            x1 = MulAdd(x1, va, Vector128.Load(c1) * vb);
+        }
+        if (post.Any)
+        {
+            if (post.HasBias)
+            {
+                x0 += post.Bias0;
+                x1 += post.Bias1;
+            }
+            if (post.Relu)
+            {
+                x0 = Vector128.Max(x0, Vector128<T>.Zero);
+                x1 = Vector128.Max(x1, Vector128<T>.Zero);
+            }
+        }
+        Vector128.Store(x0, c);
+        Vector128.Store(x1, c1);
+    }
+
+    /// <summary>The bias of the tile's two column vectors and the ReLU flag, read once per tile.</summary>
+    private readonly struct RowFinish128(T* bias, bool relu)
+    {
+        public readonly bool HasBias = bias != null, Relu = relu, Any = bias != null || relu;
+        public readonly Vector128<T> Bias0 = bias != null ? Vector128.Load(bias) : default;
+        public readonly Vector128<T> Bias1 = bias != null ? Vector128.Load(bias + Vector128<T>.Count) : default;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> MulAdd(Vector128<T> x, Vector128<T> y, Vector128<T> acc)
+    {
+        if (typeof(T) == typeof(float))
+            return Vector128.MultiplyAddEstimate(x.As<T, float>(), y.As<T, float>(), acc.As<T, float>()).As<float, T>();
+        return Vector128.MultiplyAddEstimate(x.As<T, double>(), y.As<T, double>(), acc.As<T, double>()).As<double, T>();
     }
 }
 

@@ -33,6 +33,27 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
+    /// As <see cref="PackA{T}"/>, each value stored as a whole 128-bit register of copies (<see cref="SplatA{T}"/>):
+    /// panel r holds rows r·MR.. at dst + r·MR·kc·lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PackASplat<T>(bool transA, T* a, nint lda, int mc, int kc, T* dst, int mr) where T : unmanaged
+    {
+        int lanes = Vector128<T>.Count;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            T* d = dst + (nint)ir * kc * lanes;
+            for (int p = 0; p < kc; p++)
+                for (int r = 0; r < mr; r++, d += lanes)
+                {
+                    T v = r >= rows ? default : transA ? a[p * lda + ir + r] : a[(ir + r) * lda + p];
+                    Vector128.Create(v).Store(d);
+                }
+        }
+    }
+
+    /// <summary>
     /// Packs a kc×nc block of op(B); <paramref name="b"/> points at its first element
     /// (depth p0, column j0 of op(B)). Output panel r holds columns r·NR.. at dst + r·NR·kc.
     /// </summary>

@@ -24,10 +24,49 @@ public class GemmInPlaceATests
     {
         Check<float, ScalarKernel<float>>(m, n, k, pad);
         Check<float, Vector256Kernel<float>>(m, n, k, pad);
+        Check<float, Vector128Kernel<float>>(m, n, k, pad);
         Check<float, Vector512Kernel<float>>(m, n, k, pad);
         Check<double, ScalarKernel<double>>(m, n, k, pad);
         Check<double, Vector256Kernel<double>>(m, n, k, pad);
+        Check<double, Vector128Kernel<double>>(m, n, k, pad);
         Check<double, Vector512Kernel<double>>(m, n, k, pad);
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void EveryKernel_BiasAndReluInRegisters_EqualSeparatePasses(int m, int n, int k, int pad)
+    {
+        CheckBiasRelu<float, ScalarKernel<float>>(m, n, k, pad);
+        CheckBiasRelu<float, Vector128Kernel<float>>(m, n, k, pad);
+        CheckBiasRelu<float, Vector256Kernel<float>>(m, n, k, pad);
+        CheckBiasRelu<float, Vector512Kernel<float>>(m, n, k, pad);
+        CheckBiasRelu<double, Vector128Kernel<double>>(m, n, k, pad);
+        CheckBiasRelu<double, Vector512Kernel<double>>(m, n, k, pad);
+    }
+
+    /// <summary>C = A·B + bias then ReLU by the epilogue (in the kernel for whole tiles) equals a C pre-filled with the bias, beta = 1, then a ReLU pass.</summary>
+    private static unsafe void CheckBiasRelu<T, K>(int m, int n, int k, int pad) where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IGemmKernel<T>
+    {
+        var rng = new Random(m * 7 + n * 3 + k);
+        int lda = k + pad;
+        var a = new T[m * lda];
+        var b = new T[k * n];
+        var bias = new T[n];
+        for (int i = 0; i < a.Length; i++) a[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++) b[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < n; i++) bias[i] = T.CreateTruncating(rng.NextDouble() * 2 - 1);
+        foreach (bool relu in new[] { false, true })
+        {
+            T[] fused = new T[m * n], separate = new T[m * n];
+            fixed (T* pa = a) fixed (T* pb = b) fixed (T* pbias = bias) fixed (T* c1 = fused) fixed (T* c2 = separate)
+            {
+                GemmDriver<T, K>.Run(false, false, m, n, k, T.One, pa, lda, pb, n, T.Zero, c1, n, new GemmEpilogue<T>(pbias, relu));
+                for (int i = 0; i < m; i++) bias.AsSpan().CopyTo(separate.AsSpan(i * n, n)); // the bias joins with the first depth block,
+                GemmDriver<T, K>.Run(false, false, m, n, k, T.One, pa, lda, pb, n, T.One, c2, n);  // as in a C pre-filled with it and beta = 1
+                GemmEpilogue<T>.BiasRelu(c2, n, m, n, null, relu);
+            }
+            Assert.True(fused.AsSpan().SequenceEqual(separate), $"{typeof(K).Name} m={m} n={n} k={k} relu={relu}: the in-kernel bias/ReLU differs from separate passes");
+        }
     }
 
     [Fact]
