@@ -275,9 +275,10 @@ internal static unsafe class Conv2dDriver
     /// <summary>
     /// Backward of one chunk of the batch: dW_g (+)= dy_g · im2col(x_g)ᵀ, dx_g += col2im(W_gᵀ · dy_g).
     /// Images are unfolded side by side in blocks of up to <see cref="BlockColumns"/> columns (as in
-    /// the forward): dW still sums one image at a time (K = OH·OW per product, the column rows read
-    /// with the block's stride), while dx takes one wide GEMM per block, whose [K, nb·L] result is
-    /// folded back image by image. Each dx element is the same dot product whatever the block.
+    /// the forward), and their dy gathered as [Og, nb·L]: dW takes one GEMM per block (depth nb·OH·OW:
+    /// a quarter of the calls and of the passes over dW that one product per image made for LeNet's conv2),
+    /// and so does dx, whose [K, nb·L] result is folded back image by image. Each dx element is the same
+    /// dot product whatever the block.
     /// Chunk 0 sums dW straight into dw, chunk p &gt; 0 into its partial buffer.
     /// </summary>
     private struct BackwardBody<T> : IUnitBody where T : unmanaged, IFloatingPointIeee754<T>
@@ -296,7 +297,7 @@ internal static unsafe class Conv2dDriver
             bool pointwise = S.IsPointwise;
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, (n + Chunks - 1) / Chunks));
             T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
-            T[]? dyBlock = block > 1 && Dx is not null || Routes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
+            T[]? dyBlock = block > 1 || Routes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
                 fixed (T* pcol = col)
@@ -338,35 +339,32 @@ internal static unsafe class Conv2dDriver
                     }
             }
             if (Dw is null && Dx is null) return;
+            // dy of the block as [Og, nb·L] (row stride ld): rebuilt above, gathered from its images, or one image's planes.
+            T* dyb = Routes is not null ? pdy : Dy + (nint)(img0 * outC + grp * og) * l;
+            if (nb > 1 && Routes is null)
+            {
+                for (int i = 0; i < nb; i++)
+                    for (int o = 0; o < og; o++)
+                        new ReadOnlySpan<T>(Dy + (nint)((img0 + i) * outC + grp * og + o) * l, l).CopyTo(new Span<T>(pdy + (nint)o * ld + i * l, l));
+                dyb = pdy;
+            }
             if (pcol is not null && dwChunk is not null) // only dW reads the columns (x is absent without it)
                 for (int i = 0; i < nb; i++)
                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * c + grp * cg) * plane, cg * plane), cg, g,
                         new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
             if (dwChunk is not null)
-                for (int i = 0; i < nb; i++)
-                {
-                    T* dys = Routes is not null ? pdy + i * l : Dy + (nint)((img0 + i) * outC + grp * og) * l;
-                    T* cols = pcol is null ? X + (nint)((img0 + i) * c + grp * cg) * plane : pcol + i * l;
-                    // [Og, L] · [K, L]ᵀ -> [Og, K]; the chunk's first image overwrites (dw and the partials start unset)
-                    GemmKernel.Multiply(false, true, og, k, l, T.One, dys, Routes is not null ? ld : l, cols, pcol is null ? l : ld, firstBlock && i == 0 ? T.Zero : T.One,
-                        dwChunk + (nint)grp * og * k, k, ParallelGemm);
-                }
+            {
+                // [Og, nb·L] · [K, nb·L]ᵀ -> [Og, K]; the chunk's first block overwrites (dw and the partials start unset)
+                T* cols = pcol is null ? X + (nint)(img0 * c + grp * cg) * plane : pcol; // pointwise windows come one image at a time
+                GemmKernel.Multiply(false, true, og, k, ld, T.One, dyb, ld, cols, ld, firstBlock ? T.Zero : T.One, dwChunk + (nint)grp * og * k, k, ParallelGemm);
+            }
             if (Dx is null) return;
             T* ws = W + (nint)grp * og * k;
-            T* dyb = Routes is not null ? pdy : Dy + (nint)(img0 * outC + grp * og) * l;
             if (pcol is null)
             {
                 nint xOff = (nint)(img0 * c + grp * cg) * plane;
                 GemmKernel.Multiply(true, false, k, l, og, T.One, ws, k, dyb, l, T.One, Dx + xOff, l, ParallelGemm);
                 return;
-            }
-            if (nb > 1 && Routes is null)
-            {
-                // [nb][Og, L] -> [Og, nb·L], so one GEMM covers the block
-                for (int i = 0; i < nb; i++)
-                    for (int o = 0; o < og; o++)
-                        new ReadOnlySpan<T>(Dy + (nint)((img0 + i) * outC + grp * og + o) * l, l).CopyTo(new Span<T>(pdy + (nint)o * ld + i * l, l));
-                dyb = pdy;
             }
             // [Og, K]ᵀ · [Og, nb·L] -> [K, nb·L], then fold each image back onto its input planes
             GemmKernel.Multiply(true, false, k, ld, og, T.One, ws, k, dyb, ld, T.Zero, pcol, ld, ParallelGemm);
