@@ -7,12 +7,20 @@ namespace Backprop.Threading;
 /// Long-lived worker threads that run the chunks of one parallel loop at a time. A loop is
 /// published by bumping a generation number packed with the next chunk index into one 64-bit
 /// word; workers claim chunks with a compare-exchange on that word, so a late worker can never
-/// claim a chunk of a newer loop. Idle workers spin briefly, then sleep on their own event.
+/// claim a chunk of a newer loop. Idle workers spin briefly, then sleep on their own event; the caller,
+/// once its own chunks are done, spins briefly for the workers' last chunks, then sleeps until the last one ends.
 /// </summary>
 internal static unsafe class WorkerPool
 {
-    // Long enough to bridge the gap between consecutive kernels of a training step.
-    private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
+    // An idle worker's spin before it sleeps: the gap between most consecutive loops of a training step. Not
+    // longer: when the host takes a core away, a spinning worker takes time from the caller's serial work (a
+    // 0.5 ms spin ran the mlp step 30% slower beside a busy-looping process, and no faster when idle).
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20000; // 50 µs
+
+    // The caller's spin before it sleeps at the end of a loop: a chunk's usual lag behind the others.
+    private static readonly long WaitSpinTicks = Stopwatch.Frequency / 20000; // 50 µs
+    private static readonly ManualResetEventSlim s_callerWake = new(false, spinCount: 0);
+    private static int s_callerSleeping;
 
     private static readonly object s_lock = new();
     private static Worker[] s_workers = [];
@@ -53,8 +61,7 @@ internal static unsafe class WorkerPool
             for (int i = 0; i < helpers; i++) s_workers[i].WakeIfSleeping();
 
             RunChunks(generation);
-            var spin = new SpinWait();
-            while (Volatile.Read(ref s_done) < chunks) spin.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref s_done) < chunks) WaitForChunks(chunks);
             if (s_error is { } error) ExceptionDispatchInfo.Capture(error).Throw();
             return true;
         }
@@ -63,6 +70,28 @@ internal static unsafe class WorkerPool
             t_inLoop = false;
             Monitor.Exit(s_lock);
         }
+    }
+
+    /// <summary>
+    /// The caller's wait for the chunks the workers still run: a short spin (the usual case, a worker finishing
+    /// its last chunk), then a sleep until the last chunk's thread wakes it. Sleeping rather than spinning on
+    /// matters when the host takes a core away: a worker preempted in the middle of a chunk is runnable, and the
+    /// core the caller leaves idle can run it at once, where a spinning caller would keep that core busy and
+    /// leave the worker queued behind the other core's load.
+    /// </summary>
+    private static void WaitForChunks(int chunks)
+    {
+        long deadline = Stopwatch.GetTimestamp() + WaitSpinTicks;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (Volatile.Read(ref s_done) >= chunks) return;
+            Thread.SpinWait(20);
+        }
+        // Dekker-style handshake with the thread that finishes the last chunk (RunChunks): announce, fence, re-check, sleep.
+        s_callerWake.Reset();
+        Interlocked.Exchange(ref s_callerSleeping, 1);
+        if (Volatile.Read(ref s_done) < chunks) s_callerWake.Wait();
+        Volatile.Write(ref s_callerSleeping, 0);
     }
 
     /// <summary>Claims and runs chunks of <paramref name="generation"/> until none is left.</summary>
@@ -89,7 +118,7 @@ internal static unsafe class WorkerPool
             {
                 Interlocked.CompareExchange(ref s_error, e, null);
             }
-            Interlocked.Increment(ref s_done);
+            if (Interlocked.Increment(ref s_done) == chunks && Volatile.Read(ref s_callerSleeping) != 0) s_callerWake.Set();
         }
     }
 
