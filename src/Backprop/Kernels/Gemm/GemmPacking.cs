@@ -43,12 +43,38 @@ internal static unsafe class GemmPacking
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            T* d = dst + (nint)ir * kc * lanes;
-            for (int p = 0; p < kc; p++)
-                for (int r = 0; r < mr; r++, d += lanes)
+            T* panel = dst + (nint)ir * kc * lanes;
+            int p0 = 0;
+            if (!transA && typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
+            {
+                // Rows run along the depth: four depths of a row per load, each lane stored as a register of copies.
+                p0 = kc & ~3;
+                nint step = (nint)mr * lanes;
+                for (int r = 0; r < mr; r++)
+                {
+                    float* d = (float*)panel + r * lanes;
+                    if (r >= rows)
+                    {
+                        for (int p = 0; p < p0; p++, d += step) Vector128<float>.Zero.Store(d);
+                        continue;
+                    }
+                    float* row = (float*)a + (ir + r) * lda;
+                    for (int p = 0; p < p0; p += 4)
+                    {
+                        Vector128<float> v = Vector128.Load(row + p);
+                        Vector128.Shuffle(v, Vector128.Create(0)).Store(d); d += step;
+                        Vector128.Shuffle(v, Vector128.Create(1)).Store(d); d += step;
+                        Vector128.Shuffle(v, Vector128.Create(2)).Store(d); d += step;
+                        Vector128.Shuffle(v, Vector128.Create(3)).Store(d); d += step;
+                    }
+                }
+            }
+            T* dt = panel + (nint)p0 * mr * lanes;
+            for (int p = p0; p < kc; p++)
+                for (int r = 0; r < mr; r++, dt += lanes)
                 {
                     T v = r >= rows ? default : transA ? a[p * lda + ir + r] : a[(ir + r) * lda + p];
-                    Vector128.Create(v).Store(d);
+                    Vector128.Create(v).Store(dt);
                 }
         }
     }
@@ -128,6 +154,8 @@ internal static unsafe class GemmPacking
         int p0 = 0;
         if (typeof(T) == typeof(float) && Avx.IsSupported && (w % 8 == 0 || w == 6))
             p0 = PackAcrossAvx((float*)src, ld, count, depth, (float*)dst, w);
+        else if (typeof(T) == typeof(float) && Sse.IsSupported && w % 4 == 0)
+            p0 = PackAcrossSse((float*)src, ld, count, depth, (float*)dst, w);
         for (int i = 0; i < w; i++)
         {
             T* s = src + i * ld;
@@ -173,6 +201,38 @@ internal static unsafe class GemmPacking
                 Avx.Store(d, r5); d += w;
                 Avx.Store(d, r6); d += w;
                 Avx.Store(d, r7);
+            }
+        }
+        return end;
+    }
+
+    /// <summary>
+    /// <see cref="PackAcrossAvx"/> for x86 without AVX (the 128-bit kernel's 8-wide B panels): depth in steps of 4,
+    /// 4×4 blocks transposed in SSE registers; returns the first depth not packed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int PackAcrossSse(float* src, nint ld, int count, int depth, float* dst, int w)
+    {
+        int end = depth & ~3;
+        for (int ib = 0; ib < w; ib += 4)
+        {
+            int rows = count - ib; // rows at or past this are zero
+            float* s = src + ib * ld;
+            for (int p = 0; p < end; p += 4)
+            {
+                float* sp = s + p;
+                Vector128<float> r0 = rows > 0 ? Sse.LoadVector128(sp) : default;
+                Vector128<float> r1 = rows > 1 ? Sse.LoadVector128(sp + ld) : default;
+                Vector128<float> r2 = rows > 2 ? Sse.LoadVector128(sp + 2 * ld) : default;
+                Vector128<float> r3 = rows > 3 ? Sse.LoadVector128(sp + 3 * ld) : default;
+                // [a0 b0 a1 b1], [a2 b2 a3 b3], [c0 d0 c1 d1], [c2 d2 c3 d3] -> columns
+                Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackHigh(r0, r1);
+                Vector128<float> t2 = Sse.UnpackLow(r2, r3), t3 = Sse.UnpackHigh(r2, r3);
+                float* d = dst + p * w + ib;
+                Sse.Store(d, Sse.MoveLowToHigh(t0, t2)); d += w;
+                Sse.Store(d, Sse.MoveHighToLow(t2, t0)); d += w;
+                Sse.Store(d, Sse.MoveLowToHigh(t1, t3)); d += w;
+                Sse.Store(d, Sse.MoveHighToLow(t3, t1));
             }
         }
         return end;

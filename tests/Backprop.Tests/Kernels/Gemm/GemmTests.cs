@@ -8,7 +8,7 @@ namespace Backprop.Tests.Kernels.Gemm;
 [Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
 public class GemmTests
 {
-    // Tiles are 8×32 / 6×16 / 4×4, KC = 256 (float) / 128 (double), MC = 192 / 144 / 128,
+    // Tiles are 8×32 / 6×16 / 6×8 / 4×4, KC = 256 (float) / 128 (double), MC = 192 / 144 / 128,
     // NC = 2048 / 1024: the sizes below cross each of these boundaries and hit every edge tile.
     public static TheoryData<int, int, int> Shapes => new()
     {
