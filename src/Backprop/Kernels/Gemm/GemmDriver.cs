@@ -124,6 +124,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
                 if (block >= 2) WaitFor(ref ChunksDone[block - 2], Chunks);
                 PackSlice(index, jc, pc, nc, kc, packB);
                 Interlocked.Increment(ref SlicesPacked[block]);
+                ProgressWait.Advanced();
                 return;
             }
             int chunk = index - Slices;
@@ -146,8 +147,9 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
             MacroKernel(mc, nc, kc, aBlock, Lda, inPlace, packA, packB, C + ic * Ldc + jc, Ldc, Alpha, beta, edge,
                         Epilogue.At(ic, jc), pc == 0, last);
             if (last) Epilogue.ApplyGelu(C + ic * Ldc + jc, Ldc, ic, jc, mc, nc); // on the whole block, still in L2
-            Volatile.Write(ref ChunkBlocks[chunk], block + 1);
+            Interlocked.Exchange(ref ChunkBlocks[chunk], block + 1);
             Interlocked.Increment(ref ChunksDone[block]);
+            ProgressWait.Advanced();
         }
 
         /// <summary>Packs slice <paramref name="index"/> (whole NR panels) of the block's B panel.</summary>
@@ -166,12 +168,7 @@ internal static unsafe class GemmDriver<T, K> where T : unmanaged, IFloatingPoin
         }
 
         /// <summary>Waits until <paramref name="counter"/> reaches <paramref name="target"/>; it is advanced by an item claimed earlier, which is running.</summary>
-        private static void WaitFor(ref int counter, int target)
-        {
-            if (Volatile.Read(ref counter) >= target) return;
-            var spin = new SpinWait();
-            while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);
-        }
+        private static void WaitFor(ref int counter, int target) => ProgressWait.Until(ref counter, target);
     }
 
     /// <summary>

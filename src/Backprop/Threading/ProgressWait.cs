@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace Backprop.Threading;
+
+/// <summary>
+/// Waiting for a counter that another thread advances (a unit of a <see cref="DynamicParallel"/> loop waiting
+/// for one claimed before it): a short spin, the usual case, then a sleep until an advance is announced.
+/// Sleeping matters when the host takes a core away: the thread being waited for may be preempted but
+/// runnable, and the core a sleeping waiter leaves idle can run it at once, where a spinning (or yielding)
+/// waiter keeps that core busy. Every advance of a counter someone may wait on is followed by
+/// <see cref="Advanced"/>; a sleeper also re-checks every millisecond, so a missed announcement costs time, never a hang.
+/// </summary>
+internal static class ProgressWait
+{
+    private static readonly long SpinTicks = Stopwatch.Frequency / 20000; // 50 µs
+    private static readonly object s_lock = new();
+    private static int s_sleepers;
+
+    /// <summary>Returns once <paramref name="counter"/> is at least <paramref name="target"/>.</summary>
+    public static void Until(ref int counter, int target)
+    {
+        if (Volatile.Read(ref counter) >= target) return;
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.SpinWait(20);
+            if (Volatile.Read(ref counter) >= target) return;
+        }
+        Interlocked.Increment(ref s_sleepers); // full fence: an advance after this sees a sleeper
+        try
+        {
+            lock (s_lock)
+                while (Volatile.Read(ref counter) < target)
+                    Monitor.Wait(s_lock, 1);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref s_sleepers);
+        }
+    }
+
+    /// <summary>
+    /// Announces that a counter advanced (call it after the interlocked write, which orders the two): wakes the
+    /// sleepers, if any, to re-check theirs.
+    /// </summary>
+    public static void Advanced()
+    {
+        if (Volatile.Read(ref s_sleepers) == 0) return;
+        lock (s_lock) Monitor.PulseAll(s_lock);
+    }
+}
