@@ -69,11 +69,12 @@ internal sealed class OnnxGraphBuilder
         return proto.Name;
     }
 
-    /// <summary>Adds an int64 initializer (shapes for Reshape); returns its name.</summary>
-    public string Int64Initializer(string name, long[] values)
+    /// <summary>Adds an int64 initializer (shapes for Reshape, axes, indices): a vector, or a scalar when <paramref name="scalar"/>; returns its name.</summary>
+    public string Int64Initializer(string name, long[] values, bool scalar = false)
     {
         var proto = new TensorProto { Name = Fresh(name), DataType = (int)TensorProto.Types.DataType.Int64 };
-        proto.Dims.Add(values.Length);
+        if (!scalar) proto.Dims.Add(values.Length);
+        else if (values.Length != 1) throw new ArgumentException($"ONNX export: scalar '{name}' needs one value, got {values.Length}");
         proto.RawData = Raw(values);
         Graph.Initializer.Add(proto);
         return proto.Name;
@@ -88,18 +89,18 @@ internal sealed class OnnxGraphBuilder
         return proto.Name;
     }
 
-    /// <summary>A value description: element type and dims, dim 0 symbolic when <paramref name="batchName"/> is given.</summary>
-    public ValueInfoProto ValueInfo(string name, Shape shape, string? batchName)
+    /// <summary>A value description: element type and dims, dim i symbolic where <paramref name="dimNames"/>[i] is not null.</summary>
+    public static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType elemType, Shape shape, IReadOnlyList<string?> dimNames)
     {
         var tensorShape = new TensorShapeProto();
         for (int i = 0; i < shape.Rank; i++)
-            tensorShape.Dim.Add(i == 0 && batchName is not null
-                ? new TensorShapeProto.Types.Dimension { DimParam = batchName }
+            tensorShape.Dim.Add(i < dimNames.Count && dimNames[i] is { } symbolic
+                ? new TensorShapeProto.Types.Dimension { DimParam = symbolic }
                 : new TensorShapeProto.Types.Dimension { DimValue = shape[i] });
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)ElemType, Shape = tensorShape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elemType, Shape = tensorShape } },
         };
     }
 
@@ -113,6 +114,15 @@ internal sealed class OnnxGraphBuilder
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     public static AttributeProto Float(string name, double value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)value };
+
+    public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    public static AttributeProto Strings(string name, params string[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+        foreach (string v in values) a.Strings.Add(ByteString.CopyFromUtf8(v));
+        return a;
+    }
 
     public static AttributeProto Ints(string name, params long[] values)
     {

@@ -21,8 +21,12 @@ internal static class OnnxRuntimeCheck
     /// test) for checking by hand with Debian's onnx.checker (python3-onnx); tests never call Python themselves.
     /// </summary>
     public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, [System.Runtime.CompilerServices.CallerMemberName] string caller = "")
+        => ExportAndCompare(model, example, inputs, [OnnxExport.BatchDimName], caller);
+
+    /// <summary>As above with the input's symbolic dims named (<see cref="OnnxExport.ToBytes(Module, Tensor, IReadOnlyList{string})"/>).</summary>
+    public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, IReadOnlyList<string?> dimNames, string caller)
     {
-        byte[] onnx = OnnxExport.ToBytes(model, example);
+        byte[] onnx = OnnxExport.ToBytes(model, example, dimNames);
         if (Environment.GetEnvironmentVariable("BACKPROP_ONNX_DUMP_DIR") is { Length: > 0 } dump)
         {
             Directory.CreateDirectory(dump);
@@ -43,7 +47,7 @@ internal static class OnnxRuntimeCheck
         using (GradMode.Disable()) expected = model.Call(input);
         if (training) model.Train();
         double[] want = expected.ToDoubleArray();
-        double[] got = Run(session, input, out long[] shape);
+        double[] got = Run(session, input, expected.DType, out long[] shape);
         Assert.Equal(expected.Shape.ToArray().Select(d => (long)d), shape);
         double scale = 1;
         foreach (double v in want) scale = Math.Max(scale, Math.Abs(v));
@@ -52,18 +56,21 @@ internal static class OnnxRuntimeCheck
                 $"element {i} of output {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
     }
 
-    /// <summary>The graph output for <paramref name="input"/> (float32 or float64), widened to double.</summary>
-    public static double[] Run(InferenceSession session, Tensor input, out long[] shape)
+    /// <summary>The graph output (of type <paramref name="outputType"/>, float32 or float64) for <paramref name="input"/> (float32, float64 or int64), widened to double.</summary>
+    public static double[] Run(InferenceSession session, Tensor input, DType outputType, out long[] shape)
     {
         long[] dims = input.Shape.ToArray().Select(d => (long)d).ToArray();
-        using OrtValue value = input.DType == DType.Float64
-            ? OrtValue.CreateTensorValueFromMemory(input.ToArray<double>(), dims)
-            : OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), dims);
+        using OrtValue value = input.DType switch
+        {
+            DType.Float64 => OrtValue.CreateTensorValueFromMemory(input.ToArray<double>(), dims),
+            DType.Int64 => OrtValue.CreateTensorValueFromMemory(input.ToArray<long>(), dims),
+            _ => OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), dims),
+        };
         using var options = new RunOptions();
         using var results = session.Run(options, [OnnxExport.InputName], [value], [OnnxExport.OutputName]);
         OrtValue output = results[0];
         shape = output.GetTensorTypeAndShape().Shape;
-        return input.DType == DType.Float64
+        return outputType == DType.Float64
             ? output.GetTensorDataAsSpan<double>().ToArray()
             : Array.ConvertAll(output.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
     }

@@ -1,0 +1,83 @@
+using Backprop.IO.Onnx;
+using Backprop.IO.Onnx.Proto;
+using Backprop.NN;
+using Backprop.NN.Layers;
+using Backprop.Tensors;
+
+namespace Backprop.Tests.IO.Onnx;
+
+/// <summary>
+/// The graph the export writes for sequence models: int64 token inputs, symbolic batch and sequence dims, standard
+/// opset-17 ops only, ONNX's recurrent ops with their attributes. Values are checked in ONNX Runtime by the
+/// catalogue test (<see cref="OnnxExportTests.EveryCatalogueModelRunsInOnnxRuntimeAtOtherBatchSizesAndLengths"/>).
+/// </summary>
+public class OnnxSequenceExportTests
+{
+    private static ModelProto Export(string name)
+    {
+        OnnxCase c = OnnxExportCatalogue.Get(name);
+        return ModelProto.Parser.ParseFrom(OnnxExport.ToBytes(c.Model(), c.Example, c.DimNames));
+    }
+
+    private static string[] Dims(ValueInfoProto v) => v.Type.TensorType.Shape.Dim.Select(d => d.DimParam.Length > 0 ? d.DimParam : d.DimValue.ToString()).ToArray();
+
+    [Fact]
+    public void ATokenModelHasAnInt64InputAndSymbolicBatchAndSequenceDims()
+    {
+        ModelProto proto = Export("embedding");
+        ValueInfoProto input = Assert.Single(proto.Graph.Input), output = Assert.Single(proto.Graph.Output);
+        Assert.Equal((int)TensorProto.Types.DataType.Int64, input.Type.TensorType.ElemType);
+        Assert.Equal((int)TensorProto.Types.DataType.Float, output.Type.TensorType.ElemType);
+        Assert.Equal(["batch", "sequence"], Dims(input));
+        Assert.Equal(["batch", "sequence", "4"], Dims(output));
+        Assert.Equal("Gather", proto.Graph.Node[0].OpType);
+        Assert.Equal("0.weight", proto.Graph.Node[0].Input[0]);
+    }
+
+    [Fact]
+    public void TheCharGptIsStandardOpsWithItsStateDictNamesAndAnyLength()
+    {
+        ModelProto proto = Export("char-gpt");
+        Assert.All(proto.Graph.Node, n => Assert.Equal("", n.Domain));
+        string[] ops = proto.Graph.Node.Select(n => n.OpType).Distinct().Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["Add", "Erf", "Gather", "Greater", "LayerNormalization", "MatMul", "Mul", "Range", "Reshape", "Shape", "Slice", "Softmax", "Squeeze", "Transpose", "Unsqueeze", "Where"], ops);
+        string[] names = proto.Graph.Initializer.Select(t => t.Name).ToArray();
+        Assert.Contains("tok_emb.weight", names);
+        Assert.Contains("pos_emb.weight", names);
+        Assert.Contains("blocks.1.attn.out_proj.weight_t", names);
+        Assert.Contains("head.weight_t", names);
+        Assert.Equal(["batch", "sequence", "256"], Dims(proto.Graph.Output[0]));
+    }
+
+    [Fact]
+    public void RecurrentLayersAreOneOnnxOpPerLayerWithPyTorchsGruVariant()
+    {
+        ModelProto lstm = Export("lstm-bidirectional-two-layers");
+        NodeProto[] cells = lstm.Graph.Node.Where(n => n.OpType == "LSTM").ToArray();
+        Assert.Equal(2, cells.Length);
+        Assert.All(cells, n => Assert.Equal("bidirectional", n.Attribute.Single(a => a.Name == "direction").S.ToStringUtf8()));
+        Assert.Equal(["sequence", "batch", "12"], Dims(lstm.Graph.Output[0]));
+        TensorProto w = lstm.Graph.Initializer.Single(t => t.Name == "W_l1");
+        Assert.Equal([2L, 24, 12], w.Dims);                           // [directions, 4·hidden, directions·hidden]
+        NodeProto gru = Export("gru-unbatched").Graph.Node.Single(n => n.OpType == "GRU");
+        Assert.Equal(1, gru.Attribute.Single(a => a.Name == "linear_before_reset").I);
+        NodeProto[] rnns = Export("rnn-tanh-and-relu").Graph.Node.Where(n => n.OpType == "RNN").ToArray();
+        Assert.Equal(["Tanh", "Tanh"], rnns[0].Attribute.Single(a => a.Name == "activations").Strings.Select(s => s.ToStringUtf8()));
+        Assert.Equal(["Relu"], rnns[2].Attribute.Single(a => a.Name == "activations").Strings.Select(s => s.ToStringUtf8()));
+    }
+
+    [Fact]
+    public void AttentionWithAddedKeysIsAnErrorNamingIt()
+    {
+        var model = new Sequential(new MultiheadAttention(8, 2, addBiasKv: true));
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model, Tensor.Zeros([3, 2, 8])));
+        Assert.Contains("'0' (MultiheadAttention): only the packed in_proj_weight", e.Message);
+    }
+
+    [Fact]
+    public void MoreDimNamesThanTheInputHasDimsIsAnError()
+    {
+        var e = Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(3, 2), Tensor.Zeros([2, 3]), ["batch", "x", "y"]));
+        Assert.Contains("3 dim names for the example input [2, 3]", e.Message);
+    }
+}
