@@ -14,6 +14,14 @@ public static partial class OnnxExport
     private static readonly int[] LstmGates = [0, 3, 1, 2], GruGates = [1, 0, 2], RnnGates = [0];
 
     private static string Recurrent(OnnxGraphBuilder g, string path, RecurrentLayer r, OnnxValue x, string hint)
+        => Recurrent(g, path, r, x, null, null, hint, states: false).Output;
+
+    /// <summary>
+    /// The layer from initial states <paramref name="h0"/>/<paramref name="c0"/> ([layers·directions, batch, hidden] graph values; null:
+    /// zeros); with <paramref name="states"/> also the final states in the same layout (else their names are empty).
+    /// </summary>
+    internal static (string Output, string H, string? C) Recurrent(OnnxGraphBuilder g, string path, RecurrentLayer r, OnnxValue x, string? h0, string? c0, string hint,
+                                                                  bool states = true)
     {
         int rank = x.Example.Rank;
         if (rank is not (2 or 3)) throw Unsupported(path, r, $"input {x.Example.Shape} is not [seq, batch, input], [batch, seq, input] or [seq, input]");
@@ -24,37 +32,61 @@ public static partial class OnnxExport
             Rnn rnn => ("RNN", RnnGates, [Strings("activations", Enumerable.Repeat(rnn.Nonlinearity == "relu" ? "Relu" : "Tanh", r.Directions).ToArray())]),
             _ => throw Unsupported(path, r, "no ONNX mapping for this recurrent layer"),
         };
+        bool lstm = op == "LSTM";
+        if (c0 is not null && !lstm) throw Unsupported(path, r, "only an LSTM has a cell state c0");
         var parameters = new Dictionary<string, Parameter>(r.NamedParameters(), StringComparer.Ordinal);
         bool batchFirst = r.BatchFirst && rank == 3;
         // ONNX's recurrent ops take [seq, batch, input] (their layout attribute aside, which runtimes implement unevenly).
         string seq = rank == 2 ? g.Node("Unsqueeze", hint + "_batched", [x.Name, g.Int64Initializer(hint + "_batch_axis", [1])])
                    : batchFirst ? g.Node("Transpose", hint + "_time_first", [x.Name], Ints("perm", 1, 0, 2))
                    : x.Name;
+        // States [layers·directions, batch, hidden] (unbatched: without the batch dim).
+        if (rank == 2 && h0 is not null) h0 = g.Node("Unsqueeze", hint + "_h0_batched", [h0, g.Int64Initializer(hint + "_state_batch_axis", [1])]);
+        if (rank == 2 && c0 is not null) c0 = g.Node("Unsqueeze", hint + "_c0_batched", [c0, g.Int64Initializer(hint + "_state_batch_axis", [1])]);
         string mergedShape = g.Int64Initializer(hint + "_merged_shape", [0, 0, -1]);
         string direction = r.Bidirectional ? "bidirectional" : "forward";
+        int dirs = r.Directions;
+        var (hn, cn) = (new string[r.NumLayers], new string[r.NumLayers]);
         for (int layer = 0; layer < r.NumLayers; layer++)
         {
             string suffix = $"_l{layer}", layerHint = $"{hint}_l{layer}";
-            var (w, rw, b) = (new Tensor[r.Directions], new Tensor[r.Directions], new Tensor[r.Directions]);
+            var (w, rw, b) = (new Tensor[dirs], new Tensor[dirs], new Tensor[dirs]);
             bool bias = parameters.ContainsKey("bias_ih" + suffix);
-            for (int d = 0; d < r.Directions; d++)
+            for (int d = 0; d < dirs; d++)
             {
                 string s = suffix + (d == 1 ? "_reverse" : "");
                 w[d] = Reorder(parameters["weight_ih" + s].Data, gates, r.HiddenSize);
                 rw[d] = Reorder(parameters["weight_hh" + s].Data, gates, r.HiddenSize);
                 if (bias) b[d] = Tensor.Cat([Reorder(parameters["bias_ih" + s].Data, gates, r.HiddenSize), Reorder(parameters["bias_hh" + s].Data, gates, r.HiddenSize)]);
             }
-            string[] inputs = bias
-                ? [seq, g.Initializer(path + $"W{suffix}", Tensor.Stack(w)), g.Initializer(path + $"R{suffix}", Tensor.Stack(rw)), g.Initializer(path + $"B{suffix}", Tensor.Stack(b))]
-                : [seq, g.Initializer(path + $"W{suffix}", Tensor.Stack(w)), g.Initializer(path + $"R{suffix}", Tensor.Stack(rw))];
-            string y = g.Node(op, layerHint + "_y", inputs, [Int("hidden_size", r.HiddenSize), String("direction", direction), .. extra]);  // [seq, directions, batch, hidden]
-            string timeBatch = g.Node("Transpose", layerHint + "_directions_last", [y], Ints("perm", 0, 2, 1, 3));                  // [seq, batch, directions, hidden]
+            // Inputs X, W, R, B, sequence_lens, initial_h, initial_c; "" skips an optional one, trailing ones are left off.
+            var inputs = new List<string> { seq, g.Initializer(path + $"W{suffix}", Tensor.Stack(w)), g.Initializer(path + $"R{suffix}", Tensor.Stack(rw)),
+                                            bias ? g.Initializer(path + $"B{suffix}", Tensor.Stack(b)) : "", "",
+                                            h0 is null ? "" : LayerStates(g, h0, layer, dirs, layerHint + "_h0"),
+                                            c0 is null ? "" : LayerStates(g, c0, layer, dirs, layerHint + "_c0") };
+            while (inputs[^1].Length == 0) inputs.RemoveAt(inputs.Count - 1);
+            string[] outputs = states ? (lstm ? [layerHint + "_y", layerHint + "_h", layerHint + "_c"] : [layerHint + "_y", layerHint + "_h"]) : [layerHint + "_y"];
+            string[] produced = g.Node(op, outputs, inputs.ToArray(), [Int("hidden_size", r.HiddenSize), String("direction", direction), .. extra]);
+            if (states) (hn[layer], cn[layer]) = (produced[1], lstm ? produced[2] : "");
+            string timeBatch = g.Node("Transpose", layerHint + "_directions_last", [produced[0]], Ints("perm", 0, 2, 1, 3));          // [seq, batch, directions, hidden]
             seq = g.Node("Reshape", rank == 3 && !batchFirst && layer == r.NumLayers - 1 ? hint : layerHint, [timeBatch, mergedShape]); // [seq, batch, directions·hidden]
         }
-        return rank == 2 ? g.Node("Squeeze", hint, [seq, g.Int64Initializer(hint + "_batch_axis", [1])])
-             : batchFirst ? g.Node("Transpose", hint, [seq], Ints("perm", 1, 0, 2))
-             : seq;
+        string output = rank == 2 ? g.Node("Squeeze", hint, [seq, g.Int64Initializer(hint + "_batch_axis", [1])])
+                      : batchFirst ? g.Node("Transpose", hint, [seq], Ints("perm", 1, 0, 2))
+                      : seq;
+        if (!states) return (output, "", null);
+        string Stacked(string[] perLayer, string name)
+        {
+            string all = perLayer.Length == 1 ? perLayer[0] : g.Node("Concat", hint + "_" + name + "_stacked", perLayer, Int("axis", 0));   // [layers·directions, batch, hidden]
+            return rank == 2 ? g.Node("Squeeze", hint + "_" + name, [all, g.Int64Initializer(hint + "_state_batch_axis", [1])]) : all;
+        }
+        return (output, Stacked(hn, "h"), lstm ? Stacked(cn, "c") : null);
     }
+
+    // Rows layer·directions.. of the states [layers·directions, batch, hidden]: this layer's [directions, batch, hidden].
+    private static string LayerStates(OnnxGraphBuilder g, string states, int layer, int dirs, string hint)
+        => g.Node("Slice", hint, [states, g.Int64Initializer(hint + "_start", [layer * dirs]), g.Int64Initializer(hint + "_end", [(layer + 1) * dirs]),
+                                  g.Int64Initializer(hint + "_axis", [0])]);
 
     /// <summary>The gate blocks of hidden rows each of <paramref name="t"/> (dim 0) in the order <paramref name="gates"/>.</summary>
     private static Tensor Reorder(Tensor t, int[] gates, int hidden)

@@ -45,7 +45,9 @@ public static partial class OnnxExport
     // Self-attention as MultiheadAttention computes it with query = key = value: q, k, v = x·W_{q,k,v}ᵀ + b (rows of in_proj_weight),
     // heads [N, H, T, D], softmax(q·kᵀ/√D (+ causal mask)) · v, heads merged, out_proj. Batch first inside; [T, N, E] is transposed
     // in and out, an unbatched [T, E] gets a batch dim of 1.
-    private static string SelfAttention(OnnxGraphBuilder g, string path, MultiheadAttention a, OnnxValue x, bool causal, string hint)
+    // Masks (graph values) as the module's forward takes them: keyPaddingMask [N, S] (unbatched [S]), attnMask [L, S] or [N·H, L, S].
+    internal static string SelfAttention(OnnxGraphBuilder g, string path, MultiheadAttention a, OnnxValue x, bool causal, string hint,
+                                         OnnxValue? keyPaddingMask = null, OnnxValue? attnMask = null)
     {
         if (a.InProjWeight is null || a.BiasK is not null || a.AddZeroAttn)
             throw Unsupported(path, a, "only the packed in_proj_weight is exported (kdim = vdim = embedDim, no add_bias_kv, no add_zero_attn)");
@@ -67,14 +69,53 @@ public static partial class OnnxExport
         }
         string q = Head(0, "q", [0, 2, 1, 3]), kT = Head(1, "k", [0, 2, 3, 1]), v = Head(2, "v", [0, 2, 1, 3]);  // [N, H, L, D], [N, H, D, L], [N, H, L, D]
         string scores = g.Node("Mul", hint + "_scores", [g.Node("MatMul", hint + "_qk", [q, kT]), g.Scalar(hint + "_scale", 1 / Math.Sqrt(d))]);
-        if (causal) scores = g.Node("Add", hint + "_masked_scores", [scores, CausalMask(g, input, hint)]);
+        if (causal) scores = g.Node("Add", hint + "_causal_scores", [scores, CausalMask(g, input, hint)]);
+        if (keyPaddingMask is { } kpm)
+        {
+            // [N, S] -> [N, 1, 1, S] (unbatched [S] -> [1, 1, 1, S])
+            long[] axes = rank == 2 ? [0, 1, 2] : [1, 2];
+            string padding = g.Node("Unsqueeze", hint + "_key_padding", [Additive(g, path, a, kpm, hint + "_key_padding"), g.Int64Initializer(hint + "_key_padding_axes", axes)]);
+            scores = g.Node("Add", hint + "_padded_scores", [scores, padding]);
+        }
+        if (attnMask is { } am)
+        {
+            string mask = Additive(g, path, a, am, hint + "_attn_mask");
+            if (am.Example.Rank == 3)
+            {
+                // [N·H, L, S] -> [N, H, L, S], L and S read from the mask
+                string shape = g.Node("Concat", hint + "_attn_mask_shape", [g.Int64Initializer(hint + "_attn_mask_heads", [-1, heads]),
+                                      g.Node("Shape", hint + "_attn_mask_sizes", [am.Name], Int("start", 1))], Int("axis", 0));
+                mask = g.Node("Reshape", hint + "_attn_mask_heads", [mask, shape]);
+            }
+            scores = g.Node("Add", hint + "_masked_scores", [scores, mask]);
+        }
         string weights = g.Node("Softmax", hint + "_weights", [scores], Int("axis", -1));
+        if (keyPaddingMask is not null || attnMask is not null)
+        {
+            // A query whose every key is masked gets weights 0, as the engine's fused path (a safe softmax), not NaN.
+            string rowMax = g.Node("ReduceMax", hint + "_row_max", [scores], Ints("axes", -1), Int("keepdims", 1));
+            string none = g.Node("Equal", hint + "_no_key", [rowMax, g.Scalar(hint + "_minus_inf", double.NegativeInfinity)]);
+            weights = g.Node("Where", hint + "_safe_weights", [none, g.Scalar(hint + "_zero_weight", 0), weights]);
+        }
         string merged = g.Node("Transpose", hint + "_merge", [g.Node("MatMul", hint + "_attended", [weights, v])], Ints("perm", 0, 2, 1, 3));  // [N, L, H, D]
         var concatenated = new OnnxValue(g.Node("Reshape", hint + "_concat", [merged, g.Int64Initializer(hint + "_merged_shape", [0, 0, e])]), Tensor.Zeros([1, 1, e], g.DType));
         string output = Linear(g, path + "out_proj.", concatenated, a.OutProj.Weight, a.OutProj.Bias, rank == 3 && a.BatchFirst ? hint : hint + "_out");
         return rank == 2 ? g.Node("Squeeze", hint, [output, g.Int64Initializer(hint + "_batch_axis", [0])])
              : a.BatchFirst ? output
              : g.Node("Transpose", hint, [output], Ints("perm", 1, 0, 2));
+    }
+
+    // A mask as the module reads it: Bool true (or Int64 nonzero) = masked, as 0/−∞; a float mask (the graph's type) is added as it is.
+    private static string Additive(OnnxGraphBuilder g, string path, MultiheadAttention a, OnnxValue mask, string hint)
+    {
+        if (mask.Example.DType == g.DType) return mask.Name;
+        string masked = mask.Example.DType switch
+        {
+            DType.Bool => mask.Name,
+            DType.Int64 => g.Node("Cast", hint + "_bool", [mask.Name], Int("to", (long)Proto.TensorProto.Types.DataType.Bool)),
+            _ => throw Unsupported(path, a, $"a mask of dtype {mask.Example.DType} (Bool, Int64 or the graph's {g.DType} are exported)"),
+        };
+        return g.Node("Where", hint + "_additive", [masked, g.Scalar(hint + "_minus_inf", double.NegativeInfinity), g.Scalar(hint + "_allowed", 0)]);
     }
 
     // [L, L]: 0 where key j ≤ query i, −∞ after it, L read from the batch-first input [N, L, E] at run time.

@@ -109,7 +109,9 @@ public static partial class OnnxExport
             else
                 outputName = builder.Node("Identity", OutputName, [output.Name]); // the model returns its input (or only removed layers)
             builder.Graph.Input.Add(ValueInfo(inputName, inputType, exampleInput.Shape, dimNames));
+            builder.Graph.Input.AddRange(builder.ExtraInputs);
             builder.Graph.Output.Add(ValueInfo(outputName, builder.ElemType, output.Example.Shape, OutputDimNames(model, exampleInput, output.Example, dimNames, floatType)));
+            builder.Graph.Output.AddRange(builder.ExtraOutputs);
         }
         finally
         {
@@ -146,7 +148,8 @@ public static partial class OnnxExport
             if (dimNames[i] is not { } name) continue;
             int size = example.Shape[i];
             Tensor probe = size >= 2 ? example.Narrow(i, 0, size - 1).Contiguous() : Tensor.Cat([example, example], i);
-            Tensor y = Emit(new OnnxGraphBuilder(floatType, "probe"), model, "", new OnnxValue(InputName, probe)).Example;
+            var probeGraph = new OnnxGraphBuilder(floatType, "probe") { Probe = (name, probe.Shape[i]) };
+            Tensor y = Emit(probeGraph, model, "", new OnnxValue(InputName, probe)).Example;
             if (y.Rank != output.Rank) continue;
             for (int j = 0; j < y.Rank; j++)
                 if (names[j] is null && y.Shape[j] != output.Shape[j]) names[j] = name;

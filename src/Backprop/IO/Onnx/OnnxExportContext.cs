@@ -6,8 +6,8 @@ namespace Backprop.IO.Onnx;
 
 /// <summary>
 /// The graph an <see cref="IOnnxExportable"/> module adds itself to: its submodules through the export's
-/// own mapping, and the few ops that join them. Initializers are named by the module's path, as in the
-/// state dict.
+/// own mapping, the few ops that join them, and graph inputs and outputs beyond the model's own (a recurrent
+/// model's states, an attention mask). Initializers are named by the module's path, as in the state dict.
 /// </summary>
 public sealed class OnnxExportContext
 {
@@ -34,14 +34,106 @@ public sealed class OnnxExportContext
     /// <paramref name="dim"/> of <paramref name="input"/> read from the input at run time (so the sequence length may vary up to maxLength).
     /// Gives [T, dim], what <c>table.Call(Tensor.Arange(T, DType.Int64))</c> gives.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="dim"/> is not a dim of the input.</exception>
     public OnnxValue LearnedPositions(string name, Embedding table, OnnxValue input, int dim)
     {
         ArgumentNullException.ThrowIfNull(table);
-        int d = dim < 0 ? dim + input.Example.Rank : dim;
-        if (d < 0 || d >= input.Example.Rank)
-            throw new ArgumentException($"ONNX export: dim {dim} is outside input {input.Example.Shape}");
+        int d = Dim(input, dim);
         string weight = _graph.Initializer(_path + name + ".weight", table.Weight.Data);
         string rows = OnnxExport.LeadingRows(_graph, OnnxExport.Hint(_path + name + ".", "positions"), weight, input.Name, d);
         return new(rows, table.Weight.Data.Narrow(0, 0, input.Example.Shape[d]));
+    }
+
+    /// <summary>
+    /// Adds a graph input after the model's own: <paramref name="name"/>, of <paramref name="example"/>'s dtype (the graph's float type,
+    /// Int64 or Bool) and shape, dim i symbolic where <paramref name="dimNames"/>[i] is not null. A dim named as one of the model
+    /// input's symbolic dims is the same dim (so a state's batch dim is the input's "batch").
+    /// </summary>
+    /// <exception cref="NotSupportedException">The dtype is another float type than the graph's, or not exported.</exception>
+    public OnnxValue Input(string name, Tensor example, params string?[] dimNames)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(example);
+        if (example.DType is DType.Float32 or DType.Float64 && example.DType != _graph.DType)
+            throw new NotSupportedException($"ONNX export: input '{name}' is {example.DType} but the graph is {_graph.DType}");
+        var type = OnnxGraphBuilder.InputElementType(example.DType, $"ONNX export: input '{name}'");
+        string graphName = _graph.Fresh(name);
+        _graph.ExtraInputs.Add(OnnxGraphBuilder.ValueInfo(graphName, type, example.Shape, dimNames));
+        return new(graphName, Resized(example, dimNames));
+    }
+
+    /// <summary>Adds <paramref name="value"/> as a graph output after the model's own, named <paramref name="name"/>, dim i symbolic where <paramref name="dimNames"/>[i] is not null.</summary>
+    public void Output(string name, OnnxValue value, params string?[] dimNames)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string graphName = _graph.Node("Identity", name, [value.Name]);
+        _graph.ExtraOutputs.Add(OnnxGraphBuilder.ValueInfo(graphName, OnnxGraphBuilder.InputElementType(value.Example.DType, "ONNX export"), value.Example.Shape, dimNames));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="layer"/> (registered under <paramref name="name"/>) from the initial states <paramref name="h0"/> (and
+    /// <paramref name="c0"/> for an <see cref="Lstm"/>; null: zeros), [layers·directions, batch, hidden]; returns the output and the final
+    /// states, as the layer's <c>Forward(input, h0)</c> / <c>Forward(input, (h0, c0))</c>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer's input is not [seq, batch, input], [batch, seq, input] or [seq, input].</exception>
+    public (OnnxValue Output, OnnxValue H, OnnxValue? C) Recurrent(string name, RecurrentLayer layer, OnnxValue input, OnnxValue? h0 = null, OnnxValue? c0 = null)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        var (output, h, c) = OnnxExport.Recurrent(_graph, _path + name + ".", layer, input, h0?.Name, c0?.Name, OnnxExport.Hint(_path + name + ".", "recurrent"));
+        (Tensor y, Tensor hn, Tensor? cn) = layer switch
+        {
+            Lstm lstm when lstm.Forward(input.Example, h0 is null && c0 is null ? null : (Zeros(h0, layer, input), Zeros(c0, layer, input))) is var (o, (sh, sc)) => (o, sh, sc),
+            Gru gru when gru.Forward(input.Example, h0?.Example) is var (o, sh) => (o, sh, null),
+            Rnn rnn when rnn.Forward(input.Example, h0?.Example) is var (o, sh) => (o, sh, null),
+            _ => throw new NotSupportedException($"ONNX export: recurrent layer {layer.GetType().Name} has no ONNX mapping"),
+        };
+        return (new(output, y), new(h, hn), c is null ? null : new OnnxValue(c, cn!));
+    }
+
+    /// <summary>
+    /// Self-attention of <paramref name="attention"/> (registered under <paramref name="name"/>) over <paramref name="input"/> with the
+    /// masks of its forward: <paramref name="keyPaddingMask"/> [N, S] and <paramref name="attnMask"/> [L, S] or [N·H, L, S] (Bool true or
+    /// Int64 nonzero = masked, a float mask added to the scores), and the causal mask; what
+    /// <c>Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask, isCausal: causal)</c> gives.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The layer has separate key/value projections, added keys, or an input of another rank.</exception>
+    public OnnxValue SelfAttention(string name, MultiheadAttention attention, OnnxValue input, OnnxValue? keyPaddingMask = null, OnnxValue? attnMask = null, bool causal = false)
+    {
+        ArgumentNullException.ThrowIfNull(attention);
+        string path = _path + name + ".";
+        string output = OnnxExport.SelfAttention(_graph, path, attention, input, causal, OnnxExport.Hint(path, "attention"), keyPaddingMask, attnMask);
+        Tensor x = input.Example;
+        return new(output, attention.Forward(x, x, x, keyPaddingMask?.Example, needWeights: false, attnMask?.Example, isCausal: causal).Output);
+    }
+
+    private static Tensor Zeros(OnnxValue? state, RecurrentLayer layer, OnnxValue input)
+    {
+        if (state is { } s) return s.Example;
+        int batch = input.Example.Rank == 2 ? 1 : input.Example.Shape[layer.BatchFirst ? 0 : 1];
+        return input.Example.Rank == 2
+            ? Tensor.Zeros([layer.NumLayers * layer.Directions, layer.HiddenSize], input.Example.DType)
+            : Tensor.Zeros([layer.NumLayers * layer.Directions, batch, layer.HiddenSize], input.Example.DType);
+    }
+
+    private static int Dim(OnnxValue input, int dim)
+    {
+        int d = dim < 0 ? dim + input.Example.Rank : dim;
+        if (d < 0 || d >= input.Example.Rank)
+            throw new ArgumentException($"ONNX export: dim {dim} is outside input {input.Example.Shape}");
+        return d;
+    }
+
+    // On a probe walk, an extra input's dims named as the probed dim take the probe's size (repeating rows when it grows).
+    private Tensor Resized(Tensor example, IReadOnlyList<string?> dimNames)
+    {
+        if (_graph.Probe is not var (probed, size)) return example;
+        for (int i = 0; i < dimNames.Count && i < example.Rank; i++)
+        {
+            if (dimNames[i] != probed || example.Shape[i] == size) continue;
+            Tensor grown = example;
+            while (grown.Shape[i] < size) grown = Tensor.Cat([grown, example], i);
+            example = grown.Narrow(i, 0, size).Contiguous();
+        }
+        return example;
     }
 }

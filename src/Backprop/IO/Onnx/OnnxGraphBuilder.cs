@@ -36,6 +36,15 @@ internal sealed class OnnxGraphBuilder
         _ => throw new NotSupportedException($"{what}: dtype {dtype} is not exported (Float32 and Float64 are)"),
     };
 
+    /// <summary>The ONNX element type of a graph input: a float type, Int64 (indices) or Bool (masks).</summary>
+    /// <exception cref="NotSupportedException">Another dtype.</exception>
+    public static TensorProto.Types.DataType InputElementType(DType dtype, string what) => dtype switch
+    {
+        DType.Int64 => TensorProto.Types.DataType.Int64,
+        DType.Bool => TensorProto.Types.DataType.Bool,
+        _ => ElementType(dtype, what),
+    };
+
     /// <summary>A name not used yet in this graph, built from <paramref name="hint"/>.</summary>
     public string Fresh(string hint)
     {
@@ -46,15 +55,31 @@ internal sealed class OnnxGraphBuilder
 
     /// <summary>Adds a node; returns its (first) output name.</summary>
     public string Node(string opType, string outputHint, string[] inputs, params AttributeProto[] attributes)
+        => Node(opType, [outputHint], inputs, attributes)[0];
+
+    /// <summary>Adds a node with one output per hint; returns the output names.</summary>
+    public string[] Node(string opType, string[] outputHints, string[] inputs, params AttributeProto[] attributes)
     {
-        string output = Fresh(outputHint);
-        var node = new NodeProto { OpType = opType, Name = Fresh("node_" + outputHint) };
+        var node = new NodeProto { OpType = opType, Name = Fresh("node_" + outputHints[0]) };
+        var outputs = new string[outputHints.Length];
+        for (int i = 0; i < outputs.Length; i++) node.Output.Add(outputs[i] = Fresh(outputHints[i]));
         node.Input.AddRange(inputs);
-        node.Output.Add(output);
         node.Attribute.AddRange(attributes);
         Graph.Node.Add(node);
-        return output;
+        return outputs;
     }
+
+    /// <summary>Graph inputs after the model's own (added by <see cref="OnnxExportContext.Input"/>), in order.</summary>
+    public List<ValueInfoProto> ExtraInputs { get; } = [];
+
+    /// <summary>Graph outputs after the model's own (added by <see cref="OnnxExportContext.Output"/>), in order.</summary>
+    public List<ValueInfoProto> ExtraOutputs { get; } = [];
+
+    /// <summary>
+    /// On a probe walk (which finds the output dims that follow a symbolic input dim), the name of that dim and the size the
+    /// probe gives it, so that extra inputs sharing the dim are resized with it; null on the real walk.
+    /// </summary>
+    public (string Name, int Size)? Probe { get; init; }
 
     /// <summary>Adds a float tensor as an initializer (raw little-endian data); returns its name.</summary>
     /// <exception cref="NotSupportedException">Its dtype differs from the graph's.</exception>

@@ -9,7 +9,8 @@ using Backprop.Tensors;
 namespace Backprop.Tests.IO.Onnx;
 
 /// <summary>One model to export: built fresh, exported on <see cref="Example"/> with <see cref="DimNames"/> symbolic, checked on <see cref="Inputs"/>.</summary>
-internal sealed record OnnxCase(string Name, Func<Module> Model, Tensor Example, Tensor[] Inputs, string?[] DimNames)
+/// <remarks><see cref="OwnInputs"/>: the graph has inputs of its own besides the model input (states, masks); its test feeds them.</remarks>
+internal sealed record OnnxCase(string Name, Func<Module> Model, Tensor Example, Tensor[] Inputs, string?[] DimNames, bool OwnInputs = false)
 {
     public override string ToString() => Name;
 }
@@ -150,6 +151,10 @@ internal static class OnnxExportCatalogue
         Case("gru-bidirectional-batch-first", () => new Gru(4, 5, numLayers: 2, batchFirst: true, bidirectional: true, dropout: 0.3, generator: new Generator(35)),
              Input(280, 3, 6, 4), [Input(281, 5, 2, 4), Input(282, 1, 8, 4)], B, T),
         Case("gru-unbatched", () => new Gru(4, 3, generator: new Generator(36)), Input(290, 6, 4), [Input(291, 9, 4)], T),
+        new("lstm-with-states", () => new StatefulLstm(), Input(310, 3, 7, 4), [], [B, T], OwnInputs: true),
+        new("gru-unbatched-with-state", () => new StatefulGru(), Input(320, 6, 4), [], [T], OwnInputs: true),
+        new("attention-with-masks", () => new MaskedAttention(), Input(330, 2, 5, 8), [], [B, T], OwnInputs: true),
+        new("attention-with-head-masks", () => new HeadMaskedAttention(), Input(340, 2, 5, 8), [], [null, T], OwnInputs: true),
         Case("rnn-tanh-and-relu", () => new Sequential(new Rnn(4, 5, numLayers: 2, bidirectional: true, generator: new Generator(37)),
                                                        new Rnn(10, 3, nonlinearity: "relu", generator: new Generator(38))),
              Input(300, 6, 2, 4), [Input(301, 3, 5, 4)], T, B),
@@ -160,7 +165,123 @@ internal static class OnnxExportCatalogue
     public static TheoryData<string> Names(string prefix = "")
     {
         var data = new TheoryData<string>();
-        foreach (OnnxCase c in All) if (c.Name.StartsWith(prefix, StringComparison.Ordinal)) data.Add(c.Name);
+        foreach (OnnxCase c in All) if (!c.OwnInputs && c.Name.StartsWith(prefix, StringComparison.Ordinal)) data.Add(c.Name);
         return data;
     }
+}
+
+/// <summary>A 2-layer bidirectional batch-first LSTM whose graph takes h0 and c0 [4, batch, 5] and also gives h_n and c_n.</summary>
+internal sealed class StatefulLstm : Module, IOnnxExportable
+{
+    public StatefulLstm()
+    {
+        Lstm = RegisterModule("lstm", new Lstm(4, 5, numLayers: 2, batchFirst: true, bidirectional: true, generator: new Generator(41)));
+        H0 = Tensor.Randn([4, 3, 5], DType.Float32, new Generator(42));
+        C0 = Tensor.Randn([4, 3, 5], DType.Float32, new Generator(43));
+    }
+
+    public Lstm Lstm { get; }
+
+    public Tensor H0 { get; }
+
+    public Tensor C0 { get; }
+
+    public override Tensor Forward(Tensor input) => Lstm.Forward(input, (H0, C0)).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+    {
+        var (output, h, c) = context.Recurrent("lstm", Lstm, input, context.Input("h0", H0, null, OnnxExport.BatchDimName), context.Input("c0", C0, null, OnnxExport.BatchDimName));
+        context.Output("h_n", h, null, OnnxExport.BatchDimName);
+        context.Output("c_n", c!.Value, null, OnnxExport.BatchDimName);
+        return output;
+    }
+}
+
+/// <summary>A GRU over an unbatched sequence [T, 4] from a given h0 [1, 3]; the graph gives the output and h_n.</summary>
+internal sealed class StatefulGru : Module, IOnnxExportable
+{
+    public StatefulGru()
+    {
+        Gru = RegisterModule("gru", new Gru(4, 3, generator: new Generator(44)));
+        H0 = Tensor.Randn([1, 3], DType.Float32, new Generator(45));
+    }
+
+    public Gru Gru { get; }
+
+    public Tensor H0 { get; }
+
+    public override Tensor Forward(Tensor input) => Gru.Forward(input, H0).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+    {
+        var (output, h, _) = context.Recurrent("gru", Gru, input, context.Input("h0", H0));
+        context.Output("h_n", h);
+        return output;
+    }
+}
+
+/// <summary>Causal self-attention with a Bool key padding mask [batch, T] and a float attention mask [T, T] as graph inputs.</summary>
+internal sealed class MaskedAttention : Module, IOnnxExportable
+{
+    public MaskedAttention()
+    {
+        Attn = RegisterModule("attn", OnnxExportCatalogue.Perturbed(new MultiheadAttention(8, 2, batchFirst: true, generator: new Generator(46)), 47));
+        (Padding, Mask) = Masks(2, 5, 48);
+    }
+
+    public MultiheadAttention Attn { get; }
+
+    public Tensor Padding { get; set; }
+
+    public Tensor Mask { get; set; }
+
+    /// <summary>Padding masks the last key of every other sequence (never key 0, so no query loses every key); the float mask is random.</summary>
+    public static (Tensor Padding, Tensor Mask) Masks(int batch, int length, ulong seed)
+    {
+        var padding = new bool[batch * length];
+        for (int b = 0; b < batch; b += 2) if (length > 1) padding[b * length + length - 1] = true;
+        return (Tensor.FromArray(padding, new Shape(batch, length)), Tensor.Randn([length, length], DType.Float32, new Generator(seed)));
+    }
+
+    public override Tensor Forward(Tensor input) => Attn.Forward(input, input, input, Padding, needWeights: false, Mask, isCausal: true).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+        => context.SelfAttention("attn", Attn, input, context.Input("key_padding_mask", Padding, OnnxExport.BatchDimName, OnnxExport.SequenceDimName),
+                                 context.Input("attn_mask", Mask, OnnxExport.SequenceDimName, OnnxExport.SequenceDimName), causal: true);
+}
+
+/// <summary>Non-causal self-attention with an Int64 key padding mask [2, T] and a Bool per-head mask [2·H, T, T] (fixed batch of 2).</summary>
+internal sealed class HeadMaskedAttention : Module, IOnnxExportable
+{
+    public HeadMaskedAttention()
+    {
+        Attn = RegisterModule("attn", OnnxExportCatalogue.Perturbed(new MultiheadAttention(8, 4, batchFirst: true, generator: new Generator(49)), 50));
+        (Padding, Mask) = Masks(5);
+    }
+
+    public MultiheadAttention Attn { get; }
+
+    public Tensor Padding { get; set; }
+
+    public Tensor Mask { get; set; }
+
+    /// <summary>
+    /// Int64 padding (1 = masked) on the last key of sequence 1; the head mask hides key 0 from query 1 in head rows 1 and 6. At length 2,
+    /// query 1 of sequence 1 in head 2 (row 6) has no key left: its weights are 0, as the engine's fused path gives.
+    /// </summary>
+    public static (Tensor Padding, Tensor Mask) Masks(int length)
+    {
+        var padding = new long[2 * length];
+        padding[length + length - 1] = 1;
+        var mask = new bool[8 * length * length];
+        if (length > 1)
+            foreach (int row in new[] { 1, 6 }) mask[row * length * length + 1 * length + 0] = true;
+        return (Tensor.FromArray(padding, new Shape(2, length)), Tensor.FromArray(mask, new Shape(8, length, length)));
+    }
+
+    public override Tensor Forward(Tensor input) => Attn.Forward(input, input, input, Padding, needWeights: false, Mask).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+        => context.SelfAttention("attn", Attn, input, context.Input("key_padding_mask", Padding, null, OnnxExport.SequenceDimName),
+                                 context.Input("attn_mask", Mask, null, OnnxExport.SequenceDimName, OnnxExport.SequenceDimName));
 }

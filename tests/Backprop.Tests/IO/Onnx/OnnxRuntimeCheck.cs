@@ -46,14 +46,50 @@ internal static class OnnxRuntimeCheck
         Tensor expected;
         using (GradMode.Disable()) expected = model.Call(input);
         if (training) model.Train();
-        double[] want = expected.ToDoubleArray();
         double[] got = Run(session, input, expected.DType, out long[] shape);
+        AssertClose(expected, got, shape, OnnxExport.OutputName);
+    }
+
+    /// <summary>|got − expected| ≤ <see cref="Tolerance"/> · max(1, max |expected|) element by element, and the same shape.</summary>
+    public static void AssertClose(Tensor expected, double[] got, long[] shape, string what)
+    {
+        double[] want = expected.ToDoubleArray();
         Assert.Equal(expected.Shape.ToArray().Select(d => (long)d), shape);
         double scale = 1;
         foreach (double v in want) scale = Math.Max(scale, Math.Abs(v));
         for (int i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(got[i] - want[i]) <= Tolerance * scale,
-                $"element {i} of output {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
+                $"element {i} of {what} {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
+    }
+
+    /// <summary>Runs a graph with several named inputs (float32, int64 or bool tensors); returns every float32 output by name, widened to double, with its shape.</summary>
+    public static Dictionary<string, (double[] Values, long[] Shape)> RunAll(InferenceSession session, params (string Name, Tensor Value)[] inputs)
+    {
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var (_, t) in inputs)
+            {
+                long[] dims = t.Shape.ToArray().Select(d => (long)d).ToArray();
+                values.Add(t.DType switch
+                {
+                    DType.Int64 => OrtValue.CreateTensorValueFromMemory(t.ToArray<long>(), dims),
+                    DType.Bool => OrtValue.CreateTensorValueFromMemory(t.ToArray<bool>(), dims),
+                    _ => OrtValue.CreateTensorValueFromMemory(t.ToArray<float>(), dims),
+                });
+            }
+            string[] outputs = session.OutputMetadata.Keys.ToArray();
+            using var options = new RunOptions();
+            using var results = session.Run(options, inputs.Select(i => i.Name).ToArray(), values, outputs);
+            var all = new Dictionary<string, (double[], long[])>();
+            for (int i = 0; i < outputs.Length; i++)
+                all[outputs[i]] = (Array.ConvertAll(results[i].GetTensorDataAsSpan<float>().ToArray(), v => (double)v), results[i].GetTensorTypeAndShape().Shape);
+            return all;
+        }
+        finally
+        {
+            foreach (OrtValue v in values) v.Dispose();
+        }
     }
 
     /// <summary>The graph output (of type <paramref name="outputType"/>, float32 or float64) for <paramref name="input"/> (float32, float64 or int64), widened to double.</summary>

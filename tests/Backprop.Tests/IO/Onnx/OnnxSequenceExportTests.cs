@@ -3,6 +3,8 @@ using Backprop.IO.Onnx.Proto;
 using Backprop.NN;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Backprop.Tests.IO.Onnx;
 
@@ -79,5 +81,79 @@ public class OnnxSequenceExportTests
     {
         var e = Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(3, 2), Tensor.Zeros([2, 3]), ["batch", "x", "y"]));
         Assert.Contains("3 dim names for the example input [2, 3]", e.Message);
+    }
+
+    private static Tensor Randn(ulong seed, params int[] shape) => Tensor.Randn(shape, DType.Float32, new Generator(seed));
+
+    private static void AssertOutput(Dictionary<string, (double[] Values, long[] Shape)> got, string name, Tensor expected)
+        => OnnxRuntimeCheck.AssertClose(expected, got[name].Values, got[name].Shape, name);
+
+    [Fact]
+    public void AnLstmsInitialAndFinalStatesCanBeGraphInputsAndOutputs()
+    {
+        var model = new StatefulLstm();
+        OnnxCase c = OnnxExportCatalogue.Get("lstm-with-states");
+        ModelProto proto = ModelProto.Parser.ParseFrom(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        Assert.Equal(["input", "h0", "c0"], proto.Graph.Input.Select(i => i.Name));
+        Assert.Equal(["output", "h_n", "c_n"], proto.Graph.Output.Select(i => i.Name));
+        Assert.Equal(["4", "batch", "5"], Dims(proto.Graph.Input[1]));
+        Assert.Equal(["batch", "sequence", "10"], Dims(proto.Graph.Output[0]));
+        using var session = new InferenceSession(proto.ToByteArray());
+        foreach (var (batch, length) in new[] { (3, 7), (2, 4), (5, 1) })
+        {
+            ulong seed = (ulong)(10 * batch + length);
+            Tensor x = Randn(seed, batch, length, 4), h0 = Randn(seed + 1, 4, batch, 5), c0 = Randn(seed + 2, 4, batch, 5);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("h0", h0), ("c0", c0));
+            var (y, (h, cn)) = model.Lstm.Forward(x, (h0, c0));
+            AssertOutput(got, "output", y);
+            AssertOutput(got, "h_n", h);
+            AssertOutput(got, "c_n", cn);
+        }
+    }
+
+    [Fact]
+    public void AnUnbatchedGrusStateIsAGraphInputAndOutput()
+    {
+        var model = new StatefulGru();
+        OnnxCase c = OnnxExportCatalogue.Get("gru-unbatched-with-state");
+        using var session = new InferenceSession(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        foreach (int length in new[] { 6, 2, 11 })
+        {
+            Tensor x = Randn((ulong)length, length, 4), h0 = Randn((ulong)length + 1, 1, 3);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("h0", h0));
+            var (y, h) = model.Gru.Forward(x, h0);
+            AssertOutput(got, "output", y);
+            AssertOutput(got, "h_n", h);
+        }
+    }
+
+    [Fact]
+    public void AttentionTakesABoolPaddingMaskAndAFloatMaskOnTopOfTheCausalOne()
+    {
+        var model = new MaskedAttention();
+        OnnxCase c = OnnxExportCatalogue.Get("attention-with-masks");
+        using var session = new InferenceSession(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        foreach (var (batch, length) in new[] { (2, 5), (3, 8), (1, 1) })
+        {
+            Tensor x = Randn((ulong)(batch * 10 + length), batch, length, 8);
+            (model.Padding, model.Mask) = MaskedAttention.Masks(batch, length, (ulong)length);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("key_padding_mask", model.Padding), ("attn_mask", model.Mask));
+            AssertOutput(got, "output", model.Call(x));
+        }
+    }
+
+    [Fact]
+    public void AttentionTakesAnInt64PaddingMaskAndABoolMaskPerHead()
+    {
+        var model = new HeadMaskedAttention();
+        OnnxCase c = OnnxExportCatalogue.Get("attention-with-head-masks");
+        using var session = new InferenceSession(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        foreach (int length in new[] { 5, 9, 2 })
+        {
+            Tensor x = Randn((ulong)length, 2, length, 8);
+            (model.Padding, model.Mask) = HeadMaskedAttention.Masks(length);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("key_padding_mask", model.Padding), ("attn_mask", model.Mask));
+            AssertOutput(got, "output", model.Call(x));
+        }
     }
 }
