@@ -191,4 +191,27 @@ public class OnnxExportTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void TheReadmeTokenModelExampleRuns()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-readme").FullName;
+        try
+        {
+            var lm = new Sequential(new Embedding(256, 32), new SinusoidalPositionEmbedding(64, 32), new TransformerBlock(32, 4, 128),
+                                    new LayerNorm(32), new Linear(32, 256));
+            OnnxExport.Save(lm, Tensor.Zeros([1, 8], DType.Int64), Path.Combine(dir, "lm.onnx"), [OnnxExport.BatchDimName, OnnxExport.SequenceDimName]);
+            using var session = new InferenceSession(Path.Combine(dir, "lm.onnx"));
+            foreach (var (batch, length) in new[] { (2, 8), (3, 64), (1, 1) })
+                OnnxRuntimeCheck.Compare(session, lm, Tensor.RandInt(new Shape(batch, length), 0, 256, new Generator((ulong)length)));
+            var inputType = session.InputMetadata["input"];
+            Assert.Equal(typeof(long), inputType.ElementType);
+            Assert.Equal(["batch", "sequence"], inputType.SymbolicDimensions);
+            Assert.Equal(["batch", "sequence", ""], session.OutputMetadata["output"].SymbolicDimensions);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
