@@ -14,14 +14,16 @@ public static partial class OnnxExport
     private static readonly int[] LstmGates = [0, 3, 1, 2], GruGates = [1, 0, 2], RnnGates = [0];
 
     private static string Recurrent(OnnxGraphBuilder g, string path, RecurrentLayer r, OnnxValue x, string hint)
-        => Recurrent(g, path, r, x, null, null, hint, states: false).Output;
+        => Recurrent(g, path, r, x, null, null, null, hint, states: false).Output;
 
     /// <summary>
     /// The layer from initial states <paramref name="h0"/>/<paramref name="c0"/> ([layers·directions, batch, hidden] graph values; null:
-    /// zeros); with <paramref name="states"/> also the final states in the same layout (else their names are empty).
+    /// zeros), over the first <paramref name="lengths"/>[b] steps of sequence b (an int64 [batch] graph value; null: all steps) as ONNX's
+    /// sequence_lens, which has PyTorch's packed-sequence semantics (zeros past each length, final states after each sequence's last step);
+    /// with <paramref name="states"/> also the final states in the same layout (else their names are empty).
     /// </summary>
-    internal static (string Output, string H, string? C) Recurrent(OnnxGraphBuilder g, string path, RecurrentLayer r, OnnxValue x, string? h0, string? c0, string hint,
-                                                                  bool states = true)
+    internal static (string Output, string H, string? C) Recurrent(OnnxGraphBuilder g, string path, RecurrentLayer r, OnnxValue x, string? h0, string? c0, string? lengths,
+                                                                  string hint, bool states = true)
     {
         int rank = x.Example.Rank;
         if (rank is not (2 or 3)) throw Unsupported(path, r, $"input {x.Example.Shape} is not [seq, batch, input], [batch, seq, input] or [seq, input]");
@@ -44,6 +46,7 @@ public static partial class OnnxExport
         if (rank == 2 && h0 is not null) h0 = g.Node("Unsqueeze", hint + "_h0_batched", [h0, g.Int64Initializer(hint + "_state_batch_axis", [1])]);
         if (rank == 2 && c0 is not null) c0 = g.Node("Unsqueeze", hint + "_c0_batched", [c0, g.Int64Initializer(hint + "_state_batch_axis", [1])]);
         string mergedShape = g.Int64Initializer(hint + "_merged_shape", [0, 0, -1]);
+        string sequenceLengths = lengths is null ? "" : g.Node("Cast", hint + "_sequence_lens", [lengths], Int("to", (long)TensorProto.Types.DataType.Int32));
         string direction = r.Bidirectional ? "bidirectional" : "forward";
         int dirs = r.Directions;
         var (hn, cn) = (new string[r.NumLayers], new string[r.NumLayers]);
@@ -61,7 +64,7 @@ public static partial class OnnxExport
             }
             // Inputs X, W, R, B, sequence_lens, initial_h, initial_c; "" skips an optional one, trailing ones are left off.
             var inputs = new List<string> { seq, g.Initializer(path + $"W{suffix}", Tensor.Stack(w)), g.Initializer(path + $"R{suffix}", Tensor.Stack(rw)),
-                                            bias ? g.Initializer(path + $"B{suffix}", Tensor.Stack(b)) : "", "",
+                                            bias ? g.Initializer(path + $"B{suffix}", Tensor.Stack(b)) : "", sequenceLengths,
                                             h0 is null ? "" : LayerStates(g, h0, layer, dirs, layerHint + "_h0"),
                                             c0 is null ? "" : LayerStates(g, c0, layer, dirs, layerHint + "_c0") };
             while (inputs[^1].Length == 0) inputs.RemoveAt(inputs.Count - 1);

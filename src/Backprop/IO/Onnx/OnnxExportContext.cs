@@ -72,19 +72,28 @@ public sealed class OnnxExportContext
 
     /// <summary>
     /// Runs <paramref name="layer"/> (registered under <paramref name="name"/>) from the initial states <paramref name="h0"/> (and
-    /// <paramref name="c0"/> for an <see cref="Lstm"/>; null: zeros), [layers·directions, batch, hidden]; returns the output and the final
-    /// states, as the layer's <c>Forward(input, h0)</c> / <c>Forward(input, (h0, c0))</c>.
+    /// <paramref name="c0"/> for an <see cref="Lstm"/>; null: zeros), [layers·directions, batch, hidden], over the first
+    /// <paramref name="lengths"/>[b] steps of sequence b (Int64 [batch]; null: every step); returns the output and the final
+    /// states, as the layer's <c>Forward(input, h0, lengths)</c> / <c>Forward(input, (h0, c0), lengths)</c>.
     /// </summary>
     /// <exception cref="NotSupportedException">The layer's input is not [seq, batch, input], [batch, seq, input] or [seq, input].</exception>
-    public (OnnxValue Output, OnnxValue H, OnnxValue? C) Recurrent(string name, RecurrentLayer layer, OnnxValue input, OnnxValue? h0 = null, OnnxValue? c0 = null)
+    public (OnnxValue Output, OnnxValue H, OnnxValue? C) Recurrent(string name, RecurrentLayer layer, OnnxValue input, OnnxValue? h0 = null, OnnxValue? c0 = null,
+                                                                   OnnxValue? lengths = null)
     {
         ArgumentNullException.ThrowIfNull(layer);
-        var (output, h, c) = OnnxExport.Recurrent(_graph, _path + name + ".", layer, input, h0?.Name, c0?.Name, OnnxExport.Hint(_path + name + ".", "recurrent"));
+        var (output, h, c) = OnnxExport.Recurrent(_graph, _path + name + ".", layer, input, h0?.Name, c0?.Name, lengths?.Name, OnnxExport.Hint(_path + name + ".", "recurrent"));
+        long[]? steps = lengths?.Example.ToArray<long>();
+        if (steps is not null && _graph.Probe is not null)
+        {
+            // A probe walk may shorten the sequence: the example's lengths are kept within it (only shapes matter there).
+            int seq = input.Example.Shape[input.Example.Rank == 3 && layer.BatchFirst ? 1 : 0];
+            for (int i = 0; i < steps.Length; i++) steps[i] = Math.Min(steps[i], seq);
+        }
         (Tensor y, Tensor hn, Tensor? cn) = layer switch
         {
-            Lstm lstm when lstm.Forward(input.Example, h0 is null && c0 is null ? null : (Zeros(h0, layer, input), Zeros(c0, layer, input))) is var (o, (sh, sc)) => (o, sh, sc),
-            Gru gru when gru.Forward(input.Example, h0?.Example) is var (o, sh) => (o, sh, null),
-            Rnn rnn when rnn.Forward(input.Example, h0?.Example) is var (o, sh) => (o, sh, null),
+            Lstm lstm when lstm.Forward(input.Example, h0 is null && c0 is null ? null : (Zeros(h0, layer, input), Zeros(c0, layer, input)), steps) is var (o, (sh, sc)) => (o, sh, sc),
+            Gru gru when gru.Forward(input.Example, h0?.Example, steps) is var (o, sh) => (o, sh, null),
+            Rnn rnn when rnn.Forward(input.Example, h0?.Example, steps) is var (o, sh) => (o, sh, null),
             _ => throw new NotSupportedException($"ONNX export: recurrent layer {layer.GetType().Name} has no ONNX mapping"),
         };
         return (new(output, y), new(h, hn), c is null ? null : new OnnxValue(c, cn!));

@@ -152,6 +152,12 @@ internal static class OnnxExportCatalogue
              Input(280, 3, 6, 4), [Input(281, 5, 2, 4), Input(282, 1, 8, 4)], B, T),
         Case("gru-unbatched", () => new Gru(4, 3, generator: new Generator(36)), Input(290, 6, 4), [Input(291, 9, 4)], T),
         new("lstm-with-states", () => new StatefulLstm(), Input(310, 3, 7, 4), [], [B, T], OwnInputs: true),
+        new("lstm-with-lengths", () => new PackedRecurrent(new Lstm(4, 5, numLayers: 2, bidirectional: true, generator: new Generator(52)), [6, 3, 1]),
+            Input(350, 6, 3, 4), [], [T, B], OwnInputs: true),
+        new("gru-with-lengths", () => new PackedRecurrent(new Gru(4, 5, batchFirst: true, bidirectional: true, generator: new Generator(53)), [2, 5]),
+            Input(360, 2, 5, 4), [], [B, T], OwnInputs: true),
+        new("rnn-with-lengths", () => new PackedRecurrent(new Rnn(4, 5, numLayers: 2, nonlinearity: "relu", generator: new Generator(54)), [4, 2, 3]),
+            Input(370, 4, 3, 4), [], [T, B], OwnInputs: true),
         new("gru-unbatched-with-state", () => new StatefulGru(), Input(320, 6, 4), [], [T], OwnInputs: true),
         new("attention-with-masks", () => new MaskedAttention(), Input(330, 2, 5, 8), [], [B, T], OwnInputs: true),
         new("attention-with-head-masks", () => new HeadMaskedAttention(), Input(340, 2, 5, 8), [], [null, T], OwnInputs: true),
@@ -284,4 +290,36 @@ internal sealed class HeadMaskedAttention : Module, IOnnxExportable
     public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
         => context.SelfAttention("attn", Attn, input, context.Input("key_padding_mask", Padding, null, OnnxExport.SequenceDimName),
                                  context.Input("attn_mask", Mask, null, OnnxExport.SequenceDimName, OnnxExport.SequenceDimName));
+}
+
+/// <summary>A recurrent layer over a variable-length batch: the graph takes the lengths (int64 [batch]) and gives the output and h_n.</summary>
+internal sealed class PackedRecurrent : Module, IOnnxExportable
+{
+    public PackedRecurrent(RecurrentLayer layer, long[] lengths)
+    {
+        Layer = RegisterModule("rnn", layer);
+        Lengths = Tensor.FromArray(lengths);
+    }
+
+    public RecurrentLayer Layer { get; }
+
+    public Tensor Lengths { get; set; }
+
+    /// <summary>The output and final hidden state for <paramref name="input"/> with <see cref="Lengths"/>.</summary>
+    public (Tensor Output, Tensor H) Run(Tensor input) => Layer switch
+    {
+        Lstm lstm when lstm.Forward(input, null, Lengths) is var (o, (h, _)) => (o, h),
+        Gru gru => gru.Forward(input, null, Lengths),
+        Rnn rnn => rnn.Forward(input, null, Lengths),
+        _ => throw new NotSupportedException(Layer.GetType().Name),
+    };
+
+    public override Tensor Forward(Tensor input) => Run(input).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+    {
+        var (output, h, _) = context.Recurrent("rnn", Layer, input, lengths: context.Input("lengths", Lengths, OnnxExport.BatchDimName));
+        context.Output("h_n", h, null, OnnxExport.BatchDimName);
+        return output;
+    }
 }

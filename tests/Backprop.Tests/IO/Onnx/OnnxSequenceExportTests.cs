@@ -156,4 +156,26 @@ public class OnnxSequenceExportTests
             AssertOutput(got, "output", model.Call(x));
         }
     }
+
+    [Theory]
+    [InlineData("lstm-with-lengths")]
+    [InlineData("gru-with-lengths")]
+    [InlineData("rnn-with-lengths")]
+    public void VariableLengthBatchesAreOnnxsSequenceLens(string name)
+    {
+        OnnxCase c = OnnxExportCatalogue.Get(name);
+        var model = (PackedRecurrent)c.Model();
+        using var session = new InferenceSession(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        bool batchFirst = model.Layer.BatchFirst;
+        foreach (long[] lengths in new[] { model.Lengths.ToArray<long>(), [7, 1, 4, 7], [1] })
+        {
+            int steps = (int)lengths.Max(), batch = lengths.Length;
+            Tensor x = Randn((ulong)(steps * 10 + batch), batchFirst ? [batch, steps, 4] : [steps, batch, 4]);
+            model.Lengths = Tensor.FromArray(lengths);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("lengths", model.Lengths));
+            var (y, h) = model.Run(x);
+            AssertOutput(got, "output", y);
+            AssertOutput(got, "h_n", h);
+        }
+    }
 }
