@@ -25,7 +25,8 @@ namespace Backprop.IO.Onnx;
 /// <see cref="Relu"/>, <see cref="LeakyRelu"/>, <see cref="Sigmoid"/>, <see cref="Tanh"/>, <see cref="Silu"/>
 /// and <see cref="Gelu"/> (opset 17 has no Gelu op: Erf or Tanh and arithmetic); for sequences
 /// <see cref="Embedding"/> (Gather; an Int64 example input makes an int64 graph input), <see cref="SinusoidalPositionEmbedding"/>,
-/// <see cref="MultiheadAttention"/> (self-attention as its one-input forward computes it: MatMul, Reshape, Transpose, Softmax),
+/// <see cref="MultiheadAttention"/> (self-attention as its one-input forward computes it: MatMul, Reshape, Transpose, Softmax; cross-attention
+/// and masks through <see cref="OnnxExportContext.Attention"/>),
 /// <see cref="TransformerBlock"/> (causal; the causal mask is built from the input's length at run time),
 /// <see cref="Rnn"/>, <see cref="Lstm"/> and <see cref="Gru"/> (ONNX's RNN, LSTM and GRU ops, gates reordered, from zero states),
 /// and any module implementing <see cref="IOnnxExportable"/>. Any other module is
@@ -201,7 +202,7 @@ public static partial class OnnxExport
             AdaptiveMaxPool2d a => AdaptivePool(g, path, a, "Max", x, y, hint),
             Embedding e => g.Node("Gather", hint, [g.Initializer(path + "weight", e.Weight.Data), x.Name], Int("axis", 0)),
             SinusoidalPositionEmbedding s => SinusoidalPositions(g, path, s, x, hint),
-            MultiheadAttention a => SelfAttention(g, path, a, x, causal: false, hint),
+            MultiheadAttention a => Attention(g, path, a, x, x, x, causal: false, hint),
             TransformerBlock b => TransformerBlock(g, path, b, x),
             RecurrentLayer r => Recurrent(g, path, r, x, hint),
             Relu => g.Node("Relu", hint, [x.Name]),

@@ -100,20 +100,29 @@ public sealed class OnnxExportContext
     }
 
     /// <summary>
-    /// Self-attention of <paramref name="attention"/> (registered under <paramref name="name"/>) over <paramref name="input"/> with the
-    /// masks of its forward: <paramref name="keyPaddingMask"/> [N, S] and <paramref name="attnMask"/> [L, S] or [N·H, L, S] (Bool true or
-    /// Int64 nonzero = masked, a float mask added to the scores), and the causal mask; what
-    /// <c>Forward(x, x, x, keyPaddingMask, needWeights: false, attnMask, isCausal: causal)</c> gives.
+    /// Attention of <paramref name="attention"/> (registered under <paramref name="name"/>) of <paramref name="query"/> over
+    /// <paramref name="key"/> and <paramref name="value"/> with the masks of its forward: <paramref name="keyPaddingMask"/> [N, S] and
+    /// <paramref name="attnMask"/> [L, S] or [N·H, L, S] (Bool true or Int64 nonzero = masked, a float mask added to the scores), and
+    /// the causal mask; what <c>Forward(query, key, value, keyPaddingMask, needWeights: false, attnMask, isCausal: causal)</c> gives
+    /// (a query with every key masked gets weights 0, as there). kdim/vdim projections, add_bias_kv and add_zero_attn are exported.
     /// </summary>
-    /// <exception cref="NotSupportedException">The layer has separate key/value projections, added keys, or an input of another rank.</exception>
-    public OnnxValue SelfAttention(string name, MultiheadAttention attention, OnnxValue input, OnnxValue? keyPaddingMask = null, OnnxValue? attnMask = null, bool causal = false)
+    /// <exception cref="NotSupportedException">An input's rank is not 3 (or 2 unbatched), or a mask's dtype is not exported.</exception>
+    public OnnxValue Attention(string name, MultiheadAttention attention, OnnxValue query, OnnxValue key, OnnxValue value,
+                               OnnxValue? keyPaddingMask = null, OnnxValue? attnMask = null, bool causal = false)
     {
         ArgumentNullException.ThrowIfNull(attention);
         string path = _path + name + ".";
-        string output = OnnxExport.SelfAttention(_graph, path, attention, input, causal, OnnxExport.Hint(path, "attention"), keyPaddingMask, attnMask);
-        Tensor x = input.Example;
-        return new(output, attention.Forward(x, x, x, keyPaddingMask?.Example, needWeights: false, attnMask?.Example, isCausal: causal).Output);
+        string output = OnnxExport.Attention(_graph, path, attention, query, key, value, causal, OnnxExport.Hint(path, "attention"), keyPaddingMask, attnMask);
+        return new(output, attention.Forward(query.Example, key.Example, value.Example, keyPaddingMask?.Example, needWeights: false, attnMask?.Example, isCausal: causal).Output);
     }
+
+    /// <summary>
+    /// Self-attention: <see cref="Attention"/> with <paramref name="input"/> as query, key and value (one projection input, as the
+    /// module's self-attention path).
+    /// </summary>
+    /// <exception cref="NotSupportedException">As <see cref="Attention"/>.</exception>
+    public OnnxValue SelfAttention(string name, MultiheadAttention attention, OnnxValue input, OnnxValue? keyPaddingMask = null, OnnxValue? attnMask = null, bool causal = false)
+        => Attention(name, attention, input, input, input, keyPaddingMask, attnMask, causal);
 
     private static Tensor Zeros(OnnxValue? state, RecurrentLayer layer, OnnxValue input)
     {

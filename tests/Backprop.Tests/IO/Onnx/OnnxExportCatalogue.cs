@@ -135,6 +135,9 @@ internal static class OnnxExportCatalogue
              Input(210, 5, 2, 12), [Input(211, 6, 3, 12), Input(212, 2, 1, 12)], T, B),
         Case("attention-unbatched-no-bias", () => Perturbed(new MultiheadAttention(8, 4, bias: false, generator: new Generator(24)), 25),
              Input(220, 5, 8), [Input(221, 9, 8)], T),
+        Case("attention-bias-kv-zero-attn", () => Perturbed(new MultiheadAttention(8, 2, batchFirst: true, addBiasKv: true, addZeroAttn: true, generator: new Generator(55)), 56),
+             Input(380, 2, 5, 8), [Input(381, 3, 7, 8), Input(382, 1, 1, 8)], B, T),
+        new("cross-attention", () => new CrossAttention(), Input(390, 4, 2, 8), [], [T, B], OwnInputs: true),
         Case("transformer-blocks", () => Perturbed(new Sequential(new TransformerBlock(8, 2, 32, dropout: 0.1, generator: new Generator(26)),
                                                                   new TransformerBlock(8, 4, 16, layerNormEps: 1e-3, generator: new Generator(27))), 28),
              Input(230, 2, 6, 8), [Input(231, 3, 9, 8), Input(232, 1, 1, 8)], B, T),
@@ -321,5 +324,44 @@ internal sealed class PackedRecurrent : Module, IOnnxExportable
         var (output, h, _) = context.Recurrent("rnn", Layer, input, lengths: context.Input("lengths", Lengths, OnnxExport.BatchDimName));
         context.Output("h_n", h, null, OnnxExport.BatchDimName);
         return output;
+    }
+}
+
+/// <summary>
+/// Causal cross-attention of queries [T, batch, 8] over a memory: key [S, batch, 6] and value [S, batch, 5] (kdim, vdim), with
+/// bias_k/bias_v and a zero key appended and a Bool key padding mask [batch, S]; key, value and mask are graph inputs.
+/// </summary>
+internal sealed class CrossAttention : Module, IOnnxExportable
+{
+    public CrossAttention()
+    {
+        Attn = RegisterModule("attn", OnnxExportCatalogue.Perturbed(new MultiheadAttention(8, 2, kdim: 6, vdim: 5, addBiasKv: true, addZeroAttn: true, generator: new Generator(57)), 58));
+        (Key, Value, Padding) = Memory(6, 2, 59);
+    }
+
+    public MultiheadAttention Attn { get; }
+
+    public Tensor Key { get; set; }
+
+    public Tensor Value { get; set; }
+
+    public Tensor Padding { get; set; }
+
+    /// <summary>A memory of <paramref name="length"/> steps; padding masks its last step in every other sequence (bias_k and the zero key keep every query a key).</summary>
+    public static (Tensor Key, Tensor Value, Tensor Padding) Memory(int length, int batch, ulong seed)
+    {
+        var padding = new bool[batch * length];
+        for (int b = 1; b < batch; b += 2) padding[b * length + length - 1] = true;
+        return (Tensor.Randn([length, batch, 6], DType.Float32, new Generator(seed)), Tensor.Randn([length, batch, 5], DType.Float32, new Generator(seed + 1)),
+                Tensor.FromArray(padding, new Shape(batch, length)));
+    }
+
+    public override Tensor Forward(Tensor input) => Attn.Forward(input, Key, Value, Padding, needWeights: false, isCausal: true).Output;
+
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+    {
+        const string memory = "memory";
+        return context.Attention("attn", Attn, input, context.Input("key", Key, memory, OnnxExport.BatchDimName), context.Input("value", Value, memory, OnnxExport.BatchDimName),
+                                 context.Input("key_padding_mask", Padding, OnnxExport.BatchDimName, memory), causal: true);
     }
 }

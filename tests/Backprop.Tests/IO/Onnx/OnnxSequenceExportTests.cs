@@ -69,14 +69,6 @@ public class OnnxSequenceExportTests
     }
 
     [Fact]
-    public void AttentionWithAddedKeysIsAnErrorNamingIt()
-    {
-        var model = new Sequential(new MultiheadAttention(8, 2, addBiasKv: true));
-        var e = Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(model, Tensor.Zeros([3, 2, 8])));
-        Assert.Contains("'0' (MultiheadAttention): only the packed in_proj_weight", e.Message);
-    }
-
-    [Fact]
     public void MoreDimNamesThanTheInputHasDimsIsAnError()
     {
         var e = Assert.Throws<ArgumentException>(() => OnnxExport.ToBytes(new Linear(3, 2), Tensor.Zeros([2, 3]), ["batch", "x", "y"]));
@@ -176,6 +168,24 @@ public class OnnxSequenceExportTests
             var (y, h) = model.Run(x);
             AssertOutput(got, "output", y);
             AssertOutput(got, "h_n", h);
+        }
+    }
+
+    [Fact]
+    public void CrossAttentionWithKdimVdimAddedKeysPaddingAndCausalMasks()
+    {
+        var model = new CrossAttention();
+        OnnxCase c = OnnxExportCatalogue.Get("cross-attention");
+        ModelProto proto = ModelProto.Parser.ParseFrom(OnnxExport.ToBytes(model, c.Example, c.DimNames));
+        Assert.Equal(["input", "key", "value", "key_padding_mask"], proto.Graph.Input.Select(i => i.Name));
+        Assert.Contains(proto.Graph.Initializer, t => t.Name == "attn.k_proj_weight_t");
+        using var session = new InferenceSession(proto.ToByteArray());
+        foreach (var (length, memory, batch) in new[] { (4, 6, 2), (7, 3, 3), (1, 1, 1), (5, 9, 4) })
+        {
+            Tensor x = Randn((ulong)(100 * length + 10 * memory + batch), length, batch, 8);
+            (model.Key, model.Value, model.Padding) = CrossAttention.Memory(memory, batch, (ulong)memory);
+            var got = OnnxRuntimeCheck.RunAll(session, ("input", x), ("key", model.Key), ("value", model.Value), ("key_padding_mask", model.Padding));
+            AssertOutput(got, "output", model.Call(x));
         }
     }
 }
