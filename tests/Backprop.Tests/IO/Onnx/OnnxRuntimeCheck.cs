@@ -18,7 +18,7 @@ internal static class OnnxRuntimeCheck
     /// <summary>
     /// Exports <paramref name="model"/> on <paramref name="example"/>, then checks it on each input. With the
     /// environment variable BACKPROP_ONNX_DUMP_DIR set, each export is also written there (named by the calling
-    /// test) for checking by hand with Debian's onnx.checker (python3-onnx); tests never call Python themselves.
+    /// test) for a look by hand; <see cref="OnnxCheckerTests"/> runs onnx.checker on the whole catalogue itself.
     /// </summary>
     public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, [System.Runtime.CompilerServices.CallerMemberName] string caller = "")
         => ExportAndCompare(model, example, inputs, [OnnxExport.BatchDimName], caller);
