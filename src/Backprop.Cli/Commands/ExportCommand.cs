@@ -15,8 +15,11 @@ namespace Backprop.Cli.Commands;
 /// safetensors file, with the checkpoint's metadata (the model's kind and shape) under <c>__metadata__</c> and
 /// <c>format: pt</c>, as PyTorch's safetensors files carry. Optimizer state and the random-number state stay behind.
 /// <c>--onnx OUT.onnx</c> rebuilds the model the checkpoint was trained as (a Fashion-MNIST preset, or the model of
-/// <c>train --data</c> for images or a CSV file), loads its weights and writes it as ONNX (<see cref="OnnxExport"/>)
-/// with a symbolic batch dim; the graph takes the model's input as training fed it (normalised, not raw pixels or values).
+/// <c>train --data</c> for images or a CSV file, or a gpt or lstm text model), loads its weights and writes it as ONNX
+/// (<see cref="OnnxExport"/>) with a symbolic batch dim; the graph takes the model's input as training fed it (normalised,
+/// not raw pixels or values; for a text model int64 byte values [batch, sequence], the sequence dim symbolic too, at most
+/// the context for a gpt) and gives what the model's forward gives (a text model's logits [batch, sequence, 256]; an lstm
+/// from zero states).
 /// </summary>
 internal static class ExportCommand
 {
@@ -26,7 +29,7 @@ internal static class ExportCommand
         Option<string?> checkpoint = CliOptions.Path("--checkpoint", "A checkpoint of `backprop train`.", "file");
         checkpoint.Required = true;
         Option<string?> safetensors = CliOptions.Path("--safetensors", "Write the model's weights to this safetensors file (replaced atomically).", "file");
-        Option<string?> onnx = CliOptions.Path("--onnx", "Write the model as an ONNX graph (IR 8, opset 17, dynamic batch) to this file (replaced atomically).", "file");
+        Option<string?> onnx = CliOptions.Path("--onnx", "Write the model as an ONNX graph (IR 8, opset 17, dynamic batch; text models also a dynamic sequence length) to this file (replaced atomically).", "file");
         var command = new Command("export", "Write a checkpoint's model in another format (safetensors weights, ONNX graph).") { checkpoint, safetensors, onnx };
         command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(safetensors), parse.GetValue(onnx), parse.InvocationConfiguration.Output));
         return command;
@@ -62,6 +65,17 @@ internal static class ExportCommand
     {
         Module model;
         int[] inputShape;
+        if (c.Metadata.GetValueOrDefault("model") is { } kind && TextModelConfig.Kinds.Contains(kind))
+        {
+            TextModelConfig config = TextModelConfig.FromMetadata(c.Metadata, checkpointPath);
+            model = config.Create(null);
+            model.LoadStateDict(weights);
+            // Token indices [batch, T]; both dims symbolic (the graph reads T from its input, a gpt's up to its context).
+            OnnxExport.Save(model, Tensor.Zeros([1, Math.Min(config.Context, 8)], DType.Int64), onnxPath, [OnnxExport.BatchDimName, OnnxExport.SequenceDimName]);
+            stdout.WriteLine($"export: wrote an ONNX graph (IR {OnnxExport.IrVersion}, opset {OnnxExport.OpsetVersion}, input int64 bytes [batch, sequence" +
+                             $"{(kind == "gpt" ? $" ≤ {config.Context}" : "")}], output logits [batch, sequence, 256]) to {onnxPath}");
+            return;
+        }
         if (c.Metadata.ContainsKey(ImageModelInfo.MetadataKey))
         {
             ImageModelInfo info = ImageModelInfo.FromMetadata(c.Metadata, checkpointPath);
@@ -78,7 +92,7 @@ internal static class ExportCommand
                 ?? throw new CliException($"export: {checkpointPath} has no model name; it was not written by `backprop train`");
             if (Array.IndexOf(Models.Names, name) < 0)
                 throw new CliException($"export --onnx: {checkpointPath} holds a '{name}' model, which ONNX export does not cover yet " +
-                                       $"(it exports the {string.Join(" and ", Models.Names)} presets and the models of `train --data`)");
+                                       $"(it exports the {string.Join(", ", Models.Names)}, {string.Join(" and ", TextModelConfig.Kinds)} models and the models of `train --data`)");
             (model, inputShape) = (Models.Create(name), Models.InputShape(name, 1));
         }
         model.LoadStateDict(weights);

@@ -1,5 +1,6 @@
 using Backprop.Autograd;
 using Backprop.Data;
+using Backprop.IO.Onnx;
 using Backprop.NN;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
@@ -19,7 +20,7 @@ namespace Backprop.Cli.Recipes;
 /// ~ N(0, 0.02), the two projections that write into the residual stream (<c>attn.out_proj</c>, <c>fc2</c>)
 /// ~ N(0, 0.02/√(2·layers)), biases 0, LayerNorms 1 and 0.
 /// </remarks>
-internal sealed class CharGpt : Module
+internal sealed class CharGpt : Module, IOnnxExportable
 {
     private readonly Tensor _positions;  // 0, 1, …, context − 1 (int64), sliced for every forward
     private readonly Generator? _generator;
@@ -117,5 +118,15 @@ internal sealed class CharGpt : Module
         }
         x = blocks.End(x);
         return Head.Call(FinalNorm.Call(x));
+    }
+
+    /// <summary>
+    /// The ONNX graph of <see cref="Forward(Tensor)"/> (positions from 0, dropout removed): the token lookup plus the first T rows
+    /// of the position table, T read from the input at run time, so the graph takes any length up to the context.
+    /// </summary>
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+    {
+        OnnxValue x = context.Add(context.Module("tok_emb", TokenEmbedding, input), context.LearnedPositions("pos_emb", PositionEmbedding, input, dim: 1));
+        return context.Module("head", Head, context.Module("ln_f", FinalNorm, context.Module("blocks", Blocks, x)));
     }
 }

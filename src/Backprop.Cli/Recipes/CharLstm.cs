@@ -1,4 +1,5 @@
 using Backprop.Data;
+using Backprop.IO.Onnx;
 using Backprop.NN;
 using Backprop.NN.Layers;
 using Backprop.Tensors;
@@ -13,7 +14,7 @@ namespace Backprop.Cli.Recipes;
 /// <see cref="TextStreams"/> with truncated backpropagation through time, and sampled one byte at a time.
 /// Parameter names: <c>embed.weight</c>, <c>lstm.weight_ih_l{k}</c>, …, <c>head.weight</c>, <c>head.bias</c>.
 /// </summary>
-internal sealed class CharLstm : Module, IStatefulModel
+internal sealed class CharLstm : Module, IStatefulModel, IOnnxExportable
 {
     private readonly Generator? _generator;
     private Tensor? _h, _c;               // the carried state, [layers, batch, hidden] (null: zeros)
@@ -49,6 +50,13 @@ internal sealed class CharLstm : Module, IStatefulModel
         _last = last;
         return Head.Call(Functional.Dropout(lstm.End(output), Config.Dropout, Training, _generator));
     }
+
+    /// <summary>
+    /// The ONNX graph of <see cref="Forward"/> from zero states (as after <see cref="ResetState"/>; the graph carries no state
+    /// between runs): embedding, the LSTM op per layer, the head; dropout removed.
+    /// </summary>
+    public OnnxValue ExportOnnx(OnnxExportContext context, OnnxValue input)
+        => context.Module("head", Head, context.Module("lstm", Lstm, context.Module("embed", Embed, input)));
 
     /// <inheritdoc/>
     public void ResetState() => (_h, _c, _last) = (null, null, null);

@@ -40,10 +40,36 @@ public class ExportOnnxCommandTests : IDisposable
     [Fact]
     public void Export_Onnx_OfAModelItDoesNotCover_IsAShortErrorNamingIt()
     {
-        string output = Path.Combine(_dir, "gpt.onnx");
-        var (code, _, err) = Run("export", "--checkpoint", WriteCheckpoint("gpt", Models.Mlp()), "--onnx", output);
+        string output = Path.Combine(_dir, "resnet.onnx");
+        var (code, _, err) = Run("export", "--checkpoint", WriteCheckpoint("resnet", Models.Mlp()), "--onnx", output);
         Assert.Equal(1, code);
-        AssertShortError(err, 1, "'gpt' model");
+        AssertShortError(err, 1, "'resnet' model");
         Assert.False(File.Exists(output));
+    }
+}
+
+/// <summary>
+/// `backprop export --onnx` of the text models: a gpt and an lstm trained for a few steps (<see cref="TinyTextModels"/>) are
+/// exported, and ONNX Runtime's logits match the checkpoint's model at other batch sizes and sequence lengths.
+/// </summary>
+[Collection(Backprop.Tests.Support.ThreadsCollection.Name)]
+public class ExportOnnxTextCommandTests(TinyTextModels models) : IClassFixture<TinyTextModels>
+{
+    [Theory]
+    [InlineData("gpt")]
+    [InlineData("lstm")]
+    public void Export_Onnx_OfATextCheckpoint_GivesTheModelsLogitsForAnyBatchAndLength(string kind)
+    {
+        string checkpoint = kind == "gpt" ? models.Gpt : models.Lstm;
+        string output = Path.Combine(models.Dir, kind + "-export", kind + ".onnx");
+        var (code, stdout, err) = Run("export", "--checkpoint", checkpoint, "--onnx", output);
+        Assert.True(code == 0, err);
+        Assert.Contains("input int64 bytes [batch, sequence", stdout);
+        Checkpoint c = Checkpoint.Load(checkpoint);
+        Module model = TextModelConfig.FromMetadata(c.Metadata, checkpoint).Create(null);
+        model.LoadStateDict(c.WithPrefix("model."));
+        using var session = new InferenceSession(output);
+        foreach (var (batch, length) in new[] { (3, 16), (1, 1), (2, 5) })
+            OnnxRuntimeCheck.Compare(session, model, Tensor.RandInt(new Shape(batch, length), 0, 256, new Generator((ulong)(batch * 100 + length))));
     }
 }

@@ -36,6 +36,15 @@ internal sealed class OnnxGraphBuilder
         _ => throw new NotSupportedException($"{what}: dtype {dtype} is not exported (Float32 and Float64 are)"),
     };
 
+    /// <summary>The ONNX element type of a graph input: a float type, Int64 (indices) or Bool (masks).</summary>
+    /// <exception cref="NotSupportedException">Another dtype.</exception>
+    public static TensorProto.Types.DataType InputElementType(DType dtype, string what) => dtype switch
+    {
+        DType.Int64 => TensorProto.Types.DataType.Int64,
+        DType.Bool => TensorProto.Types.DataType.Bool,
+        _ => ElementType(dtype, what),
+    };
+
     /// <summary>A name not used yet in this graph, built from <paramref name="hint"/>.</summary>
     public string Fresh(string hint)
     {
@@ -46,15 +55,31 @@ internal sealed class OnnxGraphBuilder
 
     /// <summary>Adds a node; returns its (first) output name.</summary>
     public string Node(string opType, string outputHint, string[] inputs, params AttributeProto[] attributes)
+        => Node(opType, [outputHint], inputs, attributes)[0];
+
+    /// <summary>Adds a node with one output per hint; returns the output names.</summary>
+    public string[] Node(string opType, string[] outputHints, string[] inputs, params AttributeProto[] attributes)
     {
-        string output = Fresh(outputHint);
-        var node = new NodeProto { OpType = opType, Name = Fresh("node_" + outputHint) };
+        var node = new NodeProto { OpType = opType, Name = Fresh("node_" + outputHints[0]) };
+        var outputs = new string[outputHints.Length];
+        for (int i = 0; i < outputs.Length; i++) node.Output.Add(outputs[i] = Fresh(outputHints[i]));
         node.Input.AddRange(inputs);
-        node.Output.Add(output);
         node.Attribute.AddRange(attributes);
         Graph.Node.Add(node);
-        return output;
+        return outputs;
     }
+
+    /// <summary>Graph inputs after the model's own (added by <see cref="OnnxExportContext.Input"/>), in order.</summary>
+    public List<ValueInfoProto> ExtraInputs { get; } = [];
+
+    /// <summary>Graph outputs after the model's own (added by <see cref="OnnxExportContext.Output"/>), in order.</summary>
+    public List<ValueInfoProto> ExtraOutputs { get; } = [];
+
+    /// <summary>
+    /// On a probe walk (which finds the output dims that follow a symbolic input dim), the name of that dim and the size the
+    /// probe gives it, so that extra inputs sharing the dim are resized with it; null on the real walk.
+    /// </summary>
+    public (string Name, int Size)? Probe { get; init; }
 
     /// <summary>Adds a float tensor as an initializer (raw little-endian data); returns its name.</summary>
     /// <exception cref="NotSupportedException">Its dtype differs from the graph's.</exception>
@@ -69,11 +94,12 @@ internal sealed class OnnxGraphBuilder
         return proto.Name;
     }
 
-    /// <summary>Adds an int64 initializer (shapes for Reshape); returns its name.</summary>
-    public string Int64Initializer(string name, long[] values)
+    /// <summary>Adds an int64 initializer (shapes for Reshape, axes, indices): a vector, or a scalar when <paramref name="scalar"/>; returns its name.</summary>
+    public string Int64Initializer(string name, long[] values, bool scalar = false)
     {
         var proto = new TensorProto { Name = Fresh(name), DataType = (int)TensorProto.Types.DataType.Int64 };
-        proto.Dims.Add(values.Length);
+        if (!scalar) proto.Dims.Add(values.Length);
+        else if (values.Length != 1) throw new ArgumentException($"ONNX export: scalar '{name}' needs one value, got {values.Length}");
         proto.RawData = Raw(values);
         Graph.Initializer.Add(proto);
         return proto.Name;
@@ -88,18 +114,18 @@ internal sealed class OnnxGraphBuilder
         return proto.Name;
     }
 
-    /// <summary>A value description: element type and dims, dim 0 symbolic when <paramref name="batchName"/> is given.</summary>
-    public ValueInfoProto ValueInfo(string name, Shape shape, string? batchName)
+    /// <summary>A value description: element type and dims, dim i symbolic where <paramref name="dimNames"/>[i] is not null.</summary>
+    public static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType elemType, Shape shape, IReadOnlyList<string?> dimNames)
     {
         var tensorShape = new TensorShapeProto();
         for (int i = 0; i < shape.Rank; i++)
-            tensorShape.Dim.Add(i == 0 && batchName is not null
-                ? new TensorShapeProto.Types.Dimension { DimParam = batchName }
+            tensorShape.Dim.Add(i < dimNames.Count && dimNames[i] is { } symbolic
+                ? new TensorShapeProto.Types.Dimension { DimParam = symbolic }
                 : new TensorShapeProto.Types.Dimension { DimValue = shape[i] });
         return new ValueInfoProto
         {
             Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)ElemType, Shape = tensorShape } },
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elemType, Shape = tensorShape } },
         };
     }
 
@@ -113,6 +139,15 @@ internal sealed class OnnxGraphBuilder
     public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
     public static AttributeProto Float(string name, double value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)value };
+
+    public static AttributeProto String(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    public static AttributeProto Strings(string name, params string[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Strings };
+        foreach (string v in values) a.Strings.Add(ByteString.CopyFromUtf8(v));
+        return a;
+    }
 
     public static AttributeProto Ints(string name, params long[] values)
     {

@@ -20,19 +20,14 @@ public class OnnxExportTests
 {
     private static Tensor Input(ulong seed, params int[] shape) => Tensor.Randn(shape, DType.Float32, new Generator(seed));
 
-    [Fact]
-    public void TheCliMlpRunsInOnnxRuntimeAtAnyBatchSize()
-    {
-        Sequential mlp = Models.Mlp(new Generator(1));
-        OnnxRuntimeCheck.ExportAndCompare(mlp, Input(2, 4, 784), [Input(3, 4, 784), Input(4, 1, 784), Input(5, 7, 784)]);
-    }
+    public static TheoryData<string> Catalogue => OnnxExportCatalogue.Names();
 
-    [Fact]
-    public void TheCliCnnRunsInOnnxRuntimeAtAnyBatchSize()
-    {
-        Sequential cnn = Models.Cnn(new Generator(1));
-        OnnxRuntimeCheck.ExportAndCompare(cnn, Input(2, 2, 1, 28, 28), [Input(3, 2, 1, 28, 28), Input(4, 5, 1, 28, 28)]);
-    }
+    /// <summary>Exports one catalogue model and checks it in ONNX Runtime on its example and on inputs of other batch sizes (and lengths).</summary>
+    internal static byte[] ExportAndCompare(OnnxCase c) => OnnxRuntimeCheck.ExportAndCompare(c.Model(), c.Example, c.Inputs, c.DimNames, c.Name);
+
+    [Theory]
+    [MemberData(nameof(Catalogue))]
+    public void EveryCatalogueModelRunsInOnnxRuntimeAtOtherBatchSizesAndLengths(string name) => ExportAndCompare(OnnxExportCatalogue.Get(name));
 
     [Theory]
     [InlineData("mlp")]
@@ -86,13 +81,9 @@ public class OnnxExportTests
     [Fact]
     public void BatchNormExportsItsRunningStatisticsAndDropoutIsRemoved()
     {
-        var g = new Generator(3);
-        var model = new Sequential(
-            new Conv2d(3, 8, 3, padding: 1, bias: false, generator: g), new BatchNorm2d(8), new Relu(), new Dropout(0.5, g),
-            new AvgPool2d(2), new Flatten(), new Linear(8 * 4 * 4, 16, generator: g), new BatchNorm1d(16), new Tanh(), new Linear(16, 5, generator: g));
-        using (GradMode.Disable())
-            for (int i = 0; i < 3; i++) model.Call(Input(20 + (ulong)i, 6, 3, 8, 8)); // training mode: running statistics move away from 0 and 1
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(30, 4, 3, 8, 8), [Input(31, 4, 3, 8, 8), Input(32, 9, 3, 8, 8)]);
+        OnnxCase c = OnnxExportCatalogue.Get("batchnorm-dropout");
+        Module model = c.Model();
+        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, c.Example, c.Inputs);
         Assert.True(model.Training, "the export restores training mode");
         ModelProto proto = ModelProto.Parser.ParseFrom(onnx);
         Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "Dropout");
@@ -101,52 +92,17 @@ public class OnnxExportTests
     }
 
     [Fact]
-    public void LayerNormGeluAndOtherActivations()
-    {
-        var g = new Generator(4);
-        var ln = new LayerNorm(12);
-        using (GradMode.Disable())
-        {
-            ln.Weight!.Data.CopyFrom(Input(40, 12));
-            ln.Bias!.Data.CopyFrom(Input(41, 12));
-        }
-        var model = new Sequential(
-            new Linear(6, 12, generator: g), ln, new Gelu(), new Linear(12, 12, generator: g), new Gelu(GeluApproximation.Tanh),
-            new Residual(new Sequential(new Linear(12, 12, generator: g), new Silu())), new LeakyRelu(0.2), new Sigmoid(),
-            new LayerNorm(12, elementwiseAffine: false), new Linear(12, 3, generator: g));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(42, 5, 6), [Input(43, 5, 6), Input(44, 2, 6)]);
-    }
-
-    [Fact]
     public void LinearOnASequenceUsesMatMulAndLayerNormOverTwoDims()
     {
-        var g = new Generator(5);
-        var model = new Sequential(new Linear(4, 6, generator: g), new Relu(), new LayerNorm([3, 6]), new Linear(6, 2, bias: false, generator: g));
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(50, 2, 3, 4), [Input(51, 5, 3, 4)]);
+        byte[] onnx = ExportAndCompare(OnnxExportCatalogue.Get("linear-on-sequence"));
         Assert.Contains(ModelProto.Parser.ParseFrom(onnx).Graph.Node, n => n.OpType == "MatMul");
-    }
-
-    [Fact]
-    public void ConvolutionSettingsAndPoolingSettings()
-    {
-        var g = new Generator(6);
-        var model = new Sequential(
-            new Conv2d(4, 6, (3, 2), stride: (2, 1), padding: (1, 2), dilation: (1, 2), groups: 2, generator: g),
-            new MaxPool2d(3, stride: 2, padding: 1, ceilMode: true),
-            new Conv2d(6, 6, 4, padding: "same", generator: g),
-            new AvgPool2d(2, stride: 1, padding: 1, countIncludePad: false),
-            new Conv2d(6, 3, 3, padding: "valid", dilation: 2, generator: g),
-            new Flatten(2));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(60, 2, 4, 17, 15), [Input(61, 3, 4, 17, 15)]);
     }
 
     [Fact]
     public void FlattenOfMiddleDimsIsAReshapeKeepingTheBatch()
     {
-        var model = new Sequential(new Flatten(1, 2), new Linear(5, 3, generator: new Generator(7)));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(70, 2, 3, 4, 5), [Input(71, 6, 3, 4, 5)]);
-        var tail = new Sequential(new Flatten(2), new Linear(20, 3, generator: new Generator(7)));
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(tail, Input(72, 2, 3, 4, 5), [Input(73, 6, 3, 4, 5)]);
+        ExportAndCompare(OnnxExportCatalogue.Get("flatten-middle"));
+        byte[] onnx = ExportAndCompare(OnnxExportCatalogue.Get("flatten-tail"));
         Assert.Equal("Reshape", ModelProto.Parser.ParseFrom(onnx).Graph.Node[0].OpType);
         var all = new Sequential(new Flatten(0));
         Assert.Contains("'0' (Flatten): flattening dims 0..3", Assert.Throws<NotSupportedException>(() => OnnxExport.ToBytes(all, Input(74, 2, 3, 4, 5))).Message);
@@ -155,11 +111,7 @@ public class OnnxExportTests
     [Fact]
     public void AdaptivePoolingAndUnflatten()
     {
-        var g = new Generator(9);
-        var model = new Sequential(
-            new Unflatten(1, [2, 6, 8]), new Conv2d(2, 4, 3, padding: 1, generator: g), new AdaptiveMaxPool2d((3, 4)), new Relu(),
-            new AdaptiveAvgPool2d(1), new Flatten(), new Linear(4, 3, generator: g));
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(120, 2, 96), [Input(121, 5, 96)]);
+        byte[] onnx = ExportAndCompare(OnnxExportCatalogue.Get("adaptive-pool-unflatten"));
         string[] ops = ModelProto.Parser.ParseFrom(onnx).Graph.Node.Select(n => n.OpType).ToArray();
         Assert.Equal(["Reshape", "Conv", "MaxPool", "Relu", "GlobalAveragePool", "Flatten", "Gemm"], ops);
         var uneven = new Sequential(new AdaptiveAvgPool2d((3, 3)));
@@ -167,17 +119,9 @@ public class OnnxExportTests
     }
 
     [Fact]
-    public void Float64ModelsExportAsDouble()
-    {
-        var model = new Sequential(new Linear(5, 4, generator: new Generator(8), dtype: DType.Float64), new Tanh(), new LayerNorm(4, dtype: DType.Float64));
-        OnnxRuntimeCheck.ExportAndCompare(model, Input(80, 3, 5).To(DType.Float64), [Input(81, 7, 5).To(DType.Float64)]);
-    }
-
-    [Fact]
     public void AModelThatOnlyPassesItsInputThroughGetsAnIdentityNode()
     {
-        var model = new Sequential(new Dropout(), new Identity());
-        byte[] onnx = OnnxRuntimeCheck.ExportAndCompare(model, Input(90, 2, 3), [Input(91, 4, 3)]);
+        byte[] onnx = ExportAndCompare(OnnxExportCatalogue.Get("identity-only"));
         Assert.Equal("Identity", Assert.Single(ModelProto.Parser.ParseFrom(onnx).Graph.Node).OpType);
     }
 
@@ -241,6 +185,29 @@ public class OnnxExportTests
             using var fixedBatch = new InferenceSession(bytes);
             OnnxRuntimeCheck.Compare(fixedBatch, cnn, Input(111, 1, 1, 28, 28));
             Assert.Equal(["Conv", "Relu", "MaxPool", "Flatten", "Gemm"], ModelProto.Parser.ParseFrom(bytes).Graph.Node.Select(n => n.OpType));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TheReadmeTokenModelExampleRuns()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-readme").FullName;
+        try
+        {
+            var lm = new Sequential(new Embedding(256, 32), new SinusoidalPositionEmbedding(64, 32), new TransformerBlock(32, 4, 128),
+                                    new LayerNorm(32), new Linear(32, 256));
+            OnnxExport.Save(lm, Tensor.Zeros([1, 8], DType.Int64), Path.Combine(dir, "lm.onnx"), [OnnxExport.BatchDimName, OnnxExport.SequenceDimName]);
+            using var session = new InferenceSession(Path.Combine(dir, "lm.onnx"));
+            foreach (var (batch, length) in new[] { (2, 8), (3, 64), (1, 1) })
+                OnnxRuntimeCheck.Compare(session, lm, Tensor.RandInt(new Shape(batch, length), 0, 256, new Generator((ulong)length)));
+            var inputType = session.InputMetadata["input"];
+            Assert.Equal(typeof(long), inputType.ElementType);
+            Assert.Equal(["batch", "sequence"], inputType.SymbolicDimensions);
+            Assert.Equal(["batch", "sequence", ""], session.OutputMetadata["output"].SymbolicDimensions);
         }
         finally
         {

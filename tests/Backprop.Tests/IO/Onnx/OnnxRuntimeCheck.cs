@@ -18,11 +18,15 @@ internal static class OnnxRuntimeCheck
     /// <summary>
     /// Exports <paramref name="model"/> on <paramref name="example"/>, then checks it on each input. With the
     /// environment variable BACKPROP_ONNX_DUMP_DIR set, each export is also written there (named by the calling
-    /// test) for checking by hand with Debian's onnx.checker (python3-onnx); tests never call Python themselves.
+    /// test) for a look by hand; <see cref="OnnxCheckerTests"/> runs onnx.checker on the whole catalogue itself.
     /// </summary>
     public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, [System.Runtime.CompilerServices.CallerMemberName] string caller = "")
+        => ExportAndCompare(model, example, inputs, [OnnxExport.BatchDimName], caller);
+
+    /// <summary>As above with the input's symbolic dims named (<see cref="OnnxExport.ToBytes(Module, Tensor, IReadOnlyList{string})"/>).</summary>
+    public static byte[] ExportAndCompare(Module model, Tensor example, Tensor[] inputs, IReadOnlyList<string?> dimNames, string caller)
     {
-        byte[] onnx = OnnxExport.ToBytes(model, example);
+        byte[] onnx = OnnxExport.ToBytes(model, example, dimNames);
         if (Environment.GetEnvironmentVariable("BACKPROP_ONNX_DUMP_DIR") is { Length: > 0 } dump)
         {
             Directory.CreateDirectory(dump);
@@ -42,28 +46,67 @@ internal static class OnnxRuntimeCheck
         Tensor expected;
         using (GradMode.Disable()) expected = model.Call(input);
         if (training) model.Train();
+        double[] got = Run(session, input, expected.DType, out long[] shape);
+        AssertClose(expected, got, shape, OnnxExport.OutputName);
+    }
+
+    /// <summary>|got − expected| ≤ <see cref="Tolerance"/> · max(1, max |expected|) element by element, and the same shape.</summary>
+    public static void AssertClose(Tensor expected, double[] got, long[] shape, string what)
+    {
         double[] want = expected.ToDoubleArray();
-        double[] got = Run(session, input, out long[] shape);
         Assert.Equal(expected.Shape.ToArray().Select(d => (long)d), shape);
         double scale = 1;
         foreach (double v in want) scale = Math.Max(scale, Math.Abs(v));
         for (int i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(got[i] - want[i]) <= Tolerance * scale,
-                $"element {i} of output {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
+                $"element {i} of {what} {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
     }
 
-    /// <summary>The graph output for <paramref name="input"/> (float32 or float64), widened to double.</summary>
-    public static double[] Run(InferenceSession session, Tensor input, out long[] shape)
+    /// <summary>Runs a graph with several named inputs (float32, int64 or bool tensors); returns every float32 output by name, widened to double, with its shape.</summary>
+    public static Dictionary<string, (double[] Values, long[] Shape)> RunAll(InferenceSession session, params (string Name, Tensor Value)[] inputs)
+    {
+        var values = new List<OrtValue>();
+        try
+        {
+            foreach (var (_, t) in inputs)
+            {
+                long[] dims = t.Shape.ToArray().Select(d => (long)d).ToArray();
+                values.Add(t.DType switch
+                {
+                    DType.Int64 => OrtValue.CreateTensorValueFromMemory(t.ToArray<long>(), dims),
+                    DType.Bool => OrtValue.CreateTensorValueFromMemory(t.ToArray<bool>(), dims),
+                    _ => OrtValue.CreateTensorValueFromMemory(t.ToArray<float>(), dims),
+                });
+            }
+            string[] outputs = session.OutputMetadata.Keys.ToArray();
+            using var options = new RunOptions();
+            using var results = session.Run(options, inputs.Select(i => i.Name).ToArray(), values, outputs);
+            var all = new Dictionary<string, (double[], long[])>();
+            for (int i = 0; i < outputs.Length; i++)
+                all[outputs[i]] = (Array.ConvertAll(results[i].GetTensorDataAsSpan<float>().ToArray(), v => (double)v), results[i].GetTensorTypeAndShape().Shape);
+            return all;
+        }
+        finally
+        {
+            foreach (OrtValue v in values) v.Dispose();
+        }
+    }
+
+    /// <summary>The graph output (of type <paramref name="outputType"/>, float32 or float64) for <paramref name="input"/> (float32, float64 or int64), widened to double.</summary>
+    public static double[] Run(InferenceSession session, Tensor input, DType outputType, out long[] shape)
     {
         long[] dims = input.Shape.ToArray().Select(d => (long)d).ToArray();
-        using OrtValue value = input.DType == DType.Float64
-            ? OrtValue.CreateTensorValueFromMemory(input.ToArray<double>(), dims)
-            : OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), dims);
+        using OrtValue value = input.DType switch
+        {
+            DType.Float64 => OrtValue.CreateTensorValueFromMemory(input.ToArray<double>(), dims),
+            DType.Int64 => OrtValue.CreateTensorValueFromMemory(input.ToArray<long>(), dims),
+            _ => OrtValue.CreateTensorValueFromMemory(input.ToArray<float>(), dims),
+        };
         using var options = new RunOptions();
         using var results = session.Run(options, [OnnxExport.InputName], [value], [OnnxExport.OutputName]);
         OrtValue output = results[0];
         shape = output.GetTensorTypeAndShape().Shape;
-        return input.DType == DType.Float64
+        return outputType == DType.Float64
             ? output.GetTensorDataAsSpan<double>().ToArray()
             : Array.ConvertAll(output.GetTensorDataAsSpan<float>().ToArray(), v => (double)v);
     }
