@@ -31,7 +31,12 @@ internal static class OnnxRuntimeCheck
             File.WriteAllBytes(path, onnx);
         }
         using var session = new InferenceSession(onnx);
-        foreach (Tensor input in inputs.Length == 0 ? [example] : inputs) Compare(session, model, input);
+        OnnxModel imported = OnnxImport.Load(onnx);
+        foreach (Tensor input in inputs.Length == 0 ? [example] : inputs)
+        {
+            Compare(session, model, input);
+            CompareImport(imported, model, input);
+        }
         return onnx;
     }
 
@@ -50,6 +55,35 @@ internal static class OnnxRuntimeCheck
         for (int i = 0; i < want.Length; i++)
             Assert.True(Math.Abs(got[i] - want[i]) <= Tolerance * scale,
                 $"element {i} of output {expected.Shape}: ONNX Runtime {got[i]:R}, engine {want[i]:R}, scale {scale}");
+    }
+
+    /// <summary>
+    /// The round trip: the exported graph imported back (<see cref="OnnxImport"/>) reproduces the engine's forward
+    /// to the same tolerance, and its state dict has the exporter's initializer names.
+    /// </summary>
+    public static void CompareImport(OnnxModel imported, Module model, Tensor input)
+    {
+        bool training = model.Training;
+        model.Eval();
+        Tensor expected, got;
+        using (GradMode.Disable())
+        {
+            expected = model.Call(input);
+            got = imported.Call(input);
+        }
+        if (training) model.Train();
+        Assert.Equal(expected.Shape, got.Shape);
+        Assert.Equal(expected.DType, got.DType);
+        double[] want = expected.ToDoubleArray(), have = got.ToDoubleArray();
+        double scale = 1;
+        foreach (double v in want) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < want.Length; i++)
+            Assert.True(Math.Abs(have[i] - want[i]) <= Tolerance * scale,
+                $"element {i} of output {expected.Shape}: imported {have[i]:R}, engine {want[i]:R}, scale {scale}");
+        var state = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (name, value) in imported.StateDict())
+            if (state.TryGetValue(name, out Tensor? original))
+                Assert.Equal(original.ToDoubleArray(), value.ToDoubleArray());
     }
 
     /// <summary>The graph output for <paramref name="input"/> (float32 or float64), widened to double.</summary>
