@@ -41,7 +41,7 @@ internal sealed class OnnxNode
     /// <summary>"node 3 'conv1' (Conv)", for messages.</summary>
     public string Describe => $"ONNX node {Index} '{Name}' ({OpType})";
 
-    public NotSupportedException Unsupported(string why) => new($"{Describe}: {why}");
+    public NotSupportedException Unsupported(string why) => new($"{Source}: {Describe}: {why}");
 
     public bool Has(string name) => _attributes.ContainsKey(name);
 
@@ -63,8 +63,12 @@ internal sealed class OnnxNode
 
     public float[]? Floats(string name) => Get(name, AttrType.Floats)?.Floats.ToArray();
 
-    public Tensor? Tensor(string name) =>
-        Get(name, AttrType.Tensor) is { } a ? OnnxTensors.Read(a.T, $"{Source}: {Describe}: attribute '{name}'") : null;
+    public Tensor? Tensor(string name)
+    {
+        if (Get(name, AttrType.Tensor) is not { } a) return null;
+        string where = $"{Source}: {Describe}: attribute '{name}'";
+        return OnnxTensors.Read(a.T ?? throw new InvalidDataException($"{where} holds no tensor"), where);
+    }
 
     /// <summary>The names of the attributes present (for Constant, whose one attribute says the kind of value).</summary>
     public IEnumerable<string> AttributeNames => _attributes.Keys;
