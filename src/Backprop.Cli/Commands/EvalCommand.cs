@@ -35,10 +35,13 @@ internal static class EvalCommand
         {
             checkpoint, onnx, dataDir, data, skipRows, threads, testLimit, json,
         };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null))
+                r.AddError("eval takes one model: --checkpoint FILE or --model FILE.onnx");
+        });
         command.SetAction(parse =>
         {
-            if ((parse.GetValue(checkpoint) is null) == (parse.GetValue(onnx) is null))
-                throw new CliException("eval takes one model: --checkpoint FILE or --model FILE.onnx", CliApp.UsageError);
             if (parse.GetValue(onnx) is { } model)
                 return RunOnnx(model, parse.GetValue(dataDir)!, parse.GetValue(data), parse.GetValue(skipRows), parse.GetValue(threads),
                                parse.InvocationConfiguration.Output, parse.GetValue(testLimit), parse.GetValue(json));

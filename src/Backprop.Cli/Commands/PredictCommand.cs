@@ -38,6 +38,11 @@ internal static class PredictCommand
         {
             checkpoint, onnx, inputs, top, skipRows, threads,
         };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null))
+                r.AddError("predict takes one model: --checkpoint FILE or --model FILE.onnx");
+        });
         command.SetAction(parse => Run(parse.GetValue(checkpoint), parse.GetValue(onnx), parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(skipRows),
                                        parse.GetValue(threads), parse.InvocationConfiguration.Output));
         return command;
@@ -46,8 +51,6 @@ internal static class PredictCommand
     private static int Run(string? checkpointPath, string? onnxPath, string[] inputs, int top, int? skipRowsOption, int threads, TextWriter stdout)
     {
         Parallelism.ThreadCount = threads;
-        if ((checkpointPath is null) == (onnxPath is null))
-            throw new CliException("predict takes one model: --checkpoint FILE or --model FILE.onnx", CliApp.UsageError);
         if (onnxPath is not null)
         {
             try

@@ -98,7 +98,7 @@ public class OnnxModelCliTests : IDisposable
 
         (code, _, err) = Run("predict", "--model", onnx, "--checkpoint", onnx, "1,2,3");
         Assert.Equal(2, code);
-        AssertShortError(err, 1, "--checkpoint FILE or --model FILE.onnx");
+        AssertShortError(err, 2, "--checkpoint FILE or --model FILE.onnx", "--help");
 
         string junk = Path.Combine(_dir, "junk.onnx");
         File.WriteAllBytes(junk, [0x0A, 0xFF, 0xFF, 0xFF, 0x7F, 1]);
@@ -112,6 +112,6 @@ public class OnnxModelCliTests : IDisposable
 
         (code, _, err) = Run("eval", "--model", onnx, "--data", "x.csv");
         Assert.Equal(2, code);
-        AssertShortError(err, 1, "--data fashion-mnist");
+        AssertShortError(err, 2, "--data fashion-mnist");
     }
 }
