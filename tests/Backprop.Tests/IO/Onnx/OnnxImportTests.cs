@@ -118,6 +118,28 @@ public class OnnxImportTests
         }
     }
 
+    [Fact]
+    public void TheReadmeExampleRuns()
+    {
+        Tensor x = ReadTensor(Fixture("pytorch_cnn_input_1.pb")), labels = Tensor.FromArray(new long[] { 0, 3, 4 }, new Shape(3));
+        Tensor before = ReadTensor(Fixture("pytorch_cnn_output_1.pb"));
+
+        OnnxModel model = OnnxImport.Load(Fixture("pytorch_cnn.onnx"));
+        Tensor logits;
+        using (GradMode.Disable()) logits = model.Call(x);
+        model.Train();
+        var optimizer = new Adam(model.Parameters(), new AdamOptions(LearningRate: 1e-3));
+        Functional.CrossEntropy(model.Call(x), labels).Backward();
+        optimizer.Step();
+
+        AssertClose(before, logits, 1e-5);
+        Assert.Contains(model.StateDict(), kv => kv.Key == "9.running_mean");
+        Assert.Contains(model.StateDict(), kv => kv.Key == "11.weight");
+        Tensor after;
+        using (GradMode.Disable()) after = model.Eval().Call(x);
+        Assert.NotEqual(logits.ToArray<float>(), after.ToArray<float>());
+    }
+
     private static ModelProto Graph(params NodeProto[] nodes)
     {
         var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "g" } };
