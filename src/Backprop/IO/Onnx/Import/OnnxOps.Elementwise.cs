@@ -43,6 +43,7 @@ internal static partial class OnnxOps
         Unary(t, "Neg", x => x.Neg());
         Unary(t, "Reciprocal", x => x.Reciprocal());
         Unary(t, "Floor", x => x.Floor());
+        Unary(t, "Ceil", x => x.Neg().Floor().Neg());
         Unary(t, "Sign", x => x.Sign());
         Unary(t, "Sin", x => x.Sin());
         Unary(t, "Cos", x => x.Cos());
@@ -50,6 +51,8 @@ internal static partial class OnnxOps
         Unary(t, "Softsign", x => x / (x.Abs() + 1.0));
         Unary(t, "Not", x => x.LogicalNot());
         Unary(t, "Identity", x => x);
+        t["ThresholdedRelu"] = (n, x, _) => { Tensor v = In(n, x, 0); return One(Tensor.Where(v.Gt(n.Float("alpha", 1f)), v, 0.0)); };
+        t["CastLike"] = (n, x, _) => { Tensor v = In(n, x, 0); DType to = In(n, x, 1).DType; return One(v.DType == to ? v : to == DType.Bool ? v.Ne(0.0) : v.To(to)); };
         t["LeakyRelu"] = (n, x, _) => One(In(n, x, 0).LeakyRelu(n.Float("alpha", 0.01f)));
         t["Elu"] = (n, x, _) => One(Elu(In(n, x, 0), n.Float("alpha", 1f), 1));
         t["Selu"] = (n, x, _) => One(Elu(In(n, x, 0), n.Float("alpha", 1.67326319217681884765625f), n.Float("gamma", 1.05070102214813232421875f)));

@@ -20,6 +20,7 @@ internal static partial class OnnxOps
         t["GlobalMaxPool"] = (n, x, _) => { Tensor v = In(n, x, 0); return One(Reduce(v, [.. Enumerable.Range(2, v.Rank - 2)], true, (a, d, k) => a.Max(d, k))); };
         t["BatchNormalization"] = BatchNormalization;
         t["LayerNormalization"] = LayerNormalization;
+        t["InstanceNormalization"] = InstanceNormalization;
         t["Dropout"] = Dropout;
         ReduceOp(t, "ReduceSum", 13, (v, dims, keep) => v.Sum(dims, keep));
         ReduceOp(t, "ReduceMean", 18, (v, dims, keep) => v.Mean(dims, keep));
@@ -29,6 +30,8 @@ internal static partial class OnnxOps
         ReduceOp(t, "ReduceL1", 18, (v, dims, keep) => v.Abs().Sum(dims, keep));
         ReduceOp(t, "ReduceL2", 18, (v, dims, keep) => v.Square().Sum(dims, keep).Sqrt());
         ReduceOp(t, "ReduceSumSquare", 18, (v, dims, keep) => v.Square().Sum(dims, keep));
+        // log Σ exp over several dims, one dim at a time: log Σ_j exp(log Σ_i exp(x_ij)) = log Σ_ij exp(x_ij).
+        ReduceOp(t, "ReduceLogSumExp", 18, (v, dims, keep) => Reduce(v, dims, keep, (a, d, k) => a.LogSumExp(d, k)));
         ReduceOp(t, "ReduceLogSum", 18, (v, dims, keep) => v.Sum(dims, keep).Log());
         t["ArgMax"] = (n, x, _) => ArgExtremum(n, In(n, x, 0), min: false);
         t["ArgMin"] = (n, x, _) => ArgExtremum(n, In(n, x, 0), min: true);
@@ -194,6 +197,18 @@ internal static partial class OnnxOps
         Tensor mean = v.Mean(dims, keepDim: true);
         Tensor invStd = (v.Var(dims, correction: 0, keepDim: true) + eps).Rsqrt();
         return [y, mean, invStd];
+    }
+
+    // Per sample and channel over the spatial dims: (x − mean) / √(var + ε) · scale[c] + B[c].
+    private static Tensor?[] InstanceNormalization(OnnxNode n, Tensor?[] x, bool training)
+    {
+        Tensor v = In(n, x, 0), scale = In(n, x, 1), shift = In(n, x, 2);
+        if (v.Rank < 3) throw new ArgumentException($"input {v.Shape} must be [N, C, spatial…]");
+        int[] dims = [.. Enumerable.Range(2, v.Rank - 2)];
+        int[] channel = [v.Shape[1], .. Enumerable.Repeat(1, v.Rank - 2)];
+        Tensor mean = v.Mean(dims, keepDim: true), variance = v.Var(dims, correction: 0, keepDim: true);
+        Tensor y = (v - mean) * (variance + (double)n.Float("epsilon", 1e-5f)).Rsqrt();
+        return One(y * scale.Reshape(channel) + shift.Reshape(channel));
     }
 
     private static Tensor?[] Dropout(OnnxNode n, Tensor?[] x, bool training)

@@ -24,6 +24,7 @@ internal static partial class OnnxOps
         AddElementwise(table);
         AddShape(table);
         AddNetwork(table);
+        AddIndexing(table);
         return table;
     }
 
