@@ -22,6 +22,12 @@ internal static partial class OnnxOps
         t["LayerNormalization"] = LayerNormalization;
         t["InstanceNormalization"] = InstanceNormalization;
         t["Dropout"] = Dropout;
+        t["NegativeLogLikelihoodLoss"] = (n, x, _) => One(NllLoss(n, In(n, x, 0), In(n, x, 1), Optional(x, 2)));
+        t["SoftmaxCrossEntropyLoss"] = (n, x, _) =>
+        {
+            Tensor logProb = In(n, x, 0).LogSoftmax(1);
+            return [NllLoss(n, logProb, In(n, x, 1), Optional(x, 2)), logProb];
+        };
         ReduceOp(t, "ReduceSum", 13, (v, dims, keep) => v.Sum(dims, keep));
         ReduceOp(t, "ReduceMean", 18, (v, dims, keep) => v.Mean(dims, keep));
         ReduceOp(t, "ReduceMax", 18, (v, dims, keep) => Reduce(v, dims, keep, (a, d, k) => a.Max(d, k)));
@@ -209,6 +215,25 @@ internal static partial class OnnxOps
         Tensor mean = v.Mean(dims, keepDim: true), variance = v.Var(dims, correction: 0, keepDim: true);
         Tensor y = (v - mean) * (variance + (double)n.Float("epsilon", 1e-5f)).Rsqrt();
         return One(y * scale.Reshape(channel) + shift.Reshape(channel));
+    }
+
+    // −input[i, target[i], …]·weight[target[i]], targets equal to ignore_index weighing 0; "mean" divides by the summed weights.
+    private static Tensor NllLoss(OnnxNode n, Tensor input, Tensor target, Tensor? weight)
+    {
+        if (input.Rank < 2 || target.DType != DType.Int64) throw new ArgumentException($"input {input.Shape} must be [N, C, …] and target integer, got {target.DType.Name()}");
+        Tensor? keep = n.Has("ignore_index") ? target.Ne((double)n.Int("ignore_index", 0)) : null;
+        Tensor safe = keep is null ? target : Tensor.Where(keep, target, 0L); // an ignored target may be out of range
+        Tensor picked = input.Gather(1, safe.Unsqueeze(1)).Squeeze(1);      // [N, …]
+        Tensor w = weight is null ? Tensor.OnesLike(picked) : weight.IndexSelect(0, safe.Reshape(-1)).Reshape(target.Shape.ToArray());
+        if (keep is not null) w = w * keep.To(w.DType);
+        Tensor loss = -(picked * w);
+        return n.String("reduction", "mean") switch
+        {
+            "none" => loss,
+            "sum" => loss.Sum(),
+            "mean" => loss.Sum() / w.Sum(),
+            string r => throw n.Unsupported($"reduction '{r}' (none, sum and mean are)"),
+        };
     }
 
     private static Tensor?[] Dropout(OnnxNode n, Tensor?[] x, bool training)
