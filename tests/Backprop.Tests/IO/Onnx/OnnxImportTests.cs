@@ -5,6 +5,7 @@ using Backprop.IO.Onnx.Import;
 using Backprop.IO.Onnx.Proto;
 using Backprop.NN;
 using Backprop.NN.Layers;
+using Backprop.Ops.Elementwise;
 using Backprop.Optim;
 using Backprop.Tensors;
 using Google.Protobuf;
@@ -195,6 +196,30 @@ public class OnnxImportTests
         w.Dims[0] = 2;
         w.DataLocation = TensorProto.Types.DataLocation.External;
         Assert.Contains("external file", Assert.Throws<InvalidDataException>(() => OnnxImport.Load(hostile.ToByteArray(), "m")).Message);
+    }
+
+    [Fact]
+    public void Opset20GeluAndGraphsWithSeveralInputsAndOutputs()
+    {
+        ModelProto gelu = Graph(new NodeProto { OpType = "Gelu", Name = "g", Input = { "x" }, Output = { "a" }, Attribute = { new AttributeProto { Name = "approximate", Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8("tanh") } } });
+        gelu.OpsetImport[0].Version = 20;
+        Tensor x = Tensor.Randn([4, 3], generator: new Generator(9));
+        Assert.Equal(x.Gelu(GeluApproximation.Tanh).ToArray<float>(), OnnxImport.Load(gelu.ToByteArray()).Call(x).ToArray<float>());
+
+        // Two inputs (x, y), two outputs: x·y and x + y; Forward refuses, Run takes both.
+        ModelProto two = Graph(Node("Mul", "m", ["x", "y"], "prod"), Node("Add", "s", ["x", "y"], "sum"));
+        two.Graph.Input.Add(new ValueInfoProto { Name = "y", Type = two.Graph.Input[0].Type });
+        two.Graph.Output.Clear();
+        two.Graph.Output.Add(new ValueInfoProto { Name = "prod" });
+        two.Graph.Output.Add(new ValueInfoProto { Name = "sum" });
+        OnnxModel model = OnnxImport.Load(two.ToByteArray(), "two");
+        Assert.Equal(["x", "y"], model.InputNames);
+        Assert.Equal(["prod", "sum"], model.OutputNames);
+        Tensor y = Tensor.Randn([4, 3], generator: new Generator(10));
+        Tensor[] outputs = model.Run(x, y);
+        Assert.Equal((x * y).ToArray<float>(), outputs[0].ToArray<float>());
+        Assert.Equal((x + y).ToArray<float>(), outputs[1].ToArray<float>());
+        Assert.Contains("the graph takes 2 inputs (x, y)", Assert.Throws<InvalidOperationException>(() => model.Call(x)).Message);
     }
 
     [Fact]
