@@ -24,7 +24,7 @@ internal static class EvalCommand
     public static Command Create()
     {
         Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train`.", "file");
-        checkpoint.Required = true;
+        Option<string?> onnx = CliOptions.Path("--model", "An ONNX model (instead of --checkpoint) taking [N, 784] or [N, 1, 28, 28] inputs, evaluated on the Fashion-MNIST test set (--data fashion-mnist, the default), normalized as `train` normalizes it.", "file.onnx");
         Option<string?> dataDir = CliOptions.Path("--data-dir", "mlp, cnn: directory with the Fashion-MNIST IDX files.", "dir", FashionMnist.DefaultDirectory);
         Option<string?> data = CliOptions.Path("--data", "Checkpoints of `train --data`: a CSV file (with the target column) or a folder of images (one subfolder per class) to evaluate on, all of it; default: the held-out split of the training data, drawn again with the checkpoint's seed.", "file|dir");
         Option<int?> skipRows = CliOptions.OptionalInt("--skip-rows", 0, 1_000_000, "--data FILE.csv: lines to skip at the start of the file (1 for scikit-learn's CSV files).");
@@ -33,14 +33,41 @@ internal static class EvalCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (loss, accuracy, per-class precision, recall, F1 and support, confusion matrix; for regression RMSE, MAE and R²) instead of the tables." };
         var command = new Command("eval", "Evaluate a checkpoint: loss, accuracy, per-class precision, recall and F1, and the confusion matrix (Fashion-MNIST test set, or the held-out split of `train --data`).")
         {
-            checkpoint, dataDir, data, skipRows, threads, testLimit, json,
+            checkpoint, onnx, dataDir, data, skipRows, threads, testLimit, json,
         };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null))
+                r.AddError("eval takes one model: --checkpoint FILE or --model FILE.onnx");
+        });
         command.SetAction(parse =>
         {
+            if (parse.GetValue(onnx) is { } model)
+                return RunOnnx(model, parse.GetValue(dataDir)!, parse.GetValue(data), parse.GetValue(skipRows), parse.GetValue(threads),
+                               parse.InvocationConfiguration.Output, parse.GetValue(testLimit), parse.GetValue(json));
             return Run(parse.GetValue(checkpoint)!, parse.GetValue(dataDir)!, parse.GetResult(dataDir) is { Implicit: false }, parse.GetValue(data),
                        parse.GetValue(skipRows), parse.GetValue(threads), parse.InvocationConfiguration.Output, parse.GetValue(testLimit), parse.GetValue(json));
         });
         return command;
+    }
+
+    private static int RunOnnx(string path, string dataDir, string? data, int? skipRows, int threads, TextWriter stdout, int? testLimit, bool json)
+    {
+        Parallelism.ThreadCount = threads;
+        if (data is not (null or "fashion-mnist"))
+            throw new CliException($"--model FILE.onnx is evaluated on --data fashion-mnist (the Fashion-MNIST test set); '{data}' is not supported for ONNX models", CliApp.UsageError);
+        if (skipRows is not null)
+            throw new CliException("--skip-rows applies only with --data FILE.csv and a checkpoint trained on a CSV file", CliApp.UsageError);
+        ClassEvaluation result;
+        try
+        {
+            result = OnnxCli.EvaluateFashionMnist(path, dataDir, testLimit);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException or UnauthorizedAccessException)
+        {
+            throw new CliException(e.Message, inner: e);
+        }
+        return Print(stdout, path, "onnx", null, result, json);
     }
 
     private static int Run(string path, string dataDir, bool dataDirGiven, string? data, int? skipRows, int threads, TextWriter stdout, int? testLimit, bool json)
@@ -85,8 +112,12 @@ internal static class EvalCommand
         {
             throw new CliException(e.Message, inner: e);
         }
+        return Print(stdout, path, name, c.Metadata.GetValueOrDefault("epoch"), result, json);
+    }
+
+    private static int Print(TextWriter stdout, string path, string name, string? epoch, ClassEvaluation result, bool json)
+    {
         ClassScores[] scores = ClassScores.Of(result.Confusion);
-        string? epoch = c.Metadata.GetValueOrDefault("epoch");
         if (json)
         {
             stdout.WriteLine(Json(path, name, epoch, result, scores));
@@ -94,7 +125,8 @@ internal static class EvalCommand
         }
 
         IAnsiConsole console = TrainCommand.ConsoleFor(stdout);
-        console.MarkupLineInterpolated($"[bold]{Path.GetFileName(path)}[/]: {name} after epoch {epoch ?? "?"}, on {result.Data}");
+        if (epoch is null && name == "onnx") console.MarkupLineInterpolated($"[bold]{Path.GetFileName(path)}[/]: ONNX model, on {result.Data}");
+        else console.MarkupLineInterpolated($"[bold]{Path.GetFileName(path)}[/]: {name} after epoch {epoch ?? "?"}, on {result.Data}");
         console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {result.Loss:F4}, test accuracy {result.Accuracy:P2} ({result.Examples:N0} examples)"));
         int k = result.ClassNames.Length;
         bool matrix = k <= 12; // wider matrices do not fit a terminal; --json has them

@@ -51,7 +51,7 @@ internal static class ImagePredict
     }
 
     /// <summary>An image file as given, or the image files under a folder (recursively, in ordinal path order).</summary>
-    private static IEnumerable<string> Expand(string input)
+    internal static IEnumerable<string> Expand(string input)
     {
         if (File.Exists(input)) return [input];
         if (!Directory.Exists(input))

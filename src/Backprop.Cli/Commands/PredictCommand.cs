@@ -25,7 +25,7 @@ internal static class PredictCommand
     public static Command Create()
     {
         Option<string?> checkpoint = CliOptions.Path("--checkpoint", "Checkpoint written by `backprop train --data FILE.csv` or `backprop train --data DIR/`.", "file");
-        checkpoint.Required = true;
+        Option<string?> onnx = CliOptions.Path("--model", "An ONNX model (instead of --checkpoint) with one input: [N, F] takes rows of F features as they are, [N, C, H, W] images (pixels in [0, 1]); its output [N, K] is read as class scores.", "file.onnx");
         var inputs = new Argument<string[]>("input")
         {
             Description = "CSV model: CSV files of feature rows (the training file's columns, with or without the target column), or one row of numbers separated by commas, e.g. 5.1,3.5,1.4,0.2. Image model: image files (PNG, JPEG, BMP, WebP), or folders of them.",
@@ -36,16 +36,33 @@ internal static class PredictCommand
         Option<int> threads = CliOptions.Count("--threads", Environment.ProcessorCount, 256, "Compute threads (default: all cores).");
         var command = new Command("predict", "Predict with a model trained on a CSV file or an image folder: the top classes with probabilities, or the value.")
         {
-            checkpoint, inputs, top, skipRows, threads,
+            checkpoint, onnx, inputs, top, skipRows, threads,
         };
-        command.SetAction(parse => Run(parse.GetValue(checkpoint)!, parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(skipRows),
+        command.Validators.Add(r =>
+        {
+            if ((r.GetResult(checkpoint) is null) == (r.GetResult(onnx) is null))
+                r.AddError("predict takes one model: --checkpoint FILE or --model FILE.onnx");
+        });
+        command.SetAction(parse => Run(parse.GetValue(checkpoint), parse.GetValue(onnx), parse.GetValue(inputs)!, parse.GetValue(top), parse.GetValue(skipRows),
                                        parse.GetValue(threads), parse.InvocationConfiguration.Output));
         return command;
     }
 
-    private static int Run(string path, string[] inputs, int top, int? skipRowsOption, int threads, TextWriter stdout)
+    private static int Run(string? checkpointPath, string? onnxPath, string[] inputs, int top, int? skipRowsOption, int threads, TextWriter stdout)
     {
         Parallelism.ThreadCount = threads;
+        if (onnxPath is not null)
+        {
+            try
+            {
+                return OnnxCli.Predict(onnxPath, inputs, top, skipRowsOption ?? 0, stdout);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or NotSupportedException or UnauthorizedAccessException)
+            {
+                throw new CliException(e.Message, inner: e);
+            }
+        }
+        string path = checkpointPath!;
         CsvModelInfo info;
         Module model;
         var batches = new List<(string Label, double[] Rows, int Count)>();
@@ -109,13 +126,7 @@ internal static class PredictCommand
             throw new ArgumentException($"predict: {input} is a folder; this checkpoint takes CSV rows of {f} features (a model trained on images comes from `train --data DIR/`)");
         if (!File.Exists(input))
         {
-            string[] fields = input.Split(',', StringSplitOptions.TrimEntries);
-            var row = new double[fields.Length];
-            for (int j = 0; j < fields.Length; j++)
-                if (!double.TryParse(fields[j], NumberStyles.Float, CultureInfo.InvariantCulture, out row[j]) || !double.IsFinite(row[j]))
-                    throw new ArgumentException(fields.Length == 1
-                        ? $"predict: no such file: {input} (and not a row of numbers)"
-                        : $"predict: the inline row '{input}' has '{fields[j]}' at position {j + 1}, not a finite number");
+            double[] row = ParseRow(input);
             if (row.Length != f)
                 throw new ArgumentException($"predict: the inline row has {row.Length} values, but the model takes {f} features ({Columns(info)})");
             return ("input", row, 1);
@@ -137,6 +148,20 @@ internal static class PredictCommand
             for (int j = 0, k = 0; j < cols; j++)
                 if (j != drop) raw[i * f + k++] = data[i * cols + j];
         return (Path.GetFileName(input), raw, rows);
+    }
+
+    /// <summary>An inline row of numbers separated by commas ("5.1,3.5,1.4,0.2").</summary>
+    /// <exception cref="ArgumentException">A field is not a finite number (one field: the input is no file either).</exception>
+    internal static double[] ParseRow(string input)
+    {
+        string[] fields = input.Split(',', StringSplitOptions.TrimEntries);
+        var row = new double[fields.Length];
+        for (int j = 0; j < fields.Length; j++)
+            if (!double.TryParse(fields[j], NumberStyles.Float, CultureInfo.InvariantCulture, out row[j]) || !double.IsFinite(row[j]))
+                throw new ArgumentException(fields.Length == 1
+                    ? $"predict: no such file: {input} (and not a row of numbers)"
+                    : $"predict: the inline row '{input}' has '{fields[j]}' at position {j + 1}, not a finite number");
+        return row;
     }
 
     private static string Columns(CsvModelInfo info)

@@ -170,9 +170,13 @@ internal sealed class FashionMnistRecipe : ITrainingRecipe
 
     /// <summary>Test loss, accuracy and confusion matrix [true, predicted] of a preset model on normalised images [N, 784].</summary>
     public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, string modelName, Tensor images, Tensor labels)
+        => Evaluate(model, ModelInput(images, modelName), labels);
+
+    /// <summary>As the overload above, for inputs already in the shape the model takes (an imported ONNX model's).</summary>
+    public static (double Loss, double Accuracy, int[,] Confusion) Evaluate(Module model, Tensor inputs, Tensor labels)
     {
         var confusion = new ConfusionMatrix(FashionMnist.ClassNames.Length);
-        Dictionary<string, double> values = Evaluation.Run(model, InBatches(ModelInput(images, modelName), labels), [TestLoss(), new Accuracy(), confusion]);
+        Dictionary<string, double> values = Evaluation.Run(model, InBatches(inputs, labels), [TestLoss(), new Accuracy(), confusion]);
         return (values["loss"], values["accuracy"], confusion.Counts);
     }
 
