@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 
@@ -44,14 +43,22 @@ internal unsafe interface ISimdWidth<T, TV> where T : unmanaged where TV : struc
     static abstract T MaxLane(TV x);
 }
 
-/// <summary>Which widths this machine runs fast (FMA included for the 128/256-bit ones).</summary>
+/// <summary>
+/// Which widths this machine runs fast (FMA included for the 256-bit one). Each is a constant the JIT folds, so the
+/// widest is chosen once, when a kernel is compiled. 128-bit vectors are used wherever they are accelerated: ARM64
+/// (AdvSimd, fused multiply-add), WebAssembly (PackedSimd) and x86 without AVX (SSE); <see cref="Width128{T}.MulAdd"/>
+/// fuses where the hardware can and multiplies then adds where it cannot.
+/// </summary>
 internal static class SimdWidths
 {
     public static bool Has512 => Vector512.IsHardwareAccelerated;
 
     public static bool Has256 => Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
-    public static bool Has128 => Vector128.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.IsSupported);
+    public static bool Has128 => Vector128.IsHardwareAccelerated;
+
+    /// <summary>The widest of the three in bits, or 0 when kernels run their scalar paths.</summary>
+    public static int Widest => Has512 ? 512 : Has256 ? 256 : Has128 ? 128 : 0;
 }
 
 internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unmanaged, IFloatingPointIeee754<T>
@@ -144,12 +151,17 @@ internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unman
         return max;
     }
 
+    /// <summary>
+    /// a·b + c, fused on ARM64 and x86 with FMA; a multiply and an add on SSE-only x86 and WebAssembly, where
+    /// <see cref="Vector128.FusedMultiplyAdd(Vector128{float}, Vector128{float}, Vector128{float})"/> would be
+    /// computed lane by lane in software.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> MulAdd(Vector128<T> a, Vector128<T> b, Vector128<T> c)
     {
         if (typeof(T) == typeof(float))
-            return Vector128.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
-        return Vector128.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+            return Vector128.MultiplyAddEstimate(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        return Vector128.MultiplyAddEstimate(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
     }
 }
 
