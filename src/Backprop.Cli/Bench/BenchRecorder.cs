@@ -25,6 +25,7 @@ internal sealed class BenchRecorder(TextWriter output, int threads)
             w.WriteNumber("threads", threadsOverride ?? threads);
             w.WriteString("dotnet", Environment.Version.ToString());
             w.WriteString("build", Build);
+            w.WriteString("simd", Backprop.Kernels.VectorWidth.Name); // the widest vector width the kernels ran at
             foreach (var (key, v) in details)
             {
                 switch (v)

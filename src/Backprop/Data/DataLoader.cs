@@ -1,7 +1,9 @@
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
+using System.Runtime.Versioning;
 using Backprop.Tensors;
+using Backprop.Threading;
 
 namespace Backprop.Data;
 
@@ -26,6 +28,8 @@ namespace Backprop.Data;
 /// <para><b>Augmentation.</b> Example i of epoch e is read with <see cref="Dataset{T}.Get(int, Generator)"/>
 /// and a generator seeded from (<see cref="Seed"/>, e, i), so random transforms repeat with the seed, differ
 /// between epochs, and depend neither on the order, the batch, nor the prefetch thread.</para>
+/// <para><b>No threads.</b> Where threads cannot start (Blazor WebAssembly without threading), batches are assembled
+/// on the reading thread as with <c>prefetch: 0</c>: the same batches, none prepared ahead.</para>
 /// </remarks>
 public sealed class DataLoader : IBatchSource, IEnumerable<(Tensor Inputs, Tensor Targets)>
 {
@@ -212,16 +216,26 @@ public sealed class DataLoader : IBatchSource, IEnumerable<(Tensor Inputs, Tenso
         Begin(epoch, claimed);
         int[] order = Order(epoch);
         int batches = BatchCount;
-        if (Prefetch == 0)
-        {
-            for (int b = startBatch; b < batches; b++) yield return MakeBatch(order, b, epoch);
-            Finish(epoch);
-            yield break;
-        }
+        IEnumerable<(Tensor, Tensor)> source = Prefetch > 0 && ThreadSupport.Available
+            ? Prefetched(order, startBatch, batches, epoch)
+            : Inline(order, startBatch, batches, epoch);
+        foreach (var batch in source) yield return batch;
+        Finish(epoch);
+    }
+
+    private IEnumerable<(Tensor, Tensor)> Inline(int[] order, int startBatch, int batches, int epoch)
+    {
+        for (int b = startBatch; b < batches; b++) yield return MakeBatch(order, b, epoch);
+    }
+
+    /// <summary>The batches assembled ahead on a background thread, at most <see cref="Prefetch"/> waiting.</summary>
+    [UnsupportedOSPlatform("browser")]
+    private IEnumerable<(Tensor, Tensor)> Prefetched(int[] order, int startBatch, int batches, int epoch)
+    {
         using var queue = new BlockingCollection<(Tensor, Tensor)>(Prefetch);
         using var cancel = new CancellationTokenSource();
         Exception? failure = null;
-        var producer = new Thread(() =>
+        Thread? producer = new Thread(() =>
         {
             try
             {
@@ -231,8 +245,21 @@ public sealed class DataLoader : IBatchSource, IEnumerable<(Tensor Inputs, Tenso
             catch (Exception e) { failure = e; }
             finally { queue.CompleteAdding(); }
         }) { IsBackground = true, Name = "DataLoader prefetch" };
+        try
+        {
+            producer.Start();
+        }
+        catch (PlatformNotSupportedException) // a platform the browser check does not know: read inline from now on
+        {
+            ThreadSupport.StartRefused();
+            producer = null;
+        }
+        if (producer is null)
+        {
+            foreach (var batch in Inline(order, startBatch, batches, epoch)) yield return batch;
+            yield break;
+        }
         PrefetchThread = producer;
-        producer.Start();
         try
         {
             foreach (var batch in queue.GetConsumingEnumerable())
@@ -245,7 +272,6 @@ public sealed class DataLoader : IBatchSource, IEnumerable<(Tensor Inputs, Tenso
             cancel.Cancel();
             producer.Join();
         }
-        Finish(epoch);
     }
 
     private (Tensor, Tensor) MakeBatch(int[] order, int b, int epoch)

@@ -210,6 +210,7 @@ public sealed class Checkpoint
 
     internal static bool IsRunning(int pid)
     {
+        if (OperatingSystem.IsBrowser()) return true; // no process list to ask: keep the file, as when the platform refuses below
         try
         {
             using Process p = Process.GetProcessById(pid);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Backprop.Diagnostics;
 
 namespace Backprop.Threading;
 
@@ -6,13 +7,19 @@ namespace Backprop.Threading;
 /// Controls the threads kernels use (GEMM today; other kernels can share the same pool).
 /// Work is split across one persistent worker per extra thread plus the calling thread.
 /// </summary>
+/// <remarks>
+/// Where threads cannot start (Blazor WebAssembly without threading), every loop runs on the calling thread:
+/// <see cref="ThreadCount"/> defaults to 1 there, and a larger value is accepted (shared code need not test the
+/// platform) but starts no thread, with a warning through <see cref="Warnings"/> the first time. Results equal those
+/// of the same thread count where threads run: they never depend on which thread ran a piece of work.
+/// </remarks>
 public static class Parallelism
 {
-    private static volatile int s_threadCount = Math.Max(1, Environment.ProcessorCount);
+    private static volatile int s_threadCount = ThreadSupport.Available ? Math.Max(1, Environment.ProcessorCount) : 1;
 
     /// <summary>
     /// Number of threads a kernel may use, the calling thread included. Defaults to
-    /// <see cref="Environment.ProcessorCount"/>; 1 runs everything on the calling thread.
+    /// <see cref="Environment.ProcessorCount"/> (1 where threads cannot start); 1 runs everything on the calling thread.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public static int ThreadCount
@@ -23,6 +30,10 @@ public static class Parallelism
             if (value < 1)
                 throw new ArgumentOutOfRangeException(nameof(value), $"Parallelism.ThreadCount: must be at least 1, got {value}");
             s_threadCount = value;
+            if (value > 1 && !ThreadSupport.Available)
+                Warnings.Once("Parallelism",
+                    "Parallelism.ThreadCount above 1 has no effect here: this platform cannot start threads (WebAssembly without threading), " +
+                    "so every kernel runs on the calling thread (results equal those of the same ThreadCount where threads run).");
         }
     }
 

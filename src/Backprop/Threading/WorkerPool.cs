@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.Versioning;
 
 namespace Backprop.Threading;
 
@@ -9,6 +10,8 @@ namespace Backprop.Threading;
 /// word; workers claim chunks with a compare-exchange on that word, so a late worker can never
 /// claim a chunk of a newer loop. Idle workers spin briefly, then sleep on their own event; the caller,
 /// once its own chunks are done, spins briefly for the workers' last chunks, then sleeps until the last one ends.
+/// Where threads cannot start (<see cref="ThreadSupport.Available"/> is false: WebAssembly without
+/// threading) the pool declines every loop, so the caller runs it alone.
 /// </summary>
 internal static unsafe class WorkerPool
 {
@@ -38,16 +41,17 @@ internal static unsafe class WorkerPool
 
     /// <summary>
     /// Runs the loop's <paramref name="chunks"/> ranges on the calling thread and up to
-    /// <paramref name="threads"/> − 1 workers; false if the pool is busy or this is a nested call.
+    /// <paramref name="threads"/> − 1 workers; false if the pool is busy, this is a nested call or
+    /// threads cannot start here.
     /// </summary>
     public static bool TryRun(delegate*<void*, int, int, void> body, void* state, int length, int grain, int units, int chunks, int threads)
     {
-        if (t_inLoop || !Monitor.TryEnter(s_lock)) return false;
+        if (!ThreadSupport.Available || t_inLoop || !Monitor.TryEnter(s_lock)) return false;
         t_inLoop = true;
         try
         {
-            int helpers = Math.Min(threads, chunks) - 1;
-            EnsureWorkers(helpers);
+            int wanted = Math.Min(threads, chunks) - 1;
+            int helpers = Math.Min(wanted, EnsureWorkers(wanted));
             s_body = body;
             s_state = state;
             s_length = length;
@@ -122,15 +126,28 @@ internal static unsafe class WorkerPool
         }
     }
 
-    private static void EnsureWorkers(int count)
+    /// <summary>
+    /// Starts workers until there are <paramref name="count"/>, and returns how many there are: fewer if the
+    /// platform refuses a thread start (which switches threads off for the process, see <see cref="ThreadSupport"/>).
+    /// </summary>
+    [UnsupportedOSPlatform("browser")]
+    private static int EnsureWorkers(int count)
     {
-        if (s_workers.Length >= count) return;
-        var workers = new Worker[count];
-        Array.Copy(s_workers, workers, s_workers.Length);
-        for (int i = s_workers.Length; i < count; i++) workers[i] = new Worker(i, s_generation);
-        s_workers = workers;
+        if (s_workers.Length >= count) return s_workers.Length;
+        var workers = new List<Worker>(s_workers);
+        try
+        {
+            for (int i = s_workers.Length; i < count; i++) workers.Add(new Worker(i, s_generation));
+        }
+        catch (PlatformNotSupportedException)
+        {
+            ThreadSupport.StartRefused();
+        }
+        s_workers = [.. workers];
+        return s_workers.Length;
     }
 
+    [UnsupportedOSPlatform("browser")]
     private sealed class Worker
     {
         private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);

@@ -25,5 +25,7 @@ public class BenchRecorderTests
         Assert.Equal("x", r.GetProperty("note").GetString());
         // The test host runs JIT-compiled code; the NativeAOT CLI says "nativeaot".
         Assert.Equal("jit", r.GetProperty("build").GetString());
+        Assert.Equal(Backprop.Kernels.VectorWidth.Name, r.GetProperty("simd").GetString());
+        Assert.Contains(r.GetProperty("simd").GetString(), new[] { "512", "256", "128", "scalar" });
     }
 }

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 
@@ -35,6 +34,12 @@ internal unsafe interface ISimdWidth<T, TV> where T : unmanaged where TV : struc
 
     static abstract TV Max(TV a, TV b);
 
+    static abstract TV Div(TV a, TV b);
+
+    static abstract TV Sqrt(TV x);
+
+    static abstract TV Neg(TV x);
+
     static abstract TV Exp(TV x);
 
     /// <summary>The sum of the lanes.</summary>
@@ -44,14 +49,22 @@ internal unsafe interface ISimdWidth<T, TV> where T : unmanaged where TV : struc
     static abstract T MaxLane(TV x);
 }
 
-/// <summary>Which widths this machine runs fast (FMA included for the 128/256-bit ones).</summary>
+/// <summary>
+/// Which widths this machine runs fast (FMA included for the 256-bit one). Each is a constant the JIT folds, so the
+/// widest is chosen once, when a kernel is compiled. 128-bit vectors are used wherever they are accelerated: ARM64
+/// (AdvSimd, fused multiply-add), WebAssembly (PackedSimd) and x86 without AVX (SSE); <see cref="Width128{T}.MulAdd"/>
+/// fuses where the hardware can and multiplies then adds where it cannot.
+/// </summary>
 internal static class SimdWidths
 {
     public static bool Has512 => Vector512.IsHardwareAccelerated;
 
     public static bool Has256 => Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
-    public static bool Has128 => Vector128.IsHardwareAccelerated && (Fma.IsSupported || AdvSimd.IsSupported);
+    public static bool Has128 => Vector128.IsHardwareAccelerated;
+
+    /// <summary>The widest of the three in bits, or 0 when kernels run their scalar paths.</summary>
+    public static int Widest => Has512 ? 512 : Has256 ? 256 : Has128 ? 128 : 0;
 }
 
 internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unmanaged, IFloatingPointIeee754<T>
@@ -65,6 +78,9 @@ internal unsafe struct Width512<T> : ISimdWidth<T, Vector512<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sub(Vector512<T> a, Vector512<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Div(Vector512<T> a, Vector512<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sqrt(Vector512<T> x) => Vector512.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Neg(Vector512<T> x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> x) => Vector512.Sum(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -98,6 +114,9 @@ internal unsafe struct Width256<T> : ISimdWidth<T, Vector256<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sub(Vector256<T> a, Vector256<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Div(Vector256<T> a, Vector256<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sqrt(Vector256<T> x) => Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Neg(Vector256<T> x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> x) => Vector256.Sum(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -131,6 +150,9 @@ internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unman
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sub(Vector128<T> a, Vector128<T> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> a, Vector128<T> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Div(Vector128<T> a, Vector128<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sqrt(Vector128<T> x) => Vector128.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Neg(Vector128<T> x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> x) => Vector128.Sum(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -144,12 +166,17 @@ internal unsafe struct Width128<T> : ISimdWidth<T, Vector128<T>> where T : unman
         return max;
     }
 
+    /// <summary>
+    /// a·b + c, fused on ARM64 and x86 with FMA; a multiply and an add on SSE-only x86 and WebAssembly, where
+    /// <see cref="Vector128.FusedMultiplyAdd(Vector128{float}, Vector128{float}, Vector128{float})"/> would be
+    /// computed lane by lane in software.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<T> MulAdd(Vector128<T> a, Vector128<T> b, Vector128<T> c)
     {
         if (typeof(T) == typeof(float))
-            return Vector128.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
-        return Vector128.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+            return Vector128.MultiplyAddEstimate(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        return Vector128.MultiplyAddEstimate(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
     }
 }
 
@@ -166,6 +193,9 @@ internal unsafe struct WidthScalar<T> : ISimdWidth<T, T> where T : unmanaged, IF
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sub(T a, T b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T a, T b) => T.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Div(T a, T b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sqrt(T x) => T.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Neg(T x) => -x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MaxLane(T x) => x;

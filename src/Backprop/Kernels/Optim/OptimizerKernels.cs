@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Backprop.Kernels.Elementwise;
 using Backprop.Threading;
 
 namespace Backprop.Kernels.Optim;
@@ -54,49 +55,39 @@ internal static class OptimizerKernels
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int start, int end)
         {
-            T* p = P, g = G, buf = Buf;
-            bool decay = WeightDecay != T.Zero;
             int i = start;
-            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-            {
-                Vector512<T> lr = Vector512.Create(Lr), mom = Vector512.Create(Momentum), omd = Vector512.Create(OneMinusDampening), wd = Vector512.Create(WeightDecay);
-                for (; i <= end - Vector512<T>.Count; i += Vector512<T>.Count)
-                {
-                    Vector512<T> d = Vector512.Load(g + i);
-                    if (Maximize) d = -d;
-                    Vector512<T> w = Vector512.Load(p + i);
-                    if (decay) d += wd * w;
-                    if (UseMomentum)
-                    {
-                        Vector512<T> b = FirstStep ? d : Vector512.Load(buf + i) * mom + omd * d;
-                        b.Store(buf + i);
-                        d = Nesterov ? d + mom * b : b;
-                    }
-                    (w - lr * d).Store(p + i);
-                }
-            }
-            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            {
-                Vector256<T> lr = Vector256.Create(Lr), mom = Vector256.Create(Momentum), omd = Vector256.Create(OneMinusDampening), wd = Vector256.Create(WeightDecay);
-                for (; i <= end - Vector256<T>.Count; i += Vector256<T>.Count)
-                {
-                    Vector256<T> d = Vector256.Load(g + i);
-                    if (Maximize) d = -d;
-                    Vector256<T> w = Vector256.Load(p + i);
-                    if (decay) d += wd * w;
-                    if (UseMomentum)
-                    {
-                        Vector256<T> b = FirstStep ? d : Vector256.Load(buf + i) * mom + omd * d;
-                        b.Store(buf + i);
-                        d = Nesterov ? d + mom * b : b;
-                    }
-                    (w - lr * d).Store(p + i);
-                }
-            }
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported) i = Vectors<Width512<T>, Vector512<T>>(i, end);
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported) i = Vectors<Width256<T>, Vector256<T>>(i, end);
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported) i = Vectors<Width128<T>, Vector128<T>>(i, end);
+            T* p = P, g = G, buf = Buf;
             int n = end - i;
             if (n > 0)
                 SgdRange(new Span<T>(p + i, n), new ReadOnlySpan<T>(g + i, n), UseMomentum ? new Span<T>(buf + i, n) : default,
                          FirstStep, Lr, Momentum, OneMinusDampening, WeightDecay, Nesterov, Maximize);
+        }
+
+        /// <summary>Whole vectors of <typeparamref name="TW"/> from <paramref name="i"/> on; returns where they stop.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly int Vectors<TW, TV>(int i, int end) where TW : ISimdWidth<T, TV> where TV : struct
+        {
+            T* p = P, g = G, buf = Buf;
+            bool decay = WeightDecay != T.Zero;
+            TV lr = TW.Splat(Lr), mom = TW.Splat(Momentum), omd = TW.Splat(OneMinusDampening), wd = TW.Splat(WeightDecay);
+            for (; i <= end - TW.Count; i += TW.Count)
+            {
+                TV d = TW.Load(g + i);
+                if (Maximize) d = TW.Neg(d);
+                TV w = TW.Load(p + i);
+                if (decay) d = TW.Add(d, TW.Mul(wd, w));
+                if (UseMomentum)
+                {
+                    TV b = FirstStep ? d : TW.Add(TW.Mul(TW.Load(buf + i), mom), TW.Mul(omd, d));
+                    TW.Store(buf + i, b);
+                    d = Nesterov ? TW.Add(d, TW.Mul(mom, b)) : b;
+                }
+                TW.Store(p + i, TW.Sub(w, TW.Mul(lr, d)));
+            }
+            return i;
         }
     }
 
@@ -180,70 +171,48 @@ internal static class OptimizerKernels
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int start, int end)
         {
-            T* p = P, g = G, mp = M, vp = V, vmax = VMax;
             int i = start;
-            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
-            {
-                Vector512<T> stepSize = Vector512.Create(C.StepSize), b1w = Vector512.Create(C.B1Weight), b2 = Vector512.Create(C.B2),
-                    b2w = Vector512.Create(C.B2Weight), bcSqrt = Vector512.Create(C.BcSqrt), eps = Vector512.Create(C.Eps),
-                    wd = Vector512.Create(C.Wd), decay = Vector512.Create(C.Decay);
-                for (; i <= end - Vector512<T>.Count; i += Vector512<T>.Count)
-                {
-                    Vector512<T> grad = Vector512.Load(g + i);
-                    if (Maximize) grad = -grad;
-                    Vector512<T> w = Vector512.Load(p + i);
-                    if (Decay)
-                    {
-                        if (Decoupled) w *= decay;
-                        else grad += wd * w;
-                    }
-                    Vector512<T> ea = Vector512.Load(mp + i);
-                    Vector512<T> m = ea + b1w * (grad - ea);
-                    Vector512<T> v = Vector512.Load(vp + i) * b2 + b2w * grad * grad;
-                    m.Store(mp + i);
-                    v.Store(vp + i);
-                    if (Amsgrad)
-                    {
-                        v = Vector512.Max(Vector512.Load(vmax + i), v);
-                        v.Store(vmax + i);
-                    }
-                    Vector512<T> denom = Vector512.Sqrt(v) / bcSqrt + eps;
-                    (w - stepSize * (m / denom)).Store(p + i);
-                }
-            }
-            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
-            {
-                Vector256<T> stepSize = Vector256.Create(C.StepSize), b1w = Vector256.Create(C.B1Weight), b2 = Vector256.Create(C.B2),
-                    b2w = Vector256.Create(C.B2Weight), bcSqrt = Vector256.Create(C.BcSqrt), eps = Vector256.Create(C.Eps),
-                    wd = Vector256.Create(C.Wd), decay = Vector256.Create(C.Decay);
-                for (; i <= end - Vector256<T>.Count; i += Vector256<T>.Count)
-                {
-                    Vector256<T> grad = Vector256.Load(g + i);
-                    if (Maximize) grad = -grad;
-                    Vector256<T> w = Vector256.Load(p + i);
-                    if (Decay)
-                    {
-                        if (Decoupled) w *= decay;
-                        else grad += wd * w;
-                    }
-                    Vector256<T> ea = Vector256.Load(mp + i);
-                    Vector256<T> m = ea + b1w * (grad - ea);
-                    Vector256<T> v = Vector256.Load(vp + i) * b2 + b2w * grad * grad;
-                    m.Store(mp + i);
-                    v.Store(vp + i);
-                    if (Amsgrad)
-                    {
-                        v = Vector256.Max(Vector256.Load(vmax + i), v);
-                        v.Store(vmax + i);
-                    }
-                    Vector256<T> denom = Vector256.Sqrt(v) / bcSqrt + eps;
-                    (w - stepSize * (m / denom)).Store(p + i);
-                }
-            }
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported) i = Vectors<Width512<T>, Vector512<T>>(i, end);
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported) i = Vectors<Width256<T>, Vector256<T>>(i, end);
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported) i = Vectors<Width128<T>, Vector128<T>>(i, end);
+            T* p = P, g = G, mp = M, vp = V, vmax = VMax;
             int n = end - i;
             if (n > 0)
                 AdamRange(new Span<T>(p + i, n), new ReadOnlySpan<T>(g + i, n), new Span<T>(mp + i, n), new Span<T>(vp + i, n),
                           Amsgrad ? new Span<T>(vmax + i, n) : default, C, Decay, Decoupled, Amsgrad, Maximize);
+        }
+
+        /// <summary>Whole vectors of <typeparamref name="TW"/> from <paramref name="i"/> on; returns where they stop.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly int Vectors<TW, TV>(int i, int end) where TW : ISimdWidth<T, TV> where TV : struct
+        {
+            T* p = P, g = G, mp = M, vp = V, vmax = VMax;
+            TV stepSize = TW.Splat(C.StepSize), b1w = TW.Splat(C.B1Weight), b2 = TW.Splat(C.B2), b2w = TW.Splat(C.B2Weight),
+                bcSqrt = TW.Splat(C.BcSqrt), eps = TW.Splat(C.Eps), wd = TW.Splat(C.Wd), decay = TW.Splat(C.Decay);
+            for (; i <= end - TW.Count; i += TW.Count)
+            {
+                TV grad = TW.Load(g + i);
+                if (Maximize) grad = TW.Neg(grad);
+                TV w = TW.Load(p + i);
+                if (Decay)
+                {
+                    if (Decoupled) w = TW.Mul(w, decay);
+                    else grad = TW.Add(grad, TW.Mul(wd, w));
+                }
+                TV ea = TW.Load(mp + i);
+                TV m = TW.Add(ea, TW.Mul(b1w, TW.Sub(grad, ea)));
+                TV v = TW.Add(TW.Mul(TW.Load(vp + i), b2), TW.Mul(TW.Mul(b2w, grad), grad));
+                TW.Store(mp + i, m);
+                TW.Store(vp + i, v);
+                if (Amsgrad)
+                {
+                    v = TW.Max(TW.Load(vmax + i), v);
+                    TW.Store(vmax + i, v);
+                }
+                TV denom = TW.Add(TW.Div(TW.Sqrt(v), bcSqrt), eps);
+                TW.Store(p + i, TW.Sub(w, TW.Mul(stepSize, TW.Div(m, denom))));
+            }
+            return i;
         }
     }
 
