@@ -26,6 +26,11 @@ internal static class ProgressWait
             Thread.SpinWait(20);
             if (Volatile.Read(ref counter) >= target) return;
         }
+        if (!ThreadSupport.Available) // no other thread to wait for can exist here; kept for the platform analyzer
+        {
+            while (Volatile.Read(ref counter) < target) Thread.SpinWait(20);
+            return;
+        }
         Interlocked.Increment(ref s_sleepers); // full fence: an advance after this sees a sleeper
         try
         {

@@ -83,6 +83,7 @@ internal static unsafe class WorkerPool
     /// core the caller leaves idle can run it at once, where a spinning caller would keep that core busy and
     /// leave the worker queued behind the other core's load.
     /// </summary>
+    [UnsupportedOSPlatform("browser")] // called only once workers run, which ThreadSupport.Available guards
     private static void WaitForChunks(int chunks)
     {
         long deadline = Stopwatch.GetTimestamp() + WaitSpinTicks;
