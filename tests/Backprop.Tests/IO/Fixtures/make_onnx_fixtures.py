@@ -10,6 +10,9 @@ ONNX test data:
   pytorch_attention.onnx   linear, layer norm, 2-head self-attention (q/k/v split and merged with reshapes of the
                            input's own size, so the graph computes shapes: Shape, Gather, Concat, Reshape), softmax,
                            exact GELU MLP, residuals, mean over time, linear; input [B, 5, 8]
+  pytorch_gpt.onnx         a 2-block pre-LN GPT (token and position embeddings, nn.MultiheadAttention with a causal
+                           mask, exact GELU MLP, final LayerNorm, head) trained for 60 Adam steps on a repeating token
+                           pattern; input int64 ids [B, T] with B and T dynamic (batches [2, 8] and [3, 5])
   pytorch_<name>_input_<k>.pb, pytorch_<name>_output_<k>.pb   batch k (sizes 2 and 3)
 
 Usage: /usr/bin/python3 make_onnx_fixtures.py   (writes next to this script)
@@ -77,13 +80,74 @@ def write(name, model, shapes):
                 f.write(onnx.numpy_helper.from_array(t.numpy(), kind).SerializeToString())
 
 
+class Block(nn.Module):
+    def __init__(self, d, heads, hidden):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, hidden)
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, x):
+        t = x.shape[1]
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        h = self.ln1(x)
+        a, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)
+        x = x + a
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
+
+
+class Gpt(nn.Module):
+    def __init__(self, vocab=16, context=8, d=16, heads=2, layers=2):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, d)
+        self.positions = nn.Embedding(context, d)
+        self.blocks = nn.ModuleList([Block(d, heads, 4 * d) for _ in range(layers)])
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, ids):
+        h = self.tokens(ids) + self.positions(torch.arange(ids.shape[1]))
+        for b in self.blocks:
+            h = b(h)
+        return self.head(self.norm(h))
+
+
+def write_gpt():
+    torch.manual_seed(2)
+    gpt = Gpt()
+    # Trained, not just initialised: 60 Adam steps predicting the next token of a repeating pattern.
+    opt = torch.optim.Adam(gpt.parameters(), lr=1e-2)
+    seq = torch.tensor([(3 * i + 1) % 16 for i in range(64)])
+    for step in range(60):
+        starts = torch.randint(0, 64 - 9, (8,))
+        batch = torch.stack([seq[s:s + 9] for s in starts])
+        loss = F.cross_entropy(gpt(batch[:, :-1]).reshape(-1, 16), batch[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    gpt.eval()
+    inputs = [torch.randint(0, 16, (2, 8)), torch.randint(0, 16, (3, 5))]
+    torch.onnx.export(gpt, inputs[0], os.path.join(HERE, "pytorch_gpt.onnx"), opset_version=17,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch", 1: "time"}, "output": {0: "batch", 1: "time"}})
+    for k, x in enumerate(inputs):
+        with torch.no_grad():
+            y = gpt(x)
+        for kind, t in (("input", x), ("output", y)):
+            with open(os.path.join(HERE, f"pytorch_gpt_{kind}_{k}.pb"), "wb") as f:
+                f.write(onnx.numpy_helper.from_array(t.numpy(), kind).SerializeToString())
+
+
 torch.manual_seed(0)
 cnn = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
                     nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.BatchNorm1d(16), nn.Dropout(0.3), nn.Linear(16, 5))
 write("cnn", cnn, [(2, 3, 12, 12), (3, 3, 12, 12)])
 write("attention", Attention(), [(2, 5, 8), (3, 5, 8)])
-for name in ("cnn", "attention"):
+write_gpt()
+for name in ("cnn", "attention", "gpt"):
     m = onnx.load(os.path.join(HERE, f"pytorch_{name}.onnx"))
     onnx.checker.check_model(m)
     print(name, sorted({n.op_type for n in m.graph.node}), [i.name for i in m.graph.initializer][:6])

@@ -38,6 +38,7 @@ public class OnnxImportTests
     [Theory]
     [InlineData("cnn")]
     [InlineData("attention")]
+    [InlineData("gpt")] // a trained 2-block GPT, int64 ids in, batch and time both dynamic ([2, 8] and [3, 5])
     public void PyTorchExportsReproducePyTorchsOutputsAtAnyBatchSize(string name)
     {
         OnnxModel model = OnnxImport.Load(Fixture($"pytorch_{name}.onnx"));
