@@ -22,6 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from fixture_models import Gpt
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DTYPES = {  # torch dtype -> (safetensors name, rank in the crate's enum order)
     torch.bool: ("BOOL", 0), torch.float16: ("F16", 11), torch.bfloat16: ("BF16", 12), torch.int32: ("I32", 13),
@@ -70,40 +72,6 @@ with torch.no_grad():
     y = cnn(x)
 save_file(cnn.state_dict(), "cnn.safetensors", {"format": "pt"})
 save_file({"input": x, "output": y}, "cnn_io.safetensors")
-
-
-class Block(nn.Module):
-    def __init__(self, d, heads, hidden):
-        super().__init__()
-        self.ln1 = nn.LayerNorm(d)
-        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
-        self.ln2 = nn.LayerNorm(d)
-        self.fc1 = nn.Linear(d, hidden)
-        self.fc2 = nn.Linear(hidden, d)
-
-    def forward(self, x):
-        t = x.shape[1]
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-        h = self.ln1(x)
-        a, _ = self.attn(h, h, h, attn_mask=mask, need_weights=False)
-        x = x + a
-        return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
-
-
-class Gpt(nn.Module):
-    def __init__(self, vocab=16, context=8, d=16, heads=2, layers=2):
-        super().__init__()
-        self.tokens = nn.Embedding(vocab, d)
-        self.positions = nn.Embedding(context, d)
-        self.blocks = nn.ModuleList([Block(d, heads, 4 * d) for _ in range(layers)])
-        self.norm = nn.LayerNorm(d)
-        self.head = nn.Linear(d, vocab, bias=False)
-
-    def forward(self, ids):
-        h = self.tokens(ids) + self.positions(torch.arange(ids.shape[1]))
-        for b in self.blocks:
-            h = b(h)
-        return self.head(self.norm(h))
 
 
 torch.manual_seed(1)
