@@ -85,8 +85,12 @@ public class MemoryOwnershipTests
     [InlineData("cnn", 8)]
     public void ScopedTrainingSteps_ReuseTheirBuffers(string name, int batch)
     {
+        // The pooled figure is the smaller of two 6-step windows: per-thread scratch (GEMM packing buffers, a thread's
+        // convolution columns) grows once, on the first item of a larger size a thread takes, and which thread takes which
+        // item depends on timing (on a loaded host the caller takes more: 275 kB in one window, 45.8 kB/step, seen in CI
+        // with both cores busy and reproduced beside two busy loops; the next window allocated the usual few kB).
         double unpooled = OnThread(false, () => { Run r = Make(name, batch); BytesPerStep(r, 0, 3); return BytesPerStep(r, 3, 6); });
-        double pooled = OnThread(true, () => { Run r = Make(name, batch); BytesPerStep(r, 0, 3); return BytesPerStep(r, 3, 6); });
+        double pooled = OnThread(true, () => { Run r = Make(name, batch); BytesPerStep(r, 0, 3); return Math.Min(BytesPerStep(r, 3, 6), BytesPerStep(r, 9, 6)); });
         // mlp, batch 64: ~0.9 MB/step unpooled (activations and intermediate gradients), tens of kB pooled;
         // the same steps counted twice give the same bytes: nothing depends on when the GC runs.
         Assert.True(pooled < 0.1 * unpooled, $"{name}: {pooled:F0} bytes/step pooled vs {unpooled:F0} unpooled");
