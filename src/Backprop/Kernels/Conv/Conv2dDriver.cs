@@ -15,11 +15,11 @@ namespace Backprop.Kernels.Conv;
 /// <para>
 /// Threads: the forward runs blocks of images in parallel (each thread unfolds into its own
 /// <see cref="ImplicitColumns{T}"/> and runs single-threaded GEMMs); a batch too small to share out runs
-/// image by image with multi-threaded GEMMs. The backward cuts the batch into min(N, 8·threads)
-/// contiguous chunks (one with a single thread); chunk p sums its images' dW into its own buffer and the
-/// buffers are added in chunk order. Blocks and chunks are claimed from <see cref="DynamicParallel"/>,
-/// so a late thread takes fewer. Every output element is computed the same way whoever computes it:
-/// results depend on the thread count only (the dW chunking), never on scheduling.
+/// image by image with multi-threaded GEMMs. The backward cuts the batch into min(N, max(16, 8·threads))
+/// contiguous chunks; chunk p sums its images' dW into its own buffer and the buffers are added in chunk
+/// order. Blocks and chunks are claimed from <see cref="DynamicParallel"/>, so a late thread takes fewer.
+/// Every output element is computed the same way whoever computes it: results never depend on scheduling,
+/// and on the thread count only through the dW chunking above 2 threads for batches of more than 16 images.
 /// </para>
 /// </summary>
 internal static unsafe class Conv2dDriver
@@ -27,8 +27,12 @@ internal static unsafe class Conv2dDriver
     /// <summary>Target GEMM width when images are batched side by side (measured: 4 LeNet conv2 images, 784 columns, run ~14% faster than one).</summary>
     private const int BlockColumns = 800;
 
-    /// <summary>Backward chunks per thread: enough to even out a late thread, few enough that the dW partial sums stay cheap.</summary>
-    private const int ChunksPerThread = 8;
+    /// <summary>
+    /// Backward chunks per thread: enough to even out a late thread, few enough that the dW partial sums stay cheap.
+    /// At least <see cref="MinChunks"/> whatever the thread count, so that up to 2 threads (and for batches of up to
+    /// 16 images, any number) dW is summed in the same blocks, and its bits do not depend on the thread count.
+    /// </summary>
+    private const int ChunksPerThread = 8, MinChunks = 16;
 
     /// <summary>y [N, OutC, OH, OW] = conv(x [N, C, H, W], w [OutC, C/Groups, KH, KW]) + b [OutC] (empty: no bias); every element of y is written.</summary>
     /// <exception cref="ArgumentException">A buffer is shorter than <paramref name="s"/> needs.</exception>
@@ -235,7 +239,7 @@ internal static unsafe class Conv2dDriver
         if (n == 0) dw.Clear(); // no image to overwrite it
         if (!(needX || needW || needB && fused) || n == 0) return;
         int threads = Parallelism.ThreadCount;
-        int chunks = threads == 1 ? 1 : Math.Max(1, Math.Min(n, ChunksPerThread * threads));
+        int chunks = Math.Max(1, Math.Min(n, Math.Max(MinChunks, ChunksPerThread * threads)));
         int wSize = dw.Length;
         T[]? partial = needW && chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * wSize) : null;
         // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
