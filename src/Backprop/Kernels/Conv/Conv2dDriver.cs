@@ -241,7 +241,8 @@ internal static unsafe class Conv2dDriver
         int threads = Parallelism.ThreadCount;
         int chunks = Math.Max(1, Math.Min(n, Math.Max(MinChunks, ChunksPerThread * threads)));
         int wSize = dw.Length;
-        T[]? partial = needW && chunks > 1 ? ArrayPool<T>.Shared.Rent((chunks - 1) * wSize) : null;
+        // Every chunk sums its dW, transposed ([Groups][K, Og]), into its own slice; see BackwardBody.
+        T[]? partial = needW ? ArrayPool<T>.Shared.Rent(chunks * wSize) : null;
         // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
         T[]? rowSums = needB && fused ? ArrayPool<T>.Shared.Rent(n * outC) : null;
         try
@@ -262,8 +263,15 @@ internal static unsafe class Conv2dDriver
                 };
                 DynamicParallel.For(chunks, threads, ref body);
             }
-            for (int p = 1; p < chunks && partial is not null; p++)
-                TensorPrimitives.Add(dw, partial.AsSpan((p - 1) * wSize, wSize), dw);
+            if (partial is not null)
+            {
+                Span<T> sum = partial.AsSpan(0, wSize);
+                for (int p = 1; p < chunks; p++)
+                    TensorPrimitives.Add(sum, partial.AsSpan(p * wSize, wSize), sum);
+                int og = outC / s.Groups, k = wSize / outC;
+                for (int grp = 0; grp < s.Groups; grp++)
+                    TransposeInto(sum.Slice(grp * og * k, og * k), k, og, dw.Slice(grp * og * k, og * k));
+            }
             if (rowSums is not null)
                 for (int img = 0; img < n; img++)
                     for (int o = 0; o < outC; o++)
@@ -276,14 +284,29 @@ internal static unsafe class Conv2dDriver
         }
     }
 
+    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols] (row-major, contiguous).</summary>
+    private static void TransposeInto<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
+    {
+        const int tile = 16; // a tile of each side stays in L1
+        for (int r0 = 0; r0 < rows; r0 += tile)
+            for (int c0 = 0; c0 < cols; c0 += tile)
+                for (int r = r0; r < Math.Min(r0 + tile, rows); r++)
+                    for (int c = c0; c < Math.Min(c0 + tile, cols); c++)
+                        dst[c * rows + r] = src[r * cols + c];
+    }
+
     /// <summary>
-    /// Backward of one chunk of the batch: dW_g (+)= dy_g · im2col(x_g)ᵀ, dx_g += col2im(W_gᵀ · dy_g).
+    /// Backward of one chunk of the batch: dW_gᵀ (+)= im2col(x_g) · dy_gᵀ, dx_g += col2im(W_gᵀ · dy_g).
     /// Images are unfolded side by side in blocks of up to <see cref="BlockColumns"/> columns (as in
     /// the forward), and their dy gathered as [Og, nb·L]: dW takes one GEMM per block (depth nb·OH·OW:
     /// a quarter of the calls and of the passes over dW that one product per image made for LeNet's conv2),
     /// and so does dx, whose [K, nb·L] result is folded back image by image. Each dx element is the same
     /// dot product whatever the block.
-    /// Chunk 0 sums dW straight into dw, chunk p &gt; 0 into its partial buffer.
+    /// dW is computed transposed, [K, Og] per group: the columns are then the GEMM's A, read in place, and only
+    /// the small dy is packed (as [Og, K], B would be the columns, packed and transposed for every block: with
+    /// only Og = 64 rows to share that packing, it took a sixth of the product's time). Chunk p sums into its slice
+    /// of the partial buffer; the slices are added in chunk order and transposed into dw once.
+    /// Each dW element is the same dot product, in the same order, as in the [Og, K] form.
     /// </summary>
     private struct BackwardBody<T> : IUnitBody where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -307,7 +330,7 @@ internal static unsafe class Conv2dDriver
                 fixed (T* pcol = col)
                 fixed (T* pdy = dyBlock)
                 {
-                    T* dwChunk = Dw is null ? null : chunk == 0 ? Dw : Partial + (nint)(chunk - 1) * WSize;
+                    T* dwChunk = Dw is null ? null : Partial + (nint)chunk * WSize;
                     int first = (int)((long)n * chunk / Chunks), last = (int)((long)n * (chunk + 1) / Chunks);
                     for (int img0 = first; img0 < last; img0 += block)
                     {
@@ -358,9 +381,9 @@ internal static unsafe class Conv2dDriver
                         new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
             if (dwChunk is not null)
             {
-                // [Og, nb·L] · [K, nb·L]ᵀ -> [Og, K]; the chunk's first block overwrites (dw and the partials start unset)
+                // [K, nb·L] · [Og, nb·L]ᵀ -> [K, Og]; the chunk's first block overwrites (the partials start unset)
                 T* cols = pcol is null ? X + (nint)(img0 * c + grp * cg) * plane : pcol; // pointwise windows come one image at a time
-                GemmKernel.Multiply(false, true, og, k, ld, T.One, dyb, ld, cols, ld, firstBlock ? T.Zero : T.One, dwChunk + (nint)grp * og * k, k, ParallelGemm);
+                GemmKernel.Multiply(false, true, k, og, ld, T.One, cols, ld, dyb, ld, firstBlock ? T.Zero : T.One, dwChunk + (nint)grp * og * k, og, ParallelGemm);
             }
             if (Dx is null) return;
             T* ws = W + (nint)grp * og * k;
