@@ -6,7 +6,7 @@ namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
 /// Exp and log for generic float/double vectors (the BCL has them per element type only). Float exp is
-/// <see cref="FloatExp"/>; double keeps the BCL's.
+/// <see cref="FloatExp"/>; double keeps the BCL's. Also the exact square the 128-bit paths take where they cannot count on FMA.
 /// </summary>
 internal static class SimdMath
 {
