@@ -7,6 +7,7 @@ namespace Backprop.Kernels.Elementwise;
 internal readonly struct ReluBackwardOp<T> : IVectorBinary<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public T Invoke(T y, T dy) => y > T.Zero ? dy : T.Zero;
+    public Vector128<T> Invoke(Vector128<T> y, Vector128<T> dy) => Vector128.GreaterThan(y, Vector128<T>.Zero) & dy;
     public Vector256<T> Invoke(Vector256<T> y, Vector256<T> dy) => Vector256.GreaterThan(y, Vector256<T>.Zero) & dy;
     public Vector512<T> Invoke(Vector512<T> y, Vector512<T> dy) => Vector512.GreaterThan(y, Vector512<T>.Zero) & dy;
 }
@@ -15,6 +16,7 @@ internal readonly struct ReluBackwardOp<T> : IVectorBinary<T> where T : unmanage
 internal readonly struct LeakyReluOp<T>(T slope) : IVectorUnary<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public T Invoke(T x) => x > T.Zero ? x : x * slope;
+    public Vector128<T> Invoke(Vector128<T> x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<T>.Zero), x, x * slope);
     public Vector256<T> Invoke(Vector256<T> x) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), x, x * slope);
     public Vector512<T> Invoke(Vector512<T> x) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), x, x * slope);
 }
@@ -23,6 +25,7 @@ internal readonly struct LeakyReluOp<T>(T slope) : IVectorUnary<T> where T : unm
 internal readonly struct LeakyReluBackwardOp<T>(T slope) : IVectorBinary<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public T Invoke(T x, T dy) => x > T.Zero ? dy : dy * slope;
+    public Vector128<T> Invoke(Vector128<T> x, Vector128<T> dy) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<T>.Zero), dy, dy * slope);
     public Vector256<T> Invoke(Vector256<T> x, Vector256<T> dy) => Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<T>.Zero), dy, dy * slope);
     public Vector512<T> Invoke(Vector512<T> x, Vector512<T> dy) => Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<T>.Zero), dy, dy * slope);
 }
@@ -36,6 +39,7 @@ internal readonly struct GeluOp : IVectorUnary<float>, IVectorUnary<double>
     private const double Rsqrt2 = 0.70710678118654752440;
 
     public double Invoke(double x) => 0.5 * x * ErfMath.Erfc(-x * Rsqrt2);
+    public Vector128<double> Invoke(Vector128<double> x) => Vector128.Create(0.5) * x * ErfMath.Erfc(x * Vector128.Create(-Rsqrt2));
     public Vector256<double> Invoke(Vector256<double> x) => Vector256.Create(0.5) * x * ErfMath.Erfc(x * Vector256.Create(-Rsqrt2));
     public Vector512<double> Invoke(Vector512<double> x) => Vector512.Create(0.5) * x * ErfMath.Erfc(x * Vector512.Create(-Rsqrt2));
 
@@ -43,6 +47,13 @@ internal readonly struct GeluOp : IVectorUnary<float>, IVectorUnary<double>
     {
         float tail = x * GaussianSingle.UpperTail(x, out _);
         return x >= 0 ? (float.IsPositiveInfinity(x) ? x : x - tail) : tail;
+    }
+
+    public Vector128<float> Invoke(Vector128<float> x)
+    {
+        Vector128<float> tail = x * GaussianSingle.UpperTail(x, out _);
+        Vector128<float> y = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), x - tail, tail);
+        return Vector128.ConditionalSelect(Vector128.Equals(x, Vector128.Create(float.PositiveInfinity)), x, y);
     }
 
     public Vector256<float> Invoke(Vector256<float> x)
@@ -69,6 +80,13 @@ internal readonly struct GeluBackwardOp : IVectorBinary<float>, IVectorBinary<do
     public double Invoke(double x, double dy)
         => dy * (0.5 * ErfMath.Erfc(-x * Rsqrt2) + x * Math.Exp(-0.5 * x * x) * InvSqrt2Pi);
 
+    public Vector128<double> Invoke(Vector128<double> x, Vector128<double> dy)
+    {
+        Vector128<double> cdf = Vector128.Create(0.5) * ErfMath.Erfc(x * Vector128.Create(-Rsqrt2));
+        Vector128<double> pdf = Vector128.Exp(Vector128.Create(-0.5) * x * x) * Vector128.Create(InvSqrt2Pi);
+        return dy * Vector128.MultiplyAddEstimate(x, pdf, cdf);
+    }
+
     public Vector256<double> Invoke(Vector256<double> x, Vector256<double> dy)
     {
         Vector256<double> cdf = Vector256.Create(0.5) * ErfMath.Erfc(x * Vector256.Create(-Rsqrt2));
@@ -89,6 +107,13 @@ internal readonly struct GeluBackwardOp : IVectorBinary<float>, IVectorBinary<do
         float tail = GaussianSingle.UpperTail(x, out float gaussian);
         float cdf = x >= 0 ? 1f - tail : tail;
         return dy * MathF.FusedMultiplyAdd(x, gaussian * (float)InvSqrt2Pi, cdf);
+    }
+
+    public Vector128<float> Invoke(Vector128<float> x, Vector128<float> dy)
+    {
+        Vector128<float> tail = GaussianSingle.UpperTail(x, out Vector128<float> gaussian);
+        Vector128<float> cdf = Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One - tail, tail);
+        return dy * Vector128.MultiplyAddEstimate(x, gaussian * Vector128.Create((float)InvSqrt2Pi), cdf);
     }
 
     public Vector256<float> Invoke(Vector256<float> x, Vector256<float> dy)
@@ -125,6 +150,9 @@ internal readonly struct GeluTanhOp<T> : IVectorUnary<T> where T : unmanaged, IF
 
     public T Invoke(T x) => x / (T.One + T.Exp(TwoBeta * (x + Kappa * x * x * x)));
 
+    public Vector128<T> Invoke(Vector128<T> x)
+        => x / (Vector128<T>.One + SimdMath.Exp(Vector128.Create(TwoBeta) * (x + Vector128.Create(Kappa) * x * x * x)));
+
     public Vector256<T> Invoke(Vector256<T> x)
         => x / (Vector256<T>.One + SimdMath.Exp(Vector256.Create(TwoBeta) * (x + Vector256.Create(Kappa) * x * x * x)));
 
@@ -146,6 +174,13 @@ internal readonly struct GeluTanhBackwardOp<T> : IVectorBinary<T> where T : unma
         T x2 = x * x;
         T s = T.One / (T.One + T.Exp(MinusTwoBeta * (x + Kappa * x2 * x)));
         return dy * (s + x * s * (T.One - s) * TwoBeta * (T.One + ThreeKappa * x2));
+    }
+
+    public Vector128<T> Invoke(Vector128<T> x, Vector128<T> dy)
+    {
+        Vector128<T> x2 = x * x;
+        Vector128<T> s = Vector128<T>.One / (Vector128<T>.One + SimdMath.Exp(Vector128.Create(MinusTwoBeta) * (x + Vector128.Create(Kappa) * x2 * x)));
+        return dy * (s + x * s * (Vector128<T>.One - s) * Vector128.Create(TwoBeta) * (Vector128<T>.One + Vector128.Create(ThreeKappa) * x2));
     }
 
     public Vector256<T> Invoke(Vector256<T> x, Vector256<T> dy)
@@ -176,6 +211,13 @@ internal readonly struct SoftplusOp<T>(T beta, T threshold) : IVectorUnary<T> wh
         return (T.Max(z, T.Zero) + SimdMath.Log1P(T.Exp(-T.Abs(z)))) / beta;
     }
 
+    public Vector128<T> Invoke(Vector128<T> x)
+    {
+        Vector128<T> z = x * Vector128.Create(beta);
+        Vector128<T> soft = (Vector128.Max(z, Vector128<T>.Zero) + SimdMath.Log1P(SimdMath.Exp(-Vector128.Abs(z)))) / Vector128.Create(beta);
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(z, Vector128.Create(threshold)), x, soft);
+    }
+
     public Vector256<T> Invoke(Vector256<T> x)
     {
         Vector256<T> z = x * Vector256.Create(beta);
@@ -200,6 +242,12 @@ internal readonly struct SoftplusBackwardOp<T>(T beta, T threshold) : IVectorBin
         return z > threshold ? dy : dy / (T.One + T.Exp(-z));
     }
 
+    public Vector128<T> Invoke(Vector128<T> x, Vector128<T> dy)
+    {
+        Vector128<T> z = x * Vector128.Create(beta);
+        return Vector128.ConditionalSelect(Vector128.GreaterThan(z, Vector128.Create(threshold)), dy, dy / (Vector128<T>.One + SimdMath.Exp(-z)));
+    }
+
     public Vector256<T> Invoke(Vector256<T> x, Vector256<T> dy)
     {
         Vector256<T> z = x * Vector256.Create(beta);
@@ -217,6 +265,7 @@ internal readonly struct SoftplusBackwardOp<T>(T beta, T threshold) : IVectorBin
 internal readonly struct SiluOp<T> : IVectorUnary<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public T Invoke(T x) => x / (T.One + T.Exp(-x));
+    public Vector128<T> Invoke(Vector128<T> x) => x / (Vector128<T>.One + SimdMath.Exp(-x));
     public Vector256<T> Invoke(Vector256<T> x) => x / (Vector256<T>.One + SimdMath.Exp(-x));
     public Vector512<T> Invoke(Vector512<T> x) => x / (Vector512<T>.One + SimdMath.Exp(-x));
 }
@@ -228,6 +277,12 @@ internal readonly struct SiluBackwardOp<T> : IVectorBinary<T> where T : unmanage
     {
         T s = T.One / (T.One + T.Exp(-x));
         return dy * s * (T.One + x * (T.One - s));
+    }
+
+    public Vector128<T> Invoke(Vector128<T> x, Vector128<T> dy)
+    {
+        Vector128<T> s = Vector128<T>.One / (Vector128<T>.One + SimdMath.Exp(-x));
+        return dy * s * (Vector128<T>.One + x * (Vector128<T>.One - s));
     }
 
     public Vector256<T> Invoke(Vector256<T> x, Vector256<T> dy)

@@ -16,6 +16,9 @@ internal readonly struct TieWeightLessOp<T> : IVectorBinary<T> where T : unmanag
 
     public T Invoke(T a, T b) => a < b ? T.Zero : a == b ? Half : T.One;
 
+    public Vector128<T> Invoke(Vector128<T> a, Vector128<T> b)
+        => Vector128.ConditionalSelect(Vector128.Equals(a, b), Vector128.Create(Half), Vector128.AndNot(Vector128<T>.One, Vector128.LessThan(a, b)));
+
     public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b)
         => Vector256.ConditionalSelect(Vector256.Equals(a, b), Vector256.Create(Half), Vector256.AndNot(Vector256<T>.One, Vector256.LessThan(a, b)));
 
@@ -29,6 +32,9 @@ internal readonly struct TieWeightGreaterOp<T> : IVectorBinary<T> where T : unma
     private static readonly T Half = T.CreateChecked(0.5);
 
     public T Invoke(T a, T b) => a > b ? T.Zero : a == b ? Half : T.One;
+
+    public Vector128<T> Invoke(Vector128<T> a, Vector128<T> b)
+        => Vector128.ConditionalSelect(Vector128.Equals(a, b), Vector128.Create(Half), Vector128.AndNot(Vector128<T>.One, Vector128.GreaterThan(a, b)));
 
     public Vector256<T> Invoke(Vector256<T> a, Vector256<T> b)
         => Vector256.ConditionalSelect(Vector256.Equals(a, b), Vector256.Create(Half), Vector256.AndNot(Vector256<T>.One, Vector256.GreaterThan(a, b)));

@@ -5,8 +5,8 @@ namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
 /// The standard normal's upper tail Φ(−|x|) = ½·erfc(|x|/√2) and e^(−x²/2) in single precision, for
-/// the float GELU: working in float keeps eight lanes per AVX2 vector where the double path (ErfMath)
-/// widens to four, and GELU is a tenth of a transformer step.
+/// the float GELU: working in float keeps eight lanes per AVX2 vector (four per 128-bit one) where the double
+/// path (ErfMath) widens to half as many, and GELU is a tenth of a transformer step.
 /// </summary>
 /// <remarks>
 /// With b = |x|/√2: b &lt; 0.5: erfc(b) = 1 − b·P(b²), P of degree 4; b ≥ 0.5: erfc(b) = e^(−b²)·(Q(t)·r + 1/√π)·r,
@@ -46,6 +46,35 @@ internal static class GaussianSingle
             erfc = gaussian * MathF.FusedMultiplyAdd(q, r, InvSqrtPi) * r;
         }
         return 0.5f * erfc;
+    }
+
+    /// <summary>
+    /// Φ(−|x|) and e^(−x²/2), four lanes: multiply-adds fuse where the hardware has FMA (ARM64, x86 with FMA) and are
+    /// a multiply and an add elsewhere, so x² = hi + lo is split without FMA (<see cref="SimdMath.SquareError{T}(Vector128{T}, Vector128{T})"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> UpperTail(Vector128<float> x, out Vector128<float> gaussian)
+    {
+        Vector128<float> ax = Vector128.Min(Vector128.Abs(x), Vector128.Create(Clamp)), b = ax * Vector128.Create(Rsqrt2);
+        Vector128<float> square = ax * ax, squareLo = SimdMath.SquareError(ax, square);
+        gaussian = FloatExp.Exp(square * Vector128.Create(-0.5f)) * Vector128.MultiplyAddEstimate(Vector128.Create(-0.5f), squareLo, Vector128<float>.One);
+        Vector128<float> u = b * b;
+        Vector128<float> p = Vector128.MultiplyAddEstimate(u, Vector128.Create(P4), Vector128.Create(P3));
+        p = Vector128.MultiplyAddEstimate(u, p, Vector128.Create(P2));
+        p = Vector128.MultiplyAddEstimate(u, p, Vector128.Create(P1));
+        p = Vector128.MultiplyAddEstimate(u, p, Vector128.Create(P0));
+        Vector128<float> small = Vector128.MultiplyAddEstimate(-b, p, Vector128<float>.One);
+        Vector128<float> r = Vector128<float>.One / (b + Vector128.Create(3f)), t = (b - Vector128.Create(4f)) * r;
+        Vector128<float> q = Vector128.MultiplyAddEstimate(t, Vector128.Create(Q8), Vector128.Create(Q7));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q6));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q5));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q4));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q3));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q2));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q1));
+        q = Vector128.MultiplyAddEstimate(t, q, Vector128.Create(Q0));
+        Vector128<float> large = gaussian * Vector128.MultiplyAddEstimate(q, r, Vector128.Create(InvSqrtPi)) * r;
+        return Vector128.Create(0.5f) * Vector128.ConditionalSelect(Vector128.LessThan(b, Vector128.Create(0.5f)), small, large);
     }
 
     /// <summary>Φ(−|x|) and e^(−x²/2), eight lanes.</summary>

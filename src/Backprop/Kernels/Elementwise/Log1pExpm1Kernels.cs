@@ -18,6 +18,14 @@ internal readonly struct Log1pOp<T> : IVectorUnary<T> where T : unmanaged, IFloa
         return T.Log(w) * (x / (w - T.One));
     }
 
+    public Vector128<T> Invoke(Vector128<T> x)
+    {
+        Vector128<T> w = Vector128<T>.One + x;
+        Vector128<T> general = SimdMath.Log(w) * (x / (w - Vector128<T>.One));
+        Vector128<T> y = Vector128.ConditionalSelect(Vector128.Equals(w, Vector128<T>.One), x, general);
+        return Vector128.ConditionalSelect(Vector128.Equals(w, Vector128.Create(T.PositiveInfinity)), w, y);
+    }
+
     public Vector256<T> Invoke(Vector256<T> x)
     {
         Vector256<T> w = Vector256<T>.One + x;
@@ -54,6 +62,16 @@ internal readonly struct Expm1Op<T> : IVectorUnary<T> where T : unmanaged, IFloa
         if (um1 == -T.One) return um1;
         if (T.IsPositiveInfinity(u)) return u;
         return um1 * (x / T.Log(u));
+    }
+
+    public Vector128<T> Invoke(Vector128<T> x)
+    {
+        Vector128<T> u = SimdMath.Exp(x);
+        Vector128<T> um1 = u - Vector128<T>.One;
+        Vector128<T> y = um1 * (x / SimdMath.Log(u));
+        y = Vector128.ConditionalSelect(Vector128.Equals(u, Vector128.Create(T.PositiveInfinity)), u, y);
+        y = Vector128.ConditionalSelect(Vector128.Equals(um1, Vector128.Create(-T.One)), um1, y);
+        return Vector128.ConditionalSelect(Vector128.Equals(u, Vector128<T>.One), x, y);
     }
 
     public Vector256<T> Invoke(Vector256<T> x)

@@ -58,6 +58,7 @@ internal readonly struct AbsKernel<T> : IUnaryOp<T> where T : unmanaged, INumber
 internal readonly struct AbsOp<T> : IVectorUnary<T> where T : unmanaged, INumber<T>
 {
     public T Invoke(T x) => x < T.Zero ? unchecked(T.Zero - x) : x;
+    public Vector128<T> Invoke(Vector128<T> x) => Vector128.Abs(x);
     public Vector256<T> Invoke(Vector256<T> x) => Vector256.Abs(x);
     public Vector512<T> Invoke(Vector512<T> x) => Vector512.Abs(x);
 }
@@ -66,6 +67,9 @@ internal readonly struct AbsOp<T> : IVectorUnary<T> where T : unmanaged, INumber
 internal readonly struct SignOp<T> : IVectorUnary<T> where T : unmanaged, INumber<T>
 {
     public T Invoke(T x) => x > T.Zero ? T.One : x < T.Zero ? -T.One : T.Zero;
+
+    public Vector128<T> Invoke(Vector128<T> x)
+        => (Vector128.GreaterThan(x, Vector128<T>.Zero) & Vector128<T>.One) - (Vector128.LessThan(x, Vector128<T>.Zero) & Vector128<T>.One);
 
     public Vector256<T> Invoke(Vector256<T> x)
         => (Vector256.GreaterThan(x, Vector256<T>.Zero) & Vector256<T>.One) - (Vector256.LessThan(x, Vector256<T>.Zero) & Vector256<T>.One);
@@ -84,6 +88,12 @@ internal readonly struct ClampOp<T>(T lo, T hi) : IVectorUnary<T> where T : unma
 {
     public T Invoke(T x) => T.IsNaN(x) ? x : T.Min(T.Max(x, lo), hi);
 
+    public Vector128<T> Invoke(Vector128<T> x)
+    {
+        Vector128<T> c = Vector128.Min(Vector128.Max(x, Vector128.Create(lo)), Vector128.Create(hi));
+        return Vector128.ConditionalSelect(Vector128.Equals(x, x), c, x);
+    }
+
     public Vector256<T> Invoke(Vector256<T> x)
     {
         Vector256<T> c = Vector256.Min(Vector256.Max(x, Vector256.Create(lo)), Vector256.Create(hi));
@@ -101,6 +111,9 @@ internal readonly struct ClampOp<T>(T lo, T hi) : IVectorUnary<T> where T : unma
 internal readonly struct ClampBackwardOp<T>(T lo, T hi) : IVectorBinary<T> where T : unmanaged, INumber<T>
 {
     public T Invoke(T x, T dy) => x >= lo && x <= hi ? dy : T.Zero;
+
+    public Vector128<T> Invoke(Vector128<T> x, Vector128<T> dy)
+        => Vector128.GreaterThanOrEqual(x, Vector128.Create(lo)) & Vector128.LessThanOrEqual(x, Vector128.Create(hi)) & dy;
 
     public Vector256<T> Invoke(Vector256<T> x, Vector256<T> dy)
         => Vector256.GreaterThanOrEqual(x, Vector256.Create(lo)) & Vector256.LessThanOrEqual(x, Vector256.Create(hi)) & dy;
@@ -122,6 +135,7 @@ internal readonly struct PowOp<T> : IBinaryOp<T> where T : unmanaged, IFloatingP
 internal readonly struct KeepWhereOp<T> : IVectorBinary<T> where T : unmanaged, INumber<T>
 {
     public T Invoke(T t, T m) => m != T.Zero ? t : T.Zero;
+    public Vector128<T> Invoke(Vector128<T> t, Vector128<T> m) => Vector128.AndNot(t, Vector128.Equals(m, Vector128<T>.Zero));
     public Vector256<T> Invoke(Vector256<T> t, Vector256<T> m) => Vector256.AndNot(t, Vector256.Equals(m, Vector256<T>.Zero));
     public Vector512<T> Invoke(Vector512<T> t, Vector512<T> m) => Vector512.AndNot(t, Vector512.Equals(m, Vector512<T>.Zero));
 }

@@ -6,12 +6,13 @@ using System.Runtime.Intrinsics;
 namespace Backprop.Kernels.Elementwise;
 
 /// <summary>
-/// A comparison given as a scalar test and as 256-bit and 512-bit lane masks (all ones where it holds).
+/// A comparison given as a scalar test and as 128-bit, 256-bit and 512-bit lane masks (all ones where it holds).
 /// T is float, double, long or byte (bool tensors are compared as their bytes, false &lt; true).
 /// </summary>
 internal interface IVectorPredicate<T> where T : unmanaged
 {
     static abstract bool Invoke(T a, T b);
+    static abstract Vector128<T> Invoke(Vector128<T> a, Vector128<T> b);
     static abstract Vector256<T> Invoke(Vector256<T> a, Vector256<T> b);
     static abstract Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
 }
@@ -21,6 +22,7 @@ internal interface IVectorPredicate<T> where T : unmanaged
 internal readonly struct GtPredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a > b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => Vector128.GreaterThan(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThan(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.GreaterThan(a, b);
 }
@@ -28,6 +30,7 @@ internal readonly struct GtPredicate<T> : IVectorPredicate<T> where T : unmanage
 internal readonly struct GePredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a >= b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => Vector128.GreaterThanOrEqual(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.GreaterThanOrEqual(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.GreaterThanOrEqual(a, b);
 }
@@ -35,6 +38,7 @@ internal readonly struct GePredicate<T> : IVectorPredicate<T> where T : unmanage
 internal readonly struct LtPredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a < b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => Vector128.LessThan(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.LessThan(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.LessThan(a, b);
 }
@@ -42,6 +46,7 @@ internal readonly struct LtPredicate<T> : IVectorPredicate<T> where T : unmanage
 internal readonly struct LePredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a <= b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => Vector128.LessThanOrEqual(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.LessThanOrEqual(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.LessThanOrEqual(a, b);
 }
@@ -49,6 +54,7 @@ internal readonly struct LePredicate<T> : IVectorPredicate<T> where T : unmanage
 internal readonly struct EqPredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a == b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => Vector128.Equals(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => Vector256.Equals(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => Vector512.Equals(a, b);
 }
@@ -56,6 +62,7 @@ internal readonly struct EqPredicate<T> : IVectorPredicate<T> where T : unmanage
 internal readonly struct NePredicate<T> : IVectorPredicate<T> where T : unmanaged, INumber<T>
 {
     public static bool Invoke(T a, T b) => a != b;
+    public static Vector128<T> Invoke(Vector128<T> a, Vector128<T> b) => ~Vector128.Equals(a, b);
     public static Vector256<T> Invoke(Vector256<T> a, Vector256<T> b) => ~Vector256.Equals(a, b);
     public static Vector512<T> Invoke(Vector512<T> a, Vector512<T> b) => ~Vector512.Equals(a, b);
 }
@@ -63,7 +70,7 @@ internal readonly struct NePredicate<T> : IVectorPredicate<T> where T : unmanage
 /// <summary>
 /// y[i] = P(a[i], b[i]) as bytes 1/0 (the bytes of a bool tensor). The vector paths compare
 /// sizeof(T) vectors of T and narrow their lane masks to one vector of bytes, so one store writes
-/// 32 (or 64) results whatever the width of T.
+/// 16, 32 or 64 results whatever the width of T.
 /// </summary>
 internal static class PredicateKernel
 {
@@ -95,6 +102,12 @@ internal static class PredicateKernel
             for (; i <= n - Vector256<byte>.Count; i += Vector256<byte>.Count)
                 (Mask256<T, TP>(ref ar, ref br, i, aScalar, bScalar, va, vb) & Vector256<byte>.One).StoreUnsafe(ref yr, (nuint)i);
         }
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+        {
+            Vector128<T> va = Vector128.Create(ar), vb = Vector128.Create(br);
+            for (; i <= n - Vector128<byte>.Count; i += Vector128<byte>.Count)
+                (Mask128<T, TP>(ref ar, ref br, i, aScalar, bScalar, va, vb) & Vector128<byte>.One).StoreUnsafe(ref yr, (nuint)i);
+        }
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = TP.Invoke(aScalar ? ar : Unsafe.Add(ref ar, i), bScalar ? br : Unsafe.Add(ref br, i)) ? (byte)1 : (byte)0;
     }
@@ -123,12 +136,40 @@ internal static class PredicateKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Load128<T>(ref T r, int i, bool scalar, Vector128<T> broadcast) where T : unmanaged
+        => scalar ? broadcast : Vector128.LoadUnsafe(ref r, (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<T> Load256<T>(ref T r, int i, bool scalar, Vector256<T> broadcast) where T : unmanaged
         => scalar ? broadcast : Vector256.LoadUnsafe(ref r, (nuint)i);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<T> Load512<T>(ref T r, int i, bool scalar, Vector512<T> broadcast) where T : unmanaged
         => scalar ? broadcast : Vector512.LoadUnsafe(ref r, (nuint)i);
+
+    /// <summary>The lane masks of the 16 comparisons from element <paramref name="i"/>, one byte each (0xFF or 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Mask128<T, TP>(ref T a, ref T b, int i, bool aScalar, bool bScalar, Vector128<T> va, Vector128<T> vb)
+        where T : unmanaged where TP : IVectorPredicate<T>
+    {
+        int w = Vector128<T>.Count;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        Vector128<T> M(ref T x, ref T y, int k) => TP.Invoke(Load128(ref x, k, aScalar, va), Load128(ref y, k, bScalar, vb));
+        if (Unsafe.SizeOf<T>() == 1)
+            return M(ref a, ref b, i).AsByte();
+        if (Unsafe.SizeOf<T>() == 4)
+        {
+            Vector128<short> lo = Vector128.Narrow(M(ref a, ref b, i).AsInt32(), M(ref a, ref b, i + w).AsInt32());
+            Vector128<short> hi = Vector128.Narrow(M(ref a, ref b, i + 2 * w).AsInt32(), M(ref a, ref b, i + 3 * w).AsInt32());
+            return Vector128.Narrow(lo, hi).AsByte();
+        }
+        // 8-byte elements: eight masks of two lanes narrow to int, short, then byte lanes.
+        Vector128<int> q0 = Vector128.Narrow(M(ref a, ref b, i).AsInt64(), M(ref a, ref b, i + w).AsInt64());
+        Vector128<int> q1 = Vector128.Narrow(M(ref a, ref b, i + 2 * w).AsInt64(), M(ref a, ref b, i + 3 * w).AsInt64());
+        Vector128<int> q2 = Vector128.Narrow(M(ref a, ref b, i + 4 * w).AsInt64(), M(ref a, ref b, i + 5 * w).AsInt64());
+        Vector128<int> q3 = Vector128.Narrow(M(ref a, ref b, i + 6 * w).AsInt64(), M(ref a, ref b, i + 7 * w).AsInt64());
+        return Vector128.Narrow(Vector128.Narrow(q0, q1), Vector128.Narrow(q2, q3)).AsByte();
+    }
 
     /// <summary>The lane masks of the 32 comparisons from element <paramref name="i"/>, one byte each (0xFF or 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -5,25 +5,28 @@ using System.Runtime.Intrinsics;
 
 namespace Backprop.Kernels.Elementwise;
 
-/// <summary>An element-wise function given at three widths: scalar, 256-bit and 512-bit vectors.</summary>
+/// <summary>An element-wise function given at four widths: scalar, 128-bit, 256-bit and 512-bit vectors.</summary>
 internal interface IVectorUnary<T> where T : unmanaged
 {
     T Invoke(T x);
+    Vector128<T> Invoke(Vector128<T> x);
     Vector256<T> Invoke(Vector256<T> x);
     Vector512<T> Invoke(Vector512<T> x);
 }
 
-/// <summary>An element-wise function of two operands given at three widths.</summary>
+/// <summary>An element-wise function of two operands given at four widths.</summary>
 internal interface IVectorBinary<T> where T : unmanaged
 {
     T Invoke(T a, T b);
+    Vector128<T> Invoke(Vector128<T> a, Vector128<T> b);
     Vector256<T> Invoke(Vector256<T> a, Vector256<T> b);
     Vector512<T> Invoke(Vector512<T> a, Vector512<T> b);
 }
 
 /// <summary>
 /// Drives <see cref="IVectorUnary{T}"/> / <see cref="IVectorBinary{T}"/> ops over spans: 512-bit
-/// blocks, then 256-bit blocks, then a scalar tail (the whole span when intrinsics are off).
+/// blocks, then 256-bit blocks, then 128-bit blocks, then a scalar tail (the whole span when intrinsics are off;
+/// only the 128-bit blocks on ARM64, WebAssembly and x86 without AVX).
 /// The destination may be the same span as an input (in place); partial overlaps are not allowed.
 /// </summary>
 internal static class VectorLoop
@@ -41,6 +44,9 @@ internal static class VectorLoop
         if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
                 op.Invoke(Vector256.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+                op.Invoke(Vector128.LoadUnsafe(ref xr, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = op.Invoke(Unsafe.Add(ref xr, i));
     }
@@ -60,6 +66,9 @@ internal static class VectorLoop
         if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported)
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
                 op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+                op.Invoke(Vector128.LoadUnsafe(ref ar, (nuint)i), Vector128.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = op.Invoke(Unsafe.Add(ref ar, i), Unsafe.Add(ref br, i));
     }
@@ -83,6 +92,12 @@ internal static class VectorLoop
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
                 op.Invoke(Vector256.LoadUnsafe(ref ar, (nuint)i), vb).StoreUnsafe(ref yr, (nuint)i);
         }
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+        {
+            Vector128<T> vb = Vector128.Create(b);
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+                op.Invoke(Vector128.LoadUnsafe(ref ar, (nuint)i), vb).StoreUnsafe(ref yr, (nuint)i);
+        }
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = op.Invoke(Unsafe.Add(ref ar, i), b);
     }
@@ -105,6 +120,12 @@ internal static class VectorLoop
             Vector256<T> va = Vector256.Create(a);
             for (; i <= n - Vector256<T>.Count; i += Vector256<T>.Count)
                 op.Invoke(va, Vector256.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
+        }
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+        {
+            Vector128<T> va = Vector128.Create(a);
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+                op.Invoke(va, Vector128.LoadUnsafe(ref br, (nuint)i)).StoreUnsafe(ref yr, (nuint)i);
         }
         for (; i < n; i++)
             Unsafe.Add(ref yr, i) = op.Invoke(a, Unsafe.Add(ref br, i));
