@@ -15,28 +15,45 @@ internal static class ProgressWait
     private static readonly long SpinTicks = Stopwatch.Frequency / 20000; // 50 µs
     private static readonly object s_lock = new();
     private static int s_sleepers;
+    private static int s_never; // the failure flag of a wait that cannot fail: never written
 
     /// <summary>Returns once <paramref name="counter"/> is at least <paramref name="target"/>.</summary>
-    public static void Until(ref int counter, int target)
+    public static void Until(ref int counter, int target) => Until(ref counter, target, ref s_never);
+
+    /// <summary>
+    /// Returns true once <paramref name="counter"/> is at least <paramref name="target"/>, or false once
+    /// <paramref name="failed"/> is nonzero (a party that would have advanced the counter failed; announce
+    /// the failure with <see cref="Advanced"/> too).
+    /// </summary>
+    public static bool Until(ref int counter, int target, ref int failed)
     {
-        if (Volatile.Read(ref counter) >= target) return;
+        if (Volatile.Read(ref counter) >= target) return true;
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         while (Stopwatch.GetTimestamp() < deadline)
         {
             Thread.SpinWait(20);
-            if (Volatile.Read(ref counter) >= target) return;
+            if (Volatile.Read(ref counter) >= target) return true;
+            if (Volatile.Read(ref failed) != 0) return false;
         }
         if (!ThreadSupport.Available) // no other thread to wait for can exist here; kept for the platform analyzer
         {
-            while (Volatile.Read(ref counter) < target) Thread.SpinWait(20);
-            return;
+            while (Volatile.Read(ref counter) < target)
+            {
+                if (Volatile.Read(ref failed) != 0) return false;
+                Thread.SpinWait(20);
+            }
+            return true;
         }
         Interlocked.Increment(ref s_sleepers); // full fence: an advance after this sees a sleeper
         try
         {
             lock (s_lock)
                 while (Volatile.Read(ref counter) < target)
+                {
+                    if (Volatile.Read(ref failed) != 0) return false;
                     Monitor.Wait(s_lock, 1);
+                }
+            return true;
         }
         finally
         {

@@ -259,7 +259,46 @@ internal static unsafe class AttentionKernel
             TransposeScalar(src, srcRow, srcCol, rowsFast, rows, 0, colsFast, rows, dst);
             return;
         }
+        if (typeof(T) == typeof(float) && srcCol == 1 && !Avx.IsSupported && Vector128.IsHardwareAccelerated && rows >= 4 && cols >= 4)
+        {
+            // 128-bit vectors only (ARM64, WebAssembly, SSE-only x86): whole 4×4 blocks.
+            int rowsFast = rows & ~3, colsFast = cols & ~3;
+            Transpose4x4Blocks((float*)src, srcRow, rows, rowsFast, colsFast, (float*)dst);
+            TransposeScalar(src, srcRow, srcCol, 0, rows, colsFast, cols, rows, dst);
+            TransposeScalar(src, srcRow, srcCol, rowsFast, rows, 0, colsFast, rows, dst);
+            return;
+        }
         TransposeScalar(src, srcRow, srcCol, 0, rows, 0, cols, rows, dst);
+    }
+
+    /// <summary>
+    /// The 4×4 blocks of rows [0, rowsFast) × cols [0, colsFast) of a row-major float source (column stride 1),
+    /// with the cross-platform shuffles and selects only: pairs of rows interleaved, then pairs of pairs.
+    /// </summary>
+    private static void Transpose4x4Blocks(float* src, nint srcRow, int rows, int rowsFast, int colsFast, float* dst)
+    {
+        Vector128<float> even = Vector128.Create(-1, 0, -1, 0).AsSingle();  // lanes 0 and 2 from the first operand
+        Vector128<double> low = Vector128.Create(-1L, 0).AsDouble();        // the low 64 bits from the first operand
+        for (int r0 = 0; r0 < rowsFast; r0 += 4)
+        {
+            float* s = src + r0 * srcRow;
+            for (int c0 = 0; c0 < colsFast; c0 += 4)
+            {
+                float* sp = s + c0;
+                Vector128<float> a = Vector128.Load(sp), b = Vector128.Load(sp + srcRow);
+                Vector128<float> c = Vector128.Load(sp + 2 * srcRow), d = Vector128.Load(sp + 3 * srcRow);
+                // [a0 b0 a2 b2], [a1 b1 a3 b3], [c0 d0 c2 d2], [c1 d1 c3 d3]
+                Vector128<double> ab02 = Vector128.ConditionalSelect(even, a, Vector128.Shuffle(b, Vector128.Create(0, 0, 2, 2))).AsDouble();
+                Vector128<double> ab13 = Vector128.ConditionalSelect(even, Vector128.Shuffle(a, Vector128.Create(1, 1, 3, 3)), b).AsDouble();
+                Vector128<double> cd02 = Vector128.ConditionalSelect(even, c, Vector128.Shuffle(d, Vector128.Create(0, 0, 2, 2))).AsDouble();
+                Vector128<double> cd13 = Vector128.ConditionalSelect(even, Vector128.Shuffle(c, Vector128.Create(1, 1, 3, 3)), d).AsDouble();
+                float* o = dst + (nint)c0 * rows + r0;
+                Vector128.ConditionalSelect(low, ab02, Vector128.Shuffle(cd02, Vector128.Create(0L, 0))).AsSingle().Store(o);
+                Vector128.ConditionalSelect(low, ab13, Vector128.Shuffle(cd13, Vector128.Create(0L, 0))).AsSingle().Store(o + rows);
+                Vector128.ConditionalSelect(low, Vector128.Shuffle(ab02, Vector128.Create(1L, 1)), cd02).AsSingle().Store(o + 2 * rows);
+                Vector128.ConditionalSelect(low, Vector128.Shuffle(ab13, Vector128.Create(1L, 1)), cd13).AsSingle().Store(o + 3 * rows);
+            }
+        }
     }
 
     /// <summary>The 8×8 blocks of rows [0, rowsFast) × cols [0, colsFast) of a row-major float source (column stride 1).</summary>

@@ -134,6 +134,14 @@ internal readonly unsafe struct GemmEpilogue<T> where T : unmanaged, IFloatingPo
                     if (relu) v = Vector256.Max(v, Vector256<T>.Zero);
                     v.Store(c + j);
                 }
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+                for (; j + Vector128<T>.Count <= cols; j += Vector128<T>.Count)
+                {
+                    Vector128<T> v = Vector128.Load(c + j);
+                    if (bias != null) v += Vector128.Load(bias + j);
+                    if (relu) v = Vector128.Max(v, Vector128<T>.Zero);
+                    v.Store(c + j);
+                }
             for (; j < cols; j++)
             {
                 T v = c[j];

@@ -40,7 +40,7 @@ internal readonly unsafe struct GemmGatherB<T>(T* src, int* rowOff, int* colOff)
                 if (i == 0 || cols[i] != cols[i - 1] + 1) runAt[runs++] = i;
                 runLen[runs - 1] = i - runAt[runs - 1] + 1;
             }
-            if (Vector256.IsHardwareAccelerated && runs * 4 <= count)
+            if ((Vector256.IsHardwareAccelerated || Vector128.IsHardwareAccelerated) && runs * 4 <= count)
             {
                 PackRuns(Src, rows, cols, kc, dst, nr, count, runAt, runLen, runs);
                 continue;
@@ -56,11 +56,15 @@ internal readonly unsafe struct GemmGatherB<T>(T* src, int* rowOff, int* colOff)
         }
     }
 
-    /// <summary>One panel from runs of consecutive source values: each run is copied 256 bits at a time, the last vector overlapping the one before.</summary>
+    /// <summary>
+    /// One panel from runs of consecutive source values: each run is copied 256 bits at a time (128 where only those
+    /// vectors are accelerated), the last vector overlapping the one before.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackRuns(T* src, int* rows, int* cols, int kc, T* dst, int nr, int count, int* runAt, int* runLen, int runs)
     {
-        int w = Vector256<T>.Count;
+        bool wide = Vector256.IsHardwareAccelerated;
+        int w = wide ? Vector256<T>.Count : Vector128<T>.Count;
         for (int p = 0; p < kc; p++, dst += nr)
         {
             T* s = src + rows[p];
@@ -72,13 +76,20 @@ internal readonly unsafe struct GemmGatherB<T>(T* src, int* rowOff, int* colOff)
                 if (len >= w)
                 {
                     int q = 0;
-                    for (; q + w <= len; q += w) Vector256.Store(Vector256.Load(rs + q), rd + q);
-                    if (q < len) Vector256.Store(Vector256.Load(rs + len - w), rd + len - w);
+                    for (; q + w <= len; q += w) Copy(rs + q, rd + q, wide);
+                    if (q < len) Copy(rs + len - w, rd + len - w, wide);
                 }
                 else
                     for (int q = 0; q < len; q++) rd[q] = rs[q];
             }
             for (int i = count; i < nr; i++) dst[i] = default;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(T* from, T* to, bool wide)
+    {
+        if (wide) Vector256.Store(Vector256.Load(from), to);
+        else Vector128.Store(Vector128.Load(from), to);
     }
 }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
 
@@ -10,6 +11,7 @@ internal readonly struct L1Term<T> : ILossTerm<T> where T : unmanaged, IFloating
     public T Loss(T x, T t) => T.Abs(x - t);
     public Vector256<T> Loss(Vector256<T> x, Vector256<T> t) => Vector256.Abs(x - t);
     public Vector512<T> Loss(Vector512<T> x, Vector512<T> t) => Vector512.Abs(x - t);
+    public Vector128<T> Loss(Vector128<T> x, Vector128<T> t) => Vector128.Abs(x - t);
 
     public T GradInput(T x, T t)
     {
@@ -29,9 +31,16 @@ internal readonly struct L1Term<T> : ILossTerm<T> where T : unmanaged, IFloating
         return (Vector512.GreaterThan(d, Vector512<T>.Zero) & Vector512<T>.One) - (Vector512.LessThan(d, Vector512<T>.Zero) & Vector512<T>.One);
     }
 
+    public Vector128<T> GradInput(Vector128<T> x, Vector128<T> t)
+    {
+        Vector128<T> d = x - t;
+        return (Vector128.GreaterThan(d, Vector128<T>.Zero) & Vector128<T>.One) - (Vector128.LessThan(d, Vector128<T>.Zero) & Vector128<T>.One);
+    }
+
     public T GradTarget(T x, T t) => -GradInput(x, t);
     public Vector256<T> GradTarget(Vector256<T> x, Vector256<T> t) => -GradInput(x, t);
     public Vector512<T> GradTarget(Vector512<T> x, Vector512<T> t) => -GradInput(x, t);
+    public Vector128<T> GradTarget(Vector128<T> x, Vector128<T> t) => -GradInput(x, t);
 }
 
 /// <summary>
@@ -64,6 +73,13 @@ internal readonly struct SmoothL1Term<T>(T beta, bool huber) : ILossTerm<T> wher
         return Vector512.ConditionalSelect(Vector512.LessThan(z, b), inner, outer);
     }
 
+    public Vector128<T> Loss(Vector128<T> x, Vector128<T> t)
+    {
+        Vector128<T> z = Vector128.Abs(x - t), b = Vector128.Create(beta), h = Vector128.Create(Half);
+        Vector128<T> inner = huber ? h * z * z : h * z * z / b, outer = huber ? b * (z - h * b) : z - h * b;
+        return Vector128.ConditionalSelect(Vector128.LessThan(z, b), inner, outer);
+    }
+
     public T GradInput(T x, T t)
     {
         T d = x - t;
@@ -82,9 +98,16 @@ internal readonly struct SmoothL1Term<T>(T beta, bool huber) : ILossTerm<T> wher
         return huber ? Vector512.Min(Vector512.Max(d, -b), b) : Vector512.Min(Vector512.Max(d / b, -Vector512<T>.One), Vector512<T>.One);
     }
 
+    public Vector128<T> GradInput(Vector128<T> x, Vector128<T> t)
+    {
+        Vector128<T> d = x - t, b = Vector128.Create(beta);
+        return huber ? Vector128.Min(Vector128.Max(d, -b), b) : Vector128.Min(Vector128.Max(d / b, -Vector128<T>.One), Vector128<T>.One);
+    }
+
     public T GradTarget(T x, T t) => -GradInput(x, t);
     public Vector256<T> GradTarget(Vector256<T> x, Vector256<T> t) => -GradInput(x, t);
     public Vector512<T> GradTarget(Vector512<T> x, Vector512<T> t) => -GradInput(x, t);
+    public Vector128<T> GradTarget(Vector128<T> x, Vector128<T> t) => -GradInput(x, t);
 }
 
 /// <summary>
@@ -111,6 +134,9 @@ internal readonly struct BceTerm<T> : ILossTerm<T> where T : unmanaged, IFloatin
     private static Vector512<T> Log(Vector512<T> x)
         => Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<T>.Zero), Vector512.Create(T.NegativeInfinity), SimdMath.Log(x));
 
+    private static Vector128<T> Log(Vector128<T> x)
+        => Vector128.ConditionalSelect(Vector128.Equals(x, Vector128<T>.Zero), Vector128.Create(T.NegativeInfinity), LossMath.Log(x));
+
     private static Vector256<T> Log1m(Vector256<T> x)
     {
         Vector256<T> w = Vector256<T>.One - x;
@@ -123,6 +149,13 @@ internal readonly struct BceTerm<T> : ILossTerm<T> where T : unmanaged, IFloatin
         Vector512<T> w = Vector512<T>.One - x;
         Vector512<T> corrected = Log(w) * -x / (w - Vector512<T>.One);
         return Vector512.ConditionalSelect(Vector512.Equals(w, Vector512<T>.One), -x, corrected);
+    }
+
+    private static Vector128<T> Log1m(Vector128<T> x)
+    {
+        Vector128<T> w = Vector128<T>.One - x;
+        Vector128<T> corrected = Log(w) * -x / (w - Vector128<T>.One);
+        return Vector128.ConditionalSelect(Vector128.Equals(w, Vector128<T>.One), -x, corrected);
     }
 
     public T Loss(T x, T t) => (t - T.One) * T.Max(Log1m(x), Floor) - t * T.Max(T.Log(x), Floor);
@@ -139,13 +172,21 @@ internal readonly struct BceTerm<T> : ILossTerm<T> where T : unmanaged, IFloatin
         return (t - Vector512<T>.One) * Vector512.Max(Log1m(x), floor) - t * Vector512.Max(Log(x), floor);
     }
 
+    public Vector128<T> Loss(Vector128<T> x, Vector128<T> t)
+    {
+        Vector128<T> floor = Vector128.Create(Floor);
+        return (t - Vector128<T>.One) * Vector128.Max(Log1m(x), floor) - t * Vector128.Max(Log(x), floor);
+    }
+
     public T GradInput(T x, T t) => (x - t) / T.Max((T.One - x) * x, Epsilon);
     public Vector256<T> GradInput(Vector256<T> x, Vector256<T> t) => (x - t) / Vector256.Max((Vector256<T>.One - x) * x, Vector256.Create(Epsilon));
     public Vector512<T> GradInput(Vector512<T> x, Vector512<T> t) => (x - t) / Vector512.Max((Vector512<T>.One - x) * x, Vector512.Create(Epsilon));
+    public Vector128<T> GradInput(Vector128<T> x, Vector128<T> t) => (x - t) / Vector128.Max((Vector128<T>.One - x) * x, Vector128.Create(Epsilon));
 
     public T GradTarget(T x, T t) => Log1m(x) - T.Log(x);
     public Vector256<T> GradTarget(Vector256<T> x, Vector256<T> t) => Log1m(x) - Log(x);
     public Vector512<T> GradTarget(Vector512<T> x, Vector512<T> t) => Log1m(x) - Log(x);
+    public Vector128<T> GradTarget(Vector128<T> x, Vector128<T> t) => Log1m(x) - Log(x);
 }
 
 /// <summary>
@@ -176,9 +217,17 @@ internal readonly struct KLDivTerm<T>(bool logTarget) : ILossTerm<T> where T : u
         return xlogy - t * x;
     }
 
+    public Vector128<T> Loss(Vector128<T> x, Vector128<T> t)
+    {
+        if (logTarget) return SimdMath.Exp(t) * (t - x);
+        Vector128<T> xlogy = Vector128.ConditionalSelect(Vector128.Equals(t, Vector128<T>.Zero), Vector128<T>.Zero, t * LossMath.Log(t));
+        return xlogy - t * x;
+    }
+
     public T GradInput(T x, T t) => logTarget ? -T.Exp(t) : -t;
     public Vector256<T> GradInput(Vector256<T> x, Vector256<T> t) => logTarget ? -SimdMath.Exp(t) : -t;
     public Vector512<T> GradInput(Vector512<T> x, Vector512<T> t) => logTarget ? -SimdMath.Exp(t) : -t;
+    public Vector128<T> GradInput(Vector128<T> x, Vector128<T> t) => logTarget ? -SimdMath.Exp(t) : -t;
 
     public T GradTarget(T x, T t)
     {
@@ -209,4 +258,25 @@ internal readonly struct KLDivTerm<T>(bool logTarget) : ILossTerm<T> where T : u
         }
         return SimdMath.Log(t) + t / t - x;
     }
+
+    public Vector128<T> GradTarget(Vector128<T> x, Vector128<T> t)
+    {
+        if (logTarget)
+        {
+            Vector128<T> e = SimdMath.Exp(t);
+            return e * (t - x) + e;
+        }
+        return LossMath.Log(t) + t / t - x;
+    }
+}
+
+/// <summary>
+/// The natural log of 128-bit float/double vectors, which <see cref="SimdMath"/> has only at 256 and 512 bits: the
+/// BCL's per-type <see cref="Vector128.Log(Vector128{float})"/>, the same algorithm as the wider ones.
+/// </summary>
+internal static class LossMath
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Log<T>(Vector128<T> x) where T : unmanaged
+        => typeof(T) == typeof(float) ? Vector128.Log(x.AsSingle()).As<float, T>() : Vector128.Log(x.AsDouble()).As<double, T>();
 }

@@ -8,8 +8,8 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 namespace Backprop.Kernels.Loss;
 
 /// <summary>
-/// A loss of one input element x and its target t, with its two partial derivatives, at three widths
-/// (scalar, 256-bit and 512-bit vectors) like <see cref="Elementwise.IVectorBinary{T}"/>.
+/// A loss of one input element x and its target t, with its two partial derivatives, at four widths
+/// (scalar, 128-, 256- and 512-bit vectors) like <see cref="Elementwise.IVectorBinary{T}"/>.
 /// </summary>
 internal interface ILossTerm<T> where T : unmanaged
 {
@@ -19,24 +19,30 @@ internal interface ILossTerm<T> where T : unmanaged
     Vector256<T> Loss(Vector256<T> x, Vector256<T> t);
     /// <inheritdoc cref="Loss(T, T)"/>
     Vector512<T> Loss(Vector512<T> x, Vector512<T> t);
+    /// <inheritdoc cref="Loss(T, T)"/>
+    Vector128<T> Loss(Vector128<T> x, Vector128<T> t);
     /// <summary>∂ℓ/∂x.</summary>
     T GradInput(T x, T t);
     /// <inheritdoc cref="GradInput(T, T)"/>
     Vector256<T> GradInput(Vector256<T> x, Vector256<T> t);
     /// <inheritdoc cref="GradInput(T, T)"/>
     Vector512<T> GradInput(Vector512<T> x, Vector512<T> t);
+    /// <inheritdoc cref="GradInput(T, T)"/>
+    Vector128<T> GradInput(Vector128<T> x, Vector128<T> t);
     /// <summary>∂ℓ/∂t.</summary>
     T GradTarget(T x, T t);
     /// <inheritdoc cref="GradTarget(T, T)"/>
     Vector256<T> GradTarget(Vector256<T> x, Vector256<T> t);
     /// <inheritdoc cref="GradTarget(T, T)"/>
     Vector512<T> GradTarget(Vector512<T> x, Vector512<T> t);
+    /// <inheritdoc cref="GradTarget(T, T)"/>
+    Vector128<T> GradTarget(Vector128<T> x, Vector128<T> t);
 }
 
 /// <summary>
 /// Drives an <see cref="ILossTerm{T}"/> over spans: per-element losses, their sum, and the gradients,
-/// each optionally multiplied by a per-element weight. 512-bit blocks, then 256-bit blocks, then a
-/// scalar tail (the whole span when intrinsics are off).
+/// each optionally multiplied by a per-element weight. 512-bit blocks, then 256-bit blocks, then 128-bit
+/// blocks, then a scalar tail (the whole span when intrinsics are off).
 /// </summary>
 internal static class PointwiseLossKernels
 {
@@ -66,6 +72,13 @@ internal static class PointwiseLossKernels
             {
                 Vector256<T> v = term.Loss(Vector256.LoadUnsafe(ref xr, (nuint)i), Vector256.LoadUnsafe(ref tr, (nuint)i));
                 if (weighted) v *= Vector256.LoadUnsafe(ref wr, (nuint)i);
+                v.StoreUnsafe(ref yr, (nuint)i);
+            }
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+            {
+                Vector128<T> v = term.Loss(Vector128.LoadUnsafe(ref xr, (nuint)i), Vector128.LoadUnsafe(ref tr, (nuint)i));
+                if (weighted) v *= Vector128.LoadUnsafe(ref wr, (nuint)i);
                 v.StoreUnsafe(ref yr, (nuint)i);
             }
         for (; i < n; i++)
@@ -137,6 +150,18 @@ internal static class PointwiseLossKernels
                 Vector256<T> xv = Vector256.LoadUnsafe(ref xr, (nuint)i), tv = Vector256.LoadUnsafe(ref tr, (nuint)i);
                 Vector256<T> scale = perElement ? Vector256.LoadUnsafe(ref gr, (nuint)i) : g256;
                 if (weighted) scale *= Vector256.LoadUnsafe(ref wr, (nuint)i);
+                if (wantX) (term.GradInput(xv, tv) * scale).StoreUnsafe(ref dxr, (nuint)i);
+                if (wantT) (term.GradTarget(xv, tv) * scale).StoreUnsafe(ref dtr, (nuint)i);
+            }
+        }
+        if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported)
+        {
+            Vector128<T> g128 = Vector128.Create(g);
+            for (; i <= n - Vector128<T>.Count; i += Vector128<T>.Count)
+            {
+                Vector128<T> xv = Vector128.LoadUnsafe(ref xr, (nuint)i), tv = Vector128.LoadUnsafe(ref tr, (nuint)i);
+                Vector128<T> scale = perElement ? Vector128.LoadUnsafe(ref gr, (nuint)i) : g128;
+                if (weighted) scale *= Vector128.LoadUnsafe(ref wr, (nuint)i);
                 if (wantX) (term.GradInput(xv, tv) * scale).StoreUnsafe(ref dxr, (nuint)i);
                 if (wantT) (term.GradTarget(xv, tv) * scale).StoreUnsafe(ref dtr, (nuint)i);
             }

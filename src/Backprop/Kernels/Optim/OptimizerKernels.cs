@@ -250,12 +250,104 @@ internal static class OptimizerKernels
         }
     }
 
-    /// <summary>RMSprop with optional weight decay, centering and momentum.</summary>
-    public static void RmsProp<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> squareAvg, Span<T> gradAvg, Span<T> buf,
-                                  T lr, T alpha, T eps, T weightDecay, T momentum, bool centered, bool maximize)
+    /// <summary>
+    /// RMSprop with optional weight decay, centering and momentum. Vectorised like <see cref="Sgd{T}"/>: the scalar
+    /// loop's operation order (<see cref="RmsPropScalar{T}"/>), bit-identical; large arrays on all threads.
+    /// <paramref name="gradAvg"/> is read only when <paramref name="centered"/>, <paramref name="buf"/> only with momentum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void RmsProp<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> squareAvg, Span<T> gradAvg, Span<T> buf,
+                                         T lr, T alpha, T eps, T weightDecay, T momentum, bool centered, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T oneMinusAlpha = T.One - alpha;
+        bool useMomentum = momentum > T.Zero;
+        if (g.Length != p.Length || squareAvg.Length != p.Length || centered && gradAvg.Length != p.Length || useMomentum && buf.Length != p.Length)
+            throw new ArgumentException($"RmsProp: parameter has {p.Length} elements, gradient {g.Length}, state {squareAvg.Length}/{gradAvg.Length}/{buf.Length}");
+        fixed (T* pp = p)
+        fixed (T* pg = g)
+        fixed (T* psq = squareAvg)
+        fixed (T* pga = gradAvg)
+        fixed (T* pb = buf)
+        {
+            var body = new RmsPropBody<T>
+            {
+                P = pp, G = pg, Sq = psq, Ga = pga, Buf = pb, Centered = centered, UseMomentum = useMomentum, Maximize = maximize,
+                Lr = lr, Alpha = alpha, OneMinusAlpha = T.One - alpha, Eps = eps, WeightDecay = weightDecay, Momentum = momentum,
+            };
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body, Parallelism.BalancedChunks);
+            else body.Invoke(0, p.Length);
+        }
+    }
+
+    private unsafe struct RmsPropBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, G, Sq, Ga, Buf;
+        public bool Centered, UseMomentum, Maximize;
+        public T Lr, Alpha, OneMinusAlpha, Eps, WeightDecay, Momentum;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int start, int end)
+        {
+            int i = start;
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported) i = Vectors<Width512<T>, Vector512<T>>(i, end);
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported) i = Vectors<Width256<T>, Vector256<T>>(i, end);
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported) i = Vectors<Width128<T>, Vector128<T>>(i, end);
+            int n = end - i;
+            if (n > 0)
+                RmsPropRange(new Span<T>(P + i, n), new ReadOnlySpan<T>(G + i, n), new Span<T>(Sq + i, n),
+                             Centered ? new Span<T>(Ga + i, n) : default, UseMomentum ? new Span<T>(Buf + i, n) : default,
+                             Lr, Alpha, OneMinusAlpha, Eps, WeightDecay, Momentum, Centered, Maximize);
+        }
+
+        /// <summary>Whole vectors of <typeparamref name="TW"/> from <paramref name="i"/> on; returns where they stop.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly int Vectors<TW, TV>(int i, int end) where TW : ISimdWidth<T, TV> where TV : struct
+        {
+            T* p = P, g = G, sqp = Sq, gap = Ga, buf = Buf;
+            bool decay = WeightDecay != T.Zero;
+            TV lr = TW.Splat(Lr), alpha = TW.Splat(Alpha), oma = TW.Splat(OneMinusAlpha), eps = TW.Splat(Eps);
+            TV wd = TW.Splat(WeightDecay), mom = TW.Splat(Momentum);
+            for (; i <= end - TW.Count; i += TW.Count)
+            {
+                TV grad = TW.Load(g + i);
+                if (Maximize) grad = TW.Neg(grad);
+                TV w = TW.Load(p + i);
+                if (decay) grad = TW.Add(grad, TW.Mul(wd, w));
+                TV sq = TW.Add(TW.Mul(TW.Load(sqp + i), alpha), TW.Mul(TW.Mul(oma, grad), grad));
+                TW.Store(sqp + i, sq);
+                TV avg;
+                if (Centered)
+                {
+                    TV ga0 = TW.Load(gap + i);
+                    TV ga = TW.Add(ga0, TW.Mul(oma, TW.Sub(grad, ga0)));
+                    TW.Store(gap + i, ga);
+                    avg = TW.Add(TW.Sqrt(TW.Sub(sq, TW.Mul(ga, ga))), eps);
+                }
+                else
+                    avg = TW.Add(TW.Sqrt(sq), eps);
+                if (UseMomentum)
+                {
+                    TV b = TW.Add(TW.Mul(TW.Load(buf + i), mom), TW.Div(grad, avg));
+                    TW.Store(buf + i, b);
+                    TW.Store(p + i, TW.Sub(w, TW.Mul(lr, b)));
+                }
+                else
+                    TW.Store(p + i, TW.Sub(w, TW.Mul(lr, TW.Div(grad, avg))));
+            }
+            return i;
+        }
+    }
+
+    /// <summary>The scalar RMSprop loop: the reference of <see cref="RmsProp{T}"/>.</summary>
+    internal static void RmsPropScalar<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> squareAvg, Span<T> gradAvg, Span<T> buf,
+                                          T lr, T alpha, T eps, T weightDecay, T momentum, bool centered, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => RmsPropRange(p, g, squareAvg, gradAvg, buf, lr, alpha, T.One - alpha, eps, weightDecay, momentum, centered, maximize);
+
+    private static void RmsPropRange<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> squareAvg, Span<T> gradAvg, Span<T> buf,
+                                        T lr, T alpha, T oneMinusAlpha, T eps, T weightDecay, T momentum, bool centered, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
         for (int i = 0; i < p.Length; i++)
         {
             T grad = maximize ? -g[i] : g[i];
@@ -282,8 +374,67 @@ internal static class OptimizerKernels
         }
     }
 
-    /// <summary>Adagrad with learning-rate decay and weight decay.</summary>
-    public static void Adagrad<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T clr, T eps, T weightDecay, bool maximize)
+    /// <summary>
+    /// Adagrad with learning-rate decay (<paramref name="clr"/>, the decayed rate) and weight decay. Vectorised like
+    /// <see cref="Sgd{T}"/>: bit-identical to <see cref="AdagradScalar{T}"/>; large arrays on all threads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void Adagrad<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T clr, T eps, T weightDecay, bool maximize)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (g.Length != p.Length || sum.Length != p.Length)
+            throw new ArgumentException($"Adagrad: parameter has {p.Length} elements, gradient {g.Length}, sum {sum.Length}");
+        fixed (T* pp = p)
+        fixed (T* pg = g)
+        fixed (T* ps = sum)
+        {
+            var body = new AdagradBody<T> { P = pp, G = pg, Sum = ps, Clr = clr, Eps = eps, WeightDecay = weightDecay, Maximize = maximize };
+            if (p.Length >= ParallelMin) Parallelism.ParallelFor(p.Length, Grain, ref body, Parallelism.BalancedChunks);
+            else body.Invoke(0, p.Length);
+        }
+    }
+
+    private unsafe struct AdagradBody<T> : IRangeBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* P, G, Sum;
+        public T Clr, Eps, WeightDecay;
+        public bool Maximize;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int start, int end)
+        {
+            int i = start;
+            if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported) i = Vectors<Width512<T>, Vector512<T>>(i, end);
+            if (Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported) i = Vectors<Width256<T>, Vector256<T>>(i, end);
+            if (Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported) i = Vectors<Width128<T>, Vector128<T>>(i, end);
+            int n = end - i;
+            if (n > 0)
+                AdagradScalar(new Span<T>(P + i, n), new ReadOnlySpan<T>(G + i, n), new Span<T>(Sum + i, n), Clr, Eps, WeightDecay, Maximize);
+        }
+
+        /// <summary>Whole vectors of <typeparamref name="TW"/> from <paramref name="i"/> on; returns where they stop.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private readonly int Vectors<TW, TV>(int i, int end) where TW : ISimdWidth<T, TV> where TV : struct
+        {
+            T* p = P, g = G, sump = Sum;
+            bool decay = WeightDecay != T.Zero;
+            TV clr = TW.Splat(Clr), eps = TW.Splat(Eps), wd = TW.Splat(WeightDecay);
+            for (; i <= end - TW.Count; i += TW.Count)
+            {
+                TV grad = TW.Load(g + i);
+                if (Maximize) grad = TW.Neg(grad);
+                TV w = TW.Load(p + i);
+                if (decay) grad = TW.Add(grad, TW.Mul(wd, w));
+                TV s = TW.Add(TW.Load(sump + i), TW.Mul(grad, grad));
+                TW.Store(sump + i, s);
+                TW.Store(p + i, TW.Sub(w, TW.Mul(clr, TW.Div(grad, TW.Add(TW.Sqrt(s), eps)))));
+            }
+            return i;
+        }
+    }
+
+    /// <summary>The scalar Adagrad loop: the reference of <see cref="Adagrad{T}"/> and its tail.</summary>
+    internal static void AdagradScalar<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> sum, T clr, T eps, T weightDecay, bool maximize)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < p.Length; i++)

@@ -101,7 +101,7 @@ internal unsafe struct RecurrenceBuffers<T> where T : unmanaged
 /// The hidden units are cut into slots, one per thread, and <see cref="Parallelism.ParallelFor{TBody}"/>
 /// hands each thread its slots for the whole sequence, so a thread keeps its share of the packed weights
 /// in its own cache from step to step. Before each step a thread waits until every slot has finished the
-/// step before (a counter per step); a thread given several slots (the pool busy, a nested call, or one
+/// step before (a counter per step: a short spin, then a sleep until it advances); a thread given several slots (the pool busy, a nested call, or one
 /// thread) runs them one after another and waits only for the others. Every value is computed by the
 /// same kernel call whichever thread runs its slot, so results depend on neither timing nor the thread
 /// count. Variable lengths follow PyTorch's packed sequences: a row whose sequence has no step t keeps its
@@ -122,6 +122,7 @@ internal static unsafe class RecurrenceDriver
     {
         if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Forward(b);
         else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Vector256Tiles<T>>.Forward(b);
+        else if (Vector128.IsHardwareAccelerated) Loop<T, Vector128Tiles<T>>.Forward(b);
         else Loop<T, ScalarTiles<T>>.Forward(b);
     }
 
@@ -130,6 +131,7 @@ internal static unsafe class RecurrenceDriver
     {
         if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Backward(b);
         else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Vector256Tiles<T>>.Backward(b);
+        else if (Vector128.IsHardwareAccelerated) Loop<T, Vector128Tiles<T>>.Backward(b);
         else Loop<T, ScalarTiles<T>>.Backward(b);
     }
 
@@ -211,11 +213,13 @@ internal static unsafe class RecurrenceDriver
                             else ForwardStep(step, q0, q1);
                         }
                         Interlocked.Add(ref Done[step], end - start);
+                        ProgressWait.Advanced();
                     }
                 }
                 catch
                 {
                     Volatile.Write(ref Done[Steps], 1); // the others stop waiting; the pool rethrows this exception
+                    ProgressWait.Advanced();
                     throw;
                 }
             }
@@ -365,19 +369,10 @@ internal static unsafe class RecurrenceDriver
 
             /// <summary>
             /// Waits until <paramref name="counter"/> reaches <paramref name="target"/> (every thread of the loop is
-            /// running a slot that counts); false if a slot failed meanwhile.
+            /// running a slot that counts); false if a slot failed meanwhile. A short spin, then a sleep
+            /// (<see cref="ProgressWait"/>), so a thread whose partner was descheduled gives its core to it.
             /// </summary>
-            private static bool WaitFor(ref int counter, int target, ref int failed)
-            {
-                if (Volatile.Read(ref counter) >= target) return true;
-                var spin = new SpinWait();
-                while (Volatile.Read(ref counter) < target)
-                {
-                    if (Volatile.Read(ref failed) != 0) return false;
-                    spin.SpinOnce(sleep1Threshold: -1);
-                }
-                return true;
-            }
+            private static bool WaitFor(ref int counter, int target, ref int failed) => ProgressWait.Until(ref counter, target, ref failed);
         }
 
         private static void CopyOrClear(T* src, T* dst, int n)

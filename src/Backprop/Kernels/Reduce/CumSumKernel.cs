@@ -10,10 +10,11 @@ namespace Backprop.Kernels.Reduce;
 /// <summary>
 /// Running sums along the middle axis of a contiguous [outer, n, inner] block: y[o, r, i] = Σ_{s ≤ r} x[o, s, i],
 /// or Σ_{s ≥ r} when reversed (the gradient of a cumulative sum). Float32 accumulates in double, as PyTorch's
-/// CPU kernel does. Along a contiguous last dim (inner = 1) the row is scanned four 64-bit lanes at a time:
-/// an in-register prefix sum (two shift-and-add steps) plus the carry from the previous block, so the carry's
-/// dependency chain is one add per four elements instead of one per element. That changes the order of the
-/// additions within a block (a float64 result may differ from a sequential sum in the last bit; int64 is exact).
+/// CPU kernel does. Along a contiguous last dim (inner = 1) the row is scanned four 64-bit lanes at a time
+/// (two with 128-bit vectors only): an in-register prefix sum (two shift-and-add steps, one for two lanes) plus
+/// the carry from the previous block, so the carry's dependency chain is one add per block instead of one per
+/// element. That changes the order of the additions within a block (a float64 result may differ from a
+/// sequential sum in the last bit; int64 is exact).
 /// </summary>
 internal static class CumSumKernel
 {
@@ -91,6 +92,21 @@ internal static class CumSumKernel
                 Vector256.Narrow(lo, hi).StoreUnsafe(ref yr, (nuint)i);
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            ref double ar = ref MemoryMarshal.GetReference(acc);
+            for (; i <= x.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)i));
+                lo += Vector128.LoadUnsafe(ref ar, (nuint)i);
+                hi += Vector128.LoadUnsafe(ref ar, (nuint)(i + 2));
+                lo.StoreUnsafe(ref ar, (nuint)i);
+                hi.StoreUnsafe(ref ar, (nuint)(i + 2));
+                Vector128.Narrow(lo, hi).StoreUnsafe(ref yr, (nuint)i);
+            }
+        }
         for (; i < x.Length; i++)
         {
             acc[i] += x[i];
@@ -109,7 +125,7 @@ internal static class CumSumKernel
         else Row64(x, y);
     }
 
-    // ---- float64 / int64 rows: 4 lanes per block ----
+    // ---- float64 / int64 rows: 4 lanes per block (2 with 128-bit vectors) ----
 
     private static void Row64<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, INumber<T>
     {
@@ -128,6 +144,19 @@ internal static class CumSumKernel
             }
             carry = c.GetElement(0);
         }
+        else if (Vector128.IsHardwareAccelerated && Vector128<T>.Count == 2)
+        {
+            ref T xr = ref MemoryMarshal.GetReference(x);
+            ref T yr = ref MemoryMarshal.GetReference(y);
+            Vector128<T> c = Vector128<T>.Zero;
+            for (; i <= n - 2; i += 2)
+            {
+                Vector128<T> v = PrefixSum(Vector128.LoadUnsafe(ref xr, (nuint)i)) + c;
+                v.StoreUnsafe(ref yr, (nuint)i);
+                c = Lane1(v);
+            }
+            carry = c.GetElement(0);
+        }
         for (; i < n; i++)
         {
             carry += x[i];
@@ -138,15 +167,15 @@ internal static class CumSumKernel
     private static void Row64Reverse<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, INumber<T>
     {
         int n = x.Length, i = n - 1;
-        bool vector = Vector256.IsHardwareAccelerated && Vector256<T>.Count == 4;
-        int blocks = vector ? n - n % 4 : 0; // [0, blocks) in whole vectors, the rest one by one from the end
+        int lanes = Vector256.IsHardwareAccelerated && Vector256<T>.Count == 4 ? 4 : Vector128.IsHardwareAccelerated && Vector128<T>.Count == 2 ? 2 : 0;
+        int blocks = lanes > 0 ? n - n % lanes : 0; // [0, blocks) in whole vectors, the rest one by one from the end
         T carry = T.Zero;
         for (; i >= blocks; i--)
         {
             carry += x[i];
             y[i] = carry;
         }
-        if (blocks > 0)
+        if (blocks > 0 && lanes == 4)
         {
             ref T xr = ref MemoryMarshal.GetReference(x);
             ref T yr = ref MemoryMarshal.GetReference(y);
@@ -158,9 +187,21 @@ internal static class CumSumKernel
                 c = Lane0(v);
             }
         }
+        else if (blocks > 0)
+        {
+            ref T xr = ref MemoryMarshal.GetReference(x);
+            ref T yr = ref MemoryMarshal.GetReference(y);
+            Vector128<T> c = Vector128.Create(carry);
+            for (int b = blocks - 2; b >= 0; b -= 2)
+            {
+                Vector128<T> v = SuffixSum(Vector128.LoadUnsafe(ref xr, (nuint)b)) + c;
+                v.StoreUnsafe(ref yr, (nuint)b);
+                c = Lane0(v);
+            }
+        }
     }
 
-    // ---- float32 rows: 8 floats widened to two double vectors ----
+    // ---- float32 rows: 8 floats (4 with 128-bit vectors) widened to two double vectors ----
 
     private static void RowFloat(ReadOnlySpan<float> x, Span<float> y)
     {
@@ -182,6 +223,22 @@ internal static class CumSumKernel
             }
             carry = c.GetElement(0);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            Vector128<double> c = Vector128<double>.Zero;
+            for (; i <= n - 4; i += 4)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)i));
+                lo = PrefixSum(lo) + c;
+                c = Lane1(lo);
+                hi = PrefixSum(hi) + c;
+                c = Lane1(hi);
+                Vector128.Narrow(lo, hi).StoreUnsafe(ref yr, (nuint)i);
+            }
+            carry = c.GetElement(0);
+        }
         for (; i < n; i++)
         {
             carry += x[i];
@@ -192,14 +249,15 @@ internal static class CumSumKernel
     private static void RowFloatReverse(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, i = n - 1;
-        int blocks = Vector256.IsHardwareAccelerated ? n - n % 8 : 0;
+        int lanes = Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 0;
+        int blocks = lanes > 0 ? n - n % lanes : 0;
         double carry = 0;
         for (; i >= blocks; i--)
         {
             carry += x[i];
             y[i] = (float)carry;
         }
-        if (blocks > 0)
+        if (blocks > 0 && lanes == 8)
         {
             ref float xr = ref MemoryMarshal.GetReference(x);
             ref float yr = ref MemoryMarshal.GetReference(y);
@@ -212,6 +270,21 @@ internal static class CumSumKernel
                 lo = SuffixSum(lo) + c;
                 c = Lane0(lo);
                 Vector256.Narrow(lo, hi).StoreUnsafe(ref yr, (nuint)b);
+            }
+        }
+        else if (blocks > 0)
+        {
+            ref float xr = ref MemoryMarshal.GetReference(x);
+            ref float yr = ref MemoryMarshal.GetReference(y);
+            Vector128<double> c = Vector128.Create(carry);
+            for (int b = blocks - 4; b >= 0; b -= 4)
+            {
+                (Vector128<double> lo, Vector128<double> hi) = Vector128.Widen(Vector128.LoadUnsafe(ref xr, (nuint)b));
+                hi = SuffixSum(hi) + c;
+                c = Lane0(hi);
+                lo = SuffixSum(lo) + c;
+                c = Lane0(lo);
+                Vector128.Narrow(lo, hi).StoreUnsafe(ref yr, (nuint)b);
             }
         }
     }
@@ -246,4 +319,26 @@ internal static class CumSumKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<T> Lane0<T>(Vector256<T> v) where T : unmanaged
         => Vector256.Shuffle(v.AsUInt64(), Vector256<ulong>.Zero).As<ulong, T>();
+
+    // ---- the same on two 64-bit lanes (128-bit vectors) ----
+
+    /// <summary>[a, b] → [a, a+b].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> PrefixSum<T>(Vector128<T> v) where T : unmanaged
+        => v + (Vector128.Shuffle(v.AsUInt64(), Vector128<ulong>.Zero) & Vector128.Create(0UL, ulong.MaxValue)).As<ulong, T>();
+
+    /// <summary>[a, b] → [a+b, b].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> SuffixSum<T>(Vector128<T> v) where T : unmanaged
+        => v + (Vector128.Shuffle(v.AsUInt64(), Vector128.Create(1UL, 1)) & Vector128.Create(ulong.MaxValue, 0UL)).As<ulong, T>();
+
+    /// <summary>The last lane in both (the carry into the next block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Lane1<T>(Vector128<T> v) where T : unmanaged
+        => Vector128.Shuffle(v.AsUInt64(), Vector128.Create(1UL, 1)).As<ulong, T>();
+
+    /// <summary>The first lane in both (the carry of a reversed scan).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Lane0<T>(Vector128<T> v) where T : unmanaged
+        => Vector128.Shuffle(v.AsUInt64(), Vector128<ulong>.Zero).As<ulong, T>();
 }

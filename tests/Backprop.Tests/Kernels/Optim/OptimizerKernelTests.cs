@@ -74,6 +74,52 @@ public class OptimizerKernelTests
             }
     }
 
+    private static void RmsPropCase<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (int n in Lengths())
+            for (int flags = 0; flags < 16; flags++)
+            {
+                bool centered = (flags & 1) != 0, momentum = (flags & 2) != 0, decay = (flags & 4) != 0, maximize = (flags & 8) != 0;
+                T lr = T.CreateTruncating(0.01), alpha = T.CreateTruncating(0.99), eps = T.CreateTruncating(1e-8);
+                T wd = decay ? T.CreateTruncating(0.01) : T.Zero, mom = momentum ? T.CreateTruncating(0.9) : T.Zero;
+                T[] p = Random<T>(n, 1), g = Random<T>(n, 2), sq = Random<T>(n, 3, 0.1);
+                T[] ga = centered ? Random<T>(n, 4, 0.01) : [], buf = momentum ? Random<T>(n, 5) : [];
+                for (int i = 0; i < n; i++) sq[i] = T.Abs(sq[i]) + T.CreateTruncating(0.01); // above ga² when centered
+                T[] pr = (T[])p.Clone(), sqr = (T[])sq.Clone(), gar = (T[])ga.Clone(), br = (T[])buf.Clone();
+                OptimizerKernels.RmsProp<T>(p, g, sq, ga, buf, lr, alpha, eps, wd, mom, centered, maximize);
+                OptimizerKernels.RmsPropScalar<T>(pr, g, sqr, gar, br, lr, alpha, eps, wd, mom, centered, maximize);
+                string what = $"{typeof(T).Name} RmsProp n={n} flags={flags}";
+                Same(pr, p, what + " param");
+                Same(sqr, sq, what + " square_avg");
+                Same(gar, ga, what + " grad_avg");
+                Same(br, buf, what + " momentum_buffer");
+            }
+    }
+
+    private static void AdagradCase<T>() where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (int n in Lengths())
+            for (int flags = 0; flags < 4; flags++)
+            {
+                bool decay = (flags & 1) != 0, maximize = (flags & 2) != 0;
+                T clr = T.CreateTruncating(0.05), eps = T.CreateTruncating(1e-10), wd = decay ? T.CreateTruncating(0.01) : T.Zero;
+                T[] p = Random<T>(n, 1), g = Random<T>(n, 2), sum = Random<T>(n, 3, 0.1);
+                for (int i = 0; i < n; i++) sum[i] = T.Abs(sum[i]);
+                if (n > 2) { g[1] = T.Zero; sum[1] = T.Zero; } // 0/(0 + eps): a zero step
+                T[] pr = (T[])p.Clone(), sr = (T[])sum.Clone();
+                OptimizerKernels.Adagrad<T>(p, g, sum, clr, eps, wd, maximize);
+                OptimizerKernels.AdagradScalar<T>(pr, g, sr, clr, eps, wd, maximize);
+                string what = $"{typeof(T).Name} Adagrad n={n} flags={flags}";
+                Same(pr, p, what + " param");
+                Same(sr, sum, what + " sum");
+            }
+    }
+
+    [Fact] public void RmsProp_Float32_BitIdenticalToScalar() => RmsPropCase<float>();
+    [Fact] public void RmsProp_Float64_BitIdenticalToScalar() => RmsPropCase<double>();
+    [Fact] public void Adagrad_Float32_BitIdenticalToScalar() => AdagradCase<float>();
+    [Fact] public void Adagrad_Float64_BitIdenticalToScalar() => AdagradCase<double>();
+
     [Fact] public void Sgd_Float32_BitIdenticalToReference() => SgdCase<float>();
     [Fact] public void Sgd_Float64_BitIdenticalToReference() => SgdCase<double>();
     [Fact] public void Adam_Float32_BitIdenticalToReference() => AdamCase<float>();

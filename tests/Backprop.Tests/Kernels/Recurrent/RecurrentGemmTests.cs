@@ -27,6 +27,11 @@ public unsafe class RecurrentGemmTests
     {
         Check<float, ScalarTiles<float>>(rows, cols, k);
         Check<double, ScalarTiles<double>>(rows, cols, k);
+        if (Vector128.IsHardwareAccelerated)
+        {
+            Check<float, Vector128Tiles<float>>(rows, cols, k);
+            Check<double, Vector128Tiles<double>>(rows, cols, k);
+        }
         if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
         {
             Check<float, Vector256Tiles<float>>(rows, cols, k);
@@ -43,7 +48,8 @@ public unsafe class RecurrentGemmTests
     public void PanelWidth_IsTwoVectorsOfTheKernelThisCpuRuns()
     {
         int expected = Vector512.IsHardwareAccelerated ? 2 * Vector512<float>.Count
-                       : Vector256.IsHardwareAccelerated && Fma.IsSupported ? 2 * Vector256<float>.Count : 4;
+                       : Vector256.IsHardwareAccelerated && Fma.IsSupported ? 2 * Vector256<float>.Count
+                       : Vector128.IsHardwareAccelerated ? 2 * Vector128<float>.Count : 4;
         Assert.Equal(expected, RecurrentGemm.PanelWidth<float>());
     }
 

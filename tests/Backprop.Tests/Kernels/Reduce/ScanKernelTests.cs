@@ -4,8 +4,8 @@ using Backprop.Tensors;
 namespace Backprop.Tests.Kernels.Reduce;
 
 /// <summary>
-/// The running-sum kernel against its element-by-element reference (every row length 0..40 around the 4- and
-/// 8-lane blocks, forward and reversed, contiguous or strided by inner, float32/float64/int64), and the product
+/// The running-sum kernel against its element-by-element reference (every row length 0..40 around the 2-, 4- and
+/// 8-lane blocks and a long one, forward and reversed, contiguous or strided by inner, float32/float64/int64), and the product
 /// kernels against direct products, zeros included.
 /// </summary>
 [Trait("Category", "Kernels")]
@@ -24,8 +24,9 @@ public class ScanKernelTests
     [InlineData(true)]
     public void CumSum_MatchesReference(bool reverse)
     {
-        foreach (int inner in new[] { 1, 3 })
-            for (int n = 0; n <= 40; n++)
+        // inner 13: the float32 accumulator's 8- and 4-float blocks plus a tail; n 1001: long rows at every width
+        foreach (int inner in new[] { 1, 3, 13 })
+            foreach (int n in Enumerable.Range(0, 41).Append(1001))
             {
                 int outer = 2, count = outer * n * inner;
                 double[] d = Data(count, n + 100 * inner);

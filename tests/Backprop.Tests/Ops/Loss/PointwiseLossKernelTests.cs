@@ -6,7 +6,7 @@ namespace Backprop.Tests.Ops.Loss;
 
 /// <summary>
 /// Each loss term's vector forms against its scalar form through the span drivers, at every length
-/// 0..3·(512-bit width)+1 (every mix of 512-bit blocks, 256-bit blocks and scalar tail), with and
+/// 0..3·(512-bit width)+1 (every mix of 512-, 256- and 128-bit blocks and scalar tail), with and
 /// without weights and per-element upstream gradients; and the blocked sum against a plain one.
 /// </summary>
 [Trait("Category", "Kernels")]
