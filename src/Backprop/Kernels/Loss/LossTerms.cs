@@ -135,7 +135,7 @@ internal readonly struct BceTerm<T> : ILossTerm<T> where T : unmanaged, IFloatin
         => Vector512.ConditionalSelect(Vector512.Equals(x, Vector512<T>.Zero), Vector512.Create(T.NegativeInfinity), SimdMath.Log(x));
 
     private static Vector128<T> Log(Vector128<T> x)
-        => Vector128.ConditionalSelect(Vector128.Equals(x, Vector128<T>.Zero), Vector128.Create(T.NegativeInfinity), LossMath.Log(x));
+        => Vector128.ConditionalSelect(Vector128.Equals(x, Vector128<T>.Zero), Vector128.Create(T.NegativeInfinity), SimdMath.Log(x));
 
     private static Vector256<T> Log1m(Vector256<T> x)
     {
@@ -220,7 +220,7 @@ internal readonly struct KLDivTerm<T>(bool logTarget) : ILossTerm<T> where T : u
     public Vector128<T> Loss(Vector128<T> x, Vector128<T> t)
     {
         if (logTarget) return SimdMath.Exp(t) * (t - x);
-        Vector128<T> xlogy = Vector128.ConditionalSelect(Vector128.Equals(t, Vector128<T>.Zero), Vector128<T>.Zero, t * LossMath.Log(t));
+        Vector128<T> xlogy = Vector128.ConditionalSelect(Vector128.Equals(t, Vector128<T>.Zero), Vector128<T>.Zero, t * SimdMath.Log(t));
         return xlogy - t * x;
     }
 
@@ -266,17 +266,6 @@ internal readonly struct KLDivTerm<T>(bool logTarget) : ILossTerm<T> where T : u
             Vector128<T> e = SimdMath.Exp(t);
             return e * (t - x) + e;
         }
-        return LossMath.Log(t) + t / t - x;
+        return SimdMath.Log(t) + t / t - x;
     }
-}
-
-/// <summary>
-/// The natural log of 128-bit float/double vectors, which <see cref="SimdMath"/> has only at 256 and 512 bits: the
-/// BCL's per-type <see cref="Vector128.Log(Vector128{float})"/>, the same algorithm as the wider ones.
-/// </summary>
-internal static class LossMath
-{
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<T> Log<T>(Vector128<T> x) where T : unmanaged
-        => typeof(T) == typeof(float) ? Vector128.Log(x.AsSingle()).As<float, T>() : Vector128.Log(x.AsDouble()).As<double, T>();
 }
