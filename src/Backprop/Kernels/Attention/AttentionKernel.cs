@@ -310,20 +310,20 @@ internal static unsafe class AttentionKernel
             for (int c0 = 0; c0 < colsFast; c0 += 8)
             {
                 float* sp = s + c0;
-                Vector256<float> x0 = Avx.LoadVector256(sp), x1 = Avx.LoadVector256(sp + srcRow);
-                Vector256<float> x2 = Avx.LoadVector256(sp + 2 * srcRow), x3 = Avx.LoadVector256(sp + 3 * srcRow);
-                Vector256<float> x4 = Avx.LoadVector256(sp + 4 * srcRow), x5 = Avx.LoadVector256(sp + 5 * srcRow);
-                Vector256<float> x6 = Avx.LoadVector256(sp + 6 * srcRow), x7 = Avx.LoadVector256(sp + 7 * srcRow);
+                Vector256<float> x0 = Vector256.Load(sp), x1 = Vector256.Load(sp + srcRow);
+                Vector256<float> x2 = Vector256.Load(sp + 2 * srcRow), x3 = Vector256.Load(sp + 3 * srcRow);
+                Vector256<float> x4 = Vector256.Load(sp + 4 * srcRow), x5 = Vector256.Load(sp + 5 * srcRow);
+                Vector256<float> x6 = Vector256.Load(sp + 6 * srcRow), x7 = Vector256.Load(sp + 7 * srcRow);
                 GemmPacking.Transpose8x8(ref x0, ref x1, ref x2, ref x3, ref x4, ref x5, ref x6, ref x7);
                 float* d = dst + (nint)c0 * rows + r0;
-                Avx.Store(d, x0); d += rows;
-                Avx.Store(d, x1); d += rows;
-                Avx.Store(d, x2); d += rows;
-                Avx.Store(d, x3); d += rows;
-                Avx.Store(d, x4); d += rows;
-                Avx.Store(d, x5); d += rows;
-                Avx.Store(d, x6); d += rows;
-                Avx.Store(d, x7);
+                x0.Store(d); d += rows;
+                x1.Store(d); d += rows;
+                x2.Store(d); d += rows;
+                x3.Store(d); d += rows;
+                x4.Store(d); d += rows;
+                x5.Store(d); d += rows;
+                x6.Store(d); d += rows;
+                x7.Store(d);
             }
         }
     }

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels.Elementwise;
 
 namespace Backprop.Kernels.Conv;
 
@@ -111,9 +111,9 @@ internal static class PoolKernels
     private static void MaxForward2x2(ReadOnlySpan<float> x, int planes, in Window2d g, Span<float> y, Span<int> idx)
     {
         int w = g.W, plane = g.H * g.W, oh = g.OH, ow = g.OW, outPlane = oh * ow;
-        if (Sse.IsSupported && ow >= 4)
+        if (Vector128.IsHardwareAccelerated && ow >= 4)
         {
-            MaxForward2x2Sse(x, planes, g, y, idx);
+            MaxForward2x2Vector(x, planes, g, y, idx);
             return;
         }
         ref int rx = ref Unsafe.As<float, int>(ref MemoryMarshal.GetReference(x));
@@ -151,10 +151,9 @@ internal static class PoolKernels
     /// group is recomputed overlapping the previous one (rows are only 7 or 14 long in LeNet).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void MaxForward2x2Sse(ReadOnlySpan<float> x, int planes, in Window2d g, Span<float> y, Span<int> idx)
+    private static unsafe void MaxForward2x2Vector(ReadOnlySpan<float> x, int planes, in Window2d g, Span<float> y, Span<int> idx)
     {
         const int V = 4;
-        const byte Even = 0b10_00_10_00, Odd = 0b11_01_11_01;
         int w = g.W, plane = g.H * g.W, oh = g.OH, ow = g.OW, outPlane = oh * ow;
         Vector128<int> lane2 = Vector128.Create(0, 2, 4, 6), down = Vector128.Create(w);
         fixed (float* px = x)
@@ -172,10 +171,10 @@ internal static class PoolKernels
                     for (int j = 0; ; j += V)
                     {
                         if (j > ow - V) j = ow - V;
-                        Vector128<float> t0 = Sse.LoadVector128(top + 2 * j), t1 = Sse.LoadVector128(top + 2 * j + V);
-                        Vector128<float> b0 = Sse.LoadVector128(bottom + 2 * j), b1 = Sse.LoadVector128(bottom + 2 * j + V);
-                        Vector128<float> a = Sse.Shuffle(t0, t1, Even), b = Sse.Shuffle(t0, t1, Odd);
-                        Vector128<float> c = Sse.Shuffle(b0, b1, Even), d = Sse.Shuffle(b0, b1, Odd);
+                        Vector128<float> t0 = Vector128.Load(top + 2 * j), t1 = Vector128.Load(top + 2 * j + V);
+                        Vector128<float> b0 = Vector128.Load(bottom + 2 * j), b1 = Vector128.Load(bottom + 2 * j + V);
+                        Vector128<float> a = LaneShuffles.Even(t0, t1), b = LaneShuffles.Odd(t0, t1);
+                        Vector128<float> c = LaneShuffles.Even(b0, b1), d = LaneShuffles.Odd(b0, b1);
                         Vector128<int> ia = Vector128.Create(2 * i * w + 2 * j) + lane2, ic = ia + down;
                         Vector128<int> m = Takes(b, a);
                         a = Vector128.ConditionalSelect(m.AsSingle(), b, a);

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels.Elementwise;
 
 namespace Backprop.Kernels.Conv;
 
@@ -35,9 +35,9 @@ internal static class ReluPoolKernels
         fixed (T* py = y)
         fixed (byte* pc = code)
         {
-            if (typeof(T) == typeof(float) && Sse41.IsSupported && ow >= 4)
+            if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && ow >= 4)
             {
-                ForwardSse((float*)pz, w, oh, ow, Unsafe.BitCast<T, float>(bias), hasBias, (float*)py, pc);
+                ForwardVector((float*)pz, w, oh, ow, Unsafe.BitCast<T, float>(bias), hasBias, (float*)py, pc);
                 return;
             }
             for (int i = 0; i < oh; i++)
@@ -68,10 +68,9 @@ internal static class ReluPoolKernels
     /// split into even and odd taps by shuffles; a row's last partial group overlaps the previous one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void ForwardSse(float* z, int w, int oh, int ow, float bias, bool hasBias, float* y, byte* code)
+    private static unsafe void ForwardVector(float* z, int w, int oh, int ow, float bias, bool hasBias, float* y, byte* code)
     {
         const int V = 4;
-        const byte Even = 0b10_00_10_00, Odd = 0b11_01_11_01;
         Vector128<float> vb = Vector128.Create(hasBias ? bias : 0f), zero = Vector128<float>.Zero;
         Vector128<int> two = Vector128.Create(2), masked = Vector128.Create((int)Masked);
         for (int i = 0; i < oh; i++)
@@ -82,16 +81,16 @@ internal static class ReluPoolKernels
             for (int j = 0; ; j += V)
             {
                 if (j > ow - V) j = ow - V;
-                Vector128<float> t0 = Sse.LoadVector128(top + 2 * j), t1 = Sse.LoadVector128(top + 2 * j + V);
-                Vector128<float> b0 = Sse.LoadVector128(bottom + 2 * j), b1 = Sse.LoadVector128(bottom + 2 * j + V);
+                Vector128<float> t0 = Vector128.Load(top + 2 * j), t1 = Vector128.Load(top + 2 * j + V);
+                Vector128<float> b0 = Vector128.Load(bottom + 2 * j), b1 = Vector128.Load(bottom + 2 * j + V);
                 if (hasBias)
                 {
                     t0 += vb; t1 += vb; b0 += vb; b1 += vb;
                 }
                 t0 = Vector128.Max(t0, zero); t1 = Vector128.Max(t1, zero);
                 b0 = Vector128.Max(b0, zero); b1 = Vector128.Max(b1, zero);
-                Vector128<float> a = Sse.Shuffle(t0, t1, Even), b = Sse.Shuffle(t0, t1, Odd);
-                Vector128<float> c = Sse.Shuffle(b0, b1, Even), d = Sse.Shuffle(b0, b1, Odd);
+                Vector128<float> a = LaneShuffles.Even(t0, t1), b = LaneShuffles.Odd(t0, t1);
+                Vector128<float> c = LaneShuffles.Even(b0, b1), d = LaneShuffles.Odd(b0, b1);
                 Vector128<int> m = Takes(b, a);
                 a = Vector128.ConditionalSelect(m.AsSingle(), b, a);
                 Vector128<int> ia = -m; // 1 where b wins
@@ -103,9 +102,7 @@ internal static class ReluPoolKernels
                 best.Store(yr + j);
                 Vector128<int> k = Vector128.ConditionalSelect(m, ic, ia);
                 k = Vector128.ConditionalSelect(Vector128.GreaterThan(best, zero).AsInt32(), k, masked);
-                Vector128<short> s = Sse2.PackSignedSaturate(k, k);
-                Vector128<byte> bytes = Sse2.PackUnsignedSaturate(s, s);
-                Unsafe.WriteUnaligned(cr + j, bytes.AsInt32().ToScalar());
+                Unsafe.WriteUnaligned(cr + j, LaneShuffles.NarrowToFourBytes(k));
                 if (j == ow - V) break;
             }
         }
@@ -133,8 +130,8 @@ internal static class ReluPoolKernels
         fixed (byte* pc = code)
         fixed (T* pdz = dz)
         {
-            if (typeof(T) == typeof(float) && Sse41.IsSupported && ow >= 4)
-                BackwardSse((float*)pdy, pc, w, oh, ow, (float*)pdz);
+            if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && ow >= 4)
+                BackwardVector((float*)pdy, pc, w, oh, ow, (float*)pdz);
             else
                 for (int i = 0; i < oh; i++)
                 {
@@ -165,7 +162,7 @@ internal static class ReluPoolKernels
     /// code == tap, and the even/odd taps are interleaved back into the two input rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void BackwardSse(float* dy, byte* code, int w, int oh, int ow, float* dz)
+    private static unsafe void BackwardVector(float* dy, byte* code, int w, int oh, int ow, float* dz)
     {
         const int V = 4;
         Vector128<int> one = Vector128.Create(1), two = Vector128.Create(2), three = Vector128.Create(3);
@@ -177,14 +174,14 @@ internal static class ReluPoolKernels
             for (int j = 0; ; j += V)
             {
                 if (j > ow - V) j = ow - V;
-                Vector128<float> v = Sse.LoadVector128(g + j) + Vector128<float>.Zero;
-                Vector128<int> k = Sse41.ConvertToVector128Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(c + j)).AsByte());
+                Vector128<float> v = Vector128.Load(g + j) + Vector128<float>.Zero;
+                Vector128<int> k = LaneShuffles.WidenFourBytes(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<int>(c + j)).AsByte());
                 Vector128<float> e0 = v & Vector128.Equals(k, Vector128<int>.Zero).AsSingle(), e1 = v & Vector128.Equals(k, one).AsSingle();
                 Vector128<float> e2 = v & Vector128.Equals(k, two).AsSingle(), e3 = v & Vector128.Equals(k, three).AsSingle();
-                Sse.UnpackLow(e0, e1).Store(top + 2 * j);
-                Sse.UnpackHigh(e0, e1).Store(top + 2 * j + V);
-                Sse.UnpackLow(e2, e3).Store(bottom + 2 * j);
-                Sse.UnpackHigh(e2, e3).Store(bottom + 2 * j + V);
+                LaneShuffles.ZipLow(e0, e1).Store(top + 2 * j);
+                LaneShuffles.ZipHigh(e0, e1).Store(top + 2 * j + V);
+                LaneShuffles.ZipLow(e2, e3).Store(bottom + 2 * j);
+                LaneShuffles.ZipHigh(e2, e3).Store(bottom + 2 * j + V);
                 if (j == ow - V) break;
             }
         }
