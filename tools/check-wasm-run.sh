@@ -4,6 +4,7 @@
 # from NuGet) and runs it under Node.js through the generated dotnet.js (examples/wasm/Browser/main.mjs); builds
 # the same code (examples/wasm/Shared) as a console app and runs it three times: at full width, with
 # DOTNET_EnableAVX=0 (the 128-bit paths WebAssembly takes) and with DOTNET_EnableHWIntrinsic=0 (scalar).
+# The app saves and reloads the MLP (checkpoint, safetensors read and memory-mapped) and fails if its loss changes.
 # Every "loss ...:" line of the WebAssembly run must match the same line of each x86 run within a relative
 # tolerance of 1e-4 (absolute 1e-9 near zero): fused or unfused multiply-add and the order of a reduction move
 # the last bits (seen: up to 6e-7 relative after 500 Adam steps at 512 bits), a wrong kernel moves far more.
@@ -73,4 +74,4 @@ for ref in x86-full x86-128 x86-scalar; do
   summary+="; vs x86 $(width "$ref"): max rel diff $maxrel, $same/$lines identical"
 done
 simd=$(sed -n 's/^simd: Vector128.IsHardwareAccelerated=\([A-Za-z]*\) Vector256.IsHardwareAccelerated=\([A-Za-z]*\).*/Vector128 \1, Vector256 \2/p' "$out/wasm.txt")
-echo "wasm check: ok: wasm ($simd, width $(width wasm), training ${wasm_seconds} s) trained XOR/MLP/CNN, $lines losses within rel $tolerance$summary ($(( SECONDS - start )) s)"
+echo "wasm check: ok: wasm ($simd, width $(width wasm), training ${wasm_seconds} s) trained XOR/MLP/CNN and reloaded the MLP, $lines losses within rel $tolerance$summary ($(( SECONDS - start )) s)"

@@ -3,6 +3,8 @@ using System.Runtime.Intrinsics;
 using Backprop.Autograd;
 using Backprop.Data;
 using Backprop.Diagnostics;
+using Backprop.IO;
+using Backprop.IO.Safetensors;
 using Backprop.Kernels;
 using Backprop.NN;
 using Backprop.NN.Layers;
@@ -19,7 +21,10 @@ namespace Backprop.Wasm;
 /// </summary>
 public static class WasmCheck
 {
-    /// <summary>Prints the platform, trains XOR, an MLP and a small CNN, and prints their losses.</summary>
+    /// <summary>
+    /// Prints the platform, trains XOR, an MLP and a small CNN, and prints their losses; reloads the MLP from a checkpoint
+    /// and a safetensors file. Returns 0, or 1 when a reloaded model's loss differs from the trained one's.
+    /// </summary>
     public static int Run(TextWriter output)
     {
         Warnings.Issued += w => output.WriteLine($"warning ({w.Source}): {w.Message}");
@@ -29,10 +34,10 @@ public static class WasmCheck
         output.WriteLine($"threads: Parallelism.ThreadCount={Parallelism.ThreadCount}");
 
         Xor(output);
-        Mlp(output);
+        bool filesOk = Files(output, Mlp(output));
         Cnn(output);
-        output.WriteLine("done");
-        return 0;
+        output.WriteLine(filesOk ? "done" : "error: a reloaded model's loss differs from the trained one's");
+        return filesOk ? 0 : 1;
     }
 
     private static void Xor(TextWriter output)
@@ -57,7 +62,7 @@ public static class WasmCheck
 
     // 784-256-10 (the Fashion-MNIST MLP) on 512 synthetic examples labelled by a random linear teacher,
     // read through a DataLoader with its default prefetch (a background thread where threads can start).
-    private static void Mlp(TextWriter output)
+    private static (Sequential Model, Tensor Inputs, Tensor Labels) Mlp(TextWriter output)
     {
         var generator = new Generator(7);
         Tensor inputs = Tensor.Randn([512, 784], generator: generator);
@@ -74,6 +79,45 @@ public static class WasmCheck
             double accuracy = model.Call(inputs).ArgMax(1).Eq(labels).To(DType.Float32).Mean().Item();
             Loss(output, "mlp train accuracy", accuracy);
         }
+        return (model, inputs, labels);
+    }
+
+    // The trained MLP through a checkpoint and a safetensors file (positioned reads and a memory map): the reloaded
+    // model's loss must equal the trained one's. In the browser the files live in the runtime's in-memory file system.
+    private static bool Files(TextWriter output, (Sequential Model, Tensor Inputs, Tensor Labels) mlp)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"backprop-wasm-check-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using var noGrad = GradMode.Disable();
+            double trained = Functional.CrossEntropy(mlp.Model.Call(mlp.Inputs), mlp.Labels).Item();
+            Loss(output, "mlp trained", trained);
+
+            string checkpointPath = Path.Combine(dir, "mlp.ckpt");
+            new Checkpoint(mlp.Model.StateDict(), new Dictionary<string, string> { ["model"] = "mlp" }).Save(checkpointPath);
+            double fromCheckpoint = Reloaded(mlp, Checkpoint.Load(checkpointPath).Tensors);
+            Loss(output, "mlp from checkpoint", fromCheckpoint);
+
+            string safetensorsPath = Path.Combine(dir, "mlp.safetensors");
+            SafetensorsWriter.Save(safetensorsPath, mlp.Model.StateDict());
+            double fromSafetensors = Reloaded(mlp, SafetensorsFile.Load(safetensorsPath, memoryMap: false).Tensors);
+            Loss(output, "mlp from safetensors", fromSafetensors);
+            double fromMapped = Reloaded(mlp, SafetensorsFile.Load(safetensorsPath, memoryMap: true).Tensors);
+            Loss(output, "mlp from memory-mapped safetensors", fromMapped);
+            return fromCheckpoint == trained && fromSafetensors == trained && fromMapped == trained;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static double Reloaded((Sequential Model, Tensor Inputs, Tensor Labels) mlp, List<KeyValuePair<string, Tensor>> state)
+    {
+        var model = new Sequential(("fc1", new Linear(784, 256)), ("relu", new Relu()), ("fc2", new Linear(256, 10)));
+        model.LoadStateDict(state);
+        return Functional.CrossEntropy(model.Call(mlp.Inputs), mlp.Labels).Item();
     }
 
     // conv(1→8, 3×3) → ReLU → 2×2 max pool → linear on 256 synthetic 12×12 images, labelled by which half is brighter.
