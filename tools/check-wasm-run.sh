@@ -19,7 +19,7 @@ tolerance=1e-4
 
 fail() { echo "wasm check: FAILED: $*"; exit 1; }
 
-command -v node > /dev/null || fail "node not found (Node.js 18 or later runs dotnet.js)"
+command -v node > /dev/null || fail "node not found (Node.js runs dotnet.js; tried with Node.js 20)"
 for project in Browser Console; do
   if ! dotnet build "examples/wasm/$project" -c Release > "$out/build-$project.log" 2>&1; then
     tail -n 20 "$out/build-$project.log"

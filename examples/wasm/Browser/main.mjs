@@ -1,4 +1,4 @@
-// Runs the app's Main under Node.js 20+:
+// Runs the app's Main under Node.js (tried with 20):
 //   node examples/wasm/Browser/main.mjs examples/wasm/Browser/bin/Release/net10.0/wwwroot/_framework [app arguments...]
 // The folder is the build's _framework (dotnet.js finds the runtime and assemblies beside itself).
 import { pathToFileURL } from 'node:url';
