@@ -8,6 +8,7 @@
 # Every "loss ...:" line of the WebAssembly run must match the same line of each x86 run within a relative
 # tolerance of 1e-4 (absolute 1e-9 near zero): fused or unfused multiply-add and the order of a reduction move
 # the last bits (seen: up to 6e-7 relative after 500 Adam steps at 512 bits), a wrong kernel moves far more.
+# With --publish the WebAssembly side is `dotnet publish`ed (trimmed, as a deployed Blazor app is) instead of built.
 # The runs' output stays in examples/wasm/bin/check/. Prints one summary line; exits non-zero on a failed
 # build, a crash, a missing line or a difference above the tolerance.
 set -uo pipefail
@@ -16,6 +17,12 @@ start=$SECONDS
 out=examples/wasm/bin/check
 mkdir -p "$out"
 tolerance=1e-4
+publish=false
+case "${1:-}" in
+  --publish) publish=true ;;
+  "") ;;
+  *) echo "usage: tools/check-wasm-run.sh [--publish]"; exit 2 ;;
+esac
 
 fail() { echo "wasm check: FAILED: $*"; exit 1; }
 
@@ -28,14 +35,27 @@ for project in Browser Console; do
 done
 
 framework=examples/wasm/Browser/bin/Release/net10.0/wwwroot/_framework
+app=built
+if $publish; then
+  rm -rf "$out/publish"
+  if ! dotnet publish examples/wasm/Browser -c Release -o "$out/publish" > "$out/publish.log" 2>&1; then
+    tail -n 20 "$out/publish.log"
+    fail "dotnet publish examples/wasm/Browser -c Release (log: $out/publish.log)"
+  fi
+  framework="$out/publish/wwwroot/_framework"
+  app="published, trimmed"
+fi
 wasm_start=$SECONDS
-timeout 900 node examples/wasm/Browser/main.mjs "$framework" > "$out/wasm.txt" 2>&1 \
-  || { tail -n 20 "$out/wasm.txt"; fail "the WebAssembly run exited with $? (output: $out/wasm.txt)"; }
+timeout 900 node examples/wasm/Browser/main.mjs "$framework" > "$out/wasm.txt" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || { tail -n 20 "$out/wasm.txt"; fail "the WebAssembly run exited with $rc (output: $out/wasm.txt)"; }
 wasm_seconds=$(( SECONDS - wasm_start ))
 console=examples/wasm/Console/bin/Release/net10.0/Backprop.Wasm.Console
 run_x86() { # name, environment assignments...
   local name=$1; shift
-  env "$@" "$console" > "$out/$name.txt" 2>&1 || { tail -n 20 "$out/$name.txt"; fail "the x86 run $name exited with $? (output: $out/$name.txt)"; }
+  env "$@" "$console" > "$out/$name.txt" 2>&1
+  local rc=$?
+  [ "$rc" -eq 0 ] || { tail -n 20 "$out/$name.txt"; fail "the x86 run $name exited with $rc (output: $out/$name.txt)"; }
 }
 run_x86 x86-full
 run_x86 x86-128 DOTNET_EnableAVX=0
@@ -74,4 +94,4 @@ for ref in x86-full x86-128 x86-scalar; do
   summary+="; vs x86 $(width "$ref"): max rel diff $maxrel, $same/$lines identical"
 done
 simd=$(sed -n 's/^simd: Vector128.IsHardwareAccelerated=\([A-Za-z]*\) Vector256.IsHardwareAccelerated=\([A-Za-z]*\).*/Vector128 \1, Vector256 \2/p' "$out/wasm.txt")
-echo "wasm check: ok: wasm ($simd, width $(width wasm), training ${wasm_seconds} s) trained XOR/MLP/CNN and reloaded the MLP, $lines losses within rel $tolerance$summary ($(( SECONDS - start )) s)"
+echo "wasm check: ok: wasm ($app; $simd, width $(width wasm), training ${wasm_seconds} s) trained XOR/MLP/CNN and reloaded the MLP, $lines losses within rel $tolerance$summary ($(( SECONDS - start )) s)"
