@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
+using Backprop.Kernels.Elementwise;
+
 namespace Backprop.Kernels.Gemm;
 
 /// <summary>
@@ -154,8 +156,8 @@ internal static unsafe class GemmPacking
         int p0 = 0;
         if (typeof(T) == typeof(float) && Avx.IsSupported && (w % 8 == 0 || w == 6))
             p0 = PackAcrossAvx((float*)src, ld, count, depth, (float*)dst, w);
-        else if (typeof(T) == typeof(float) && Sse.IsSupported && w % 4 == 0)
-            p0 = PackAcrossSse((float*)src, ld, count, depth, (float*)dst, w);
+        else if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && w % 4 == 0)
+            p0 = PackAcross128((float*)src, ld, count, depth, (float*)dst, w);
         for (int i = 0; i < w; i++)
         {
             T* s = src + i * ld;
@@ -207,11 +209,12 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>
-    /// <see cref="PackAcrossAvx"/> for x86 without AVX (the 128-bit kernel's 8-wide B panels): depth in steps of 4,
-    /// 4×4 blocks transposed in SSE registers; returns the first depth not packed.
+    /// <see cref="PackAcrossAvx"/> where only 128-bit vectors are fast (the 128-bit kernel's 8-wide B panels): depth in
+    /// steps of 4, 4×4 blocks transposed in registers (<see cref="LaneShuffles"/>: one instruction per move on x86 and
+    /// ARM64); returns the first depth not packed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int PackAcrossSse(float* src, nint ld, int count, int depth, float* dst, int w)
+    private static int PackAcross128(float* src, nint ld, int count, int depth, float* dst, int w)
     {
         int end = depth & ~3;
         for (int ib = 0; ib < w; ib += 4)
@@ -221,18 +224,18 @@ internal static unsafe class GemmPacking
             for (int p = 0; p < end; p += 4)
             {
                 float* sp = s + p;
-                Vector128<float> r0 = rows > 0 ? Sse.LoadVector128(sp) : default;
-                Vector128<float> r1 = rows > 1 ? Sse.LoadVector128(sp + ld) : default;
-                Vector128<float> r2 = rows > 2 ? Sse.LoadVector128(sp + 2 * ld) : default;
-                Vector128<float> r3 = rows > 3 ? Sse.LoadVector128(sp + 3 * ld) : default;
+                Vector128<float> r0 = rows > 0 ? Vector128.Load(sp) : default;
+                Vector128<float> r1 = rows > 1 ? Vector128.Load(sp + ld) : default;
+                Vector128<float> r2 = rows > 2 ? Vector128.Load(sp + 2 * ld) : default;
+                Vector128<float> r3 = rows > 3 ? Vector128.Load(sp + 3 * ld) : default;
                 // [a0 b0 a1 b1], [a2 b2 a3 b3], [c0 d0 c1 d1], [c2 d2 c3 d3] -> columns
-                Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackHigh(r0, r1);
-                Vector128<float> t2 = Sse.UnpackLow(r2, r3), t3 = Sse.UnpackHigh(r2, r3);
+                Vector128<float> t0 = LaneShuffles.ZipLow(r0, r1), t1 = LaneShuffles.ZipHigh(r0, r1);
+                Vector128<float> t2 = LaneShuffles.ZipLow(r2, r3), t3 = LaneShuffles.ZipHigh(r2, r3);
                 float* d = dst + p * w + ib;
-                Sse.Store(d, Sse.MoveLowToHigh(t0, t2)); d += w;
-                Sse.Store(d, Sse.MoveHighToLow(t2, t0)); d += w;
-                Sse.Store(d, Sse.MoveLowToHigh(t1, t3)); d += w;
-                Sse.Store(d, Sse.MoveHighToLow(t3, t1));
+                Vector128.Create(t0.GetLower(), t2.GetLower()).Store(d); d += w;
+                Vector128.Create(t0.GetUpper(), t2.GetUpper()).Store(d); d += w;
+                Vector128.Create(t1.GetLower(), t3.GetLower()).Store(d); d += w;
+                Vector128.Create(t1.GetUpper(), t3.GetUpper()).Store(d);
             }
         }
         return end;
