@@ -49,6 +49,24 @@ internal static class LaneShuffles
         return ZipHighPortable(a, b);
     }
 
+    /// <summary>The low halves (64 bits) of a and b: a0 a1 b0 b1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LowHalves(Vector128<float> a, Vector128<float> b)
+    {
+        if (Sse.IsSupported) return Sse.MoveLowToHigh(a, b);
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.ZipLow(a.AsUInt64(), b.AsUInt64()).AsSingle();
+        return LowHalvesPortable(a, b);
+    }
+
+    /// <summary>The high halves (64 bits) of a and b: a2 a3 b2 b3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> HighHalves(Vector128<float> a, Vector128<float> b)
+    {
+        if (Sse.IsSupported) return Sse.MoveHighToLow(b, a);
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.ZipHigh(a.AsUInt64(), b.AsUInt64()).AsSingle();
+        return HighHalvesPortable(a, b);
+    }
+
     /// <summary>The first four bytes of v as 32-bit integers (zero-extended).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> WidenFourBytes(Vector128<byte> v)
@@ -69,6 +87,14 @@ internal static class LaneShuffles
         Vector128<ushort> h = Vector128.Narrow(v.AsUInt32(), v.AsUInt32());
         return Vector128.Narrow(h, h).AsInt32().ToScalar();
     }
+
+    /// <summary><see cref="LowHalves"/> from a broadcast of b's low half and a select.</summary>
+    public static Vector128<float> LowHalvesPortable(Vector128<float> a, Vector128<float> b)
+        => Vector128.ConditionalSelect(Vector128.Create(ulong.MaxValue, 0), a.AsUInt64(), Vector128.Shuffle(b.AsUInt64(), Vector128.Create(0UL, 0))).AsSingle();
+
+    /// <summary><see cref="HighHalves"/> from a broadcast of a's high half and a select.</summary>
+    public static Vector128<float> HighHalvesPortable(Vector128<float> a, Vector128<float> b)
+        => Vector128.ConditionalSelect(Vector128.Create(ulong.MaxValue, 0), Vector128.Shuffle(a.AsUInt64(), Vector128.Create(1UL, 1)), b.AsUInt64()).AsSingle();
 
     /// <summary><see cref="Even"/> from narrowing: the low half of each 64-bit lane.</summary>
     public static Vector128<float> EvenPortable(Vector128<float> a, Vector128<float> b)

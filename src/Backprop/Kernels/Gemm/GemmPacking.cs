@@ -232,10 +232,10 @@ internal static unsafe class GemmPacking
                 Vector128<float> t0 = LaneShuffles.ZipLow(r0, r1), t1 = LaneShuffles.ZipHigh(r0, r1);
                 Vector128<float> t2 = LaneShuffles.ZipLow(r2, r3), t3 = LaneShuffles.ZipHigh(r2, r3);
                 float* d = dst + p * w + ib;
-                Vector128.Create(t0.GetLower(), t2.GetLower()).Store(d); d += w;
-                Vector128.Create(t0.GetUpper(), t2.GetUpper()).Store(d); d += w;
-                Vector128.Create(t1.GetLower(), t3.GetLower()).Store(d); d += w;
-                Vector128.Create(t1.GetUpper(), t3.GetUpper()).Store(d);
+                LaneShuffles.LowHalves(t0, t2).Store(d); d += w;
+                LaneShuffles.HighHalves(t0, t2).Store(d); d += w;
+                LaneShuffles.LowHalves(t1, t3).Store(d); d += w;
+                LaneShuffles.HighHalves(t1, t3).Store(d);
             }
         }
         return end;

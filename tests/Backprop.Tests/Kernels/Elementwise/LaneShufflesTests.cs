@@ -40,6 +40,16 @@ public class LaneShufflesTests
     }
 
     [Fact]
+    public void Halves_Pair_The_64_Bit_Lanes()
+    {
+        Vector128<float> a = Vector128.Create(A), b = Vector128.Create(B);
+        AssertLanes(LaneShuffles.LowHalves(a, b), A[0], A[1], B[0], B[1]);
+        AssertLanes(LaneShuffles.LowHalvesPortable(a, b), A[0], A[1], B[0], B[1]);
+        AssertLanes(LaneShuffles.HighHalves(a, b), A[2], A[3], B[2], B[3]);
+        AssertLanes(LaneShuffles.HighHalvesPortable(a, b), A[2], A[3], B[2], B[3]);
+    }
+
+    [Fact]
     public void Bytes_Widen_And_Narrow_Back()
     {
         Vector128<byte> bytes = Vector128.Create((byte)0, 3, 255, 2, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9);
