@@ -73,7 +73,8 @@ run() {
   if [ "$status" -ne 0 ]; then
     tail -n 20 "$work/$1.log"
     [ "$3" = arm64 ] && fail "$2 under qemu-aarch64 exited with $status: qemu-aarch64 -L $sysroot Backprop.Cli ${args[*]}"
-    fail "$2 on x86 ($3 width) exited with $status: ./backprop ${args[*]}"
+    [ "$3" = 128 ] && fail "$2 on x86 at 128 bits exited with $status: DOTNET_EnableAVX=0 ./backprop ${args[*]}"
+    fail "$2 on x86 exited with $status: ./backprop ${args[*]}"
   fi
 }
 
@@ -84,11 +85,14 @@ losses() {
 }
 
 # compare A B: prints the largest relative difference between the losses of runs A and B, or "count" when they have
-# different numbers of losses; exits non-zero beyond the tolerance, the losses that differ by more in $work/over.txt.
+# different numbers of losses, or "non-finite" for a NaN or infinite loss (which no comparison would catch); exits
+# non-zero on those and beyond the tolerance, the losses that differ by more in $work/over.txt.
 compare() {
   paste -d' ' <(losses "$1") <(losses "$2") | awk -v tol="$tolerance" -v a="$1" -v b="$2" -v over_file="$work/over.txt" '
-    NF != 2 { bad = "count" }
-    NF == 2 {
+    NF != 2 { bad = "count"; next }
+    $1 !~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ || $2 !~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ {
+      if (bad == "") bad = "non-finite"; printf "  loss %d: %s %s, %s %s\n", NR, a, $1, b, $2 > over_file; next }
+    {
       d = $1 - $2; if (d < 0) d = -d; s = $2 < 0 ? -$2 : $2; r = s > 0 ? d / s : d
       if (r > max) max = r
       if (r > tol) { printf "  loss %d: %s %.9g, %s %.9g (relative %.2g)\n", NR, a, $1, b, $2, r > over_file; over = 1 }
@@ -110,6 +114,7 @@ for job in cnn gpt; do
     if ! diff=$(compare "$job-arm64" "$job-$ref"); then
       [ "$diff" = count ] && fail "$job: the linux-arm64 run and the x86 run at $bits bits logged different numbers of losses"
       head -n 5 "$work/over.txt"
+      [ "$diff" = non-finite ] && fail "$job: a loss of the linux-arm64 run or of the x86 run at $bits bits is not a finite number"
       fail "$job: losses of the linux-arm64 run differ from the x86 run at $bits bits by up to $diff (tolerance $tolerance; $(wc -l < "$work/over.txt") of $(losses "$job-arm64" | wc -l))"
     fi
     if [ "$ref" = full ]; then maxfull=$(printf '%s\n%s\n' "$maxfull" "$diff" | sort -g | tail -n 1)
