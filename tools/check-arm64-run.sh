@@ -10,7 +10,8 @@
 # then trains two short seeded jobs that go through the main kernels:
 #   cnn  64 Fashion-MNIST images, 2 epochs of 4 steps: im2col GEMM, fused conv+ReLU+max-pool, linear, Adam
 #   gpt  width 32, 2 heads, 1 block on README.md, 2 epochs of 10 steps: embeddings, layer norm, attention, GELU,
-#        softmax cross-entropy, AdamW (the attention and norm kernels are where Width128.MulAdd is used)
+#        softmax cross-entropy, AdamW (the attention and norm kernels are where Width128.MulAdd is used); README.md
+#        is always there, and both builds read the same copy, so an edit changes the losses but not the comparison
 # and compares every step's training loss (steps.csv) and each epoch's evaluation loss (metrics.jsonl) with the
 # x86 JIT build (./backprop with BACKPROP_JIT=1) at this machine's full SIMD width and at 128 bits
 # (DOTNET_EnableAVX=0). The ARM64 run must say it took the 128-bit SIMD paths (not scalar).
