@@ -4,7 +4,7 @@
 # build is untouched. Fails when either publish fails (a package without ARM64 assets, a build break on those
 # runtime identifiers) or when the app host is not an ARM64 executable (ELF machine 183, Mach-O CPU type
 # 0x0100000c). The IL is the same on every CPU; x86-only code paths are caught by the kernel tests' re-runs with
-# AVX and SIMD disabled, not here.
+# AVX and SIMD disabled, and tools/check-arm64-run.sh runs the linux-arm64 build under emulation, not here.
 # Prints one line, "arm64 publish: ...", and exits non-zero on failure (the publish log's tail first).
 set -uo pipefail
 cd "$(dirname "$0")/.."

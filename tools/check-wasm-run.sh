@@ -26,7 +26,13 @@ esac
 
 fail() { echo "wasm check: FAILED: $*"; exit 1; }
 
-command -v node > /dev/null || fail "node not found (Node.js runs dotnet.js; tried with Node.js 20)"
+# Node.js runs the build's dotnet.js (tried with Node.js 20); installed with apt-get when missing.
+if ! command -v node > /dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  { $SUDO apt-get update -qq || true; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs; } >&2 \
+    || fail "could not install Node.js (apt-get install nodejs)"
+  command -v node > /dev/null || fail "node not found after installing nodejs"
+fi
 for project in Browser Console; do
   if ! dotnet build "examples/wasm/$project" -c Release > "$out/build-$project.log" 2>&1; then
     tail -n 20 "$out/build-$project.log"

@@ -4,6 +4,7 @@ using System.Globalization;
 using Spectre.Console;
 using Backprop.Autograd;
 using Backprop.Data;
+using Backprop.Kernels;
 using Backprop.Threading;
 using Backprop.Training;
 using Backprop.Cli.Recipes;
@@ -232,7 +233,9 @@ internal static class TrainCommand
 
         var console = ConsoleFor(stdout);
         console.MarkupLineInterpolated($"[bold]backprop train[/]: {recipe.Describe(Parallelism.ThreadCount)}");
-        console.MarkupLineInterpolated($"{recipe.ParameterCount:N0} parameters; writing to [blue]{runDir}[/]");
+        // The kernels' SIMD width (scalar, 128, 256 or 512 bits): what a slow run or an ARM64 check (tools/check-arm64-run.sh) looks for.
+        string simd = VectorWidth.Bits == 0 ? "scalar kernels" : $"{VectorWidth.Name}-bit SIMD";
+        console.MarkupLineInterpolated($"{recipe.ParameterCount:N0} parameters, {simd}; writing to [blue]{runDir}[/]");
         if (start > default(RunPosition))
             console.MarkupLineInterpolated($"resumed from {resume} at {start}");
         console.WriteLine(RecipeSummary.Of(recipe).ToString());

@@ -20,6 +20,9 @@ public class TrainCommandTests : IDisposable
         var (code, output, err) = Run("train", "--epochs", "2", "--train-limit", "1500", "--batch-size", "100", "--out", run, "--threads", "1");
         Assert.True(code == 0, err);
         Assert.Contains("epoch 2/2", output);
+        // The SIMD width the kernels run at (tools/check-arm64-run.sh reads it from an ARM64 run: 128 there, never scalar).
+        string simd = Backprop.Kernels.VectorWidth.Bits == 0 ? "scalar kernels" : $"{Backprop.Kernels.VectorWidth.Name}-bit SIMD";
+        Assert.Contains($"parameters, {simd}; writing to", output);
         string[] lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
         Assert.Equal(2, lines.Length);
         using JsonDocument doc = JsonDocument.Parse(lines[1]);
