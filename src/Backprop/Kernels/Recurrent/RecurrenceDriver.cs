@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 
@@ -121,8 +122,8 @@ internal static unsafe class RecurrenceDriver
     public static void Forward<T>(in RecurrenceBuffers<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Forward(b);
-        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Vector256Tiles<T>>.Forward(b);
-        else if (Vector128.IsHardwareAccelerated) Loop<T, Vector128Tiles<T>>.Forward(b);
+        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Forward(b);
+        else if (Vector128.IsHardwareAccelerated) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Forward(b);
         else Loop<T, ScalarTiles<T>>.Forward(b);
     }
 
@@ -130,8 +131,8 @@ internal static unsafe class RecurrenceDriver
     public static void Backward<T>(in RecurrenceBuffers<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Backward(b);
-        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Vector256Tiles<T>>.Backward(b);
-        else if (Vector128.IsHardwareAccelerated) Loop<T, Vector128Tiles<T>>.Backward(b);
+        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Backward(b);
+        else if (Vector128.IsHardwareAccelerated) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Backward(b);
         else Loop<T, ScalarTiles<T>>.Backward(b);
     }
 

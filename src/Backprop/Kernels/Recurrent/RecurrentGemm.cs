@@ -21,8 +21,8 @@ internal static unsafe class RecurrentGemm
     /// <summary>Columns of a B panel for the kernel this CPU runs on (2 vectors wide; 4 without SIMD).</summary>
     public static int PanelWidth<T>() where T : unmanaged, IFloatingPointIeee754<T>
         => Vector512.IsHardwareAccelerated ? Vector512Tiles<T>.NR
-           : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Vector256Tiles<T>.NR
-           : Vector128.IsHardwareAccelerated ? Vector128Tiles<T>.NR
+           : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Tiles6x2<T, Width256<T>, Vector256<T>>.NR
+           : Vector128.IsHardwareAccelerated ? Tiles6x2<T, Width128<T>, Vector128<T>>.NR
            : ScalarTiles<T>.NR;
 
     /// <summary>
@@ -178,11 +178,16 @@ internal unsafe struct Vector512Tiles<T> : IRecurrentTiles<T> where T : unmanage
     }
 }
 
-/// <summary>Up to 6 rows × 2 ymm (12 accumulators, the 16 ymm registers of AVX2).</summary>
-internal unsafe struct Vector256Tiles<T> : IRecurrentTiles<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>
+/// Up to 6 rows × 2 registers of one width, <see cref="Width256{T}"/> or <see cref="Width128{T}"/> (12 accumulators:
+/// the 16 ymm or xmm registers of x64, half of ARM64's 32); the multiply-add is the width's (fused with AVX2's FMA
+/// and on ARM64, a multiply and an add on SSE-only x86 and WebAssembly).
+/// </summary>
+internal unsafe struct Tiles6x2<T, TW, TV> : IRecurrentTiles<T>
+    where T : unmanaged, IFloatingPointIeee754<T> where TW : struct, ISimdWidth<T, TV> where TV : struct
 {
     public static int MR => 6;
-    public static int NR => 2 * Vector256<T>.Count;
+    public static int NR => 2 * TW.Count;
     public static int KC => 1024 / Unsafe.SizeOf<T>();
 
     public static void Tile(int height, int kc, T* a, nint lda, T* b, T* c, nint ldc, bool accumulate)
@@ -201,21 +206,21 @@ internal unsafe struct Vector256Tiles<T> : IRecurrentTiles<T> where T : unmanage
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<R>(int kc, T* a, nint lda, T* b, T* c, nint ldc, bool accumulate) where R : struct, IRowCount
     {
-        int n = R.Value, nv = Vector256<T>.Count;
-        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        int n = R.Value, nv = TW.Count;
+        TV c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        TV c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         T* a0 = a, a1 = n > 1 ? a + lda : a, a2 = n > 2 ? a + 2 * lda : a;
         T* a3 = n > 3 ? a + 3 * lda : a, a4 = n > 4 ? a + 4 * lda : a, a5 = n > 5 ? a + 5 * lda : a;
         for (int p = 0; p < kc; p++, b += 2 * nv)
         {
-            Vector256<T> b0 = Vector256.Load(b), b1 = Vector256.Load(b + nv);
-            Vector256<T> x = Vector256.Create(a0[p]);
-            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            if (n > 1) { x = Vector256.Create(a1[p]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); }
-            if (n > 2) { x = Vector256.Create(a2[p]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); }
-            if (n > 3) { x = Vector256.Create(a3[p]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); }
-            if (n > 4) { x = Vector256.Create(a4[p]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); }
-            if (n > 5) { x = Vector256.Create(a5[p]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); }
+            TV b0 = TW.Load(b), b1 = TW.Load(b + nv);
+            TV x = TW.Splat(a0[p]);
+            c00 = TW.MulAdd(x, b0, c00); c01 = TW.MulAdd(x, b1, c01);
+            if (n > 1) { x = TW.Splat(a1[p]); c10 = TW.MulAdd(x, b0, c10); c11 = TW.MulAdd(x, b1, c11); }
+            if (n > 2) { x = TW.Splat(a2[p]); c20 = TW.MulAdd(x, b0, c20); c21 = TW.MulAdd(x, b1, c21); }
+            if (n > 3) { x = TW.Splat(a3[p]); c30 = TW.MulAdd(x, b0, c30); c31 = TW.MulAdd(x, b1, c31); }
+            if (n > 4) { x = TW.Splat(a4[p]); c40 = TW.MulAdd(x, b0, c40); c41 = TW.MulAdd(x, b1, c41); }
+            if (n > 5) { x = TW.Splat(a5[p]); c50 = TW.MulAdd(x, b0, c50); c51 = TW.MulAdd(x, b1, c51); }
         }
         Store(c, c00, c01, accumulate); c += ldc;
         if (n > 1) { Store(c, c10, c11, accumulate); c += ldc; }
@@ -226,90 +231,17 @@ internal unsafe struct Vector256Tiles<T> : IRecurrentTiles<T> where T : unmanage
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(T* c, Vector256<T> x0, Vector256<T> x1, bool accumulate)
+    private static void Store(T* c, TV x0, TV x1, bool accumulate)
     {
-        T* c1 = c + Vector256<T>.Count;
+        T* c1 = c + TW.Count;
         if (accumulate)
         {
-            x0 += Vector256.Load(c);
-            x1 += Vector256.Load(c1);
+            x0 = TW.Add(x0, TW.Load(c));
+            x1 = TW.Add(x1, TW.Load(c1));
         }
-        x0.Store(c);
-        x1.Store(c1);
+        TW.Store(c, x0);
+        TW.Store(c1, x1);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<T> Fma(Vector256<T> x, Vector256<T> y, Vector256<T> acc)
-    {
-        if (typeof(T) == typeof(float))
-            return Vector256.FusedMultiplyAdd(x.As<T, float>(), y.As<T, float>(), acc.As<T, float>()).As<float, T>();
-        return Vector256.FusedMultiplyAdd(x.As<T, double>(), y.As<T, double>(), acc.As<T, double>()).As<double, T>();
-    }
-}
-
-/// <summary>Up to 6 rows × 2 xmm (12 accumulators: 16 xmm registers on x64, 32 on ARM64).</summary>
-internal unsafe struct Vector128Tiles<T> : IRecurrentTiles<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static int MR => 6;
-    public static int NR => 2 * Vector128<T>.Count;
-    public static int KC => 1024 / Unsafe.SizeOf<T>();
-
-    public static void Tile(int height, int kc, T* a, nint lda, T* b, T* c, nint ldc, bool accumulate)
-    {
-        switch (height)
-        {
-            case 1: Run<Rows1>(kc, a, lda, b, c, ldc, accumulate); break;
-            case 2: Run<Rows2>(kc, a, lda, b, c, ldc, accumulate); break;
-            case 3: Run<Rows3>(kc, a, lda, b, c, ldc, accumulate); break;
-            case 4: Run<Rows4>(kc, a, lda, b, c, ldc, accumulate); break;
-            case 5: Run<Rows5>(kc, a, lda, b, c, ldc, accumulate); break;
-            default: Run<Rows6>(kc, a, lda, b, c, ldc, accumulate); break;
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<R>(int kc, T* a, nint lda, T* b, T* c, nint ldc, bool accumulate) where R : struct, IRowCount
-    {
-        int n = R.Value, nv = Vector128<T>.Count;
-        Vector128<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector128<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        T* a0 = a, a1 = n > 1 ? a + lda : a, a2 = n > 2 ? a + 2 * lda : a;
-        T* a3 = n > 3 ? a + 3 * lda : a, a4 = n > 4 ? a + 4 * lda : a, a5 = n > 5 ? a + 5 * lda : a;
-        for (int p = 0; p < kc; p++, b += 2 * nv)
-        {
-            Vector128<T> b0 = Vector128.Load(b), b1 = Vector128.Load(b + nv);
-            Vector128<T> x = Vector128.Create(a0[p]);
-            c00 = Fma(x, b0, c00); c01 = Fma(x, b1, c01);
-            if (n > 1) { x = Vector128.Create(a1[p]); c10 = Fma(x, b0, c10); c11 = Fma(x, b1, c11); }
-            if (n > 2) { x = Vector128.Create(a2[p]); c20 = Fma(x, b0, c20); c21 = Fma(x, b1, c21); }
-            if (n > 3) { x = Vector128.Create(a3[p]); c30 = Fma(x, b0, c30); c31 = Fma(x, b1, c31); }
-            if (n > 4) { x = Vector128.Create(a4[p]); c40 = Fma(x, b0, c40); c41 = Fma(x, b1, c41); }
-            if (n > 5) { x = Vector128.Create(a5[p]); c50 = Fma(x, b0, c50); c51 = Fma(x, b1, c51); }
-        }
-        Store(c, c00, c01, accumulate); c += ldc;
-        if (n > 1) { Store(c, c10, c11, accumulate); c += ldc; }
-        if (n > 2) { Store(c, c20, c21, accumulate); c += ldc; }
-        if (n > 3) { Store(c, c30, c31, accumulate); c += ldc; }
-        if (n > 4) { Store(c, c40, c41, accumulate); c += ldc; }
-        if (n > 5) Store(c, c50, c51, accumulate);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(T* c, Vector128<T> x0, Vector128<T> x1, bool accumulate)
-    {
-        T* c1 = c + Vector128<T>.Count;
-        if (accumulate)
-        {
-            x0 += Vector128.Load(c);
-            x1 += Vector128.Load(c1);
-        }
-        x0.Store(c);
-        x1.Store(c1);
-    }
-
-    /// <summary>Fused on ARM64 and x86 with FMA; a multiply and an add on SSE-only x86 and WebAssembly.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<T> Fma(Vector128<T> x, Vector128<T> y, Vector128<T> acc) => Width128<T>.MulAdd(x, y, acc);
 }
 
 /// <summary>Up to 4 rows × 4 columns in scalar registers: hardware without usable SIMD, and the reference.</summary>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 using Backprop.Kernels.Recurrent;
 using Backprop.Tests.Support;
@@ -29,13 +30,13 @@ public unsafe class RecurrentGemmTests
         Check<double, ScalarTiles<double>>(rows, cols, k);
         if (Vector128.IsHardwareAccelerated)
         {
-            Check<float, Vector128Tiles<float>>(rows, cols, k);
-            Check<double, Vector128Tiles<double>>(rows, cols, k);
+            Check<float, Tiles6x2<float, Width128<float>, Vector128<float>>>(rows, cols, k);
+            Check<double, Tiles6x2<double, Width128<double>, Vector128<double>>>(rows, cols, k);
         }
         if (Vector256.IsHardwareAccelerated && Fma.IsSupported)
         {
-            Check<float, Vector256Tiles<float>>(rows, cols, k);
-            Check<double, Vector256Tiles<double>>(rows, cols, k);
+            Check<float, Tiles6x2<float, Width256<float>, Vector256<float>>>(rows, cols, k);
+            Check<double, Tiles6x2<double, Width256<double>, Vector256<double>>>(rows, cols, k);
         }
         if (Vector512.IsHardwareAccelerated)
         {
