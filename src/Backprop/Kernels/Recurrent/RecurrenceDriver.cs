@@ -3,7 +3,6 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 using Backprop.Threading;
@@ -121,18 +120,18 @@ internal static unsafe class RecurrenceDriver
     /// <summary>Runs the sequence forward: fills Gates (activations), HPrev, CPrev, TanhC, HN, Output, HFinal, CFinal.</summary>
     public static void Forward<T>(in RecurrenceBuffers<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Forward(b);
-        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Forward(b);
-        else if (Vector128.IsHardwareAccelerated) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Forward(b);
+        if (SimdWidths.Has512) Loop<T, Vector512Tiles<T>>.Forward(b);
+        else if (SimdWidths.Has256) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Forward(b);
+        else if (SimdWidths.Has128) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Forward(b);
         else Loop<T, ScalarTiles<T>>.Forward(b);
     }
 
     /// <summary>Backpropagates through the sequence: fills DGates, DHN, DH (dh0) and DC (dc0) from DOut, DHFinal and DCFinal.</summary>
     public static void Backward<T>(in RecurrenceBuffers<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) Loop<T, Vector512Tiles<T>>.Backward(b);
-        else if (Vector256.IsHardwareAccelerated && Fma.IsSupported) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Backward(b);
-        else if (Vector128.IsHardwareAccelerated) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Backward(b);
+        if (SimdWidths.Has512) Loop<T, Vector512Tiles<T>>.Backward(b);
+        else if (SimdWidths.Has256) Loop<T, Tiles6x2<T, Width256<T>, Vector256<T>>>.Backward(b);
+        else if (SimdWidths.Has128) Loop<T, Tiles6x2<T, Width128<T>, Vector128<T>>>.Backward(b);
         else Loop<T, ScalarTiles<T>>.Backward(b);
     }
 

@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 
@@ -20,9 +19,9 @@ internal static unsafe class RecurrentGemm
 {
     /// <summary>Columns of a B panel for the kernel this CPU runs on (2 vectors wide; 4 without SIMD).</summary>
     public static int PanelWidth<T>() where T : unmanaged, IFloatingPointIeee754<T>
-        => Vector512.IsHardwareAccelerated ? Vector512Tiles<T>.NR
-           : Vector256.IsHardwareAccelerated && Fma.IsSupported ? Tiles6x2<T, Width256<T>, Vector256<T>>.NR
-           : Vector128.IsHardwareAccelerated ? Tiles6x2<T, Width128<T>, Vector128<T>>.NR
+        => SimdWidths.Has512 ? Vector512Tiles<T>.NR
+           : SimdWidths.Has256 ? Tiles6x2<T, Width256<T>, Vector256<T>>.NR
+           : SimdWidths.Has128 ? Tiles6x2<T, Width128<T>, Vector128<T>>.NR
            : ScalarTiles<T>.NR;
 
     /// <summary>
