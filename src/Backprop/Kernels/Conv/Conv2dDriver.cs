@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 using Backprop.Threading;
 
@@ -268,9 +269,11 @@ internal static unsafe class Conv2dDriver
                 Span<T> sum = partial.AsSpan(0, wSize);
                 for (int p = 1; p < chunks; p++)
                     TensorPrimitives.Add(sum, partial.AsSpan(p * wSize, wSize), sum);
-                int og = outC / s.Groups, k = wSize / outC;
-                for (int grp = 0; grp < s.Groups; grp++)
-                    TransposeInto(sum.Slice(grp * og * k, og * k), k, og, dw.Slice(grp * og * k, og * k));
+                int og = outC / s.Groups, k = s.C / s.Groups * s.Window.KH * s.Window.KW;
+                fixed (T* ps = sum)
+                fixed (T* pd = dw)
+                    for (int grp = 0; grp < s.Groups; grp++)
+                        TransposeKernel.Transpose(ps + (nint)grp * og * k, og, 1, k, og, pd + (nint)grp * og * k);
             }
             if (rowSums is not null)
                 for (int img = 0; img < n; img++)
@@ -282,17 +285,6 @@ internal static unsafe class Conv2dDriver
             if (partial is not null) ArrayPool<T>.Shared.Return(partial);
             if (rowSums is not null) ArrayPool<T>.Shared.Return(rowSums);
         }
-    }
-
-    /// <summary>dst [cols, rows] = srcᵀ for src [rows, cols] (row-major, contiguous).</summary>
-    private static void TransposeInto<T>(ReadOnlySpan<T> src, int rows, int cols, Span<T> dst)
-    {
-        const int tile = 16; // a tile of each side stays in L1
-        for (int r0 = 0; r0 < rows; r0 += tile)
-            for (int c0 = 0; c0 < cols; c0 += tile)
-                for (int r = r0; r < Math.Min(r0 + tile, rows); r++)
-                    for (int c = c0; c < Math.Min(c0 + tile, cols); c++)
-                        dst[c * rows + r] = src[r * cols + c];
     }
 
     /// <summary>
