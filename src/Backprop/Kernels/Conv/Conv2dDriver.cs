@@ -122,17 +122,27 @@ internal static unsafe class Conv2dDriver
         // Blocks of images are claimed one by one, so a thread that starts late or is descheduled
         // takes fewer of them; each output depends on its own image only.
         int block = !perImage ? n : s.IsPointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, n / threads));
-        fixed (T* px = x)
-        fixed (T* pw = w)
-        fixed (T* pb = b)
-        fixed (T* py = y)
-        fixed (byte* proutes = routes)
+        T[]? transformed = Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent((int)(Winograd5x5.Positions * s.WeightLength)) : null;
+        try
         {
-            var body = new ForwardBody<T>
+            fixed (T* px = x)
+            fixed (T* pw = w)
+            fixed (T* pb = b)
+            fixed (T* py = y)
+            fixed (byte* proutes = routes)
+            fixed (T* pu = transformed)
             {
-                X = px, W = pw, B = pb, Y = py, Routes = proutes, S = s, Block = block, ParallelGemm = !perImage,
-            };
-            DynamicParallel.For((n + block - 1) / block, threads, ref body);
+                if (pu is not null) Winograd5x5.TransformWeights(pw, s.OutC, s.C, false, pu);
+                var body = new ForwardBody<T>
+                {
+                    X = px, W = pw, B = pb, Y = py, Routes = proutes, U = pu, S = s, Block = block, ParallelGemm = !perImage,
+                };
+                DynamicParallel.For((n + block - 1) / block, threads, ref body);
+            }
+        }
+        finally
+        {
+            if (transformed is not null) ArrayPool<T>.Shared.Return(transformed);
         }
     }
 
@@ -146,6 +156,7 @@ internal static unsafe class Conv2dDriver
     {
         public T* X, W, B, Y; // B null: no bias
         public byte* Routes;  // non-null: Y is the ReLU + 2×2 max pool of the convolution, Routes its winners
+        public T* U;          // non-null: the Winograd-transformed weights, used instead of W
         public Conv2dShape S;
         public int Block;
         public bool ParallelGemm;
@@ -154,6 +165,11 @@ internal static unsafe class Conv2dDriver
         {
             int start = unit * Block, end = Math.Min(S.N, start + Block);
             Window2d g = S.Window;
+            if (U is not null)
+            {
+                Winograd(start, end);
+                return;
+            }
             int c = S.C, outC = S.OutC, groups = S.Groups;
             int cg = c / groups, og = outC / groups, k = cg * g.KH * g.KW, l = g.OH * g.OW, plane = g.H * g.W;
             bool pointwise = S.IsPointwise;
@@ -217,6 +233,27 @@ internal static unsafe class Conv2dDriver
             }
         }
 
+        /// <summary>Images [start, end) by <see cref="Winograd5x5"/>, up to <see cref="BlockColumns"/> output pixels at a time.</summary>
+        private readonly void Winograd(int start, int end)
+        {
+            Window2d g = S.Window;
+            int c = S.C, outC = S.OutC, plane = g.H * g.W, l = g.OH * g.OW;
+            bool pooled = Routes is not null;
+            int outPlane = pooled ? (g.OH / 2) * (g.OW / 2) : l;
+            int block = Math.Clamp(BlockColumns / Math.Max(l, 1), 1, end - start);
+            for (int img0 = start; img0 < end; img0 += block)
+            {
+                int nb = Math.Min(block, end - img0);
+                var target = new WinogradTarget<T>
+                {
+                    Y = Y + (nint)img0 * outC * outPlane, Bias = B, Routes = pooled ? Routes + (nint)img0 * outC * outPlane : null,
+                    ImageStride = (nint)outC * outPlane, ChannelStride = outPlane, OH = g.OH, OW = g.OW,
+                    Mode = pooled ? WinogradOutput.ReluPool : WinogradOutput.Store,
+                };
+                Winograd5x5.Convolve(X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, c, outC, U, target, ParallelGemm);
+            }
+        }
+
         /// <summary>[Og, K] · [K, n] -> c (row stride n): B is the pointwise input <paramref name="cols"/> or the gathered columns.</summary>
         private readonly void Product(int og, int n, int k, T* w, T* cols, GemmGatherB<T> gather, T* c)
         {
@@ -246,6 +283,8 @@ internal static unsafe class Conv2dDriver
         T[]? partial = needW ? ArrayPool<T>.Shared.Rent(chunks * wSize) : null;
         // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
         T[]? rowSums = needB && fused ? ArrayPool<T>.Shared.Rent(n * outC) : null;
+        // dx by Winograd: the adjoint convolution's transformed weights
+        T[]? transformed = needX && Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent((int)(Winograd5x5.Positions * s.WeightLength)) : null;
         try
         {
             fixed (T* pdy = dy)
@@ -256,10 +295,12 @@ internal static unsafe class Conv2dDriver
             fixed (T* ppart = partial)
             fixed (byte* proutes = routes)
             fixed (T* psums = rowSums)
+            fixed (T* pu = transformed)
             {
+                if (pu is not null) Winograd5x5.TransformWeights(pw, s.C, outC, true, pu);
                 var body = new BackwardBody<T>
                 {
-                    Dy = pdy, X = px, W = pw, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize,
+                    Dy = pdy, X = px, W = pw, U = pu, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize,
                     Routes = proutes, RowSums = psums, S = s, Chunks = chunks, ParallelGemm = chunks == 1,
                 };
                 DynamicParallel.For(chunks, threads, ref body);
@@ -284,6 +325,7 @@ internal static unsafe class Conv2dDriver
         {
             if (partial is not null) ArrayPool<T>.Shared.Return(partial);
             if (rowSums is not null) ArrayPool<T>.Shared.Return(rowSums);
+            if (transformed is not null) ArrayPool<T>.Shared.Return(transformed);
         }
     }
 
@@ -303,6 +345,7 @@ internal static unsafe class Conv2dDriver
     private struct BackwardBody<T> : IUnitBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public T* Dy, X, W, Dx, Dw, Partial; // Dx, Dw null: not wanted
+        public T* U;         // non-null: dx by Winograd, with the adjoint's transformed weights
         public byte* Routes; // fused ReLU + pool: Dy is the pooled gradient [N, OutC, OH/2, OW/2]
         public T* RowSums;   // fused, with a bias: per image and channel, the sum of the rebuilt dy
         public int WSize, Chunks;
@@ -378,6 +421,17 @@ internal static unsafe class Conv2dDriver
                 GemmKernel.Multiply(false, true, k, og, ld, T.One, cols, ld, dyb, ld, firstBlock ? T.Zero : T.One, dwChunk + (nint)grp * og * k, og, ParallelGemm);
             }
             if (Dx is null) return;
+            if (U is not null)
+            {
+                // the adjoint convolution of dy [Og, nb·L] (one group), added into dx
+                var target = new WinogradTarget<T>
+                {
+                    Y = Dx + (nint)img0 * c * plane, ImageStride = (nint)c * plane, ChannelStride = plane, OH = g.H, OW = g.W,
+                    Mode = WinogradOutput.Accumulate,
+                };
+                Winograd5x5.Convolve(dyb, l, ld, g.OH, g.OW, 4 - g.PH, 4 - g.PW, nb, og, c, U, target, ParallelGemm);
+                return;
+            }
             T* ws = W + (nint)grp * og * k;
             if (pcol is null)
             {

@@ -1,0 +1,325 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Backprop.Kernels.Elementwise;
+using Backprop.Kernels.Gemm;
+
+namespace Backprop.Kernels.Conv;
+
+/// <summary>What a Winograd convolution does with each output: store it (+ bias), add it in, or bias + ReLU + 2×2 max pool it.</summary>
+internal enum WinogradOutput
+{
+    Store,
+    Accumulate,
+    ReluPool,
+}
+
+/// <summary>
+/// Where a Winograd convolution's output goes: element (image i, channel o, row r, column c) at
+/// Y + i·ImageStride + o·ChannelStride + r·RowLength + c, RowLength being OW, or OW/2 for the pooled output
+/// (whose routes are addressed the same way). OH, OW are the convolution's output size.
+/// </summary>
+internal unsafe struct WinogradTarget<T> where T : unmanaged
+{
+    public T* Y, Bias; // Bias null: none (Store and ReluPool only)
+    public byte* Routes; // ReluPool: the winning tap or ReluPoolKernels.Masked per pooled element
+    public nint ImageStride, ChannelStride;
+    public int OH, OW;
+    public WinogradOutput Mode;
+}
+
+/// <summary>
+/// 5×5 convolution (stride 1, no dilation, one group) by Winograd's minimal filtering F(2×2, 5×5): each 2×2 block
+/// of outputs (a tile) comes from the 6×6 input patch d under it as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A, so per tile
+/// and pair of channels 36 products replace 100. Over all tiles and channels the products are 36 GEMMs,
+/// M_ξ [out, tiles] = U_ξ [out, in] · V_ξ [in, tiles], ξ the position in the transformed 6×6 patch.
+/// <para>
+/// Interpolation points 0, 1, −1, 2, −2 and ∞. With them Bᵀ has small integer entries (the same as
+/// F(4×4, 3×3)'s); its row scales are moved into G, which is applied to the weights in double precision.
+/// In float the result is within about 2e-6 of the output's magnitude (a direct product: about 1e-7).
+/// </para>
+/// <para>
+/// The transforms run on vectors across the tiles of a tile row; the even and odd columns of each padded
+/// input row are split first, so that tile t's six inputs of a row are plain loads at t, t + 1, t + 2.
+/// Rows are transformed once each and shared by the two tile rows that overlap on them.
+/// </para>
+/// </summary>
+internal static unsafe class Winograd5x5
+{
+    /// <summary>Positions in a transformed patch (6×6).</summary>
+    public const int Positions = 36;
+
+    /// <summary>
+    /// Whether a convolution of this shape runs here: float or double, 5×5, stride 1, no dilation, one group,
+    /// padding at most 4, the usual output size, and enough channels on both sides for the GEMMs to pay
+    /// for the transforms (a 1-channel input, like a first layer's, stays with the direct product).
+    /// </summary>
+    public static bool Applies<T>(in Conv2dShape s)
+    {
+        Window2d g = s.Window;
+        return (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+            && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1 } && s.Groups == 1
+            && g.PH <= 4 && g.PW <= 4 && g.OH == g.H + 2 * g.PH - 4 && g.OW == g.W + 2 * g.PW - 4
+            && g.OH >= 2 && g.OW >= 2 && s.C >= 8 && s.OutC >= 8;
+    }
+
+    /// <summary>
+    /// u [36][outC, inC] = G·g·Gᵀ for every filter g. Forward: g = w[o, c] of w [outC, inC, 5, 5]. Adjoint
+    /// (the convolution that takes dy back to dx): w is the forward's [inC, outC, 5, 5] and g = w[c, o] rotated
+    /// by 180°. Computed in double and rounded once.
+    /// </summary>
+    public static void TransformWeights<T>(T* w, int outC, int inC, bool adjoint, T* u)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double* g = stackalloc double[25];
+        double* half = stackalloc double[30]; // [6 rows][5 columns] = G·g
+        double* full = stackalloc double[Positions];
+        nint plane = (nint)outC * inC;
+        for (int o = 0; o < outC; o++)
+            for (int c = 0; c < inC; c++)
+            {
+                T* f = adjoint ? w + ((nint)c * outC + o) * 25 : w + ((nint)o * inC + c) * 25;
+                for (int t = 0; t < 25; t++) g[t] = double.CreateTruncating(f[adjoint ? 24 - t : t]);
+                for (int col = 0; col < 5; col++) FilterTransform(g + col, 5, half + col, 5);
+                for (int row = 0; row < 6; row++) FilterTransform(half + row * 5, 1, full + row * 6, 1);
+                T* dst = u + (nint)o * inC + c;
+                for (int p = 0; p < Positions; p++) dst[p * plane] = T.CreateTruncating(full[p]);
+            }
+    }
+
+    /// <summary>G·g for one line of 5 taps (stride apart) into 6 values (stride apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FilterTransform(double* g, nint gStride, double* r, nint rStride)
+    {
+        double g0 = g[0], g1 = g[gStride], g2 = g[2 * gStride], g3 = g[3 * gStride], g4 = g[4 * gStride];
+        double even = g0 + g2 + g4, odd = g1 + g3;
+        double even2 = g0 + 4 * g2 + 16 * g4, odd2 = 2 * g1 + 8 * g3;
+        r[0] = g0 / 4;
+        r[rStride] = -(even + odd) / 6;
+        r[2 * rStride] = -(even - odd) / 6;
+        r[3 * rStride] = (even2 + odd2) / 24;
+        r[4 * rStride] = (even2 - odd2) / 24;
+        r[5 * rStride] = g4;
+    }
+
+    /// <summary>
+    /// Convolves nb images: input (image i, channel c, row h, column w) at x + i·xImage + c·xChannel + h·width + w,
+    /// padded by (ph, pw) zeros, with the transformed weights u (<see cref="TransformWeights{T}"/>) into
+    /// <paramref name="target"/>. The GEMMs run on the pool's threads when <paramref name="parallelGemm"/>.
+    /// </summary>
+    public static void Convolve<T>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
+                                   T* u, in WinogradTarget<T> target, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (SimdWidths.Has256) Convolve<T, Width256<T>, System.Runtime.Intrinsics.Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else if (SimdWidths.Has128) Convolve<T, Width128<T>, System.Runtime.Intrinsics.Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else Convolve<T, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+    }
+
+    private static void Convolve<T, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
+                                            T* u, in WinogradTarget<T> target, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        bool pooled = target.Mode == WinogradOutput.ReluPool;
+        int tilesH = pooled ? target.OH / 2 : (target.OH + 1) / 2, tilesW = pooled ? target.OW / 2 : (target.OW + 1) / 2;
+        int lanes = TW.Count, rowTiles = (tilesW + lanes - 1) / lanes * lanes;
+        int cols = nb * tilesH * tilesW;
+        // A row's last vector runs up to lanes − 1 past its tiles: into the next row's tiles (written after it) or this slack.
+        nint ld = cols + lanes;
+        int paddedRows = 2 * tilesH + 4, splitLength = rowTiles + 2;
+        long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
+        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles + 4 * lanes;
+        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + rowsLength)));
+        try
+        {
+            fixed (T* ps = scratch)
+            {
+                T* v = ps, m = v + vLength, rows = m + mLength;
+                for (int i = 0; i < nb; i++)
+                    for (int c = 0; c < inC; c++)
+                        TransformInput<T, TW, TV>(x + i * xImage + c * xChannel, height, width, ph, pw, tilesH, tilesW, rowTiles,
+                            v + c * ld + (nint)i * tilesH * tilesW, inC * ld, rows);
+                for (int p = 0; p < Positions; p++)
+                    GemmKernel.Multiply(false, false, outC, cols, inC, T.One, u + (nint)p * outC * inC, inC, v + p * inC * ld, ld,
+                        T.Zero, m + p * outC * ld, ld, parallelGemm);
+                for (int o = 0; o < outC; o++)
+                    for (int i = 0; i < nb; i++)
+                        TransformOutput<T, TW, TV>(m + o * ld + (nint)i * tilesH * tilesW, outC * ld, i, o, tilesH, tilesW, target, rows);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// V of one image's channel: for tile (th, tw), the 36 values Bᵀ·d·B go to v + ξ·vStride + th·tilesW + tw.
+    /// Scratch: the split rows [rows][even | odd][rowTiles + 2], then the row-transformed rows [rows][6][rowTiles].
+    /// </summary>
+    private static void TransformInput<T, TW, TV>(T* plane, int height, int width, int ph, int pw, int tilesH, int tilesW, int rowTiles,
+                                                  T* v, nint vStride, T* scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        int lanes = TW.Count, paddedRows = 2 * tilesH + 4, split = rowTiles + 2;
+        T* even = scratch, odd = scratch + (nint)paddedRows * split, rowT = odd + (nint)paddedRows * split;
+        for (int r = 0; r < paddedRows; r++)
+        {
+            T* e = even + (nint)r * split, od = odd + (nint)r * split;
+            int h = r - ph;
+            if ((uint)h >= (uint)height)
+            {
+                new Span<T>(e, split).Clear();
+                new Span<T>(od, split).Clear();
+            }
+            else
+            {
+                T* src = plane + (nint)h * width;
+                for (int j = 0; j < split; j++)
+                {
+                    int at = 2 * j - pw;
+                    e[j] = (uint)at < (uint)width ? src[at] : T.Zero;
+                    od[j] = (uint)(at + 1) < (uint)width ? src[at + 1] : T.Zero;
+                }
+            }
+            // d_k of tile t is column 2t + k of the padded row: even[t + k/2] or odd[t + k/2]
+            T* dst = rowT + (nint)r * 6 * rowTiles;
+            for (int t = 0; t < rowTiles; t += lanes)
+                InputLine<T, TW, TV>(TW.Load(e + t), TW.Load(od + t), TW.Load(e + t + 1), TW.Load(od + t + 1), TW.Load(e + t + 2), TW.Load(od + t + 2),
+                    dst + t, rowTiles);
+        }
+        for (int th = 0; th < tilesH; th++)
+        {
+            T* top = rowT + (nint)2 * th * 6 * rowTiles;
+            nint step = 6 * rowTiles;
+            for (int k = 0; k < 6; k++)
+                for (int t = 0; t < rowTiles; t += lanes)
+                {
+                    T* s = top + k * rowTiles + t;
+                    InputLine<T, TW, TV>(TW.Load(s), TW.Load(s + step), TW.Load(s + 2 * step), TW.Load(s + 3 * step), TW.Load(s + 4 * step), TW.Load(s + 5 * step),
+                        v + k * vStride + (nint)th * tilesW + t, 6 * vStride);
+                }
+        }
+    }
+
+    /// <summary>Bᵀ·d for six lines d0..d5 (lanes are tiles), stored stride apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputLine<T, TW, TV>(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, T* r, nint stride)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        TV four = TW.Splat(T.CreateTruncating(4)), minusFour = TW.Splat(T.CreateTruncating(-4)), minusFive = TW.Splat(T.CreateTruncating(-5));
+        TV two = TW.Splat(T.CreateTruncating(2)), minusTwo = TW.Splat(T.CreateTruncating(-2));
+        TV d42 = TW.Sub(d4, d2), d31 = TW.Sub(d3, d1);
+        TW.Store(r, TW.MulAdd(four, d0, TW.MulAdd(minusFive, d2, d4)));
+        TW.Store(r + stride, TW.MulAdd(minusFour, TW.Add(d1, d2), TW.Add(d3, d4)));
+        TW.Store(r + 2 * stride, TW.MulAdd(four, TW.Sub(d1, d2), TW.Sub(d4, d3)));
+        TW.Store(r + 3 * stride, TW.MulAdd(two, d31, d42));
+        TW.Store(r + 4 * stride, TW.MulAdd(minusTwo, d31, d42));
+        TW.Store(r + 5 * stride, TW.MulAdd(four, d1, TW.MulAdd(minusFive, d3, d5)));
+    }
+
+    /// <summary>
+    /// Y = Aᵀ·M·A for the tiles of image i, channel o: M_ξ of tile (th, tw) at m + ξ·mStride + th·tilesW + tw;
+    /// the 2×2 results go to the target. tmp holds 4 vectors.
+    /// </summary>
+    private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int tilesH, int tilesW, in WinogradTarget<T> target, T* tmp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        int lanes = TW.Count;
+        TV two = TW.Splat(T.CreateTruncating(2));
+        for (int th = 0; th < tilesH; th++)
+            for (int t = 0; t < tilesW; t += lanes)
+            {
+                T* s = m + (nint)th * tilesW + t;
+                // Aᵀ·M column by column (z0, z1: its two rows), each folded into the outputs by Aᵀ's rows [1 1 1 1 1 0] and [0 1 −1 2 −2 1]
+                Column<T, TW, TV>(s, mStride, out TV z0, out TV z1);
+                TV y00 = z0, y10 = z1;
+                Column<T, TW, TV>(s + mStride, mStride, out z0, out z1);
+                y00 = TW.Add(y00, z0); y10 = TW.Add(y10, z1);
+                TV y01 = z0, y11 = z1;
+                Column<T, TW, TV>(s + 2 * mStride, mStride, out z0, out z1);
+                y00 = TW.Add(y00, z0); y10 = TW.Add(y10, z1);
+                y01 = TW.Sub(y01, z0); y11 = TW.Sub(y11, z1);
+                Column<T, TW, TV>(s + 3 * mStride, mStride, out TV w0, out TV w1);
+                Column<T, TW, TV>(s + 4 * mStride, mStride, out z0, out z1);
+                y00 = TW.Add(y00, TW.Add(w0, z0)); y10 = TW.Add(y10, TW.Add(w1, z1));
+                y01 = TW.MulAdd(two, TW.Sub(w0, z0), y01); y11 = TW.MulAdd(two, TW.Sub(w1, z1), y11);
+                Column<T, TW, TV>(s + 5 * mStride, mStride, out z0, out z1);
+                y01 = TW.Add(y01, z0); y11 = TW.Add(y11, z1);
+                TW.Store(tmp, y00);
+                TW.Store(tmp + lanes, y01);
+                TW.Store(tmp + 2 * lanes, y10);
+                TW.Store(tmp + 3 * lanes, y11);
+                Emit(target, i, o, th, t, Math.Min(lanes, tilesW - t), tmp, lanes);
+            }
+    }
+
+    /// <summary>Rows 0 and 1 of Aᵀ·M for column b of the patches (m: M_b; the rows a are 6 positions apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Column<T, TW, TV>(T* m, nint mStride, out TV z0, out TV z1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        TV m0 = TW.Load(m), m1 = TW.Load(m + 6 * mStride), m2 = TW.Load(m + 12 * mStride);
+        TV m3 = TW.Load(m + 18 * mStride), m4 = TW.Load(m + 24 * mStride), m5 = TW.Load(m + 30 * mStride);
+        z0 = TW.Add(TW.Add(m0, TW.Add(m1, m2)), TW.Add(m3, m4));
+        z1 = TW.MulAdd(TW.Splat(T.CreateTruncating(2)), TW.Sub(m3, m4), TW.Add(TW.Sub(m1, m2), m5));
+    }
+
+    /// <summary>Writes n tiles' outputs (tmp: lanes of y00, y01, y10, y11) of tile row th from tile t0 on.</summary>
+    private static void Emit<T>(in WinogradTarget<T> target, int i, int o, int th, int t0, int n, T* tmp, int lanes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nint plane = i * target.ImageStride + o * target.ChannelStride;
+        T bias = target.Bias is null ? T.Zero : target.Bias[o];
+        bool hasBias = target.Bias is not null;
+        if (target.Mode == WinogradOutput.ReluPool)
+        {
+            int ow = target.OW / 2;
+            nint at = plane + (nint)th * ow + t0;
+            for (int l = 0; l < n; l++)
+            {
+                T a = Relu(tmp[l], bias, hasBias), b = Relu(tmp[lanes + l], bias, hasBias);
+                T c = Relu(tmp[2 * lanes + l], bias, hasBias), d = Relu(tmp[3 * lanes + l], bias, hasBias);
+                int ia = 0, ic = 2;
+                if (b > a || T.IsNaN(b)) { a = b; ia = 1; }
+                if (d > c || T.IsNaN(d)) { c = d; ic = 3; }
+                if (c > a || T.IsNaN(c)) { a = c; ia = ic; }
+                target.Y[at + l] = a;
+                target.Routes[at + l] = a > T.Zero ? (byte)ia : ReluPoolKernels.Masked;
+            }
+            return;
+        }
+        int r0 = 2 * th;
+        bool second = r0 + 1 < target.OH, accumulate = target.Mode == WinogradOutput.Accumulate;
+        T* top = target.Y + plane + (nint)r0 * target.OW, bottom = top + target.OW;
+        for (int l = 0; l < n; l++)
+        {
+            int col = 2 * (t0 + l);
+            bool right = col + 1 < target.OW;
+            Put(top + col, tmp[l], accumulate, hasBias, bias);
+            if (right) Put(top + col + 1, tmp[lanes + l], accumulate, hasBias, bias);
+            if (!second) continue;
+            Put(bottom + col, tmp[2 * lanes + l], accumulate, hasBias, bias);
+            if (right) Put(bottom + col + 1, tmp[3 * lanes + l], accumulate, hasBias, bias);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<T>(T* p, T value, bool accumulate, bool hasBias, T bias) where T : unmanaged, IFloatingPointIeee754<T>
+        => *p = accumulate ? *p + value : hasBias ? value + bias : value;
+
+    /// <summary>max(v + bias, 0) as <see cref="ReluPoolKernels"/> computes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Relu<T>(T v, T bias, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
+        => T.Max(hasBias ? v + bias : v, T.Zero);
+}
