@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
 
@@ -111,8 +112,8 @@ internal static unsafe class Winograd5x5
                                    T* u, in WinogradTarget<T> target, bool parallelGemm)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (SimdWidths.Has256) Convolve<T, Width256<T>, System.Runtime.Intrinsics.Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
-        else if (SimdWidths.Has128) Convolve<T, Width128<T>, System.Runtime.Intrinsics.Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        if (SimdWidths.Has256) Convolve<T, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else if (SimdWidths.Has128) Convolve<T, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
         else Convolve<T, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
     }
 
@@ -130,7 +131,7 @@ internal static unsafe class Winograd5x5
         nint ld = cols + lanes;
         int paddedRows = 2 * tilesH + 4, splitLength = rowTiles + 2;
         long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
-        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles + 4 * lanes;
+        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles + 6 * lanes;
         T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + rowsLength)));
         try
         {
@@ -177,15 +178,7 @@ internal static unsafe class Winograd5x5
                 new Span<T>(od, split).Clear();
             }
             else
-            {
-                T* src = plane + (nint)h * width;
-                for (int j = 0; j < split; j++)
-                {
-                    int at = 2 * j - pw;
-                    e[j] = (uint)at < (uint)width ? src[at] : T.Zero;
-                    od[j] = (uint)(at + 1) < (uint)width ? src[at + 1] : T.Zero;
-                }
-            }
+                Split(plane + (nint)h * width, width, pw, e, od, split);
             // d_k of tile t is column 2t + k of the padded row: even[t + k/2] or odd[t + k/2]
             T* dst = rowT + (nint)r * 6 * rowTiles;
             for (int t = 0; t < rowTiles; t += lanes)
@@ -203,6 +196,39 @@ internal static unsafe class Winograd5x5
                     InputLine<T, TW, TV>(TW.Load(s), TW.Load(s + step), TW.Load(s + 2 * step), TW.Load(s + 3 * step), TW.Load(s + 4 * step), TW.Load(s + 5 * step),
                         v + k * vStride + (nint)th * tilesW + t, 6 * vStride);
                 }
+        }
+    }
+
+    /// <summary>even[j], odd[j] = columns 2j − pw and 2j + 1 − pw of a row of width values (0 outside), j &lt; count.</summary>
+    private static void Split<T>(T* src, int width, int pw, T* even, T* odd, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // j in [lo, hi): both columns inside the row
+        int lo = Math.Min((pw + 1) / 2, count), hi = Math.Clamp((width - 2 + pw) / 2 + 1, lo, count);
+        for (int j = 0; j < lo; j++)
+        {
+            int at = 2 * j - pw;
+            even[j] = (uint)at < (uint)width ? src[at] : T.Zero;
+            odd[j] = (uint)(at + 1) < (uint)width ? src[at + 1] : T.Zero;
+        }
+        int k = lo;
+        if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated)
+            for (; k + 4 <= hi; k += 4)
+            {
+                float* p = (float*)src + 2 * k - pw;
+                Vector128<float> a = Vector128.Load(p), b = Vector128.Load(p + 4);
+                LaneShuffles.Even(a, b).Store((float*)even + k);
+                LaneShuffles.Odd(a, b).Store((float*)odd + k);
+            }
+        for (; k < hi; k++)
+        {
+            even[k] = src[2 * k - pw];
+            odd[k] = src[2 * k + 1 - pw];
+        }
+        for (int j = hi; j < count; j++)
+        {
+            int at = 2 * j - pw;
+            even[j] = (uint)at < (uint)width ? src[at] : T.Zero;
+            odd[j] = (uint)(at + 1) < (uint)width ? src[at + 1] : T.Zero;
         }
     }
 
@@ -226,7 +252,7 @@ internal static unsafe class Winograd5x5
 
     /// <summary>
     /// Y = Aᵀ·M·A for the tiles of image i, channel o: M_ξ of tile (th, tw) at m + ξ·mStride + th·tilesW + tw;
-    /// the 2×2 results go to the target. tmp holds 4 vectors.
+    /// the 2×2 results go to the target. tmp holds 6 vectors.
     /// </summary>
     private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int tilesH, int tilesW, in WinogradTarget<T> target, T* tmp)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -280,22 +306,37 @@ internal static unsafe class Winograd5x5
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         nint plane = i * target.ImageStride + o * target.ChannelStride;
+        // without a bias 0 is added: ReLU's result is the same (it turns −0 into +0 either way)
         T bias = target.Bias is null ? T.Zero : target.Bias[o];
         bool hasBias = target.Bias is not null;
         if (target.Mode == WinogradOutput.ReluPool)
         {
-            int ow = target.OW / 2;
-            nint at = plane + (nint)th * ow + t0;
+            nint at = plane + (nint)th * (target.OW / 2) + t0;
+            T* y = target.Y + at;
+            byte* routes = target.Routes + at;
+            if (Vector128.IsHardwareAccelerated)
+            {
+                // all lanes at once (lanes is a multiple of a Vector128's), the winners and codes staged after the four taps
+                T* best = tmp + 4 * lanes, codes = best + lanes;
+                for (int l = 0; l < lanes; l += Vector128<T>.Count)
+                    PoolLanes(tmp + l, lanes, bias, best + l, codes + l);
+                for (int l = 0; l < n; l++)
+                {
+                    y[l] = best[l];
+                    routes[l] = (byte)int.CreateTruncating(codes[l]);
+                }
+                return;
+            }
             for (int l = 0; l < n; l++)
             {
-                T a = Relu(tmp[l], bias, hasBias), b = Relu(tmp[lanes + l], bias, hasBias);
-                T c = Relu(tmp[2 * lanes + l], bias, hasBias), d = Relu(tmp[3 * lanes + l], bias, hasBias);
+                T a = Relu(tmp[l] + bias), b = Relu(tmp[lanes + l] + bias);
+                T c = Relu(tmp[2 * lanes + l] + bias), d = Relu(tmp[3 * lanes + l] + bias);
                 int ia = 0, ic = 2;
                 if (b > a || T.IsNaN(b)) { a = b; ia = 1; }
                 if (d > c || T.IsNaN(d)) { c = d; ic = 3; }
                 if (c > a || T.IsNaN(c)) { a = c; ia = ic; }
-                target.Y[at + l] = a;
-                target.Routes[at + l] = a > T.Zero ? (byte)ia : ReluPoolKernels.Masked;
+                y[l] = a;
+                routes[l] = a > T.Zero ? (byte)ia : ReluPoolKernels.Masked;
             }
             return;
         }
@@ -318,8 +359,42 @@ internal static unsafe class Winograd5x5
     private static void Put<T>(T* p, T value, bool accumulate, bool hasBias, T bias) where T : unmanaged, IFloatingPointIeee754<T>
         => *p = accumulate ? *p + value : hasBias ? value + bias : value;
 
-    /// <summary>max(v + bias, 0) as <see cref="ReluPoolKernels"/> computes it.</summary>
+    /// <summary>max(v, 0) as <see cref="ReluPoolKernels"/> computes it (NaN stays NaN, −0 becomes +0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Relu<T>(T v, T bias, bool hasBias) where T : unmanaged, IFloatingPointIeee754<T>
-        => T.Max(hasBias ? v + bias : v, T.Zero);
+    private static T Relu<T>(T v) where T : unmanaged, IFloatingPointIeee754<T>
+        => v > T.Zero || T.IsNaN(v) ? v : T.Zero;
+
+    /// <summary>
+    /// Bias + ReLU + the 2×2 max of one Vector128 of tiles: taps at y00, y00 + stride, + 2·stride, + 3·stride (a b / c d);
+    /// the winner to best, its code (tap or <see cref="ReluPoolKernels.Masked"/>, as a number) to codes. The same
+    /// comparisons as <see cref="ReluPoolKernels.Forward{T}"/>: the first maximum, a NaN taking over.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PoolLanes<T>(T* y00, int stride, T bias, T* best, T* codes) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Vector128<T> vb = Vector128.Create(bias);
+        Vector128<T> a = Relu(Vector128.Load(y00) + vb), b = Relu(Vector128.Load(y00 + stride) + vb);
+        Vector128<T> c = Relu(Vector128.Load(y00 + 2 * stride) + vb), d = Relu(Vector128.Load(y00 + 3 * stride) + vb);
+        Vector128<T> m = Takes(b, a);
+        a = Vector128.ConditionalSelect(m, b, a);
+        Vector128<T> ia = Vector128.ConditionalSelect(m, Vector128<T>.One, Vector128<T>.Zero);
+        m = Takes(d, c);
+        c = Vector128.ConditionalSelect(m, d, c);
+        Vector128<T> ic = Vector128.ConditionalSelect(m, Vector128.Create(T.CreateTruncating(3)), Vector128.Create(T.CreateTruncating(2)));
+        m = Takes(c, a);
+        Vector128<T> winner = Vector128.ConditionalSelect(m, c, a);
+        Vector128<T> code = Vector128.ConditionalSelect(m, ic, ia);
+        code = Vector128.ConditionalSelect(Vector128.GreaterThan(winner, Vector128<T>.Zero), code, Vector128.Create(T.CreateTruncating(ReluPoolKernels.Masked)));
+        winner.Store(best);
+        code.Store(codes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Relu<T>(Vector128<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+        => Vector128.ConditionalSelect(Vector128.GreaterThan(v, Vector128<T>.Zero) | ~Vector128.Equals(v, v), v, Vector128<T>.Zero);
+
+    /// <summary>Lanes where v replaces the running best (v &gt; best, or v is NaN) are all ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<T> Takes<T>(Vector128<T> v, Vector128<T> best) where T : unmanaged, IFloatingPointIeee754<T>
+        => Vector128.GreaterThan(v, best) | ~Vector128.Equals(v, v);
 }
