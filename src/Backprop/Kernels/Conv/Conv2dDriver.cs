@@ -122,7 +122,7 @@ internal static unsafe class Conv2dDriver
         // Blocks of images are claimed one by one, so a thread that starts late or is descheduled
         // takes fewer of them; each output depends on its own image only.
         int block = !perImage ? n : s.IsPointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, n / threads));
-        T[]? transformed = Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent((int)(Winograd5x5.Positions * s.WeightLength)) : null;
+        T[]? transformed = Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent(Winograd5x5.TransformedLength(s)) : null;
         try
         {
             fixed (T* px = x)
@@ -278,13 +278,15 @@ internal static unsafe class Conv2dDriver
         if (!(needX || needW || needB && fused) || n == 0) return;
         int threads = Parallelism.ThreadCount;
         int chunks = Math.Max(1, Math.Min(n, Math.Max(MinChunks, ChunksPerThread * threads)));
-        int wSize = dw.Length;
+        bool winograd = Winograd5x5.Applies<T>(s);
+        // Winograd: the chunks sum dW in its transformed form, [36][OutC, C]
+        int wSize = winograd ? Winograd5x5.TransformedLength(s) : dw.Length;
         // Every chunk sums its dW, transposed ([Groups][K, Og]), into its own slice; see BackwardBody.
         T[]? partial = needW ? ArrayPool<T>.Shared.Rent(chunks * wSize) : null;
         // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
         T[]? rowSums = needB && fused ? ArrayPool<T>.Shared.Rent(n * outC) : null;
         // dx by Winograd: the adjoint convolution's transformed weights
-        T[]? transformed = needX && Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent((int)(Winograd5x5.Positions * s.WeightLength)) : null;
+        T[]? transformed = needX && winograd ? ArrayPool<T>.Shared.Rent(Winograd5x5.TransformedLength(s)) : null;
         try
         {
             fixed (T* pdy = dy)
@@ -300,7 +302,7 @@ internal static unsafe class Conv2dDriver
                 if (pu is not null) Winograd5x5.TransformWeights(pw, s.C, outC, true, pu);
                 var body = new BackwardBody<T>
                 {
-                    Dy = pdy, X = px, W = pw, U = pu, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize,
+                    Dy = pdy, X = px, W = pw, U = pu, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize, WinogradW = winograd,
                     Routes = proutes, RowSums = psums, S = s, Chunks = chunks, ParallelGemm = chunks == 1,
                 };
                 DynamicParallel.For(chunks, threads, ref body);
@@ -313,8 +315,10 @@ internal static unsafe class Conv2dDriver
                 int og = outC / s.Groups, k = s.C / s.Groups * s.Window.KH * s.Window.KW;
                 fixed (T* ps = sum)
                 fixed (T* pd = dw)
-                    for (int grp = 0; grp < s.Groups; grp++)
-                        TransposeKernel.Transpose(ps + (nint)grp * og * k, og, 1, k, og, pd + (nint)grp * og * k);
+                    if (winograd) Winograd5x5.WeightsFromGradient(ps, outC, s.C, pd);
+                    else
+                        for (int grp = 0; grp < s.Groups; grp++)
+                            TransposeKernel.Transpose(ps + (nint)grp * og * k, og, 1, k, og, pd + (nint)grp * og * k);
             }
             if (rowSums is not null)
                 for (int img = 0; img < n; img++)
@@ -349,6 +353,7 @@ internal static unsafe class Conv2dDriver
         public byte* Routes; // fused ReLU + pool: Dy is the pooled gradient [N, OutC, OH/2, OW/2]
         public T* RowSums;   // fused, with a bias: per image and channel, the sum of the rebuilt dy
         public int WSize, Chunks;
+        public bool WinogradW; // dW by Winograd, into [36][OutC, C] partials (and dx too, whenever U is set)
         public Conv2dShape S;
         public bool ParallelGemm;
 
@@ -358,7 +363,7 @@ internal static unsafe class Conv2dDriver
             int n = S.N, cg = S.C / S.Groups, og = S.OutC / S.Groups, k = cg * g.KH * g.KW, l = g.OH * g.OW;
             bool pointwise = S.IsPointwise;
             int block = pointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, (n + Chunks - 1) / Chunks));
-            T[]? col = pointwise ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
+            T[]? col = pointwise || WinogradW ? null : ArrayPool<T>.Shared.Rent(Math.Max(k * l * block, 1));
             T[]? dyBlock = block > 1 || Routes is not null ? ArrayPool<T>.Shared.Rent(og * l * block) : null;
             try
             {
@@ -414,7 +419,10 @@ internal static unsafe class Conv2dDriver
                 for (int i = 0; i < nb; i++)
                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * c + grp * cg) * plane, cg * plane), cg, g,
                         new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
-            if (dwChunk is not null)
+            if (dwChunk is not null && WinogradW)
+                Winograd5x5.WeightGradient(X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, cg,
+                    dyb, l, ld, g.OH, g.OW, og, dwChunk, !firstBlock, ParallelGemm);
+            else if (dwChunk is not null)
             {
                 // [K, nb·L] · [Og, nb·L]ᵀ -> [K, Og]; the chunk's first block overwrites (the partials start unset)
                 T* cols = pcol is null ? X + (nint)(img0 * c + grp * cg) * plane : pcol; // pointwise windows come one image at a time

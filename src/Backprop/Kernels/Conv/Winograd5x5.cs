@@ -64,11 +64,15 @@ internal static unsafe class Winograd5x5
             && g.OH >= 2 && g.OW >= 2 && s.C >= 8 && s.OutC >= 8;
     }
 
+    /// <summary>Elements of the transformed weights (or of their gradient), [36][OutC, C].</summary>
+    public static int TransformedLength(in Conv2dShape s) => checked(Positions * s.OutC * s.C);
+
     /// <summary>
     /// u [36][outC, inC] = G·g·Gᵀ for every filter g. Forward: g = w[o, c] of w [outC, inC, 5, 5]. Adjoint
     /// (the convolution that takes dy back to dx): w is the forward's [inC, outC, 5, 5] and g = w[c, o] rotated
     /// by 180°. Computed in double and rounded once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformWeights<T>(T* w, int outC, int inC, bool adjoint, T* u)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -154,6 +158,144 @@ internal static unsafe class Winograd5x5
         {
             ArrayPool<T>.Shared.Return(scratch);
         }
+    }
+
+    /// <summary>
+    /// The weights' gradient through the same algorithm: dU_ξ [outC, inC] (+)= Σ_tiles (A·dY·Aᵀ)_ξ · (Bᵀ·d·B)_ξ over nb images,
+    /// x as in <see cref="Convolve{T}"/>, dy (image i, channel o, row r, column c) at dy + i·dyImage + o·dyChannel + r·OW + c.
+    /// dU is [36][outC, inC], overwritten unless <paramref name="accumulate"/>; <see cref="WeightsFromGradient{T}"/> turns it into dw.
+    /// In exact arithmetic this is the convolution's dw (the forward it differentiates equals the convolution).
+    /// </summary>
+    public static void WeightGradient<T>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
+                                         T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (SimdWidths.Has256) WeightGradient<T, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        else if (SimdWidths.Has128) WeightGradient<T, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        else WeightGradient<T, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+    }
+
+    private static void WeightGradient<T, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
+                                                  T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        int tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2;
+        int lanes = TW.Count, rowTiles = (tilesW + lanes - 1) / lanes * lanes;
+        int cols = nb * tilesH * tilesW;
+        nint ld = cols + lanes;
+        int paddedRows = 2 * tilesH + 4, splitLength = rowTiles + 2;
+        long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
+        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles;
+        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + rowsLength)));
+        try
+        {
+            fixed (T* ps = scratch)
+            {
+                T* v = ps, dm = v + vLength, rows = dm + mLength;
+                for (int i = 0; i < nb; i++)
+                {
+                    for (int c = 0; c < inC; c++)
+                        TransformInput<T, TW, TV>(x + i * xImage + c * xChannel, height, width, ph, pw, tilesH, tilesW, rowTiles,
+                            v + c * ld + (nint)i * tilesH * tilesW, inC * ld, rows);
+                    for (int o = 0; o < outC; o++)
+                        TransformGradient<T, TW, TV>(dy + i * dyImage + o * dyChannel, oh, ow, tilesH, tilesW, rowTiles,
+                            dm + o * ld + (nint)i * tilesH * tilesW, outC * ld, rows);
+                }
+                // only the tiles' columns are read: the slack past them holds the last row's spill
+                for (int p = 0; p < Positions; p++)
+                    GemmKernel.Multiply(false, true, outC, inC, cols, T.One, dm + p * outC * ld, ld, v + p * inC * ld, ld,
+                        accumulate ? T.One : T.Zero, du + (nint)p * outC * inC, inC, parallelGemm);
+            }
+        }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// A·dY·Aᵀ of one output channel's tiles (dY the 2×2 gradient block of each, 0 past the plane's edge): the 36 values of
+    /// tile (th, tw) to dm + ξ·dmStride + th·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
+    /// </summary>
+    private static void TransformGradient<T, TW, TV>(T* plane, int oh, int ow, int tilesH, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        int lanes = TW.Count, split = rowTiles + 2;
+        T* e0 = scratch, o0 = e0 + split, e1 = o0 + split, o1 = e1 + split;
+        TV two = TW.Splat(T.CreateTruncating(2));
+        for (int th = 0; th < tilesH; th++)
+        {
+            Split(plane + (nint)2 * th * ow, ow, 0, e0, o0, split);
+            if (2 * th + 1 < oh) Split(plane + (nint)(2 * th + 1) * ow, ow, 0, e1, o1, split);
+            else
+            {
+                new Span<T>(e1, split).Clear();
+                new Span<T>(o1, split).Clear();
+            }
+            for (int t = 0; t < rowTiles; t += lanes)
+            {
+                // each row's 2 values to 6 (Aᵀ's columns: [1 0] [1 1] [1 −1] [1 2] [1 −2] [0 1]), then the same down the columns
+                TV a0 = TW.Load(e0 + t), a1 = TW.Load(o0 + t), b0 = TW.Load(e1 + t), b1 = TW.Load(o1 + t);
+                T* dst = dm + (nint)th * tilesW + t;
+                GradientLine<T, TW, TV>(a0, b0, two, dst, dmStride);
+                GradientLine<T, TW, TV>(TW.Add(a0, a1), TW.Add(b0, b1), two, dst + dmStride, dmStride);
+                GradientLine<T, TW, TV>(TW.Sub(a0, a1), TW.Sub(b0, b1), two, dst + 2 * dmStride, dmStride);
+                GradientLine<T, TW, TV>(TW.MulAdd(two, a1, a0), TW.MulAdd(two, b1, b0), two, dst + 3 * dmStride, dmStride);
+                GradientLine<T, TW, TV>(TW.MulAdd(TW.Neg(two), a1, a0), TW.MulAdd(TW.Neg(two), b1, b0), two, dst + 4 * dmStride, dmStride);
+                GradientLine<T, TW, TV>(a1, b1, two, dst + 5 * dmStride, dmStride);
+            }
+        }
+    }
+
+    /// <summary>Column b of A·dY·Aᵀ from its two rows' values r0, r1: positions a·6 + b, a = 0..5 (dst is at b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientLine<T, TW, TV>(TV r0, TV r1, TV two, T* dst, nint dmStride)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TW : ISimdWidth<T, TV>
+        where TV : struct
+    {
+        TW.Store(dst, r0);
+        TW.Store(dst + 6 * dmStride, TW.Add(r0, r1));
+        TW.Store(dst + 12 * dmStride, TW.Sub(r0, r1));
+        TW.Store(dst + 18 * dmStride, TW.MulAdd(two, r1, r0));
+        TW.Store(dst + 24 * dmStride, TW.MulAdd(TW.Neg(two), r1, r0));
+        TW.Store(dst + 30 * dmStride, r1);
+    }
+
+    /// <summary>dw [outC, inC, 5, 5] = Gᵀ·dU·G per filter, from du [36][outC, inC] (<see cref="WeightGradient{T}"/>); in double, rounded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightsFromGradient<T>(T* du, int outC, int inC, T* dw)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double* full = stackalloc double[Positions];
+        double* half = stackalloc double[30]; // [6 rows][5 columns] = dU·G
+        double* k = stackalloc double[25];
+        nint plane = (nint)outC * inC;
+        for (nint f = 0; f < plane; f++)
+        {
+            for (int p = 0; p < Positions; p++) full[p] = double.CreateTruncating(du[p * plane + f]);
+            for (int row = 0; row < 6; row++) GradientTransform(full + row * 6, 1, half + row * 5, 1);
+            for (int col = 0; col < 5; col++) GradientTransform(half + col, 5, k + col, 5);
+            T* dst = dw + f * 25;
+            for (int t = 0; t < 25; t++) dst[t] = T.CreateTruncating(k[t]);
+        }
+    }
+
+    /// <summary>Gᵀ·u for one line of 6 values (stride apart) into 5 taps (stride apart): the transpose of <see cref="FilterTransform"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTransform(double* u, nint uStride, double* r, nint rStride)
+    {
+        double u0 = u[0], u1 = u[uStride], u2 = u[2 * uStride], u3 = u[3 * uStride], u4 = u[4 * uStride], u5 = u[5 * uStride];
+        double plus = -(u1 + u2) / 6, minus = -(u1 - u2) / 6, plus2 = (u3 + u4) / 24, minus2 = (u3 - u4) / 24;
+        r[0] = u0 / 4 + plus + plus2;
+        r[rStride] = minus + 2 * minus2;
+        r[2 * rStride] = plus + 4 * plus2;
+        r[3 * rStride] = minus + 8 * minus2;
+        r[4 * rStride] = plus + 16 * plus2 + u5;
     }
 
     /// <summary>
