@@ -50,6 +50,9 @@ internal static unsafe class Winograd5x5
     /// <summary>Positions in a transformed patch (6×6).</summary>
     public const int Positions = 36;
 
+    /// <summary>Most columns (tiles) per block of GEMMs; whole LeNet-sized batches of a thread's images fit (4 × 49).</summary>
+    private const int MaxColumns = 1024;
+
     /// <summary>
     /// Whether a convolution of this shape runs here: float or double, 5×5, stride 1, no dilation, one group,
     /// padding at most 4, the usual output size, and enough channels on both sides for the GEMMs to pay
@@ -129,34 +132,61 @@ internal static unsafe class Winograd5x5
     {
         bool pooled = target.Mode == WinogradOutput.ReluPool;
         int tilesH = pooled ? target.OH / 2 : (target.OH + 1) / 2, tilesW = pooled ? target.OW / 2 : (target.OW + 1) / 2;
-        int lanes = TW.Count, rowTiles = (tilesW + lanes - 1) / lanes * lanes;
-        int cols = nb * tilesH * tilesW;
-        // A row's last vector runs up to lanes − 1 past its tiles: into the next row's tiles (written after it) or this slack.
-        nint ld = cols + lanes;
-        int paddedRows = 2 * tilesH + 4, splitLength = rowTiles + 2;
+        var bands = new Bands(nb, tilesH, tilesW, TW.Count);
+        nint ld = bands.Stride;
         long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
-        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles + 6 * lanes;
-        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + rowsLength)));
+        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + bands.RowScratch + 6 * TW.Count)));
         try
         {
             fixed (T* ps = scratch)
             {
                 T* v = ps, m = v + vLength, rows = m + mLength;
-                for (int i = 0; i < nb; i++)
-                    for (int c = 0; c < inC; c++)
-                        TransformInput<T, TW, TV>(x + i * xImage + c * xChannel, height, width, ph, pw, tilesH, tilesW, rowTiles,
-                            v + c * ld + (nint)i * tilesH * tilesW, inC * ld, rows);
-                for (int p = 0; p < Positions; p++)
-                    GemmKernel.Multiply(false, false, outC, cols, inC, T.One, u + (nint)p * outC * inC, inC, v + p * inC * ld, ld,
-                        T.Zero, m + p * outC * ld, ld, parallelGemm);
-                for (int o = 0; o < outC; o++)
-                    for (int i = 0; i < nb; i++)
-                        TransformOutput<T, TW, TV>(m + o * ld + (nint)i * tilesH * tilesW, outC * ld, i, o, tilesH, tilesW, target, rows);
+                for (int i0 = 0; i0 < nb; i0 += bands.Images)
+                    for (int th0 = 0; th0 < tilesH; th0 += bands.TileRows)
+                    {
+                        int images = Math.Min(bands.Images, nb - i0), tileRows = Math.Min(bands.TileRows, tilesH - th0);
+                        nint band = (nint)tileRows * tilesW; // columns per image in this band
+                        int cols = (int)(images * band);
+                        for (int i = 0; i < images; i++)
+                            for (int c = 0; c < inC; c++)
+                                TransformInput<T, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
+                                    v + c * ld + i * band, inC * ld, rows);
+                        for (int p = 0; p < Positions; p++)
+                            GemmKernel.Multiply(false, false, outC, cols, inC, T.One, u + (nint)p * outC * inC, inC, v + p * inC * ld, ld,
+                                T.Zero, m + p * outC * ld, ld, parallelGemm);
+                        for (int o = 0; o < outC; o++)
+                            for (int i = 0; i < images; i++)
+                                TransformOutput<T, TW, TV>(m + o * ld + i * band, outC * ld, i0 + i, o, th0, tileRows, tilesW, target, rows);
+                    }
             }
         }
         finally
         {
             ArrayPool<T>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>
+    /// How the tiles of nb images are cut into blocks of GEMM columns: whole images, as many as fit in
+    /// <see cref="MaxColumns"/>, or for a larger image bands of its tile rows, so that the scratch
+    /// (36 × (in + out channels) × columns) stays bounded whatever the image size.
+    /// </summary>
+    private readonly struct Bands
+    {
+        public readonly int Images, TileRows, RowTiles;
+        public readonly nint Stride; // of a GEMM row: the columns plus slack for the last vector's spill
+        public readonly long RowScratch; // TransformInput's split and row-transformed rows
+
+        public Bands(int nb, int tilesH, int tilesW, int lanes)
+        {
+            long perImage = (long)tilesH * tilesW;
+            Images = perImage <= MaxColumns ? (int)Math.Clamp(MaxColumns / Math.Max(perImage, 1), 1, Math.Max(nb, 1)) : 1;
+            TileRows = perImage <= MaxColumns ? tilesH : Math.Clamp(MaxColumns / Math.Max(tilesW, 1), 1, tilesH);
+            RowTiles = (tilesW + lanes - 1) / lanes * lanes;
+            // A row's last vector runs up to lanes − 1 past its tiles: into the next row's tiles (written after it) or this slack.
+            Stride = (nint)Images * TileRows * tilesW + lanes;
+            int paddedRows = 2 * TileRows + 4;
+            RowScratch = 2L * paddedRows * (RowTiles + 2) + (long)paddedRows * 6 * RowTiles;
         }
     }
 
@@ -182,31 +212,37 @@ internal static unsafe class Winograd5x5
         where TV : struct
     {
         int tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2;
-        int lanes = TW.Count, rowTiles = (tilesW + lanes - 1) / lanes * lanes;
-        int cols = nb * tilesH * tilesW;
-        nint ld = cols + lanes;
-        int paddedRows = 2 * tilesH + 4, splitLength = rowTiles + 2;
+        var bands = new Bands(nb, tilesH, tilesW, TW.Count);
+        nint ld = bands.Stride;
         long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
-        long rowsLength = 2L * paddedRows * splitLength + (long)paddedRows * 6 * rowTiles;
-        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + rowsLength)));
+        T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + bands.RowScratch)));
         try
         {
             fixed (T* ps = scratch)
             {
                 T* v = ps, dm = v + vLength, rows = dm + mLength;
-                for (int i = 0; i < nb; i++)
-                {
-                    for (int c = 0; c < inC; c++)
-                        TransformInput<T, TW, TV>(x + i * xImage + c * xChannel, height, width, ph, pw, tilesH, tilesW, rowTiles,
-                            v + c * ld + (nint)i * tilesH * tilesW, inC * ld, rows);
-                    for (int o = 0; o < outC; o++)
-                        TransformGradient<T, TW, TV>(dy + i * dyImage + o * dyChannel, oh, ow, tilesH, tilesW, rowTiles,
-                            dm + o * ld + (nint)i * tilesH * tilesW, outC * ld, rows);
-                }
-                // only the tiles' columns are read: the slack past them holds the last row's spill
-                for (int p = 0; p < Positions; p++)
-                    GemmKernel.Multiply(false, true, outC, inC, cols, T.One, dm + p * outC * ld, ld, v + p * inC * ld, ld,
-                        accumulate ? T.One : T.Zero, du + (nint)p * outC * inC, inC, parallelGemm);
+                bool first = !accumulate;
+                for (int i0 = 0; i0 < nb; i0 += bands.Images)
+                    for (int th0 = 0; th0 < tilesH; th0 += bands.TileRows)
+                    {
+                        int images = Math.Min(bands.Images, nb - i0), tileRows = Math.Min(bands.TileRows, tilesH - th0);
+                        nint band = (nint)tileRows * tilesW;
+                        int cols = (int)(images * band);
+                        for (int i = 0; i < images; i++)
+                        {
+                            for (int c = 0; c < inC; c++)
+                                TransformInput<T, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
+                                    v + c * ld + i * band, inC * ld, rows);
+                            for (int o = 0; o < outC; o++)
+                                TransformGradient<T, TW, TV>(dy + (i0 + i) * dyImage + o * dyChannel, oh, ow, th0, tileRows, tilesW, bands.RowTiles,
+                                    dm + o * ld + i * band, outC * ld, rows);
+                        }
+                        // only the tiles' columns are read: the slack past them holds the last row's spill
+                        for (int p = 0; p < Positions; p++)
+                            GemmKernel.Multiply(false, true, outC, inC, cols, T.One, dm + p * outC * ld, ld, v + p * inC * ld, ld,
+                                first ? T.Zero : T.One, du + (nint)p * outC * inC, inC, parallelGemm);
+                        first = false;
+                    }
             }
         }
         finally
@@ -216,10 +252,10 @@ internal static unsafe class Winograd5x5
     }
 
     /// <summary>
-    /// A·dY·Aᵀ of one output channel's tiles (dY the 2×2 gradient block of each, 0 past the plane's edge): the 36 values of
-    /// tile (th, tw) to dm + ξ·dmStride + th·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
+    /// A·dY·Aᵀ of one output channel's tiles in tile rows [th0, th0 + tileRows) (dY the 2×2 gradient block of each, 0 past
+    /// the plane's edge): the 36 values of tile (th0 + t, tw) to dm + ξ·dmStride + t·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
     /// </summary>
-    private static void TransformGradient<T, TW, TV>(T* plane, int oh, int ow, int tilesH, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
+    private static void TransformGradient<T, TW, TV>(T* plane, int oh, int ow, int th0, int tileRows, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TW : ISimdWidth<T, TV>
         where TV : struct
@@ -227,8 +263,9 @@ internal static unsafe class Winograd5x5
         int lanes = TW.Count, split = rowTiles + 2;
         T* e0 = scratch, o0 = e0 + split, e1 = o0 + split, o1 = e1 + split;
         TV two = TW.Splat(T.CreateTruncating(2));
-        for (int th = 0; th < tilesH; th++)
+        for (int t0 = 0; t0 < tileRows; t0++)
         {
+            int th = th0 + t0;
             Split(plane + (nint)2 * th * ow, ow, 0, e0, o0, split);
             if (2 * th + 1 < oh) Split(plane + (nint)(2 * th + 1) * ow, ow, 0, e1, o1, split);
             else
@@ -240,7 +277,7 @@ internal static unsafe class Winograd5x5
             {
                 // each row's 2 values to 6 (Aᵀ's columns: [1 0] [1 1] [1 −1] [1 2] [1 −2] [0 1]), then the same down the columns
                 TV a0 = TW.Load(e0 + t), a1 = TW.Load(o0 + t), b0 = TW.Load(e1 + t), b1 = TW.Load(o1 + t);
-                T* dst = dm + (nint)th * tilesW + t;
+                T* dst = dm + (nint)t0 * tilesW + t;
                 GradientLine<T, TW, TV>(a0, b0, two, dst, dmStride);
                 GradientLine<T, TW, TV>(TW.Add(a0, a1), TW.Add(b0, b1), two, dst + dmStride, dmStride);
                 GradientLine<T, TW, TV>(TW.Sub(a0, a1), TW.Sub(b0, b1), two, dst + 2 * dmStride, dmStride);
@@ -299,21 +336,22 @@ internal static unsafe class Winograd5x5
     }
 
     /// <summary>
-    /// V of one image's channel: for tile (th, tw), the 36 values Bᵀ·d·B go to v + ξ·vStride + th·tilesW + tw.
+    /// V of one image's channel, tile rows [th0, th0 + tileRows): for tile (th0 + t, tw), the 36 values Bᵀ·d·B go to
+    /// v + ξ·vStride + t·tilesW + tw.
     /// Scratch: the split rows [rows][even | odd][rowTiles + 2], then the row-transformed rows [rows][6][rowTiles].
     /// </summary>
-    private static void TransformInput<T, TW, TV>(T* plane, int height, int width, int ph, int pw, int tilesH, int tilesW, int rowTiles,
+    private static void TransformInput<T, TW, TV>(T* plane, int height, int width, int ph, int pw, int th0, int tileRows, int tilesW, int rowTiles,
                                                   T* v, nint vStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
-        int lanes = TW.Count, paddedRows = 2 * tilesH + 4, split = rowTiles + 2;
+        int lanes = TW.Count, paddedRows = 2 * tileRows + 4, split = rowTiles + 2;
         T* even = scratch, odd = scratch + (nint)paddedRows * split, rowT = odd + (nint)paddedRows * split;
         for (int r = 0; r < paddedRows; r++)
         {
             T* e = even + (nint)r * split, od = odd + (nint)r * split;
-            int h = r - ph;
+            int h = 2 * th0 + r - ph;
             if ((uint)h >= (uint)height)
             {
                 new Span<T>(e, split).Clear();
@@ -327,7 +365,7 @@ internal static unsafe class Winograd5x5
                 InputLine<T, TW, TV>(TW.Load(e + t), TW.Load(od + t), TW.Load(e + t + 1), TW.Load(od + t + 1), TW.Load(e + t + 2), TW.Load(od + t + 2),
                     dst + t, rowTiles);
         }
-        for (int th = 0; th < tilesH; th++)
+        for (int th = 0; th < tileRows; th++)
         {
             T* top = rowT + (nint)2 * th * 6 * rowTiles;
             nint step = 6 * rowTiles;
@@ -393,17 +431,18 @@ internal static unsafe class Winograd5x5
     }
 
     /// <summary>
-    /// Y = Aᵀ·M·A for the tiles of image i, channel o: M_ξ of tile (th, tw) at m + ξ·mStride + th·tilesW + tw;
+    /// Y = Aᵀ·M·A for the tiles of image i, channel o, tile rows [th0, th0 + tileRows): M_ξ of tile (th0 + t, tw) at
+    /// m + ξ·mStride + t·tilesW + tw;
     /// the 2×2 results go to the target. tmp holds 6 vectors.
     /// </summary>
-    private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int tilesH, int tilesW, in WinogradTarget<T> target, T* tmp)
+    private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int th0, int tileRows, int tilesW, in WinogradTarget<T> target, T* tmp)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
         int lanes = TW.Count;
         TV two = TW.Splat(T.CreateTruncating(2));
-        for (int th = 0; th < tilesH; th++)
+        for (int th = 0; th < tileRows; th++)
             for (int t = 0; t < tilesW; t += lanes)
             {
                 T* s = m + (nint)th * tilesW + t;
@@ -426,7 +465,7 @@ internal static unsafe class Winograd5x5
                 TW.Store(tmp + lanes, y01);
                 TW.Store(tmp + 2 * lanes, y10);
                 TW.Store(tmp + 3 * lanes, y11);
-                Emit(target, i, o, th, t, Math.Min(lanes, tilesW - t), tmp, lanes);
+                Emit(target, i, o, th0 + th, t, Math.Min(lanes, tilesW - t), tmp, lanes);
             }
     }
 

@@ -32,6 +32,7 @@ public class Conv2dDriverTests
         { [2, 8, 8, 6], 8, 5, 1, 0, 1, 1 },    // no padding
         { [2, 8, 5, 7], 9, 5, 1, 4, 1, 1 },    // the most padding (the adjoint has none)
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },  // one image (multi-threaded GEMMs), tile rows longer than a vector
+        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // 33 × 32 tiles per image, more than a block takes: bands of tile rows
     };
 
     private static Conv2dShape Shape(int[] xs, int outC, int k, int s, int p, int d, int groups)
@@ -109,6 +110,7 @@ public class Conv2dDriverTests
         { [7, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // Winograd F(2×2, 5×5), its tiles the pooling windows
         { [3, 9, 9, 11], 10, 5, 1, 2, 1, 1 },  // Winograd, odd output: the half tiles are not pooled
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },
+        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // bands of tile rows
     };
 
     [Theory]
