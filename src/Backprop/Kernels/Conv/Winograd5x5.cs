@@ -54,14 +54,14 @@ internal static unsafe class Winograd5x5
     private const int MaxColumns = 1024;
 
     /// <summary>
-    /// Whether a convolution of this shape runs here: float or double, 5×5, stride 1, no dilation, one group,
+    /// Whether a convolution of this shape runs here (unless <see cref="ConvolutionAlgorithm.Winograd"/> is off): float or double, 5×5, stride 1, no dilation, one group,
     /// padding at most 4, the usual output size, and enough channels on both sides for the GEMMs to pay
     /// for the transforms (a 1-channel input, like a first layer's, stays with the direct product).
     /// </summary>
     public static bool Applies<T>(in Conv2dShape s)
     {
         Window2d g = s.Window;
-        return (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+        return ConvolutionAlgorithm.Winograd && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
             && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1 } && s.Groups == 1
             && g.PH <= 4 && g.PW <= 4 && g.OH == g.H + 2 * g.PH - 4 && g.OW == g.W + 2 * g.PW - 4
             && g.OH >= 2 && g.OW >= 2 && s.C >= 8 && s.OutC >= 8;
