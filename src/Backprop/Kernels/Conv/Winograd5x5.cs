@@ -55,8 +55,9 @@ internal static unsafe class Winograd5x5
 
     /// <summary>
     /// Whether a convolution of this shape runs here (unless <see cref="ConvolutionAlgorithm.Winograd"/> is off): float or double, 5×5, stride 1, no dilation, one group,
-    /// padding at most 4, the usual output size, and enough channels on both sides for the GEMMs to pay
-    /// for the transforms (a 1-channel input, like a first layer's, stays with the direct product).
+    /// padding at most 4, the usual output size, and enough channels on both sides and output pixels for the GEMMs to pay
+    /// for the transforms (measured: a 1-channel input, like a first layer's, and planes under 12×12, mostly padding for
+    /// a 5×5 window, are faster as the direct product).
     /// </summary>
     public static bool Applies<T>(in Conv2dShape s)
     {
@@ -64,7 +65,7 @@ internal static unsafe class Winograd5x5
         return ConvolutionAlgorithm.Winograd && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
             && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1 } && s.Groups == 1
             && g.PH <= 4 && g.PW <= 4 && g.OH == g.H + 2 * g.PH - 4 && g.OW == g.W + 2 * g.PW - 4
-            && g.OH >= 2 && g.OW >= 2 && s.C >= 8 && s.OutC >= 8;
+            && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 144 && s.C >= 8 && s.OutC >= 8;
     }
 
     /// <summary>Elements of the transformed weights (or of their gradient), [36][OutC, C].</summary>

@@ -26,11 +26,11 @@ public class Conv2dDriverTests
         { [5, 2, 4, 5], 3, 1, 1, 0, 1, 1 },    // pointwise: the input is the column matrix
         { [1, 3, 6, 6], 2, 3, 1, 0, 1, 1 },    // one image: multi-threaded GEMMs
         { [0, 2, 6, 6], 2, 3, 1, 1, 1, 1 },    // empty batch
-        // Winograd F(2×2, 5×5): 5×5, stride 1, at least 8 channels in and out
+        // Winograd F(2×2, 5×5): 5×5, stride 1, at least 8 channels in and out, outputs of at least 144 pixels
         { [7, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // LeNet conv2-like, blocks of 4 images
-        { [3, 9, 9, 11], 10, 5, 1, 2, 1, 1 },  // odd output sizes: half tiles at the bottom and right
-        { [2, 8, 8, 6], 8, 5, 1, 0, 1, 1 },    // no padding
-        { [2, 8, 5, 7], 9, 5, 1, 4, 1, 1 },    // the most padding (the adjoint has none)
+        { [3, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // odd output sizes: half tiles at the bottom and right
+        { [2, 8, 16, 17], 8, 5, 1, 0, 1, 1 },  // no padding
+        { [2, 8, 9, 11], 9, 5, 1, 4, 1, 1 },   // the most padding (the adjoint has none)
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },  // one image (multi-threaded GEMMs), tile rows longer than a vector
         { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // 33 × 32 tiles per image, more than a block takes: bands of tile rows
     };
@@ -108,7 +108,7 @@ public class Conv2dDriverTests
         { [5, 2, 4, 5], 3, 1, 1, 0, 1, 1 },
         { [0, 2, 6, 6], 2, 3, 1, 1, 1, 1 },
         { [7, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // Winograd F(2×2, 5×5), its tiles the pooling windows
-        { [3, 9, 9, 11], 10, 5, 1, 2, 1, 1 },  // Winograd, odd output: the half tiles are not pooled
+        { [3, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // Winograd, odd output: the half tiles are not pooled
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },
         { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // bands of tile rows
     };
