@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Backprop.Kernels.Elementwise;
 using Backprop.Kernels.Gemm;
+using Backprop.Threading;
 
 namespace Backprop.Kernels.Conv;
 
@@ -76,24 +77,46 @@ internal static unsafe class Winograd5x5
     /// (the convolution that takes dy back to dx): w is the forward's [inC, outC, 5, 5] and g = w[c, o] rotated
     /// by 180°. Computed in double and rounded once.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void TransformWeights<T>(T* w, int outC, int inC, bool adjoint, T* u)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double* g = stackalloc double[25];
-        double* half = stackalloc double[30]; // [6 rows][5 columns] = G·g
-        double* full = stackalloc double[Positions];
-        nint plane = (nint)outC * inC;
-        for (int o = 0; o < outC; o++)
-            for (int c = 0; c < inC; c++)
+        var body = new FilterBody<T> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint };
+        DynamicParallel.For(outC, Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256)), ref body);
+    }
+
+    /// <summary>The filters of one output channel, forward (<see cref="TransformWeights{T}"/>) or back (<see cref="WeightsFromGradient{T}"/>).</summary>
+    private struct FilterBody<T> : IUnitBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public T* W, U; // forward: W the filters, U the transformed; back: U the transformed gradient, W the gradient
+        public int OutC, InC;
+        public bool Adjoint, Back;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int o)
+        {
+            double* g = stackalloc double[25];
+            double* half = stackalloc double[30]; // [6 rows][5 columns]: G·g, or dU·G back
+            double* full = stackalloc double[Positions];
+            nint plane = (nint)OutC * InC;
+            for (int c = 0; c < InC; c++)
             {
-                T* f = adjoint ? w + ((nint)c * outC + o) * 25 : w + ((nint)o * inC + c) * 25;
-                for (int t = 0; t < 25; t++) g[t] = double.CreateTruncating(f[adjoint ? 24 - t : t]);
+                nint at = (nint)o * InC + c;
+                if (Back)
+                {
+                    for (int p = 0; p < Positions; p++) full[p] = double.CreateTruncating(U[p * plane + at]);
+                    for (int row = 0; row < 6; row++) GradientTransform(full + row * 6, 1, half + row * 5, 1);
+                    for (int col = 0; col < 5; col++) GradientTransform(half + col, 5, g + col, 5);
+                    T* dst = W + at * 25;
+                    for (int t = 0; t < 25; t++) dst[t] = T.CreateTruncating(g[t]);
+                    continue;
+                }
+                T* f = Adjoint ? W + ((nint)c * OutC + o) * 25 : W + at * 25;
+                for (int t = 0; t < 25; t++) g[t] = double.CreateTruncating(f[Adjoint ? 24 - t : t]);
                 for (int col = 0; col < 5; col++) FilterTransform(g + col, 5, half + col, 5);
                 for (int row = 0; row < 6; row++) FilterTransform(half + row * 5, 1, full + row * 6, 1);
-                T* dst = u + (nint)o * inC + c;
-                for (int p = 0; p < Positions; p++) dst[p * plane] = T.CreateTruncating(full[p]);
+                for (int p = 0; p < Positions; p++) U[p * plane + at] = T.CreateTruncating(full[p]);
             }
+        }
     }
 
     /// <summary>G·g for one line of 5 taps (stride apart) into 6 values (stride apart).</summary>
@@ -256,6 +279,7 @@ internal static unsafe class Winograd5x5
     /// A·dY·Aᵀ of one output channel's tiles in tile rows [th0, th0 + tileRows) (dY the 2×2 gradient block of each, 0 past
     /// the plane's edge): the 36 values of tile (th0 + t, tw) to dm + ξ·dmStride + t·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformGradient<T, TW, TV>(T* plane, int oh, int ow, int th0, int tileRows, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TW : ISimdWidth<T, TV>
@@ -305,22 +329,11 @@ internal static unsafe class Winograd5x5
     }
 
     /// <summary>dw [outC, inC, 5, 5] = Gᵀ·dU·G per filter, from du [36][outC, inC] (<see cref="WeightGradient{T}"/>); in double, rounded once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WeightsFromGradient<T>(T* du, int outC, int inC, T* dw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double* full = stackalloc double[Positions];
-        double* half = stackalloc double[30]; // [6 rows][5 columns] = dU·G
-        double* k = stackalloc double[25];
-        nint plane = (nint)outC * inC;
-        for (nint f = 0; f < plane; f++)
-        {
-            for (int p = 0; p < Positions; p++) full[p] = double.CreateTruncating(du[p * plane + f]);
-            for (int row = 0; row < 6; row++) GradientTransform(full + row * 6, 1, half + row * 5, 1);
-            for (int col = 0; col < 5; col++) GradientTransform(half + col, 5, k + col, 5);
-            T* dst = dw + f * 25;
-            for (int t = 0; t < 25; t++) dst[t] = T.CreateTruncating(k[t]);
-        }
+        var body = new FilterBody<T> { W = dw, U = du, OutC = outC, InC = inC, Back = true };
+        DynamicParallel.For(outC, Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256)), ref body);
     }
 
     /// <summary>Gᵀ·u for one line of 6 values (stride apart) into 5 taps (stride apart): the transpose of <see cref="FilterTransform"/>.</summary>
@@ -341,6 +354,7 @@ internal static unsafe class Winograd5x5
     /// v + ξ·vStride + t·tilesW + tw.
     /// Scratch: the split rows [rows][even | odd][rowTiles + 2], then the row-transformed rows [rows][6][rowTiles].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformInput<T, TW, TV>(T* plane, int height, int width, int ph, int pw, int th0, int tileRows, int tilesW, int rowTiles,
                                                   T* v, nint vStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -381,6 +395,7 @@ internal static unsafe class Winograd5x5
     }
 
     /// <summary>even[j], odd[j] = columns 2j − pw and 2j + 1 − pw of a row of width values (0 outside), j &lt; count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Split<T>(T* src, int width, int pw, T* even, T* odd, int count) where T : unmanaged, IFloatingPointIeee754<T>
     {
         // j in [lo, hi): both columns inside the row
@@ -436,6 +451,7 @@ internal static unsafe class Winograd5x5
     /// m + ξ·mStride + t·tilesW + tw;
     /// the 2×2 results go to the target. tmp holds 6 vectors.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int th0, int tileRows, int tilesW, in WinogradTarget<T> target, T* tmp)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TW : ISimdWidth<T, TV>
