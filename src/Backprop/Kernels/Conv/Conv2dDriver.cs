@@ -122,7 +122,7 @@ internal static unsafe class Conv2dDriver
         // Blocks of images are claimed one by one, so a thread that starts late or is descheduled
         // takes fewer of them; each output depends on its own image only.
         int block = !perImage ? n : s.IsPointwise ? 1 : Math.Clamp(BlockColumns / Math.Max(l, 1), 1, Math.Max(1, n / threads));
-        T[]? transformed = Winograd5x5.Applies<T>(s) ? ArrayPool<T>.Shared.Rent(Winograd5x5.TransformedLength(s)) : null;
+        T[]? transformed = Winograd.Applies<T>(s) ? ArrayPool<T>.Shared.Rent(Winograd.TransformedLength(s)) : null;
         try
         {
             fixed (T* px = x)
@@ -132,7 +132,7 @@ internal static unsafe class Conv2dDriver
             fixed (byte* proutes = routes)
             fixed (T* pu = transformed)
             {
-                if (pu is not null) Winograd5x5.TransformWeights(pw, s.OutC, s.C, false, pu);
+                if (pu is not null) Winograd.TransformWeights(pw, s.Window.KH, s.OutC, s.C, false, pu);
                 var body = new ForwardBody<T>
                 {
                     X = px, W = pw, B = pb, Y = py, Routes = proutes, U = pu, S = s, Block = block, ParallelGemm = !perImage,
@@ -167,7 +167,7 @@ internal static unsafe class Conv2dDriver
             Window2d g = S.Window;
             if (U is not null)
             {
-                Winograd(start, end);
+                RunWinograd(start, end);
                 return;
             }
             int c = S.C, outC = S.OutC, groups = S.Groups;
@@ -233,8 +233,8 @@ internal static unsafe class Conv2dDriver
             }
         }
 
-        /// <summary>Images [start, end) by <see cref="Winograd5x5"/>, up to <see cref="BlockColumns"/> output pixels at a time.</summary>
-        private readonly void Winograd(int start, int end)
+        /// <summary>Images [start, end) by <see cref="Winograd"/>, up to <see cref="BlockColumns"/> output pixels at a time.</summary>
+        private readonly void RunWinograd(int start, int end)
         {
             Window2d g = S.Window;
             int c = S.C, outC = S.OutC, plane = g.H * g.W, l = g.OH * g.OW;
@@ -250,7 +250,7 @@ internal static unsafe class Conv2dDriver
                     ImageStride = (nint)outC * outPlane, ChannelStride = outPlane, OH = g.OH, OW = g.OW,
                     Mode = pooled ? WinogradOutput.ReluPool : WinogradOutput.Store,
                 };
-                Winograd5x5.Convolve(X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, c, outC, U, target, ParallelGemm);
+                Winograd.Convolve(g.KH, X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, c, outC, U, target, ParallelGemm);
             }
         }
 
@@ -278,15 +278,15 @@ internal static unsafe class Conv2dDriver
         if (!(needX || needW || needB && fused) || n == 0) return;
         int threads = Parallelism.ThreadCount;
         int chunks = Math.Max(1, Math.Min(n, Math.Max(MinChunks, ChunksPerThread * threads)));
-        bool winograd = Winograd5x5.Applies<T>(s);
+        bool winograd = Winograd.Applies<T>(s);
         // Winograd: the chunks sum dW in its transformed form, [36][OutC, C]
-        int wSize = winograd ? Winograd5x5.TransformedLength(s) : dw.Length;
+        int wSize = winograd ? Winograd.TransformedLength(s) : dw.Length;
         // Every chunk sums its dW, transposed ([Groups][K, Og]), into its own slice; see BackwardBody.
         T[]? partial = needW ? ArrayPool<T>.Shared.Rent(chunks * wSize) : null;
         // Fused: the per-image channel sums of the rebuilt dy, added up below in the unfused order.
         T[]? rowSums = needB && fused ? ArrayPool<T>.Shared.Rent(n * outC) : null;
         // dx by Winograd: the adjoint convolution's transformed weights
-        T[]? transformed = needX && winograd ? ArrayPool<T>.Shared.Rent(Winograd5x5.TransformedLength(s)) : null;
+        T[]? transformed = needX && winograd ? ArrayPool<T>.Shared.Rent(Winograd.TransformedLength(s)) : null;
         try
         {
             fixed (T* pdy = dy)
@@ -299,7 +299,7 @@ internal static unsafe class Conv2dDriver
             fixed (T* psums = rowSums)
             fixed (T* pu = transformed)
             {
-                if (pu is not null) Winograd5x5.TransformWeights(pw, s.C, outC, true, pu);
+                if (pu is not null) Winograd.TransformWeights(pw, s.Window.KH, s.C, outC, true, pu);
                 var body = new BackwardBody<T>
                 {
                     Dy = pdy, X = px, W = pw, U = pu, Dx = needX ? pdx : null, Dw = needW ? pdw : null, Partial = ppart, WSize = wSize, WinogradW = winograd,
@@ -315,7 +315,7 @@ internal static unsafe class Conv2dDriver
                 int og = outC / s.Groups, k = s.C / s.Groups * s.Window.KH * s.Window.KW;
                 fixed (T* ps = sum)
                 fixed (T* pd = dw)
-                    if (winograd) Winograd5x5.WeightsFromGradient(ps, outC, s.C, pd);
+                    if (winograd) Winograd.WeightsFromGradient(ps, s.Window.KH, outC, s.C, pd);
                     else
                         for (int grp = 0; grp < s.Groups; grp++)
                             TransposeKernel.Transpose(ps + (nint)grp * og * k, og, 1, k, og, pd + (nint)grp * og * k);
@@ -420,7 +420,7 @@ internal static unsafe class Conv2dDriver
                     Im2Col.Unfold(new ReadOnlySpan<T>(X + (nint)((img0 + i) * c + grp * cg) * plane, cg * plane), cg, g,
                         new Span<T>(pcol + i * l, (k - 1) * ld + l), ld);
             if (dwChunk is not null && WinogradW)
-                Winograd5x5.WeightGradient(X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, cg,
+                Winograd.WeightGradient(g.KH, X + (nint)img0 * c * plane, (nint)c * plane, plane, g.H, g.W, g.PH, g.PW, nb, cg,
                     dyb, l, ld, g.OH, g.OW, og, dwChunk, !firstBlock, ParallelGemm);
             else if (dwChunk is not null)
             {
@@ -437,7 +437,7 @@ internal static unsafe class Conv2dDriver
                     Y = Dx + (nint)img0 * c * plane, ImageStride = (nint)c * plane, ChannelStride = plane, OH = g.H, OW = g.W,
                     Mode = WinogradOutput.Accumulate,
                 };
-                Winograd5x5.Convolve(dyb, l, ld, g.OH, g.OW, 4 - g.PH, 4 - g.PW, nb, og, c, U, target, ParallelGemm);
+                Winograd.Convolve(g.KH, dyb, l, ld, g.OH, g.OW, g.KH - 1 - g.PH, g.KW - 1 - g.PW, nb, og, c, U, target, ParallelGemm);
                 return;
             }
             T* ws = W + (nint)grp * og * k;

@@ -7,10 +7,10 @@ namespace Backprop.Kernels.Conv;
 public static class ConvolutionAlgorithm
 {
     /// <summary>
-    /// Whether 5×5, stride-1, single-group convolutions with at least 8 channels on each side and outputs of at least
-    /// 12×12 pixels (LeNet's second layer)
-    /// run Winograd F(2×2, 5×5) for the forward, dx and dW: 2.8× fewer multiplies. Default true. In float32 their outputs
-    /// are then within about 2e-6 of the output's magnitude (the direct product: about 5e-7); false computes every
+    /// Whether stride-1, single-group convolutions with outputs of at least 12×12 pixels run Winograd F(2×2, r×r) for
+    /// the forward, dx and dW when they are 5×5 with at least 8 channels on each side (LeNet's second layer; 2.8× fewer
+    /// multiplies) or 3×3 with at least 32 (2.25× fewer). Default true. In float32 a 5×5 layer's outputs are then within
+    /// about 2e-6 of their magnitude (the direct product: about 5e-7; 3×3 about the same as direct); false computes every
     /// convolution as the direct product (im2col and a GEMM), as PyTorch's CPU convolution does.
     /// </summary>
     public static bool Winograd { get; set; } = true;

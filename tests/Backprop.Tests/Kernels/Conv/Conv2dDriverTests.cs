@@ -33,6 +33,11 @@ public class Conv2dDriverTests
         { [2, 8, 9, 11], 9, 5, 1, 4, 1, 1 },   // the most padding (the adjoint has none)
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },  // one image (multi-threaded GEMMs), tile rows longer than a vector
         { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // 33 × 32 tiles per image, more than a block takes: bands of tile rows
+        // Winograd F(2×2, 3×3): 3×3, stride 1, at least 32 channels in and out
+        { [3, 32, 12, 14], 32, 3, 1, 1, 1, 1 },
+        { [2, 32, 14, 15], 33, 3, 1, 0, 1, 1 }, // no padding, odd output width
+        { [2, 32, 11, 10], 32, 3, 1, 2, 1, 1 }, // the most padding, odd output height
+        { [1, 32, 70, 64], 32, 3, 1, 1, 1, 1 }, // bands of tile rows
     };
 
     private static Conv2dShape Shape(int[] xs, int outC, int k, int s, int p, int d, int groups)
@@ -111,6 +116,8 @@ public class Conv2dDriverTests
         { [3, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // Winograd, odd output: the half tiles are not pooled
         { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },
         { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // bands of tile rows
+        { [3, 32, 12, 14], 32, 3, 1, 1, 1, 1 }, // Winograd F(2×2, 3×3)
+        { [2, 32, 13, 15], 32, 3, 1, 1, 1, 1 }, // odd output: the half tiles are not pooled
     };
 
     [Theory]

@@ -31,61 +31,78 @@ internal unsafe struct WinogradTarget<T> where T : unmanaged
 }
 
 /// <summary>
-/// 5×5 convolution (stride 1, no dilation, one group) by Winograd's minimal filtering F(2×2, 5×5): each 2×2 block
-/// of outputs (a tile) comes from the 6×6 input patch d under it as Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A, so per tile
-/// and pair of channels 36 products replace 100. Over all tiles and channels the products are 36 GEMMs,
-/// M_ξ [out, tiles] = U_ξ [out, in] · V_ξ [in, tiles], ξ the position in the transformed 6×6 patch.
-/// <para>
-/// Interpolation points 0, 1, −1, 2, −2 and ∞. With them Bᵀ has small integer entries (the same as
-/// F(4×4, 3×3)'s); its row scales are moved into G, which is applied to the weights in double precision.
-/// In float the result is within about 2e-6 of the output's magnitude (a direct product: about 1e-7).
-/// </para>
+/// 3×3 and 5×5 convolutions (stride 1, no dilation, one group) by Winograd's minimal filtering F(2×2, r×r): each
+/// 2×2 block of outputs (a tile) comes from the n×n input patch d under it (n = r + 1) as
+/// Y = Aᵀ[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A, so per tile and pair of channels n² products replace 4r² (36 for 100 at 5×5,
+/// 16 for 36 at 3×3). Over all tiles and channels the products are n² GEMMs,
+/// M_ξ [out, tiles] = U_ξ [out, in] · V_ξ [in, tiles], ξ the position in the transformed patch. The transforms
+/// are in <see cref="Tile5x5"/> and <see cref="Tile3x3"/>; the weights' is done in double precision.
 /// <para>
 /// The transforms run on vectors across the tiles of a tile row; the even and odd columns of each padded
-/// input row are split first, so that tile t's six inputs of a row are plain loads at t, t + 1, t + 2.
-/// Rows are transformed once each and shared by the two tile rows that overlap on them.
+/// input row are split first, so that tile t's inputs of a row are plain loads at t, t + 1, (t + 2).
+/// Rows are transformed once each and shared by the tile rows that overlap on them.
 /// </para>
 /// </summary>
-internal static unsafe class Winograd5x5
+internal static unsafe class Winograd
 {
-    /// <summary>Positions in a transformed patch (6×6).</summary>
-    public const int Positions = 36;
-
     /// <summary>Most columns (tiles) per block of GEMMs; whole LeNet-sized batches of a thread's images fit (4 × 49).</summary>
     private const int MaxColumns = 1024;
 
     /// <summary>
-    /// Whether a convolution of this shape runs here (unless <see cref="ConvolutionAlgorithm.Winograd"/> is off): float or double, 5×5, stride 1, no dilation, one group,
-    /// padding at most 4, the usual output size, and enough channels on both sides and output pixels for the GEMMs to pay
-    /// for the transforms (measured: a 1-channel input, like a first layer's, and planes under 12×12, mostly padding for
-    /// a 5×5 window, are faster as the direct product).
+    /// Whether a convolution of this shape runs here (unless <see cref="ConvolutionAlgorithm.Winograd"/> is off): float or
+    /// double, 5×5 or 3×3, stride 1, no dilation, one group, padding below the kernel size, the usual output size, and
+    /// enough channels on both sides and output pixels for the GEMMs to pay for the transforms (measured: a 1-channel
+    /// input, like a first layer's, and planes under 12×12, mostly padding for the window, are faster as the direct product;
+    /// 3×3 saves less: 16 channels were 0.8–1.2×, 32 1.1–1.25×, 64 and more 1.35–1.5×).
     /// </summary>
     public static bool Applies<T>(in Conv2dShape s)
     {
         Window2d g = s.Window;
+        int r = g.KH, minChannels = r == 3 ? MinChannels3x3 : 8;
         return ConvolutionAlgorithm.Winograd && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
-            && g is { KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1 } && s.Groups == 1
-            && g.PH <= 4 && g.PW <= 4 && g.OH == g.H + 2 * g.PH - 4 && g.OW == g.W + 2 * g.PW - 4
-            && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 144 && s.C >= 8 && s.OutC >= 8;
+            && (r == 5 || r == 3) && g is { SH: 1, SW: 1, DH: 1, DW: 1 } && g.KW == r && s.Groups == 1
+            && g.PH < r && g.PW < r && g.OH == g.H + 2 * g.PH - (r - 1) && g.OW == g.W + 2 * g.PW - (r - 1)
+            && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 144 && s.C >= minChannels && s.OutC >= minChannels;
     }
 
-    /// <summary>Elements of the transformed weights (or of their gradient), [36][OutC, C].</summary>
-    public static int TransformedLength(in Conv2dShape s) => checked(Positions * s.OutC * s.C);
+    /// <summary>Channels a 3×3 layer needs on each side for Winograd to pay.</summary>
+    private const int MinChannels3x3 = 32;
+
+    /// <summary>Elements of the transformed weights (or of their gradient), [n²][OutC, C].</summary>
+    public static int TransformedLength(in Conv2dShape s) => checked((s.Window.KH + 1) * (s.Window.KH + 1) * s.OutC * s.C);
 
     /// <summary>
-    /// u [36][outC, inC] = G·g·Gᵀ for every filter g. Forward: g = w[o, c] of w [outC, inC, 5, 5]. Adjoint
-    /// (the convolution that takes dy back to dx): w is the forward's [inC, outC, 5, 5] and g = w[c, o] rotated
+    /// u [n²][outC, inC] = G·g·Gᵀ for every filter g (kernel × kernel). Forward: g = w[o, c] of w [outC, inC, r, r].
+    /// Adjoint (the convolution that takes dy back to dx): w is the forward's [inC, outC, r, r] and g = w[c, o] rotated
     /// by 180°. Computed in double and rounded once.
     /// </summary>
-    public static void TransformWeights<T>(T* w, int outC, int inC, bool adjoint, T* u)
+    public static void TransformWeights<T>(T* w, int kernel, int outC, int inC, bool adjoint, T* u)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var body = new FilterBody<T> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint };
+        if (kernel == 5) Filters<T, Tile5x5>(w, outC, inC, adjoint, false, u);
+        else Filters<T, Tile3x3>(w, outC, inC, adjoint, false, u);
+    }
+
+    /// <summary>dw [outC, inC, r, r] = Gᵀ·dU·G per filter, from du [n²][outC, inC] (<see cref="WeightGradient{T}"/>); in double, rounded once.</summary>
+    public static void WeightsFromGradient<T>(T* du, int kernel, int outC, int inC, T* dw)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (kernel == 5) Filters<T, Tile5x5>(dw, outC, inC, false, true, du);
+        else Filters<T, Tile3x3>(dw, outC, inC, false, true, du);
+    }
+
+    private static void Filters<T, TTile>(T* w, int outC, int inC, bool adjoint, bool back, T* u)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
+    {
+        var body = new FilterBody<T, TTile> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint, Back = back };
         DynamicParallel.For(outC, Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256)), ref body);
     }
 
     /// <summary>The filters of one output channel, forward (<see cref="TransformWeights{T}"/>) or back (<see cref="WeightsFromGradient{T}"/>).</summary>
-    private struct FilterBody<T> : IUnitBody where T : unmanaged, IFloatingPointIeee754<T>
+    private struct FilterBody<T, TTile> : IUnitBody
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
     {
         public T* W, U; // forward: W the filters, U the transformed; back: U the transformed gradient, W the gradient
         public int OutC, InC;
@@ -94,44 +111,30 @@ internal static unsafe class Winograd5x5
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int o)
         {
-            double* g = stackalloc double[25];
-            double* half = stackalloc double[30]; // [6 rows][5 columns]: G·g, or dU·G back
-            double* full = stackalloc double[Positions];
+            int r = TTile.Kernel, n = TTile.Patch, taps = r * r, positions = n * n;
+            double* g = stackalloc double[taps];
+            double* half = stackalloc double[n * r]; // [n rows][r columns]: G·g, or dU·G back
+            double* full = stackalloc double[positions];
             nint plane = (nint)OutC * InC;
             for (int c = 0; c < InC; c++)
             {
                 nint at = (nint)o * InC + c;
                 if (Back)
                 {
-                    for (int p = 0; p < Positions; p++) full[p] = double.CreateTruncating(U[p * plane + at]);
-                    for (int row = 0; row < 6; row++) GradientTransform(full + row * 6, 1, half + row * 5, 1);
-                    for (int col = 0; col < 5; col++) GradientTransform(half + col, 5, g + col, 5);
-                    T* dst = W + at * 25;
-                    for (int t = 0; t < 25; t++) dst[t] = T.CreateTruncating(g[t]);
+                    for (int p = 0; p < positions; p++) full[p] = double.CreateTruncating(U[p * plane + at]);
+                    for (int row = 0; row < n; row++) TTile.FilterBack(full + row * n, 1, half + row * r, 1);
+                    for (int col = 0; col < r; col++) TTile.FilterBack(half + col, r, g + col, r);
+                    T* dst = W + at * taps;
+                    for (int t = 0; t < taps; t++) dst[t] = T.CreateTruncating(g[t]);
                     continue;
                 }
-                T* f = Adjoint ? W + ((nint)c * OutC + o) * 25 : W + at * 25;
-                for (int t = 0; t < 25; t++) g[t] = double.CreateTruncating(f[Adjoint ? 24 - t : t]);
-                for (int col = 0; col < 5; col++) FilterTransform(g + col, 5, half + col, 5);
-                for (int row = 0; row < 6; row++) FilterTransform(half + row * 5, 1, full + row * 6, 1);
-                for (int p = 0; p < Positions; p++) U[p * plane + at] = T.CreateTruncating(full[p]);
+                T* f = Adjoint ? W + ((nint)c * OutC + o) * taps : W + at * taps;
+                for (int t = 0; t < taps; t++) g[t] = double.CreateTruncating(f[Adjoint ? taps - 1 - t : t]);
+                for (int col = 0; col < r; col++) TTile.Filter(g + col, r, half + col, r);
+                for (int row = 0; row < n; row++) TTile.Filter(half + row * r, 1, full + row * n, 1);
+                for (int p = 0; p < positions; p++) U[p * plane + at] = T.CreateTruncating(full[p]);
             }
         }
-    }
-
-    /// <summary>G·g for one line of 5 taps (stride apart) into 6 values (stride apart).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FilterTransform(double* g, nint gStride, double* r, nint rStride)
-    {
-        double g0 = g[0], g1 = g[gStride], g2 = g[2 * gStride], g3 = g[3 * gStride], g4 = g[4 * gStride];
-        double even = g0 + g2 + g4, odd = g1 + g3;
-        double even2 = g0 + 4 * g2 + 16 * g4, odd2 = 2 * g1 + 8 * g3;
-        r[0] = g0 / 4;
-        r[rStride] = -(even + odd) / 6;
-        r[2 * rStride] = -(even - odd) / 6;
-        r[3 * rStride] = (even2 + odd2) / 24;
-        r[4 * rStride] = (even2 - odd2) / 24;
-        r[5 * rStride] = g4;
     }
 
     /// <summary>
@@ -139,26 +142,37 @@ internal static unsafe class Winograd5x5
     /// padded by (ph, pw) zeros, with the transformed weights u (<see cref="TransformWeights{T}"/>) into
     /// <paramref name="target"/>. The GEMMs run on the pool's threads when <paramref name="parallelGemm"/>.
     /// </summary>
-    public static void Convolve<T>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
+    public static void Convolve<T>(int kernel, T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
                                    T* u, in WinogradTarget<T> target, bool parallelGemm)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (SimdWidths.Has256) Convolve<T, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
-        else if (SimdWidths.Has128) Convolve<T, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
-        else Convolve<T, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        if (kernel == 5) Convolve<T, Tile5x5>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else Convolve<T, Tile3x3>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
     }
 
-    private static void Convolve<T, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
-                                            T* u, in WinogradTarget<T> target, bool parallelGemm)
+    private static void Convolve<T, TTile>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
+                                           T* u, in WinogradTarget<T> target, bool parallelGemm)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
+    {
+        if (SimdWidths.Has256) Convolve<T, TTile, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else if (SimdWidths.Has128) Convolve<T, TTile, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+        else Convolve<T, TTile, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, outC, u, target, parallelGemm);
+    }
+
+    private static void Convolve<T, TTile, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC, int outC,
+                                                   T* u, in WinogradTarget<T> target, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
         bool pooled = target.Mode == WinogradOutput.ReluPool;
         int tilesH = pooled ? target.OH / 2 : (target.OH + 1) / 2, tilesW = pooled ? target.OW / 2 : (target.OW + 1) / 2;
-        var bands = new Bands(nb, tilesH, tilesW, TW.Count);
+        var bands = new Bands(nb, tilesH, tilesW, TW.Count, TTile.Patch);
         nint ld = bands.Stride;
-        long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
+        int positions = TTile.Patch * TTile.Patch;
+        long vLength = positions * inC * ld, mLength = positions * outC * ld;
         T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + bands.RowScratch + 6 * TW.Count)));
         try
         {
@@ -173,14 +187,14 @@ internal static unsafe class Winograd5x5
                         int cols = (int)(images * band);
                         for (int i = 0; i < images; i++)
                             for (int c = 0; c < inC; c++)
-                                TransformInput<T, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
+                                TransformInput<T, TTile, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
                                     v + c * ld + i * band, inC * ld, rows);
-                        for (int p = 0; p < Positions; p++)
+                        for (int p = 0; p < positions; p++)
                             GemmKernel.Multiply(false, false, outC, cols, inC, T.One, u + (nint)p * outC * inC, inC, v + p * inC * ld, ld,
                                 T.Zero, m + p * outC * ld, ld, parallelGemm);
                         for (int o = 0; o < outC; o++)
                             for (int i = 0; i < images; i++)
-                                TransformOutput<T, TW, TV>(m + o * ld + i * band, outC * ld, i0 + i, o, th0, tileRows, tilesW, target, rows);
+                                TransformOutput<T, TTile, TW, TV>(m + o * ld + i * band, outC * ld, i0 + i, o, th0, tileRows, tilesW, target, rows);
                     }
             }
         }
@@ -193,7 +207,7 @@ internal static unsafe class Winograd5x5
     /// <summary>
     /// How the tiles of nb images are cut into blocks of GEMM columns: whole images, as many as fit in
     /// <see cref="MaxColumns"/>, or for a larger image bands of its tile rows, so that the scratch
-    /// (36 × (in + out channels) × columns) stays bounded whatever the image size.
+    /// (n² × (in + out channels) × columns) stays bounded whatever the image size.
     /// </summary>
     private readonly struct Bands
     {
@@ -201,7 +215,7 @@ internal static unsafe class Winograd5x5
         public readonly nint Stride; // of a GEMM row: the columns plus slack for the last vector's spill
         public readonly long RowScratch; // TransformInput's split and row-transformed rows
 
-        public Bands(int nb, int tilesH, int tilesW, int lanes)
+        public Bands(int nb, int tilesH, int tilesW, int lanes, int patch)
         {
             long perImage = (long)tilesH * tilesW;
             Images = perImage <= MaxColumns ? (int)Math.Clamp(MaxColumns / Math.Max(perImage, 1), 1, Math.Max(nb, 1)) : 1;
@@ -209,36 +223,47 @@ internal static unsafe class Winograd5x5
             RowTiles = (tilesW + lanes - 1) / lanes * lanes;
             // A row's last vector runs up to lanes − 1 past its tiles: into the next row's tiles (written after it) or this slack.
             Stride = (nint)Images * TileRows * tilesW + lanes;
-            int paddedRows = 2 * TileRows + 4;
-            RowScratch = 2L * paddedRows * (RowTiles + 2) + (long)paddedRows * 6 * RowTiles;
+            int paddedRows = 2 * TileRows + patch - 2;
+            RowScratch = 2L * paddedRows * (RowTiles + 2) + (long)paddedRows * patch * RowTiles;
         }
     }
 
     /// <summary>
     /// The weights' gradient through the same algorithm: dU_ξ [outC, inC] (+)= Σ_tiles (A·dY·Aᵀ)_ξ · (Bᵀ·d·B)_ξ over nb images,
     /// x as in <see cref="Convolve{T}"/>, dy (image i, channel o, row r, column c) at dy + i·dyImage + o·dyChannel + r·OW + c.
-    /// dU is [36][outC, inC], overwritten unless <paramref name="accumulate"/>; <see cref="WeightsFromGradient{T}"/> turns it into dw.
+    /// dU is [n²][outC, inC], overwritten unless <paramref name="accumulate"/>; <see cref="WeightsFromGradient{T}"/> turns it into dw.
     /// In exact arithmetic this is the convolution's dw (the forward it differentiates equals the convolution).
     /// </summary>
-    public static void WeightGradient<T>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
+    public static void WeightGradient<T>(int kernel, T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
                                          T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (SimdWidths.Has256) WeightGradient<T, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
-        else if (SimdWidths.Has128) WeightGradient<T, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
-        else WeightGradient<T, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        if (kernel == 5) WeightGradient<T, Tile5x5>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        else WeightGradient<T, Tile3x3>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
     }
 
-    private static void WeightGradient<T, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
-                                                  T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
+    private static void WeightGradient<T, TTile>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
+                                                 T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
+    {
+        if (SimdWidths.Has256) WeightGradient<T, TTile, Width256<T>, Vector256<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        else if (SimdWidths.Has128) WeightGradient<T, TTile, Width128<T>, Vector128<T>>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+        else WeightGradient<T, TTile, WidthScalar<T>, T>(x, xImage, xChannel, height, width, ph, pw, nb, inC, dy, dyImage, dyChannel, oh, ow, outC, du, accumulate, parallelGemm);
+    }
+
+    private static void WeightGradient<T, TTile, TW, TV>(T* x, nint xImage, nint xChannel, int height, int width, int ph, int pw, int nb, int inC,
+                                                         T* dy, nint dyImage, nint dyChannel, int oh, int ow, int outC, T* du, bool accumulate, bool parallelGemm)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
         int tilesH = (oh + 1) / 2, tilesW = (ow + 1) / 2;
-        var bands = new Bands(nb, tilesH, tilesW, TW.Count);
+        var bands = new Bands(nb, tilesH, tilesW, TW.Count, TTile.Patch);
         nint ld = bands.Stride;
-        long vLength = Positions * inC * ld, mLength = Positions * outC * ld;
+        int positions = TTile.Patch * TTile.Patch;
+        long vLength = positions * inC * ld, mLength = positions * outC * ld;
         T[] scratch = ArrayPool<T>.Shared.Rent(checked((int)(vLength + mLength + bands.RowScratch)));
         try
         {
@@ -255,14 +280,14 @@ internal static unsafe class Winograd5x5
                         for (int i = 0; i < images; i++)
                         {
                             for (int c = 0; c < inC; c++)
-                                TransformInput<T, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
+                                TransformInput<T, TTile, TW, TV>(x + (i0 + i) * xImage + c * xChannel, height, width, ph, pw, th0, tileRows, tilesW, bands.RowTiles,
                                     v + c * ld + i * band, inC * ld, rows);
                             for (int o = 0; o < outC; o++)
-                                TransformGradient<T, TW, TV>(dy + (i0 + i) * dyImage + o * dyChannel, oh, ow, th0, tileRows, tilesW, bands.RowTiles,
+                                TransformGradient<T, TTile, TW, TV>(dy + (i0 + i) * dyImage + o * dyChannel, oh, ow, th0, tileRows, tilesW, bands.RowTiles,
                                     dm + o * ld + i * band, outC * ld, rows);
                         }
                         // only the tiles' columns are read: the slack past them holds the last row's spill
-                        for (int p = 0; p < Positions; p++)
+                        for (int p = 0; p < positions; p++)
                             GemmKernel.Multiply(false, true, outC, inC, cols, T.One, dm + p * outC * ld, ld, v + p * inC * ld, ld,
                                 first ? T.Zero : T.One, du + (nint)p * outC * inC, inC, parallelGemm);
                         first = false;
@@ -277,17 +302,17 @@ internal static unsafe class Winograd5x5
 
     /// <summary>
     /// A·dY·Aᵀ of one output channel's tiles in tile rows [th0, th0 + tileRows) (dY the 2×2 gradient block of each, 0 past
-    /// the plane's edge): the 36 values of tile (th0 + t, tw) to dm + ξ·dmStride + t·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
+    /// the plane's edge): the n² values of tile (th0 + t, tw) to dm + ξ·dmStride + t·tilesW + tw. Scratch: two split rows of rowTiles + 2 each.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformGradient<T, TW, TV>(T* plane, int oh, int ow, int th0, int tileRows, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
+    private static void TransformGradient<T, TTile, TW, TV>(T* plane, int oh, int ow, int th0, int tileRows, int tilesW, int rowTiles, T* dm, nint dmStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
         int lanes = TW.Count, split = rowTiles + 2;
         T* e0 = scratch, o0 = e0 + split, e1 = o0 + split, o1 = e1 + split;
-        TV two = TW.Splat(T.CreateTruncating(2));
         for (int t0 = 0; t0 < tileRows; t0++)
         {
             int th = th0 + t0;
@@ -299,69 +324,24 @@ internal static unsafe class Winograd5x5
                 new Span<T>(o1, split).Clear();
             }
             for (int t = 0; t < rowTiles; t += lanes)
-            {
-                // each row's 2 values to 6 (Aᵀ's columns: [1 0] [1 1] [1 −1] [1 2] [1 −2] [0 1]), then the same down the columns
-                TV a0 = TW.Load(e0 + t), a1 = TW.Load(o0 + t), b0 = TW.Load(e1 + t), b1 = TW.Load(o1 + t);
-                T* dst = dm + (nint)t0 * tilesW + t;
-                GradientLine<T, TW, TV>(a0, b0, two, dst, dmStride);
-                GradientLine<T, TW, TV>(TW.Add(a0, a1), TW.Add(b0, b1), two, dst + dmStride, dmStride);
-                GradientLine<T, TW, TV>(TW.Sub(a0, a1), TW.Sub(b0, b1), two, dst + 2 * dmStride, dmStride);
-                GradientLine<T, TW, TV>(TW.MulAdd(two, a1, a0), TW.MulAdd(two, b1, b0), two, dst + 3 * dmStride, dmStride);
-                GradientLine<T, TW, TV>(TW.MulAdd(TW.Neg(two), a1, a0), TW.MulAdd(TW.Neg(two), b1, b0), two, dst + 4 * dmStride, dmStride);
-                GradientLine<T, TW, TV>(a1, b1, two, dst + 5 * dmStride, dmStride);
-            }
+                TTile.Gradient<T, TW, TV>(TW.Load(e0 + t), TW.Load(o0 + t), TW.Load(e1 + t), TW.Load(o1 + t), dm + (nint)t0 * tilesW + t, dmStride);
         }
     }
 
-    /// <summary>Column b of A·dY·Aᵀ from its two rows' values r0, r1: positions a·6 + b, a = 0..5 (dst is at b).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientLine<T, TW, TV>(TV r0, TV r1, TV two, T* dst, nint dmStride)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TW : ISimdWidth<T, TV>
-        where TV : struct
-    {
-        TW.Store(dst, r0);
-        TW.Store(dst + 6 * dmStride, TW.Add(r0, r1));
-        TW.Store(dst + 12 * dmStride, TW.Sub(r0, r1));
-        TW.Store(dst + 18 * dmStride, TW.MulAdd(two, r1, r0));
-        TW.Store(dst + 24 * dmStride, TW.MulAdd(TW.Neg(two), r1, r0));
-        TW.Store(dst + 30 * dmStride, r1);
-    }
-
-    /// <summary>dw [outC, inC, 5, 5] = Gᵀ·dU·G per filter, from du [36][outC, inC] (<see cref="WeightGradient{T}"/>); in double, rounded once.</summary>
-    public static void WeightsFromGradient<T>(T* du, int outC, int inC, T* dw)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var body = new FilterBody<T> { W = dw, U = du, OutC = outC, InC = inC, Back = true };
-        DynamicParallel.For(outC, Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256)), ref body);
-    }
-
-    /// <summary>Gᵀ·u for one line of 6 values (stride apart) into 5 taps (stride apart): the transpose of <see cref="FilterTransform"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GradientTransform(double* u, nint uStride, double* r, nint rStride)
-    {
-        double u0 = u[0], u1 = u[uStride], u2 = u[2 * uStride], u3 = u[3 * uStride], u4 = u[4 * uStride], u5 = u[5 * uStride];
-        double plus = -(u1 + u2) / 6, minus = -(u1 - u2) / 6, plus2 = (u3 + u4) / 24, minus2 = (u3 - u4) / 24;
-        r[0] = u0 / 4 + plus + plus2;
-        r[rStride] = minus + 2 * minus2;
-        r[2 * rStride] = plus + 4 * plus2;
-        r[3 * rStride] = minus + 8 * minus2;
-        r[4 * rStride] = plus + 16 * plus2 + u5;
-    }
-
     /// <summary>
-    /// V of one image's channel, tile rows [th0, th0 + tileRows): for tile (th0 + t, tw), the 36 values Bᵀ·d·B go to
+    /// V of one image's channel, tile rows [th0, th0 + tileRows): for tile (th0 + t, tw), the n² values Bᵀ·d·B go to
     /// v + ξ·vStride + t·tilesW + tw.
-    /// Scratch: the split rows [rows][even | odd][rowTiles + 2], then the row-transformed rows [rows][6][rowTiles].
+    /// Scratch: the split rows [rows][even | odd][rowTiles + 2], then the row-transformed rows [rows][n][rowTiles].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput<T, TW, TV>(T* plane, int height, int width, int ph, int pw, int th0, int tileRows, int tilesW, int rowTiles,
-                                                  T* v, nint vStride, T* scratch)
+    private static void TransformInput<T, TTile, TW, TV>(T* plane, int height, int width, int ph, int pw, int th0, int tileRows, int tilesW, int rowTiles,
+                                                         T* v, nint vStride, T* scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
-        int lanes = TW.Count, paddedRows = 2 * tileRows + 4, split = rowTiles + 2;
+        int lanes = TW.Count, n = TTile.Patch, paddedRows = 2 * tileRows + n - 2, split = rowTiles + 2;
         T* even = scratch, odd = scratch + (nint)paddedRows * split, rowT = odd + (nint)paddedRows * split;
         for (int r = 0; r < paddedRows; r++)
         {
@@ -375,21 +355,19 @@ internal static unsafe class Winograd5x5
             else
                 Split(plane + (nint)h * width, width, pw, e, od, split);
             // d_k of tile t is column 2t + k of the padded row: even[t + k/2] or odd[t + k/2]
-            T* dst = rowT + (nint)r * 6 * rowTiles;
+            T* dst = rowT + (nint)r * n * rowTiles;
             for (int t = 0; t < rowTiles; t += lanes)
-                InputLine<T, TW, TV>(TW.Load(e + t), TW.Load(od + t), TW.Load(e + t + 1), TW.Load(od + t + 1), TW.Load(e + t + 2), TW.Load(od + t + 2),
-                    dst + t, rowTiles);
+                TTile.Input<T, TW, TV>(e + t, od + t, 1, dst + t, rowTiles);
         }
         for (int th = 0; th < tileRows; th++)
         {
-            T* top = rowT + (nint)2 * th * 6 * rowTiles;
-            nint step = 6 * rowTiles;
-            for (int k = 0; k < 6; k++)
+            T* top = rowT + (nint)2 * th * n * rowTiles;
+            nint step = n * rowTiles; // from one padded row to the next
+            for (int k = 0; k < n; k++)
                 for (int t = 0; t < rowTiles; t += lanes)
                 {
                     T* s = top + k * rowTiles + t;
-                    InputLine<T, TW, TV>(TW.Load(s), TW.Load(s + step), TW.Load(s + 2 * step), TW.Load(s + 3 * step), TW.Load(s + 4 * step), TW.Load(s + 5 * step),
-                        v + k * vStride + (nint)th * tilesW + t, 6 * vStride);
+                    TTile.Input<T, TW, TV>(s, s + step, 2 * step, v + k * vStride + (nint)th * tilesW + t, n * vStride);
                 }
         }
     }
@@ -428,75 +406,30 @@ internal static unsafe class Winograd5x5
         }
     }
 
-    /// <summary>Bᵀ·d for six lines d0..d5 (lanes are tiles), stored stride apart.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InputLine<T, TW, TV>(TV d0, TV d1, TV d2, TV d3, TV d4, TV d5, T* r, nint stride)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TW : ISimdWidth<T, TV>
-        where TV : struct
-    {
-        TV four = TW.Splat(T.CreateTruncating(4)), minusFour = TW.Splat(T.CreateTruncating(-4)), minusFive = TW.Splat(T.CreateTruncating(-5));
-        TV two = TW.Splat(T.CreateTruncating(2)), minusTwo = TW.Splat(T.CreateTruncating(-2));
-        TV d42 = TW.Sub(d4, d2), d31 = TW.Sub(d3, d1);
-        TW.Store(r, TW.MulAdd(four, d0, TW.MulAdd(minusFive, d2, d4)));
-        TW.Store(r + stride, TW.MulAdd(minusFour, TW.Add(d1, d2), TW.Add(d3, d4)));
-        TW.Store(r + 2 * stride, TW.MulAdd(four, TW.Sub(d1, d2), TW.Sub(d4, d3)));
-        TW.Store(r + 3 * stride, TW.MulAdd(two, d31, d42));
-        TW.Store(r + 4 * stride, TW.MulAdd(minusTwo, d31, d42));
-        TW.Store(r + 5 * stride, TW.MulAdd(four, d1, TW.MulAdd(minusFive, d3, d5)));
-    }
-
     /// <summary>
     /// Y = Aᵀ·M·A for the tiles of image i, channel o, tile rows [th0, th0 + tileRows): M_ξ of tile (th0 + t, tw) at
     /// m + ξ·mStride + t·tilesW + tw;
     /// the 2×2 results go to the target. tmp holds 6 vectors.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformOutput<T, TW, TV>(T* m, nint mStride, int i, int o, int th0, int tileRows, int tilesW, in WinogradTarget<T> target, T* tmp)
+    private static void TransformOutput<T, TTile, TW, TV>(T* m, nint mStride, int i, int o, int th0, int tileRows, int tilesW, in WinogradTarget<T> target, T* tmp)
         where T : unmanaged, IFloatingPointIeee754<T>
+        where TTile : struct, IWinogradTile
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
         int lanes = TW.Count;
-        TV two = TW.Splat(T.CreateTruncating(2));
         for (int th = 0; th < tileRows; th++)
             for (int t = 0; t < tilesW; t += lanes)
             {
                 T* s = m + (nint)th * tilesW + t;
-                // Aᵀ·M column by column (z0, z1: its two rows), each folded into the outputs by Aᵀ's rows [1 1 1 1 1 0] and [0 1 −1 2 −2 1]
-                Column<T, TW, TV>(s, mStride, out TV z0, out TV z1);
-                TV y00 = z0, y10 = z1;
-                Column<T, TW, TV>(s + mStride, mStride, out z0, out z1);
-                y00 = TW.Add(y00, z0); y10 = TW.Add(y10, z1);
-                TV y01 = z0, y11 = z1;
-                Column<T, TW, TV>(s + 2 * mStride, mStride, out z0, out z1);
-                y00 = TW.Add(y00, z0); y10 = TW.Add(y10, z1);
-                y01 = TW.Sub(y01, z0); y11 = TW.Sub(y11, z1);
-                Column<T, TW, TV>(s + 3 * mStride, mStride, out TV w0, out TV w1);
-                Column<T, TW, TV>(s + 4 * mStride, mStride, out z0, out z1);
-                y00 = TW.Add(y00, TW.Add(w0, z0)); y10 = TW.Add(y10, TW.Add(w1, z1));
-                y01 = TW.MulAdd(two, TW.Sub(w0, z0), y01); y11 = TW.MulAdd(two, TW.Sub(w1, z1), y11);
-                Column<T, TW, TV>(s + 5 * mStride, mStride, out z0, out z1);
-                y01 = TW.Add(y01, z0); y11 = TW.Add(y11, z1);
+                TTile.Output<T, TW, TV>(s, mStride, out TV y00, out TV y01, out TV y10, out TV y11);
                 TW.Store(tmp, y00);
                 TW.Store(tmp + lanes, y01);
                 TW.Store(tmp + 2 * lanes, y10);
                 TW.Store(tmp + 3 * lanes, y11);
                 Emit(target, i, o, th0 + th, t, Math.Min(lanes, tilesW - t), tmp, lanes);
             }
-    }
-
-    /// <summary>Rows 0 and 1 of Aᵀ·M for column b of the patches (m: M_b; the rows a are 6 positions apart).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Column<T, TW, TV>(T* m, nint mStride, out TV z0, out TV z1)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        where TW : ISimdWidth<T, TV>
-        where TV : struct
-    {
-        TV m0 = TW.Load(m), m1 = TW.Load(m + 6 * mStride), m2 = TW.Load(m + 12 * mStride);
-        TV m3 = TW.Load(m + 18 * mStride), m4 = TW.Load(m + 24 * mStride), m5 = TW.Load(m + 30 * mStride);
-        z0 = TW.Add(TW.Add(m0, TW.Add(m1, m2)), TW.Add(m3, m4));
-        z1 = TW.MulAdd(TW.Splat(T.CreateTruncating(2)), TW.Sub(m3, m4), TW.Add(TW.Sub(m1, m2), m5));
     }
 
     /// <summary>Writes n tiles' outputs (tmp: lanes of y00, y01, y10, y11) of tile row th from tile t0 on.</summary>
