@@ -12,7 +12,9 @@ namespace Backprop.Kernels.Conv;
 /// computed per (block of images, group) as one GEMM: y_g [Og, L] = W_g [Og, K] · im2col(x_g) [K, L],
 /// K = Cg·KH·KW, L = OH·OW; and its backward. Optionally fused with ReLU and a 2×2 max pool, which
 /// pool each block of the convolution output as the GEMMs produce it (forward) and rebuild its
-/// gradient block by block (backward), so that output is never stored.
+/// gradient block by block (backward), so that output is never stored. Shapes <see cref="Winograd.Applies{T}"/>
+/// accepts (3×3 and 5×5, stride 1) run the same blocks through <see cref="Winograd"/> instead of im2col: forward,
+/// fused pool, dx and dW.
 /// <para>
 /// Threads: the forward runs blocks of images in parallel (each thread unfolds into its own
 /// <see cref="ImplicitColumns{T}"/> and runs single-threaded GEMMs); a batch too small to share out runs
