@@ -49,24 +49,26 @@ internal static unsafe class Winograd
     private const int MaxColumns = 1024;
 
     /// <summary>
-    /// Whether a convolution of this shape runs here (unless <see cref="ConvolutionAlgorithm.Winograd"/> is off): float or
-    /// double, 5×5 or 3×3, stride 1, no dilation, one group, padding below the kernel size, the usual output size, and
-    /// enough channels on both sides and output pixels for the GEMMs to pay for the transforms (measured: a 1-channel
-    /// input, like a first layer's, and planes under 12×12, mostly padding for the window, are faster as the direct product;
-    /// 3×3 saves less: 16 channels were 0.8–1.2×, 32 1.1–1.25×, 64 and more 1.35–1.5×).
+    /// Whether a convolution of this shape runs here, as <see cref="ConvolutionAlgorithm.Winograd"/> says: it can when it is
+    /// float or double, 5×5 or 3×3, stride 1, no dilation, one group, padding below the kernel size and of the usual output
+    /// size; by default only where the GEMMs pay for the transforms. Measured: a 1-channel input (a first layer's), planes
+    /// under 12×12 (mostly padding for the window), 3×3 with 16 channels (0.8–1.2×; 32: 1.1–1.25×, 64+: 1.35–1.5×), and
+    /// small batches were faster as the direct product: one 14×14 LeNet conv2 image 0.5×, 8 of them 0.84–0.99× forward
+    /// (the weights' transform is a fixed cost per call), a single image on 2 threads slower still (each small GEMM split).
     /// </summary>
     public static bool Applies<T>(in Conv2dShape s)
     {
         Window2d g = s.Window;
-        int r = g.KH, minChannels = r == 3 ? MinChannels3x3 : 8;
-        return ConvolutionAlgorithm.Winograd && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
+        int r = g.KH;
+        WinogradPolicy policy = ConvolutionAlgorithm.Winograd;
+        bool can = policy != WinogradPolicy.Off && (typeof(T) == typeof(float) || typeof(T) == typeof(double))
             && (r == 5 || r == 3) && g is { SH: 1, SW: 1, DH: 1, DW: 1 } && g.KW == r && s.Groups == 1
             && g.PH < r && g.PW < r && g.OH == g.H + 2 * g.PH - (r - 1) && g.OW == g.W + 2 * g.PW - (r - 1)
-            && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 144 && s.C >= minChannels && s.OutC >= minChannels;
+            && g.OH >= 2 && g.OW >= 2;
+        if (!can || policy == WinogradPolicy.Always) return can;
+        int minChannels = r == 3 ? 32 : 8;
+        return s.N >= 2 && (long)s.N * g.OH * g.OW >= 3072 && g.OH * g.OW >= 144 && s.C >= minChannels && s.OutC >= minChannels;
     }
-
-    /// <summary>Channels a 3×3 layer needs on each side for Winograd to pay.</summary>
-    private const int MinChannels3x3 = 32;
 
     /// <summary>Elements of the transformed weights (or of their gradient), [n²][OutC, C].</summary>
     public static int TransformedLength(in Conv2dShape s) => checked((s.Window.KH + 1) * (s.Window.KH + 1) * s.OutC * s.C);

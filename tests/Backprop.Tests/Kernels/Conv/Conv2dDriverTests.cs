@@ -26,18 +26,18 @@ public class Conv2dDriverTests
         { [5, 2, 4, 5], 3, 1, 1, 0, 1, 1 },    // pointwise: the input is the column matrix
         { [1, 3, 6, 6], 2, 3, 1, 0, 1, 1 },    // one image: multi-threaded GEMMs
         { [0, 2, 6, 6], 2, 3, 1, 1, 1, 1 },    // empty batch
-        // Winograd F(2×2, 5×5): 5×5, stride 1, at least 8 channels in and out, outputs of at least 144 pixels
-        { [7, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // LeNet conv2-like, blocks of 4 images
-        { [3, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // odd output sizes: half tiles at the bottom and right
-        { [2, 8, 16, 17], 8, 5, 1, 0, 1, 1 },  // no padding
-        { [2, 8, 9, 11], 9, 5, 1, 4, 1, 1 },   // the most padding (the adjoint has none)
-        { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },  // one image (multi-threaded GEMMs), tile rows longer than a vector
-        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // 33 × 32 tiles per image, more than a block takes: bands of tile rows
-        // Winograd F(2×2, 3×3): 3×3, stride 1, at least 32 channels in and out
-        { [3, 32, 12, 14], 32, 3, 1, 1, 1, 1 },
-        { [2, 32, 14, 15], 33, 3, 1, 0, 1, 1 }, // no padding, odd output width
-        { [2, 32, 11, 10], 32, 3, 1, 2, 1, 1 }, // the most padding, odd output height
-        { [1, 32, 70, 64], 32, 3, 1, 1, 1, 1 }, // bands of tile rows
+        // Winograd F(2×2, 5×5) by default: 5×5, stride 1, at least 8 channels in and out, 12×12 planes, 3,072 output pixels
+        { [16, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // LeNet conv2-like, blocks of 4 images
+        { [16, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // odd output sizes: half tiles at the bottom and right
+        { [20, 8, 16, 17], 8, 5, 1, 0, 1, 1 },  // no padding
+        { [16, 8, 9, 11], 9, 5, 1, 4, 1, 1 },   // the most padding (the adjoint has none)
+        { [5, 8, 20, 37], 8, 5, 1, 1, 1, 1 },   // tile rows longer than a vector
+        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },   // 33 × 32 tiles per image, more than a block takes: bands of tile rows
+        // Winograd F(2×2, 3×3) by default: 3×3, stride 1, at least 32 channels in and out
+        { [19, 32, 12, 14], 32, 3, 1, 1, 1, 1 },
+        { [20, 32, 14, 15], 33, 3, 1, 0, 1, 1 }, // no padding, odd output width
+        { [20, 32, 11, 10], 32, 3, 1, 2, 1, 1 }, // the most padding, odd output height
+        { [2, 32, 70, 64], 32, 3, 1, 1, 1, 1 },  // bands of tile rows
     };
 
     private static Conv2dShape Shape(int[] xs, int outC, int k, int s, int p, int d, int groups)
@@ -112,12 +112,12 @@ public class Conv2dDriverTests
         { [2, 3, 9, 8], 2, 3, 2, 1, 1, 1 },
         { [5, 2, 4, 5], 3, 1, 1, 0, 1, 1 },
         { [0, 2, 6, 6], 2, 3, 1, 1, 1, 1 },
-        { [7, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // Winograd F(2×2, 5×5), its tiles the pooling windows
-        { [3, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // Winograd, odd output: the half tiles are not pooled
-        { [1, 8, 20, 37], 8, 5, 1, 1, 1, 1 },
-        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },  // bands of tile rows
-        { [3, 32, 12, 14], 32, 3, 1, 1, 1, 1 }, // Winograd F(2×2, 3×3)
-        { [2, 32, 13, 15], 32, 3, 1, 1, 1, 1 }, // odd output: the half tiles are not pooled
+        { [16, 8, 14, 14], 16, 5, 1, 2, 1, 1 }, // Winograd F(2×2, 5×5), its tiles the pooling windows
+        { [16, 9, 13, 15], 10, 5, 1, 2, 1, 1 }, // Winograd, odd output: the half tiles are not pooled
+        { [5, 8, 20, 37], 8, 5, 1, 1, 1, 1 },
+        { [2, 8, 66, 63], 8, 5, 1, 2, 1, 1 },   // bands of tile rows
+        { [19, 32, 12, 14], 32, 3, 1, 1, 1, 1 }, // Winograd F(2×2, 3×3)
+        { [16, 32, 13, 15], 32, 3, 1, 1, 1, 1 }, // odd output: the half tiles are not pooled
     };
 
     [Theory]

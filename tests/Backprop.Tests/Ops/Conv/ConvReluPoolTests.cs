@@ -92,12 +92,6 @@ public class ConvReluPoolTests
         GradCheck.Verify(v => Functional.Conv2dReluMaxPool2d(v[0], inputs[1].Detach(), inputs[2].Detach(), (1, 1), (1, 1), (1, 1), 1), [T.Param(4, 2, 2, 6, 7)]);
     }
 
-    /// <summary>5×5, stride 1, 8 channels each side: the Winograd path, whose output tiles are the pooling windows.</summary>
-    [Fact]
-    public void GradCheck_ThroughFusedOp_Winograd()
-        => GradCheck.Verify(v => Functional.Conv2dReluMaxPool2d(v[0], v[1], v[2], (1, 1), (2, 2), (1, 1), 1),
-            [T.Param(1, 1, 8, 12, 12), T.Param(2, 8, 8, 5, 5), T.Param(3, 8)]);
-
     [Fact]
     public void Fuse_LeavesRunsWhosePoolIsNotPlain2x2()
     {
