@@ -97,14 +97,33 @@ internal static unsafe class Winograd
         where T : unmanaged, IFloatingPointIeee754<T>
         where TTile : struct, IWinogradTile
     {
-        var body = new FilterBody<T, TTile> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint, Back = back };
-        DynamicParallel.For(outC, Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256)), ref body);
+        int threads = Math.Min(Parallelism.ThreadCount, Math.Max(1, outC * inC / 256));
+        if (SimdWidths.Has256)
+        {
+            var body = new FilterBody<T, TTile, Width256<double>, Vector256<double>> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint, Back = back };
+            DynamicParallel.For(outC, threads, ref body);
+        }
+        else if (SimdWidths.Has128)
+        {
+            var body = new FilterBody<T, TTile, Width128<double>, Vector128<double>> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint, Back = back };
+            DynamicParallel.For(outC, threads, ref body);
+        }
+        else
+        {
+            var body = new FilterBody<T, TTile, WidthScalar<double>, double> { W = w, U = u, OutC = outC, InC = inC, Adjoint = adjoint, Back = back };
+            DynamicParallel.For(outC, threads, ref body);
+        }
     }
 
-    /// <summary>The filters of one output channel, forward (<see cref="TransformWeights{T}"/>) or back (<see cref="WeightsFromGradient{T}"/>).</summary>
-    private struct FilterBody<T, TTile> : IUnitBody
+    /// <summary>
+    /// The filters of one output channel, forward (<see cref="TransformWeights{T}"/>) or back (<see cref="WeightsFromGradient{T}"/>),
+    /// a register's worth of input channels at a time: element k of the lanes' filters sits at k·lanes, one per lane.
+    /// </summary>
+    private struct FilterBody<T, TTile, TW, TV> : IUnitBody
         where T : unmanaged, IFloatingPointIeee754<T>
         where TTile : struct, IWinogradTile
+        where TW : ISimdWidth<double, TV>
+        where TV : struct
     {
         public T* W, U; // forward: W the filters, U the transformed; back: U the transformed gradient, W the gradient
         public int OutC, InC;
@@ -113,28 +132,37 @@ internal static unsafe class Winograd
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int o)
         {
-            int r = TTile.Kernel, n = TTile.Patch, taps = r * r, positions = n * n;
-            double* g = stackalloc double[taps];
-            double* half = stackalloc double[n * r]; // [n rows][r columns]: G·g, or dU·G back
-            double* full = stackalloc double[positions];
+            int r = TTile.Kernel, n = TTile.Patch, taps = r * r, positions = n * n, lanes = TW.Count;
+            double* g = stackalloc double[taps * lanes];
+            double* half = stackalloc double[n * r * lanes]; // [n rows][r columns]: G·g, or dU·G back
+            double* full = stackalloc double[positions * lanes];
             nint plane = (nint)OutC * InC;
-            for (int c = 0; c < InC; c++)
+            for (int c0 = 0; c0 < InC; c0 += lanes)
             {
-                nint at = (nint)o * InC + c;
+                int count = Math.Min(lanes, InC - c0); // lanes past the last channel compute on zeros, unread
+                nint at = (nint)o * InC + c0;
                 if (Back)
                 {
-                    for (int p = 0; p < positions; p++) full[p] = double.CreateTruncating(U[p * plane + at]);
-                    for (int row = 0; row < n; row++) TTile.FilterBack(full + row * n, 1, half + row * r, 1);
-                    for (int col = 0; col < r; col++) TTile.FilterBack(half + col, r, g + col, r);
-                    T* dst = W + at * taps;
-                    for (int t = 0; t < taps; t++) dst[t] = T.CreateTruncating(g[t]);
+                    for (int p = 0; p < positions; p++)
+                        for (int l = 0; l < lanes; l++) full[p * lanes + l] = l < count ? double.CreateTruncating(U[p * plane + at + l]) : 0;
+                    for (int row = 0; row < n; row++) TTile.FilterBack<TW, TV>(full + row * n * lanes, lanes, half + row * r * lanes, lanes);
+                    for (int col = 0; col < r; col++) TTile.FilterBack<TW, TV>(half + col * lanes, r * lanes, g + col * lanes, r * lanes);
+                    for (int l = 0; l < count; l++)
+                    {
+                        T* dst = W + (at + l) * taps;
+                        for (int t = 0; t < taps; t++) dst[t] = T.CreateTruncating(g[t * lanes + l]);
+                    }
                     continue;
                 }
-                T* f = Adjoint ? W + ((nint)c * OutC + o) * taps : W + at * taps;
-                for (int t = 0; t < taps; t++) g[t] = double.CreateTruncating(f[Adjoint ? taps - 1 - t : t]);
-                for (int col = 0; col < r; col++) TTile.Filter(g + col, r, half + col, r);
-                for (int row = 0; row < n; row++) TTile.Filter(half + row * r, 1, full + row * n, 1);
-                for (int p = 0; p < positions; p++) U[p * plane + at] = T.CreateTruncating(full[p]);
+                for (int l = 0; l < lanes; l++)
+                {
+                    T* f = Adjoint ? W + ((nint)(c0 + l) * OutC + o) * taps : W + (at + l) * taps;
+                    for (int t = 0; t < taps; t++) g[t * lanes + l] = l < count ? double.CreateTruncating(f[Adjoint ? taps - 1 - t : t]) : 0;
+                }
+                for (int col = 0; col < r; col++) TTile.Filter<TW, TV>(g + col * lanes, r * lanes, half + col * lanes, r * lanes);
+                for (int row = 0; row < n; row++) TTile.Filter<TW, TV>(half + row * r * lanes, lanes, full + row * n * lanes, lanes);
+                for (int p = 0; p < positions; p++)
+                    for (int l = 0; l < count; l++) U[p * plane + at + l] = T.CreateTruncating(full[p * lanes + l]);
             }
         }
     }

@@ -17,11 +17,18 @@ internal unsafe interface IWinogradTile
     /// <summary>The patch's size n = r + 1.</summary>
     static abstract int Patch { get; }
 
-    /// <summary>G·g: r taps (stride apart) to n values (stride apart), in double.</summary>
-    static abstract void Filter(double* g, nint gStride, double* r, nint rStride);
+    /// <summary>
+    /// G·g in double: r taps (stride apart) to n values (stride apart), each a register of filters side by side. Plain
+    /// multiplies, adds and divisions, so every width gives the same bits.
+    /// </summary>
+    static abstract void Filter<TW, TV>(double* g, nint gStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct;
 
-    /// <summary>Gᵀ·u, the transpose of <see cref="Filter"/>: n values to r taps.</summary>
-    static abstract void FilterBack(double* u, nint uStride, double* r, nint rStride);
+    /// <summary>Gᵀ·u, the transpose of <see cref="Filter{TW, TV}"/>: n values to r taps.</summary>
+    static abstract void FilterBack<TW, TV>(double* u, nint uStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct;
 
     /// <summary>
     /// Bᵀ·d on vectors (lanes are tiles): d_2j at even + j·step, d_2j+1 at odd + j·step; the n results to dst, stride apart.
@@ -56,29 +63,38 @@ internal unsafe struct Tile5x5 : IWinogradTile
     public static int Patch => 6;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Filter(double* g, nint gStride, double* r, nint rStride)
+    public static void Filter<TW, TV>(double* g, nint gStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct
     {
-        double g0 = g[0], g1 = g[gStride], g2 = g[2 * gStride], g3 = g[3 * gStride], g4 = g[4 * gStride];
-        double even = g0 + g2 + g4, odd = g1 + g3;
-        double even2 = g0 + 4 * g2 + 16 * g4, odd2 = 2 * g1 + 8 * g3;
-        r[0] = g0 / 4;
-        r[rStride] = -(even + odd) / 6;
-        r[2 * rStride] = -(even - odd) / 6;
-        r[3 * rStride] = (even2 + odd2) / 24;
-        r[4 * rStride] = (even2 - odd2) / 24;
-        r[5 * rStride] = g4;
+        TV g0 = TW.Load(g), g1 = TW.Load(g + gStride), g2 = TW.Load(g + 2 * gStride), g3 = TW.Load(g + 3 * gStride), g4 = TW.Load(g + 4 * gStride);
+        TV even = TW.Add(TW.Add(g0, g2), g4), odd = TW.Add(g1, g3);
+        TV even2 = TW.Add(TW.Add(g0, TW.Mul(TW.Splat(4), g2)), TW.Mul(TW.Splat(16), g4));
+        TV odd2 = TW.Add(TW.Mul(TW.Splat(2), g1), TW.Mul(TW.Splat(8), g3));
+        TV six = TW.Splat(6), twentyFour = TW.Splat(24);
+        TW.Store(r, TW.Div(g0, TW.Splat(4)));
+        TW.Store(r + rStride, TW.Div(TW.Neg(TW.Add(even, odd)), six));
+        TW.Store(r + 2 * rStride, TW.Div(TW.Neg(TW.Sub(even, odd)), six));
+        TW.Store(r + 3 * rStride, TW.Div(TW.Add(even2, odd2), twentyFour));
+        TW.Store(r + 4 * rStride, TW.Div(TW.Sub(even2, odd2), twentyFour));
+        TW.Store(r + 5 * rStride, g4);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FilterBack(double* u, nint uStride, double* r, nint rStride)
+    public static void FilterBack<TW, TV>(double* u, nint uStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct
     {
-        double u0 = u[0], u1 = u[uStride], u2 = u[2 * uStride], u3 = u[3 * uStride], u4 = u[4 * uStride], u5 = u[5 * uStride];
-        double plus = -(u1 + u2) / 6, minus = -(u1 - u2) / 6, plus2 = (u3 + u4) / 24, minus2 = (u3 - u4) / 24;
-        r[0] = u0 / 4 + plus + plus2;
-        r[rStride] = minus + 2 * minus2;
-        r[2 * rStride] = plus + 4 * plus2;
-        r[3 * rStride] = minus + 8 * minus2;
-        r[4 * rStride] = plus + 16 * plus2 + u5;
+        TV u0 = TW.Load(u), u1 = TW.Load(u + uStride), u2 = TW.Load(u + 2 * uStride);
+        TV u3 = TW.Load(u + 3 * uStride), u4 = TW.Load(u + 4 * uStride), u5 = TW.Load(u + 5 * uStride);
+        TV six = TW.Splat(6), twentyFour = TW.Splat(24);
+        TV plus = TW.Div(TW.Neg(TW.Add(u1, u2)), six), minus = TW.Div(TW.Neg(TW.Sub(u1, u2)), six);
+        TV plus2 = TW.Div(TW.Add(u3, u4), twentyFour), minus2 = TW.Div(TW.Sub(u3, u4), twentyFour);
+        TW.Store(r, TW.Add(TW.Add(TW.Div(u0, TW.Splat(4)), plus), plus2));
+        TW.Store(r + rStride, TW.Add(minus, TW.Mul(TW.Splat(2), minus2)));
+        TW.Store(r + 2 * rStride, TW.Add(plus, TW.Mul(TW.Splat(4), plus2)));
+        TW.Store(r + 3 * rStride, TW.Add(minus, TW.Mul(TW.Splat(8), minus2)));
+        TW.Store(r + 4 * rStride, TW.Add(TW.Add(plus, TW.Mul(TW.Splat(16), plus2)), u5));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -181,23 +197,27 @@ internal unsafe struct Tile3x3 : IWinogradTile
     public static int Patch => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Filter(double* g, nint gStride, double* r, nint rStride)
+    public static void Filter<TW, TV>(double* g, nint gStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct
     {
-        double g0 = g[0], g1 = g[gStride], g2 = g[2 * gStride];
-        r[0] = g0;
-        r[rStride] = (g0 + g1 + g2) / 2;
-        r[2 * rStride] = (g0 - g1 + g2) / 2;
-        r[3 * rStride] = g2;
+        TV g0 = TW.Load(g), g1 = TW.Load(g + gStride), g2 = TW.Load(g + 2 * gStride), two = TW.Splat(2);
+        TW.Store(r, g0);
+        TW.Store(r + rStride, TW.Div(TW.Add(TW.Add(g0, g1), g2), two));
+        TW.Store(r + 2 * rStride, TW.Div(TW.Add(TW.Sub(g0, g1), g2), two));
+        TW.Store(r + 3 * rStride, g2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void FilterBack(double* u, nint uStride, double* r, nint rStride)
+    public static void FilterBack<TW, TV>(double* u, nint uStride, double* r, nint rStride)
+        where TW : ISimdWidth<double, TV>
+        where TV : struct
     {
-        double u0 = u[0], u1 = u[uStride], u2 = u[2 * uStride], u3 = u[3 * uStride];
-        double plus = (u1 + u2) / 2;
-        r[0] = u0 + plus;
-        r[rStride] = (u1 - u2) / 2;
-        r[2 * rStride] = plus + u3;
+        TV u0 = TW.Load(u), u1 = TW.Load(u + uStride), u2 = TW.Load(u + 2 * uStride), u3 = TW.Load(u + 3 * uStride), two = TW.Splat(2);
+        TV plus = TW.Div(TW.Add(u1, u2), two);
+        TW.Store(r, TW.Add(u0, plus));
+        TW.Store(r + rStride, TW.Div(TW.Sub(u1, u2), two));
+        TW.Store(r + 2 * rStride, TW.Add(plus, u3));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
