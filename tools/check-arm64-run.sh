@@ -8,7 +8,7 @@
 # /usr/aarch64-linux-gnu) with apt-get when missing; publishes the CLI self-contained for linux-arm64 (JIT, not
 # NativeAOT) into a temporary folder with its own bin/obj (--artifacts-path), so the work tree's build is untouched;
 # then trains two short seeded jobs that go through the main kernels:
-#   cnn  64 Fashion-MNIST images, 2 epochs of 4 steps: im2col GEMM, fused conv+ReLU+max-pool, linear, Adam
+#   cnn  64 Fashion-MNIST images, 2 epochs of 4 steps: conv1 by im2col GEMM, conv2 by Winograd F(2×2, 5×5) (16 images × 14×14), fused conv+ReLU+max-pool, linear, Adam
 #   gpt  width 32, 2 heads, 1 block on README.md, 2 epochs of 10 steps: embeddings, layer norm, attention, GELU,
 #        softmax cross-entropy, AdamW (the attention and norm kernels are where Width128.MulAdd is used); README.md
 #        is always there, and both builds read the same copy, so an edit changes the losses but not the comparison
