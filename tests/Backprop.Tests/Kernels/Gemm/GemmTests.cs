@@ -169,6 +169,55 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// A short C (all rows in one block of A, as a Linear layer's batch) is split by columns over the threads, each
+    /// range packing its own B: every transpose, several depth blocks, accumulation into C and the fused bias + ReLU
+    /// give the same bits as one thread, and agree with the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(128, 512, 784)]
+    [InlineData(64, 136, 3136)]
+    [InlineData(37, 300, 100)]
+    public void ShortC_SplitByColumns_IsBitIdenticalToOneThread(int m, int n, int k)
+    {
+        int saved = Parallelism.ThreadCount;
+        try
+        {
+            var rng = new Random(m * 7 + n + k);
+            float[] a = Fill(rng, m * k), b = Fill(rng, k * n), bias = Fill(rng, n), c0 = Fill(rng, m * n);
+            foreach (bool ta in new[] { false, true })
+                foreach (bool tb in new[] { false, true })
+                {
+                    float[]? first = null;
+                    foreach (int threads in new[] { 1, 2, 3 })
+                    {
+                        Parallelism.ThreadCount = threads;
+                        var c = (float[])c0.Clone();
+                        GemmKernel.Multiply(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 1f, c, n, bias, relu: true);
+                        if (first is null)
+                        {
+                            first = c;
+                            for (int i = 0; i < m; i += 9)
+                                for (int j = 0; j < n; j += 7)
+                                {
+                                    double sum = 0;
+                                    for (int p = 0; p < k; p++)
+                                        sum += (double)(ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+                                    double want = Math.Max(0.5 * sum + c0[i * n + j] + bias[j], 0);
+                                    Assert.True(Math.Abs(c[i * n + j] - want) <= 1e-4 * (1 + Math.Abs(want)),
+                                        $"ta={ta} tb={tb} C[{i},{j}] = {c[i * n + j]}, want {want}");
+                                }
+                        }
+                        else Assert.True(first.AsSpan().SequenceEqual(c), $"ta={ta} tb={tb}: {threads} threads differ from 1 thread");
+                    }
+                }
+        }
+        finally
+        {
+            Parallelism.ThreadCount = saved;
+        }
+    }
+
     [Fact]
     public void Batched_ParallelOverSmallProducts_MatchesReference()
     {
