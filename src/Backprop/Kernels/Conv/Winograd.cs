@@ -341,20 +341,25 @@ internal static unsafe class Winograd
         where TW : ISimdWidth<T, TV>
         where TV : struct
     {
-        int lanes = TW.Count, split = rowTiles + 2;
-        T* e0 = scratch, o0 = e0 + split, e1 = o0 + split, o1 = e1 + split;
-        for (int t0 = 0; t0 < tileRows; t0++)
+        int lanes = TW.Count, split = rowTiles + 2, rows = 2 * tileRows;
+        T* even = scratch, odd = scratch + (nint)rows * split;
+        // All rows are split before any is read back: a vector load right after the split's narrower stores
+        // to the same bytes cannot be forwarded from them and stalls until they retire.
+        for (int r = 0; r < rows; r++)
         {
-            int th = th0 + t0;
-            Split(plane + (nint)2 * th * ow, ow, 0, e0, o0, split);
-            if (2 * th + 1 < oh) Split(plane + (nint)(2 * th + 1) * ow, ow, 0, e1, o1, split);
+            int h = 2 * th0 + r;
+            if (h < oh) Split(plane + (nint)h * ow, ow, 0, even + (nint)r * split, odd + (nint)r * split, split);
             else
             {
-                new Span<T>(e1, split).Clear();
-                new Span<T>(o1, split).Clear();
+                new Span<T>(even + (nint)r * split, split).Clear();
+                new Span<T>(odd + (nint)r * split, split).Clear();
             }
+        }
+        for (int t0 = 0; t0 < tileRows; t0++)
+        {
+            T* e0 = even + (nint)2 * t0 * split, o0 = odd + (nint)2 * t0 * split;
             for (int t = 0; t < rowTiles; t += lanes)
-                TTile.Gradient<T, TW, TV>(TW.Load(e0 + t), TW.Load(o0 + t), TW.Load(e1 + t), TW.Load(o1 + t), dm + (nint)t0 * tilesW + t, dmStride);
+                TTile.Gradient<T, TW, TV>(TW.Load(e0 + t), TW.Load(o0 + t), TW.Load(e0 + split + t), TW.Load(o0 + split + t), dm + (nint)t0 * tilesW + t, dmStride);
         }
     }
 
@@ -384,6 +389,11 @@ internal static unsafe class Winograd
             }
             else
                 Split(plane + (nint)h * width, width, pw, e, od, split);
+        }
+        // A separate pass, so the split's stores have retired before their bytes are loaded as vectors (see TransformGradient).
+        for (int r = 0; r < paddedRows; r++)
+        {
+            T* e = even + (nint)r * split, od = odd + (nint)r * split;
             // d_k of tile t is column 2t + k of the padded row: even[t + k/2] or odd[t + k/2]
             T* dst = rowT + (nint)r * n * rowTiles;
             for (int t = 0; t < rowTiles; t += lanes)
