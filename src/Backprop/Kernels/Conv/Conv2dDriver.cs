@@ -32,7 +32,7 @@ internal static unsafe class Conv2dDriver
 
     /// <summary>
     /// Output pixels per block of the backward when it runs by Winograd: the scratch of a call (n² × (in + out channels)
-    /// × tiles) for two LeNet conv2 images is 1.4 MiB and stays in a 2 MiB L2, for four it is 2.8 MiB. On a Xeon, conv2's
+    /// × tiles) for two LeNet conv2 images is 1.4 MiB and stays in a 2 MiB L2, for four it is 2.7 MiB. On a Xeon, conv2's
     /// backward on 2 threads took 19.4–19.5 ms with two against 20.6–21.1 with four; its forward was 2–5% faster with four.
     /// </summary>
     private const int WinogradBlockColumns = 400;
